@@ -1,0 +1,58 @@
+"""psychometrics: validation of translated questionnaires, agreeing with lavaan and psych.
+
+Public API (see README and DESIGN.md):
+
+    import psychometrics as pm
+    fit = pm.cfa(model, data, group=None, estimator="ML", missing="listwise")
+    inv = pm.invariance(model, data, group)
+    pm.alpha(items); pm.omega(items); pm.kmo(items); pm.bartlett(items)
+    pm.parallel_analysis(items, seed=1); pm.efa(items, n_factors=3)
+
+Names are imported lazily so that ``import psychometrics`` stays fast and
+the command line starts quickly.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # errors
+    "PsychometricsError": "errors", "DataError": "errors", "StudyError": "errors",
+    "ModelSyntaxError": "errors", "ModelError": "errors",
+    # instruments, study, data
+    "Instrument": "scales", "load_instrument": "scales", "builtin_instruments": "scales",
+    "Study": "scales", "load_study": "scales",
+    "read_data": "io", "load_dataset": "io", "Dataset": "io",
+    # scoring and screening
+    "score": "scoring", "screen": "screening", "little_mcar": "screening", "mardia": "screening",
+    "mahalanobis_outliers": "screening", "item_analysis": "reliability",
+    # reliability
+    "alpha": "reliability", "omega": "reliability", "comp_rel_sem": "reliability",
+    # EFA
+    "kmo": "efa", "bartlett": "efa", "parallel_analysis": "efa", "map_test": "efa",
+    "efa": "efa", "dimensionality": "efa", "split_half_validation": "efa",
+    # SEM
+    "cfa": "sem", "sem": "sem", "parse_model": "sem", "CFAFit": "sem",
+    # invariance and validity
+    "invariance": "invariance", "validity": "validity", "htmt": "validity",
+    # example data
+    "simulate_example_study": "simulate",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'psychometrics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"psychometrics.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
