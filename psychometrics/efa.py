@@ -1,0 +1,837 @@
+"""Dimensionality and exploratory factor analysis (EFA).
+
+Public functions (all pure; each returns a result dataclass with ``to_dict()``
+and ``to_frame()``):
+
+* :func:`kmo` -- Kaiser-Meyer-Olkin sampling adequacy, overall and per item
+  (Kaiser 1970, 1974; ``psych::KMO``).
+* :func:`bartlett` -- Bartlett's (1951) test of sphericity
+  (``psych::cortest.bartlett``).
+* :func:`parallel_analysis` -- Horn's (1965) parallel analysis for components
+  and factors, simulated normal or resampled data (``psych::fa.parallel``).
+* :func:`map_test` -- Velicer's (1976) minimum average partial test and its
+  fourth-power revision (Velicer, Eaton & Fava 2000); the squared version is
+  ``psych::VSS``'s ``map``.
+* :func:`dimensionality` -- every retention criterion side by side.
+* :func:`efa` -- extraction (minres, ML, principal axis) and rotation
+  (oblimin, quartimin, geomin, promax, varimax, ...) following ``psych::fa``
+  with GPArotation (Bernaards & Jennrich 2005) rotations.
+* :func:`split_half_validation` -- EFA on one random half (stratified by a
+  group column), the matching CFA on the other half.
+
+Missing data: like psych, correlations are *pairwise complete* by default
+(``use = "pairwise"``); ``missing="listwise"`` uses complete cases only.
+A correlation matrix that is not positive definite is smoothed as
+``psych::cor.smooth`` does (eigenvalues below 1e-12 set to 1e-10, rescaled,
+back to a correlation matrix) and the smoothing is reported in ``warnings``.
+"""
+from __future__ import annotations
+
+import math
+import warnings as _warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ._results import jsonable
+from .errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
+
+__all__ = ["kmo", "bartlett", "parallel_analysis", "map_test", "efa", "dimensionality",
+           "split_half_validation", "correlation_matrix",
+           "KMOResult", "BartlettResult", "ParallelAnalysisResult", "MAPResult", "EFAResult",
+           "DimensionalityResult", "SplitHalfResult"]
+
+_EPS = np.finfo(float).eps
+_SOURCE = "<items>"
+
+EXTRACTION_METHODS = ("minres", "ml", "pa")
+ROTATIONS = ("none", "oblimin", "quartimin", "geomin", "geominQ", "geominT", "promax", "varimax")
+_OBLIQUE = {"oblimin", "quartimin", "geomin", "geominQ", "promax"}
+_PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA"}
+
+
+# --------------------------------------------------------------------------- input handling
+
+def _warn(record: list, text: str) -> None:
+    record.append(text)
+    _warnings.warn(text, PsychometricsWarning, stacklevel=3)
+
+
+def _items_frame(items: Any, source: str = _SOURCE, min_items: int = 2) -> pd.DataFrame:
+    """Validate ``items`` (DataFrame or 2-D array) and return a float DataFrame.
+
+    Raises :class:`DataError` naming row, column and value for non-numeric
+    cells, and for columns that are empty or constant.
+    """
+    if isinstance(items, pd.DataFrame):
+        df = items.copy()
+    elif isinstance(items, np.ndarray) and items.ndim == 2:
+        df = pd.DataFrame(items, columns=[f"V{i + 1}" for i in range(items.shape[1])])
+    else:
+        raise DataError(f"{source}: expected a pandas DataFrame (cases x items) or a 2-D array, "
+                        f"got {type(items).__name__}")
+    df.columns = [str(c) for c in df.columns]
+    if df.shape[1] < min_items:
+        raise DataError(f"{source}: at least {min_items} item columns are needed, got {df.shape[1]} "
+                        f"({', '.join(df.columns) or 'none'})")
+    if df.shape[0] < 3:
+        raise DataError(f"{source}: at least 3 rows (cases) are needed, got {df.shape[0]}")
+    dup = df.columns[df.columns.duplicated()].tolist()
+    if dup:
+        raise DataError(f"{source}: duplicated item column(s): {', '.join(map(str, dup))}")
+    problems = []
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s):
+            s = s.astype(float)
+        num = pd.to_numeric(s, errors="coerce")
+        bad = num.isna() & s.notna()
+        for idx in s.index[bad.to_numpy()]:
+            problems.append(CellProblem(source, idx, col, s[idx], "not a number"))
+        num = num.astype(float)
+        inf = ~np.isfinite(num.to_numpy()) & num.notna().to_numpy()
+        for idx in s.index[inf]:
+            problems.append(CellProblem(source, idx, col, s[idx], "not a finite number"))
+        out[col] = num.where(np.isfinite(num), np.nan)
+    if problems:
+        raise DataError(f"{source}: {len(problems)} non-numeric item value(s)", problems)
+    res = pd.DataFrame(out, index=df.index)
+    for col in res.columns:
+        v = res[col].dropna()
+        if len(v) < 3:
+            raise DataError(f"{source}: column {col!r} has {len(v)} non-missing value(s); at least 3 needed",
+                            [CellProblem(source, "all rows", col, None, "empty or almost empty column")])
+        if float(v.max()) == float(v.min()):
+            raise DataError(f"{source}: column {col!r} is constant (every value is {v.iloc[0]!r}); "
+                            "a constant item has no correlation",
+                            [CellProblem(source, "all rows", col, v.iloc[0], "zero variance")])
+    return res
+
+
+def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations from pairwise-complete cases (R's ``cor(use="pairwise")``).
+
+    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p).
+    """
+    m = ~np.isnan(x)
+    xz = np.where(m, x, 0.0)
+    mf = m.astype(float)
+    sw = np.swapaxes
+    n = sw(mf, -1, -2) @ mf                      # n_ij
+    sx = sw(xz, -1, -2) @ mf                     # sum of x_i over rows where j observed
+    sxx = sw(xz * xz, -1, -2) @ mf
+    sxy = sw(xz, -1, -2) @ xz
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mi = sx / n                              # mean of i on the pair (i, j)
+        mj = sw(sx, -1, -2) / n
+        cov = sxy - n * mi * mj
+        vi = sxx - n * mi * mi
+        vj = sw(vi, -1, -2)
+        r = cov / np.sqrt(vi * vj)
+    p = x.shape[-1]
+    idx = np.arange(p)
+    r[..., idx, idx] = 1.0
+    return r, n
+
+
+def _complete_cor(x: np.ndarray) -> np.ndarray:
+    """Pearson correlations of complete data; one matrix or a stack (B x n x p)."""
+    xc = x - x.mean(axis=-2, keepdims=True)
+    c = np.swapaxes(xc, -1, -2) @ xc
+    d = np.sqrt(np.diagonal(c, axis1=-2, axis2=-1))
+    r = c / (d[..., :, None] * d[..., None, :])
+    p = x.shape[-1]
+    r[..., np.arange(p), np.arange(p)] = 1.0
+    return r
+
+
+def _smooth(r: np.ndarray, tol: float = 1e-12) -> np.ndarray:
+    """psych::cor.smooth: lift eigenvalues below ``tol`` to 100*tol, rescale, cov2cor."""
+    vals, vecs = np.linalg.eigh(r)
+    vals = np.where(vals < tol, 100 * tol, vals)
+    vals = vals * r.shape[0] / vals.sum()
+    s = (vecs * vals) @ vecs.T
+    d = np.sqrt(np.diag(s))
+    s = s / np.outer(d, d)
+    np.fill_diagonal(s, 1.0)
+    return s
+
+
+@dataclass
+class _Cor:
+    r: np.ndarray
+    names: list
+    n_obs: int            # rows (as psych's n.obs)
+    n_complete: int
+    n_pairs: np.ndarray
+    smoothed: bool
+    warnings: list
+
+
+def correlation_matrix(items: Any, missing: str = "pairwise", smooth: bool = True) -> pd.DataFrame:
+    """Pearson correlation matrix used by every EFA function (pairwise complete by default).
+
+    Returns a DataFrame; matches R's ``cor(x, use = "pairwise")`` (psych's default).
+    """
+    c = _correlate(items, missing=missing, smooth=smooth, record=[])
+    return pd.DataFrame(c.r, index=c.names, columns=c.names)
+
+
+def _correlate(items: Any, missing: str = "pairwise", smooth: bool = True,
+               record: list | None = None, source: str = _SOURCE) -> _Cor:
+    record = [] if record is None else record
+    if missing not in ("pairwise", "listwise"):
+        raise PsychometricsError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+    df = _items_frame(items, source)
+    x = df.to_numpy(dtype=float)
+    complete = ~np.isnan(x).any(axis=1)
+    n_complete = int(complete.sum())
+    if missing == "listwise":
+        if n_complete < 3:
+            raise DataError(f"{source}: only {n_complete} complete case(s); listwise deletion needs at least 3")
+        x = x[complete]
+        r = _complete_cor(x)
+        npairs = np.full(r.shape, float(x.shape[0]))
+    else:
+        r, npairs = _pairwise_cor(x)
+    names = list(df.columns)
+    if not np.all(np.isfinite(r)):
+        bad = np.argwhere(~np.isfinite(r))
+        i, j = bad[0]
+        raise DataError(f"{source}: the correlation of {names[i]!r} and {names[j]!r} cannot be computed "
+                        f"({int(npairs[i, j])} case(s) answered both, or no variance among them)",
+                        [CellProblem(source, "pairwise", f"{names[i]} x {names[j]}", int(npairs[i, j]),
+                                     "too few jointly observed cases")])
+    r = (r + r.T) / 2
+    smoothed = False
+    minev = float(np.linalg.eigvalsh(r)[0])
+    if minev < _EPS:
+        if smooth:
+            r = _smooth(r)
+            smoothed = True
+            _warn(record, f"The correlation matrix is not positive definite (smallest eigenvalue "
+                          f"{minev:.3g}); it was smoothed as psych::cor.smooth does.")
+        else:
+            _warn(record, f"The correlation matrix is not positive definite (smallest eigenvalue {minev:.3g}).")
+    n_obs = int(df.shape[0]) if missing == "pairwise" else n_complete
+    return _Cor(r=r, names=names, n_obs=n_obs, n_complete=n_complete, n_pairs=npairs,
+                smoothed=smoothed, warnings=record)
+
+
+def _check_cases(c: _Cor, record: list) -> None:
+    p = len(c.names)
+    n = int(np.min(c.n_pairs))
+    if n < 5 * p or n < 100:
+        _warn(record, f"Few cases for a factor analysis: {n} (smallest pairwise count) for {p} items "
+                      f"({n / p:.1f} per item; at least 5 per item and 100 in all are usually advised).")
+
+
+def _smc(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations, 1 - 1/diag(R^-1), clipped to [0, 1] (psych::smc)."""
+    try:
+        inv = np.linalg.inv(r)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(r)
+    s = 1 - 1 / np.diag(inv)
+    return np.clip(s, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- KMO and Bartlett
+
+_KAISER_LABELS = ((0.9, "marvelous"), (0.8, "meritorious"), (0.7, "middling"), (0.6, "mediocre"),
+                  (0.5, "miserable"), (-np.inf, "unacceptable"))
+
+
+def _kaiser_label(v: float) -> str:
+    for lo, lab in _KAISER_LABELS:
+        if v >= lo:
+            return lab
+    return "unacceptable"  # pragma: no cover
+
+
+@dataclass
+class KMOResult:
+    """Kaiser-Meyer-Olkin measure of sampling adequacy.
+
+    ``msa``: overall KMO; ``msai``: per-item MSA (Series); ``label``: Kaiser's
+    (1974) verbal label of the overall value; ``n_obs``; ``warnings``.
+    """
+
+    msa: float
+    msai: pd.Series
+    label: str
+    n_obs: int
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"msa": self.msai, "label": [_kaiser_label(v) for v in self.msai]})
+
+    def to_dict(self) -> dict:
+        return jsonable({"msa": self.msa, "label": self.label, "msai": self.msai,
+                         "n_obs": self.n_obs, "warnings": self.warnings})
+
+    def summary(self) -> str:
+        return f"KMO = {self.msa:.3f} ({self.label}); item MSA {self.msai.min():.2f}-{self.msai.max():.2f}"
+
+
+def kmo(items: Any, missing: str = "pairwise") -> KMOResult:
+    """Kaiser-Meyer-Olkin sampling adequacy (Kaiser 1970; Kaiser & Rice 1974).
+
+    Returns a :class:`KMOResult`: overall MSA = sum r^2 / (sum r^2 + sum q^2)
+    over off-diagonal correlations r and anti-image (partial) correlations q,
+    and the same per item.  Reproduces ``psych::KMO`` (pairwise correlations).
+    """
+    rec: list = []
+    c = _correlate(items, missing=missing, record=rec)
+    r = c.r
+    try:
+        q = np.linalg.inv(r)
+    except np.linalg.LinAlgError:  # pragma: no cover - smoothing makes r invertible
+        _warn(rec, "The correlation matrix is singular; the anti-image could not be found.")
+        q = r.copy()
+    d = 1 / np.sqrt(np.diag(q))
+    q = q * np.outer(d, d)
+    np.fill_diagonal(q, 0.0)
+    r0 = r.copy()
+    np.fill_diagonal(r0, 0.0)
+    r2, q2 = r0 ** 2, q ** 2
+    msa = float(r2.sum() / (r2.sum() + q2.sum()))
+    msai = pd.Series(r2.sum(0) / (r2.sum(0) + q2.sum(0)), index=c.names, name="msa")
+    for name, v in msai.items():
+        if v < 0.5:
+            _warn(rec, f"Item {name!r} has MSA {v:.2f} < .50 (unacceptable sampling adequacy).")
+    return KMOResult(msa=msa, msai=msai, label=_kaiser_label(msa), n_obs=c.n_obs, warnings=rec)
+
+
+@dataclass
+class BartlettResult:
+    """Bartlett's test of sphericity: ``chisq``, ``df``, ``p_value``, ``n_obs``."""
+
+    chisq: float
+    df: int
+    p_value: float
+    n_obs: int
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return jsonable(self.__dict__)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"chisq": self.chisq, "df": self.df, "p_value": self.p_value,
+                              "n_obs": self.n_obs}])
+
+    def summary(self) -> str:
+        return f"Bartlett chi2({self.df}) = {self.chisq:.2f}, p = {self.p_value:.3g}"
+
+
+def bartlett(items: Any, missing: str = "pairwise", n_obs: int | None = None) -> BartlettResult:
+    """Bartlett's (1951) test that the correlation matrix is an identity matrix.
+
+    chi2 = -ln|R| (n - 1 - (2p + 5)/6), df = p(p - 1)/2.  Returns a
+    :class:`BartlettResult`.  As ``psych::cortest.bartlett`` does with raw data,
+    ``n`` is the number of rows (cases with some missing values included) unless
+    ``n_obs`` is given; R is the pairwise correlation matrix.
+    """
+    rec: list = []
+    c = _correlate(items, missing=missing, record=rec)
+    n = c.n_obs if n_obs is None else int(n_obs)
+    p = len(c.names)
+    sign, logdet = np.linalg.slogdet(c.r)
+    chisq = float(-logdet * (n - 1 - (2 * p + 5) / 6))
+    df = p * (p - 1) // 2
+    return BartlettResult(chisq=chisq, df=df, p_value=float(stats.chi2.sf(chisq, df)), n_obs=n,
+                          warnings=rec)
+
+
+# --------------------------------------------------------------------------- extraction
+
+@dataclass
+class _Extraction:
+    loadings: np.ndarray
+    psi: np.ndarray | None
+    converged: bool
+    iterations: int
+    objective: float
+    message: str
+
+
+def _top_loadings(s: np.ndarray, nf: int) -> np.ndarray:
+    vals, vecs = np.linalg.eigh(s)
+    vals, vecs = vals[::-1][:nf], vecs[:, ::-1][:, :nf]
+    return vecs * np.sqrt(np.maximum(vals, 0.0))
+
+
+def _lbfgsb_converged(res, lower: float, upper: float, tol: float = 1e-6) -> bool:
+    """L-BFGS-B with a tight ftol often ends with 'ABNORMAL' at machine precision; judge
+    convergence by the projected gradient instead."""
+    if res.success:
+        return True
+    x, g = res.x, np.asarray(res.jac, dtype=float)
+    pg = np.where((x <= lower + 1e-10) & (g > 0), 0.0, g)
+    pg = np.where((x >= upper - 1e-10) & (pg < 0), 0.0, pg)
+    return bool(np.all(np.isfinite(pg)) and np.max(np.abs(pg)) < tol)
+
+
+def _minres(r: np.ndarray, nf: int, lower: float = 0.005) -> _Extraction:
+    """Minimum residual (unweighted least squares) extraction as ``psych::fa(fm="minres")``.
+
+    psych minimises the off-diagonal residuals over the uniquenesses (optim,
+    L-BFGS-B, bounds [.005, max(smc, 1)], start 1 - smc) with the ULS gradient;
+    its optimum is the ULS optimum.  Here the concentrated ULS function
+    0.5 * sum_{k > nf} lambda_k(R - Psi)^2 is minimised with its exact gradient
+    -diag(R - Psi - L L') under the same bounds, to a tight tolerance.
+    """
+    p = r.shape[0]
+    upper = max(1.0, float(_smc(r).max()))
+    start = np.clip(np.diag(r) - _smc(r), lower, upper)
+
+    def fg(psi):
+        s = r - np.diag(psi)
+        vals, vecs = np.linalg.eigh(s)
+        lam = vals[: p - nf]                      # the p - nf smallest eigenvalues
+        v = vecs[:, : p - nf]
+        f = 0.5 * float(lam @ lam)
+        g = -(v * v) @ lam
+        return f, g
+
+    res = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", bounds=[(lower, upper)] * p,
+                            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000, "maxcor": 20})
+    psi = res.x
+    L = _top_loadings(r - np.diag(psi), nf)
+    return _Extraction(L, psi, _lbfgsb_converged(res, lower, upper), int(res.nit), float(res.fun),
+                       str(res.message))
+
+
+def _ml(r: np.ndarray, nf: int, lower: float = 0.005) -> _Extraction:
+    """Maximum likelihood extraction as ``psych::fa(fm="ml")`` (Joreskog 1967 concentrated ML).
+
+    Minimises F(Psi) = -sum_{k > nf} (ln e_k - e_k) - nf + p over the
+    uniquenesses, e the eigenvalues of Psi^-1/2 R Psi^-1/2, bounds
+    [.005, max(smc, 1)], start 1 - smc; loadings Psi^1/2 V (E - I)^1/2.
+    """
+    p = r.shape[0]
+    upper = max(1.0, float(_smc(r).max()))
+    start = np.clip(np.diag(r) - _smc(r), lower, upper)
+
+    def parts(psi):
+        sc = 1 / np.sqrt(psi)
+        sstar = r * np.outer(sc, sc)
+        vals, vecs = np.linalg.eigh(sstar)
+        return vals[::-1], vecs[:, ::-1]
+
+    def fg(psi):
+        vals, vecs = parts(psi)
+        e = vals[nf:]
+        f = -(float(np.sum(np.log(e) - e)) - nf + p)
+        load = vecs[:, :nf] * np.sqrt(np.maximum(vals[:nf] - 1, 0.0))
+        load = np.sqrt(psi)[:, None] * load
+        g = (np.sum(load * load, axis=1) + psi - np.diag(r)) / psi ** 2
+        return f, g
+
+    res = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", bounds=[(lower, upper)] * p,
+                            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000, "maxcor": 20})
+    psi = res.x
+    vals, vecs = parts(psi)
+    L = np.sqrt(psi)[:, None] * (vecs[:, :nf] * np.sqrt(np.maximum(vals[:nf] - 1, 0.0)))
+    return _Extraction(L, psi, _lbfgsb_converged(res, lower, upper), int(res.nit), float(res.fun),
+                       str(res.message))
+
+
+def _pa(r: np.ndarray, nf: int, min_err: float = 0.001, max_iter: int = 50) -> _Extraction:
+    """Iterated principal axis as ``psych::fa(fm="pa")``: SMC start, stop when the sum of
+    communalities changes by less than ``min_err`` or after ``max_iter`` iterations."""
+    s = r.copy()
+    np.fill_diagonal(s, _smc(r))
+    comm = float(np.trace(s))
+    err, it = comm, 0
+    L = None
+    converged = True
+    while err > min_err:
+        L = _top_loadings(s, nf)
+        new = np.sum(L * L, axis=1)
+        comm1 = float(new.sum())
+        np.fill_diagonal(s, new)
+        err = abs(comm - comm1)
+        comm = comm1
+        it += 1
+        if it >= max_iter:
+            converged = err <= min_err
+            break
+    return _Extraction(L, None, converged, it, float(err),
+                       "converged" if converged else f"maximum of {max_iter} iterations reached")
+
+
+# --------------------------------------------------------------------------- rotation
+
+def _vgq_oblimin(L: np.ndarray, gam: float = 0.0):
+    k = L.shape[1]
+    X = (L * L) @ (1 - np.eye(k))
+    if gam != 0:
+        p = L.shape[0]
+        X = (np.eye(p) - gam / p) @ X
+    return L * X, float(np.sum(L * L * X) / 4)
+
+
+def _vgq_geomin(L: np.ndarray, delta: float = 0.01):
+    k = L.shape[1]
+    L2 = L * L + delta
+    pro = np.exp(np.sum(np.log(L2), axis=1) / k)
+    return (2 / k) * (L / L2) * pro[:, None], float(pro.sum())
+
+
+def _gpf_oblq(A: np.ndarray, vgq, eps: float = 1e-5, maxit: int = 1000):
+    """Oblique gradient projection (Jennrich 2002; GPArotation::GPFoblq, same steps and stopping)."""
+    k = A.shape[1]
+    T = np.eye(k)
+    al = 1.0
+    L = A @ np.linalg.inv(T).T
+    Gq, f = vgq(L)
+    G = -(L.T @ Gq @ np.linalg.inv(T)).T
+    s = np.inf
+    it = 0
+    for it in range(maxit + 1):
+        Gp = G - T * np.sum(T * G, axis=0)[None, :]
+        s = math.sqrt(float(np.sum(Gp * Gp)))
+        if s < eps:
+            break
+        al *= 2
+        for _ in range(11):
+            X = T - al * Gp
+            Tt = X / np.sqrt(np.sum(X * X, axis=0))[None, :]
+            L = A @ np.linalg.inv(Tt).T
+            Gqt, ft = vgq(L)
+            if f - ft > 0.5 * s * s * al:
+                break
+            al /= 2
+        T, f = Tt, ft
+        G = -(L.T @ Gqt @ np.linalg.inv(Tt)).T
+    return L, T.T @ T, T, bool(s < eps), it
+
+
+def _gpf_orth(A: np.ndarray, vgq, eps: float = 1e-5, maxit: int = 1000):
+    """Orthogonal gradient projection (GPArotation::GPForth, same steps and stopping)."""
+    k = A.shape[1]
+    T = np.eye(k)
+    al = 1.0
+    L = A @ T
+    Gq, f = vgq(L)
+    G = A.T @ Gq
+    s = np.inf
+    it = 0
+    for it in range(maxit + 1):
+        M = T.T @ G
+        S = (M + M.T) / 2
+        Gp = G - T @ S
+        s = math.sqrt(float(np.sum(Gp * Gp)))
+        if s < eps:
+            break
+        al *= 2
+        for _ in range(11):
+            X = T - al * Gp
+            u, _d, vt = np.linalg.svd(X)
+            Tt = u @ vt
+            L = A @ Tt
+            Gqt, ft = vgq(L)
+            if ft < f - 0.5 * s * s * al:
+                break
+            al /= 2
+        T, f = Tt, ft
+        G = A.T @ Gqt
+    return L, T, bool(s < eps), it
+
+
+def _varimax(x: np.ndarray, normalize: bool = True, eps: float = 1e-5):
+    """Kaiser's varimax exactly as R's ``stats::varimax`` (row normalisation, its stopping rule)."""
+    p, k = x.shape
+    sc = np.sqrt(np.sum(x * x, axis=1)) if normalize else np.ones(p)
+    x = x / sc[:, None]
+    TT = np.eye(k)
+    d = 0.0
+    converged = False
+    it = 0
+    for it in range(1, 1001):
+        z = x @ TT
+        B = x.T @ (z ** 3 - z * (np.sum(z * z, axis=0) / p)[None, :])
+        u, sv, vt = np.linalg.svd(B)
+        TT = u @ vt
+        dpast, d = d, float(sv.sum())
+        if d < dpast * (1 + eps):
+            converged = True
+            break
+    z = (x @ TT) * sc[:, None]
+    return z, TT, converged, it
+
+
+def _promax(L: np.ndarray, m: float = 4):
+    """psych's promax: Kaiser-normalised rows, varimax, target x|x|^(m-1), column-rescaled
+    least-squares transformation (``psych::kaiser(..., rotate="Promax")``, Hendrickson & White 1964)."""
+    h2 = np.sum(L * L, axis=1)
+    x = L / np.sqrt(h2)[:, None]
+    xv, rot, conv, it = _varimax(x)
+    Q = xv * np.abs(xv) ** (m - 1)
+    U = np.linalg.lstsq(xv, Q, rcond=None)[0]
+    d = np.diag(np.linalg.inv(U.T @ U))
+    U = U * np.sqrt(d)[None, :]
+    z = xv @ U
+    U = rot @ U
+    ui = np.linalg.inv(U)
+    phi = ui @ ui.T
+    return z * np.sqrt(h2)[:, None], phi, conv, it
+
+
+def _rotate(L: np.ndarray, rotation: str, record: list):
+    """Return (rotated loadings, Phi or None)."""
+    k = L.shape[1]
+    if rotation == "none" or k < 2:
+        return L, None
+    if rotation == "varimax":
+        z, _T, conv, it = _varimax(L)
+        phi = None
+    elif rotation == "promax":
+        z, phi, conv, it = _promax(L)
+    elif rotation in ("oblimin", "quartimin"):
+        z, phi, _T, conv, it = _gpf_oblq(L, _vgq_oblimin)
+    elif rotation in ("geomin", "geominQ"):
+        z, phi, _T, conv, it = _gpf_oblq(L, _vgq_geomin)
+    elif rotation == "geominT":
+        z, _T, conv, it = _gpf_orth(L, _vgq_geomin)
+        phi = None
+    else:  # pragma: no cover - validated earlier
+        raise PsychometricsError(f"unknown rotation {rotation!r}")
+    if not conv:
+        _warn(record, f"The {rotation} rotation did not converge in {it} iterations.")
+    return z, phi
+
+
+# --------------------------------------------------------------------------- EFA
+
+@dataclass
+class EFAResult:
+    """Result of :func:`efa`.
+
+    ``loadings``: pattern loadings (items x factors DataFrame; factors ordered
+    by variance accounted for, largest first, each signed so that its loadings
+    sum to a positive number -- as psych does); ``structure``: structure
+    loadings (pattern @ Phi; equal to the pattern for orthogonal solutions);
+    ``phi``: factor correlations (DataFrame; identity for orthogonal or
+    unrotated solutions); ``communalities`` (h2) and ``uniquenesses`` (u2 = 1 - h2)
+    as Series; ``variance``: psych's ``Vaccounted`` table (SS loadings,
+    Proportion Var, Cumulative Var, Proportion Explained, Cumulative
+    Proportion); ``eigenvalues``: of the correlation matrix; ``common_eigenvalues``:
+    of the reduced matrix (communalities on the diagonal, psych's ``values``);
+    ``correlation``: the correlation matrix analysed; ``warnings``: numerical
+    trouble (Heywood cases, non-convergence, smoothing, few cases).
+    """
+
+    loadings: pd.DataFrame
+    structure: pd.DataFrame
+    phi: pd.DataFrame
+    communalities: pd.Series
+    uniquenesses: pd.Series
+    variance: pd.DataFrame
+    eigenvalues: np.ndarray
+    common_eigenvalues: np.ndarray
+    correlation: pd.DataFrame
+    n_factors: int
+    method: str
+    rotation: str
+    oblique: bool
+    n_obs: int
+    missing: str
+    converged: bool
+    iterations: int
+    objective: float
+    warnings: list = field(default_factory=list)
+
+    @property
+    def complexity(self) -> pd.Series:
+        """Hofmann's (1978) item complexity (sum a^2)^2 / sum a^4, as psych's ``com``."""
+        a2 = self.loadings.to_numpy() ** 2
+        return pd.Series(a2.sum(1) ** 2 / np.sum(a2 * a2, axis=1), index=self.loadings.index, name="com")
+
+    def loading_table(self, cut: float = 0.3, cross: float = 0.32, sort: bool = True) -> pd.DataFrame:
+        """Pattern loadings for reporting, as ``print(fa, cut=, sort=TRUE)`` shows them.
+
+        Loadings with |a| < ``cut`` become NaN (blank in reports).  Columns: the
+        factors, then ``h2``, ``u2``, ``com``, ``factor`` (the item's main
+        factor), ``cross_loading`` (True when two or more |loadings| >= ``cross``,
+        .32 after Tabachnick & Fidell) and ``no_salient`` (no |loading| >= cut).
+        Sorted (psych's ``fa.sort``) by main factor, then by |loading| within it.
+        """
+        L = self.loadings
+        a = L.to_numpy()
+        absa = np.abs(a)
+        main = absa.argmax(axis=1)
+        tab = L.where(np.abs(L) >= cut)
+        tab["h2"] = self.communalities
+        tab["u2"] = self.uniquenesses
+        tab["com"] = self.complexity
+        tab["factor"] = [L.columns[j] for j in main]
+        tab["cross_loading"] = (absa >= cross).sum(axis=1) >= 2
+        tab["no_salient"] = absa.max(axis=1) < cut
+        if sort:
+            order = sorted(range(len(a)), key=lambda i: (main[i], -absa[i, main[i]]))
+            tab = tab.iloc[order]
+        return tab
+
+    def to_frame(self) -> pd.DataFrame:
+        """Loadings (unsuppressed) with h2, u2 and com."""
+        out = self.loadings.copy()
+        out["h2"] = self.communalities
+        out["u2"] = self.uniquenesses
+        out["com"] = self.complexity
+        return out
+
+    def to_dict(self) -> dict:
+        return jsonable({
+            "n_factors": self.n_factors, "method": self.method, "rotation": self.rotation,
+            "oblique": self.oblique, "n_obs": self.n_obs, "missing": self.missing,
+            "loadings": self.loadings, "structure": self.structure, "phi": self.phi,
+            "communalities": self.communalities, "uniquenesses": self.uniquenesses,
+            "variance": self.variance, "eigenvalues": self.eigenvalues,
+            "common_eigenvalues": self.common_eigenvalues, "converged": self.converged,
+            "iterations": self.iterations, "objective": self.objective, "warnings": self.warnings})
+
+    def summary(self) -> str:
+        v = self.variance
+        return (f"EFA {self.method}/{self.rotation}, {self.n_factors} factor(s), n = {self.n_obs}: "
+                f"cumulative variance {v.loc['Cumulative Var'].iloc[-1]:.2f}"
+                + (f"; {len(self.warnings)} warning(s)" if self.warnings else ""))
+
+
+def _norm_rotation(rotation: str | None) -> str:
+    rot = "none" if rotation is None else str(rotation)
+    low = {r.lower(): r for r in ROTATIONS}
+    if rot.lower() not in low:
+        raise PsychometricsError(f"rotation {rotation!r} is not supported; choose one of {', '.join(ROTATIONS)}")
+    return low[rot.lower()]
+
+
+def _norm_method(method: str) -> str:
+    m = str(method).lower()
+    m = {"mle": "ml", "uls": "minres", "paf": "pa", "principal_axis": "pa"}.get(m, m)
+    if m not in EXTRACTION_METHODS:
+        raise PsychometricsError(f"method {method!r} is not supported; choose one of {', '.join(EXTRACTION_METHODS)}")
+    return m
+
+
+def _efa_from_cor(c: _Cor, n_factors: int, method: str, rotation: str, rec: list,
+                  missing: str) -> EFAResult:
+    r, names = c.r, c.names
+    p = len(names)
+    if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)) or n_factors < 1:
+        raise PsychometricsError(f"n_factors must be a positive whole number, got {n_factors!r}")
+    n_factors = int(n_factors)
+    if n_factors >= p:
+        raise PsychometricsError(f"n_factors = {n_factors} is too many for {p} items")
+    dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
+    if dof < 0:
+        _warn(rec, f"{n_factors} factors for {p} items leave negative degrees of freedom ({dof:g}); "
+                   "the solution is not identified.")
+    if method == "minres":
+        ex = _minres(r, n_factors)
+    elif method == "ml":
+        ex = _ml(r, n_factors)
+    else:
+        ex = _pa(r, n_factors)
+    if not ex.converged:
+        _warn(rec, f"The {method} extraction did not converge ({ex.message}).")
+    L = ex.loadings
+    if not np.all(np.isfinite(L)):
+        raise ModelError(f"The {method} extraction produced non-finite loadings; try another method "
+                         "or fewer factors.")
+    sgn = np.sign(L.sum(axis=0))
+    sgn[sgn == 0] = 1
+    L = L * sgn
+    h2 = np.sum(L * L, axis=1)
+    model = L @ L.T
+    common = np.linalg.eigvalsh(r - np.diag(np.diag(r)) + np.diag(np.diag(model)))[::-1]
+    Lr, phi = _rotate(L, rotation, rec)
+    sgn = np.sign(Lr.sum(axis=0))
+    sgn[sgn == 0] = 1
+    Lr = Lr * sgn
+    if phi is not None:
+        phi = phi * np.outer(sgn, sgn)
+        ev = np.diag(phi @ Lr.T @ Lr)
+    else:
+        ev = np.sum(Lr * Lr, axis=0)
+    order = np.argsort(-ev, kind="stable")
+    Lr = Lr[:, order]
+    if phi is not None:
+        phi = phi[np.ix_(order, order)]
+    oblique = phi is not None
+    phi_m = phi if oblique else np.eye(n_factors)
+    structure = Lr @ phi_m
+    fnames = [f"{_PREFIX[method]}{j + 1}" for j in range(n_factors)]
+    vx = np.diag(phi_m @ Lr.T @ Lr)
+    vtotal = p  # sum(communality + uniqueness) of a correlation matrix
+    var = pd.DataFrame([vx, vx / vtotal, np.cumsum(vx / vtotal), vx / vx.sum(), np.cumsum(vx / vx.sum())],
+                       index=["SS loadings", "Proportion Var", "Cumulative Var", "Proportion Explained",
+                              "Cumulative Proportion"], columns=fnames)
+    if n_factors == 1:
+        var = var.iloc[:2]
+    for i, name in enumerate(names):
+        if h2[i] >= 1:
+            _warn(rec, f"Heywood case: the communality of {name!r} is {h2[i]:.3f} (>= 1); "
+                       "examine the solution carefully.")
+        elif ex.psi is not None and ex.psi[i] <= 0.005 + 1e-8:
+            _warn(rec, f"Heywood case: the uniqueness of {name!r} is at its lower bound .005 "
+                       f"(communality {h2[i]:.3f}).")
+    return EFAResult(
+        loadings=pd.DataFrame(Lr, index=names, columns=fnames),
+        structure=pd.DataFrame(structure, index=names, columns=fnames),
+        phi=pd.DataFrame(phi_m, index=fnames, columns=fnames),
+        communalities=pd.Series(h2, index=names, name="h2"),
+        uniquenesses=pd.Series(1 - h2, index=names, name="u2"),
+        variance=var, eigenvalues=np.linalg.eigvalsh(r)[::-1], common_eigenvalues=common,
+        correlation=pd.DataFrame(r, index=names, columns=names), n_factors=n_factors,
+        method=method, rotation=rotation if n_factors > 1 else "none", oblique=oblique,
+        n_obs=c.n_obs, missing=missing, converged=ex.converged, iterations=ex.iterations,
+        objective=ex.objective, warnings=rec)
+
+
+def efa(items: Any, n_factors: int, method: str = "minres", rotation: str = "oblimin",
+        missing: str = "pairwise") -> EFAResult:
+    """Exploratory factor analysis, reproducing ``psych::fa(x, nfactors, fm=, rotate=)``.
+
+    Extraction ``method``: ``"minres"`` (minimum residual / ULS), ``"ml"``
+    (maximum likelihood) or ``"pa"`` (iterated principal axis, psych's
+    stopping rule).  ``rotation``: ``"oblimin"`` (GPArotation::oblimin, gamma 0,
+    no Kaiser normalisation -- psych's default), ``"quartimin"``,
+    ``"geomin"`` (= ``"geominQ"``, delta .01), ``"geominT"``, ``"promax"``
+    (psych's Kaiser-normalised Promax, m = 4), ``"varimax"`` (stats::varimax,
+    Kaiser-normalised) or ``"none"``.  Correlations are pairwise complete
+    (psych's default) unless ``missing="listwise"``.
+
+    Returns an :class:`EFAResult`; factors are ordered by variance accounted
+    for and signed so that loadings sum positive, as psych does.
+    References: Harman (1976) minres; Joreskog (1967) ML; Bernaards & Jennrich
+    (2005) gradient projection rotations; Revelle, psych::fa.
+    """
+    rec: list = []
+    method = _norm_method(method)
+    rotation = _norm_rotation(rotation)
+    c = _correlate(items, missing=missing, record=rec)
+    _check_cases(c, rec)
+    return _efa_from_cor(c, n_factors, method, rotation, rec, missing)
+
+
+# --------------------------------------------------------------------------- module is callable
+# ``psychometrics.efa`` is both this module and the public function ``pm.efa``.  Importing the
+# submodule (e.g. through ``pm.kmo`` or ``from psychometrics.efa import ...``) makes the package
+# attribute ``efa`` refer to the module; making the module callable keeps ``pm.efa(items, k)``
+# working whatever the import order.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return efa(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
