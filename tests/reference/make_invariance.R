@@ -214,6 +214,19 @@ prm_ed <- constraint_params(fit_ed, st_ed$uni$lhs, st_ed$uni$rhs)
 idx_n1 <- which(sapply(prm_ed, function(p) p$left$op == "~1" && p$left$lhs == "N1"))
 joint <- lavTestScore(fit_ed, release = idx_n1, univariate = FALSE, warn = FALSE)
 out$bfi_education_ml$joint_N1_intercept <- list(X2 = joint$test$X2, df = joint$test$df)
+# raw ingredients of lavTestScore on HS by school (scalar), to check the numerical
+# core (psychometrics.sem.score_test.score_statistics) independently of the engine
+fit_sc <- fit_level(HS_MODEL, hs, "school", 3, "ML", "listwise")
+out$score_core <- list(
+  score = as.numeric(lavTech(fit_sc, "gradient.logl")),
+  information = unname(lavTech(fit_sc, "information.expected")),
+  R = unname(fit_sc@Model@con.jac),
+  n = lavInspect(fit_sc, "ntotal"),
+  total = lavTestScore(fit_sc, warn = FALSE)$test$X2,
+  uni = lavTestScore(fit_sc, warn = FALSE)$uni$X2,
+  cumulative = lavTestScore(fit_sc, cumulative = TRUE, warn = FALSE)$cumulative$X2,
+  epc = { e <- lavTestScore(fit_sc, epc = TRUE, warn = FALSE)$epc; e$epc[e$free > 0] },
+  release_1_2 = lavTestScore(fit_sc, release = c(1, 2), univariate = FALSE, warn = FALSE)$test$X2)
 out$bfi_education_ml$n_dropped_group_missing <- sum(is.na(bfi$education))
 
 # semTools compareFit on HS by sex (nested differences, same numbers as lavTestLRT)

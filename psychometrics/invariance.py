@@ -1,0 +1,680 @@
+"""Measurement invariance across groups: configural -> metric -> scalar -> strict.
+
+``invariance(model, data, group, ...)`` fits the nested sequence of multi-group CFA
+models of Meredith (1993) / Vandenberg & Lance (2000) with the SEM engine
+(:func:`psychometrics.cfa` with ``group_equal`` / ``group_partial``, the
+counterpart of lavaan's ``group.equal`` / ``group.partial``), compares every step
+with the previous accepted one and decides with a named rule:
+
+* ``"chen2007"`` (default): Chen (2007), Structural Equation Modeling 14, 464-504:
+  DeltaCFI >= -.010 and DeltaRMSEA <= .015 and DeltaSRMR <= .030 (metric) or
+  <= .015 (scalar, strict and the structural levels);
+* ``"cheung_rensvold2002"``: Cheung & Rensvold (2002), SEM 9, 233-255: DeltaCFI >= -.010;
+* ``"chisq"``: the chi-square difference test at ``alpha`` (.05).
+
+The chi-square difference test reproduces lavaan's ``lavTestLRT``: the plain
+difference for ML, and for MLR the Satorra & Bentler (2001) scaled difference
+(Psychometrika 66, 507-514), ``T = (T0 - T1) / cd`` with
+``cd = (d0 c0 - d1 c1) / (d0 - d1)`` from the unscaled statistics ``T``, the
+dfs ``d`` and the scaling factors ``c`` (lavaan's default ``method =
+"satorra.bentler.2001"``).  With MLR the fit-index differences use lavaan's robust
+CFI/TLI/RMSEA (``cfi.robust``, ``rmsea.robust``; Brosseau-Liard & Savalei 2014).
+
+When a measurement step fails, ``partial="search"`` ranks that step's equality
+constraints by score tests (lavaan's ``lavTestScore``,
+:mod:`psychometrics.sem.score_test`), releases the parameter with the largest
+statistic (in all groups, as lavaan's ``group.partial``) and refits, until the
+step holds, or until releasing any further parameter would leave a factor with
+fewer than two invariant indicators (Byrne, Shavelson & Muthen 1989,
+Psychological Bulletin 105, 456-466), in which case the search stops and says so.
+Later levels keep the released parameters.  ``group_partial`` fixes the set by hand
+(no search).
+
+After (partial) scalar invariance the latent means of every group are compared
+with the reference group (the first group in order of appearance, whose latent
+means are fixed at zero, as in lavaan): difference, SE, z, p and the standardised
+difference ``d = kappa_g / sqrt(pooled psi)`` with the latent variances pooled over
+the two groups weighted by their sizes (Hancock 2001, Psychometrika 66, 373-388).
+"""
+from __future__ import annotations
+
+import re
+import warnings as _warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._results import jsonable
+from .errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
+
+LEVELS = ("configural", "metric", "scalar", "strict", "lv_variances", "lv_covariances", "means")
+#: lavaan's group.equal token added at each level (levels are cumulative)
+GROUP_EQUAL = {"metric": "loadings", "scalar": "intercepts", "strict": "residuals",
+               "lv_variances": "lv.variances", "lv_covariances": "lv.covariances",
+               "means": "means"}
+#: parameter type released by the partial-invariance search at each measurement level
+LEVEL_OP = {"metric": "=~", "scalar": "~1", "strict": "~~"}
+MEASUREMENT_LEVELS = ("metric", "scalar", "strict")
+
+
+# ---------------------------------------------------------------- decision rules
+@dataclass(frozen=True)
+class DecisionRule:
+    """A rule deciding whether a constrained level holds against the previous one.
+
+    ``min_delta_cfi``: smallest acceptable DeltaCFI (constrained minus previous);
+    ``max_delta_rmsea``: largest acceptable DeltaRMSEA; ``max_delta_srmr``: largest
+    acceptable DeltaSRMR, a number or a mapping level -> cut-off (key ``"default"``
+    for the rest); ``alpha``: significance level of the chi-square difference test
+    (the step fails when p < alpha).  ``None`` switches a criterion off.
+    """
+
+    name: str
+    min_delta_cfi: float | None = None
+    max_delta_rmsea: float | None = None
+    max_delta_srmr: Any = None
+    alpha: float | None = None
+    reference: str = ""
+
+    def srmr_cut(self, level: str) -> float | None:
+        cut = self.max_delta_srmr
+        if isinstance(cut, dict):
+            return cut.get(level, cut.get("default"))
+        return cut
+
+    def decide(self, row: dict, level: str) -> tuple[bool | None, list[str]]:
+        """(holds, reasons it fails); holds is None when a needed number is missing."""
+        reasons: list[str] = []
+        checks = []
+        if self.min_delta_cfi is not None:
+            checks.append(("delta_cfi", row.get("delta_cfi"), lambda v: v >= self.min_delta_cfi,
+                           f"DeltaCFI < {self.min_delta_cfi:+.3f}"))
+        if self.max_delta_rmsea is not None:
+            checks.append(("delta_rmsea", row.get("delta_rmsea"), lambda v: v <= self.max_delta_rmsea,
+                           f"DeltaRMSEA > {self.max_delta_rmsea:.3f}"))
+        cut = self.srmr_cut(level)
+        if cut is not None:
+            checks.append(("delta_srmr", row.get("delta_srmr"), lambda v: v <= cut,
+                           f"DeltaSRMR > {cut:.3f}"))
+        if self.alpha is not None:
+            checks.append(("p_diff", row.get("p_diff"), lambda v: v >= self.alpha,
+                           f"chi-square difference p < {self.alpha}"))
+        for _, value, ok, text in checks:
+            if value is None or not np.isfinite(value):
+                return None, [f"{text.split()[0]} not available"]
+            if not ok(value):
+                reasons.append(text)
+        return (not reasons), reasons
+
+    def sentence(self) -> str:
+        parts = []
+        if self.min_delta_cfi is not None:
+            parts.append(f"DeltaCFI >= {self.min_delta_cfi:.3f}")
+        if self.max_delta_rmsea is not None:
+            parts.append(f"DeltaRMSEA <= {self.max_delta_rmsea:.3f}")
+        cut = self.max_delta_srmr
+        if isinstance(cut, dict):
+            parts.append("DeltaSRMR <= " + ", ".join(f"{v:.3f} ({k})" for k, v in cut.items()))
+        elif cut is not None:
+            parts.append(f"DeltaSRMR <= {cut:.3f}")
+        if self.alpha is not None:
+            parts.append(f"chi-square difference p >= {self.alpha}")
+        return f"A level holds when " + " and ".join(parts) + f" ({self.reference})."
+
+    def to_dict(self) -> dict:
+        return jsonable({"name": self.name, "min_delta_cfi": self.min_delta_cfi,
+                         "max_delta_rmsea": self.max_delta_rmsea,
+                         "max_delta_srmr": self.max_delta_srmr, "alpha": self.alpha,
+                         "reference": self.reference})
+
+
+RULES = {
+    "chen2007": DecisionRule(
+        "chen2007", min_delta_cfi=-0.010, max_delta_rmsea=0.015,
+        max_delta_srmr={"metric": 0.030, "default": 0.015},
+        reference="Chen (2007), Structural Equation Modeling 14, 464-504"),
+    "cheung_rensvold2002": DecisionRule(
+        "cheung_rensvold2002", min_delta_cfi=-0.010,
+        reference="Cheung & Rensvold (2002), Structural Equation Modeling 9, 233-255"),
+    "chisq": DecisionRule(
+        "chisq", alpha=0.05,
+        reference="chi-square difference test; Satorra & Bentler (2001) scaled for MLR"),
+}
+
+
+def _get_rule(rule) -> DecisionRule:
+    if isinstance(rule, DecisionRule):
+        return rule
+    if isinstance(rule, str) and rule in RULES:
+        return RULES[rule]
+    raise ModelError(f"unknown invariance decision rule {rule!r}; use one of {sorted(RULES)} "
+                     "or a psychometrics.invariance.DecisionRule")
+
+
+# ---------------------------------------------------------------- difference tests
+def chisq_difference(fm1: dict, fm0: dict, robust: bool) -> dict:
+    """Chi-square difference of nested model 0 (more constrained) against model 1.
+
+    ML: ``T0 - T1`` on ``d0 - d1`` df (lavaan ``lavTestLRT``).  MLR: Satorra & Bentler
+    (2001) scaled difference from the unscaled statistics and scaling factors
+    (lavaan ``lav_test_diff_SatorraBentler2001``).  Returns chisq_diff, df_diff,
+    p_diff and, when robust, the difference scaling factor ``cd`` (None if negative).
+    """
+    t1, d1 = fm1["chisq"], fm1["df"]
+    t0, d0 = fm0["chisq"], fm0["df"]
+    m = d0 - d1
+    out: dict = {"df_diff": m}
+    if not robust:
+        out["chisq_diff"] = t0 - t1
+    else:
+        c1 = fm1["chisq_scaling_factor"] if d1 > 0 else 1.0
+        c0 = fm0["chisq_scaling_factor"]
+        if m == 0:
+            out["chisq_diff"] = t0 - t1
+            out["scaling_factor_diff"] = None
+        else:
+            cd = (d0 * c0 - d1 * c1) / m
+            if cd < 0:
+                out["chisq_diff"] = float("nan")
+                out["scaling_factor_diff"] = None
+                out["problem"] = ("Satorra-Bentler (2001) difference scaling factor is negative; "
+                                  "scaled difference test not available")
+            else:
+                out["chisq_diff"] = (t0 - t1) / cd
+                out["scaling_factor_diff"] = cd
+    if m > 0 and np.isfinite(out["chisq_diff"]):
+        out["p_diff"] = float(stats.chi2.sf(out["chisq_diff"], m))
+    else:
+        out["p_diff"] = float("nan")
+    return out
+
+
+# ---------------------------------------------------------------- model scanning
+_NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
+
+
+def _scan_model(model: str) -> dict:
+    """Factors, indicators and extra free parameters of lavaan-style CFA syntax.
+
+    Used only for the pre-fit checks (items to check, parameters per group); the
+    engine's parser fits the model.
+    """
+    factors: dict[str, list[str]] = {}
+    extra = 0
+    fixed_loadings = 0
+    for raw in re.split(r"[\n;]", model):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if "=~" in line:
+            lhs, rhs = line.split("=~", 1)
+            inds = []
+            for term in rhs.split("+"):
+                term = term.strip()
+                mult = None
+                if "*" in term:
+                    mult, term = term.rsplit("*", 1)
+                    term = term.strip()
+                    mult = mult.strip()
+                    try:
+                        float(mult)
+                        fixed_loadings += 1
+                    except ValueError:
+                        pass
+                if re.fullmatch(_NAME, term):
+                    inds.append(term)
+            factors.setdefault(lhs.strip(), []).extend(inds)
+        elif "~~" in line:
+            lhs, rhs = line.split("~~", 1)
+            for term in rhs.split("+"):
+                if "*" in term:
+                    mult = term.rsplit("*", 1)[0].strip()
+                    try:
+                        float(mult)
+                        continue
+                    except ValueError:
+                        pass
+                extra += 1
+    observed = []
+    for inds in factors.values():
+        for v in inds:
+            if v not in factors and v not in observed:
+                observed.append(v)
+    return {"factors": factors, "observed": observed, "extra": extra,
+            "fixed_loadings": fixed_loadings}
+
+
+def _free_per_group(scan: dict, std_lv: bool) -> int:
+    """Free parameters of one group of the configural model (mean structure included)."""
+    p = len(scan["observed"])
+    m = len(scan["factors"])
+    n_load = sum(len(v) for v in scan["factors"].values()) - scan["fixed_loadings"]
+    if not std_lv:
+        n_load -= m
+        n_psi = m * (m + 1) // 2
+    else:
+        n_psi = m * (m - 1) // 2
+    return n_load + p + p + n_psi + scan["extra"]
+
+
+# ---------------------------------------------------------------- result
+@dataclass
+class InvarianceResult:
+    """Result of :func:`invariance`.
+
+    ``table``: DataFrame indexed by level (``"scalar (partial)"`` rows follow a level
+    that needed released parameters) with npar, chisq, df, pvalue, cfi, tli, rmsea
+    (+ 90% CI), srmr, aic, bic, the robust/scaled columns with MLR, chisq_diff,
+    df_diff, p_diff, delta_cfi, delta_rmsea, delta_srmr, decision and ``freed``;
+    ``fits``: level -> fitted model; ``freed``: DataFrame of the released constraints
+    (level, order, parameter, lhs, op, rhs, X2, df, pvalue); ``latent_means``:
+    DataFrame (factor, group, reference, mean_diff, se, z, pvalue, d, var_ref,
+    var_group, var_ratio, model); ``note``: dict (rule, sentence, references,
+    reference group, estimator, missing, dropped cases); ``score_tests``: level ->
+    ScoreTestResult of every search iteration's first test.
+    """
+
+    table: pd.DataFrame
+    fits: dict
+    freed: pd.DataFrame
+    latent_means: pd.DataFrame
+    note: dict
+    groups: list
+    reference_group: Any
+    n_per_group: dict
+    n_dropped: int
+    rule: DecisionRule
+    score_tests: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def to_dict(self) -> dict:
+        return jsonable({
+            "table": self.table.reset_index(names="level"), "freed": self.freed,
+            "latent_means": self.latent_means, "note": self.note, "groups": self.groups,
+            "reference_group": self.reference_group, "n_per_group": self.n_per_group,
+            "n_dropped": self.n_dropped, "rule": self.rule.to_dict(),
+            "score_tests": {k: v.to_dict() for k, v in self.score_tests.items()},
+            "warnings": self.warnings})
+
+    def summary(self) -> str:
+        cols = [c for c in ("chisq", "df", "cfi", "rmsea", "srmr", "chisq_diff", "df_diff",
+                            "p_diff", "delta_cfi", "delta_rmsea", "delta_srmr", "decision")
+                if c in self.table.columns]
+        return self.table[cols].to_string(float_format=lambda v: f"{v:.3f}") + "\n" + \
+            self.note["sentence"]
+
+
+# ---------------------------------------------------------------- data preparation
+def _prepare(data: pd.DataFrame, group: str, scan: dict, missing: str, max_groups: int,
+             std_lv: bool, data_name: str):
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError("invariance() needs the data as a pandas DataFrame")
+    if group not in data.columns:
+        raise DataError(f"{data_name}: grouping column {group!r} not found "
+                        f"(columns: {', '.join(map(str, data.columns))})")
+    items = scan["observed"]
+    absent = [v for v in items if v not in data.columns]
+    if absent:
+        raise ModelError(f"{data_name}: model variable(s) {', '.join(absent)} not in the data")
+    gmiss = data[group].isna()
+    n_dropped = int(gmiss.sum())
+    df = data.loc[~gmiss]
+    labels = list(pd.unique(df[group]))
+    if len(labels) < 2:
+        raise DataError(f"{data_name}: grouping column {group!r} has {len(labels)} group(s) "
+                        f"({', '.join(map(repr, labels))}); invariance needs two or more")
+    if len(labels) > max_groups:
+        raise DataError(f"{data_name}: grouping column {group!r} has {len(labels)} groups, more "
+                        f"than max_groups={max_groups} (values: "
+                        f"{', '.join(map(repr, labels[:20]))}); recode it or raise max_groups")
+    itemdata = df[items]
+    nonnum = [c for c in items if not pd.api.types.is_numeric_dtype(itemdata[c])]
+    if nonnum:
+        probs = []
+        for c in nonnum:
+            bad = pd.to_numeric(itemdata[c], errors="coerce").isna() & itemdata[c].notna()
+            for idx in list(itemdata.index[bad])[:5]:
+                probs.append(CellProblem(data_name, idx, c, itemdata.at[idx, c], "not a number"))
+        raise DataError(f"{data_name}: non-numeric values in model variables", probs)
+    if missing == "listwise":
+        used = itemdata.notna().all(axis=1)
+    else:
+        used = itemdata.notna().any(axis=1)
+    df = df.loc[used]
+    labels = [g for g in labels if (df[group] == g).any()]
+    npar = _free_per_group(scan, std_lv)
+    problems = []
+    n_per_group = {}
+    for g in labels:
+        sub = df.loc[df[group] == g, items]
+        n_per_group[g] = int(len(sub))
+        for c in items:
+            vals = sub[c].dropna().unique()
+            if len(vals) <= 1:
+                first = sub.index[sub[c].notna()][0] if sub[c].notna().any() else sub.index[0]
+                value = vals[0] if len(vals) else None
+                problems.append(CellProblem(
+                    data_name, first, c, value,
+                    f"item is constant in group {g!r} of {group!r} ({len(sub)} cases); "
+                    "its variance cannot be estimated in that group"))
+    if problems:
+        raise DataError(f"{data_name}: constant item(s) within a group of {group!r}", problems)
+    small = {g: n for g, n in n_per_group.items() if n < npar}
+    if small:
+        raise DataError(
+            f"{data_name}: group(s) of {group!r} smaller than the {npar} free parameters per "
+            "group of the configural model: "
+            + ", ".join(f"{g!r} (n = {n})" for g, n in small.items())
+            + "; merge groups or simplify the model")
+    return df, labels, n_per_group, n_dropped
+
+
+# ---------------------------------------------------------------- helpers on fits
+def _fit(model, data, group, estimator, missing, group_equal, group_partial, std_lv):
+    from .sem import cfa
+    return cfa(model, data, group=group, estimator=estimator, missing=missing,
+               group_equal=tuple(group_equal), group_partial=tuple(group_partial),
+               std_lv=std_lv)
+
+
+def _equal_tokens(level: str) -> list[str]:
+    idx = LEVELS.index(level)
+    return [GROUP_EQUAL[lv] for lv in LEVELS[1:idx + 1]]
+
+
+def _param_name(lhs: str, op: str, rhs: str) -> str:
+    if op == "~1":
+        return f"{lhs}~1"
+    return f"{lhs}{op}{rhs}"
+
+
+def _fit_row(fit, robust: bool) -> dict:
+    fm = dict(fit.fit_measures())
+    keys = ["npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+            "rmsea_ci_upper", "srmr", "aic", "bic"]
+    if robust:
+        keys += ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor",
+                 "cfi_robust", "tli_robust", "rmsea_robust"]
+    return {k: fm.get(k, float("nan")) for k in keys}, fm
+
+
+def _compare(row: dict, fm: dict, prev_fm: dict, robust: bool) -> dict:
+    diff = chisq_difference(prev_fm, fm, robust)
+    cfi = "cfi_robust" if robust else "cfi"
+    rmsea = "rmsea_robust" if robust else "rmsea"
+    row.update({"chisq_diff": diff["chisq_diff"], "df_diff": diff["df_diff"],
+                "p_diff": diff["p_diff"],
+                "delta_cfi": fm[cfi] - prev_fm[cfi], "delta_rmsea": fm[rmsea] - prev_fm[rmsea],
+                "delta_srmr": fm["srmr"] - prev_fm["srmr"]})
+    return diff
+
+
+def _indicators(fit) -> dict[str, list[str]]:
+    pe = fit.parameters()
+    first = pe["group"].iloc[0]
+    load = pe[(pe["op"] == "=~") & (pe["group"] == first)]
+    out: dict[str, list[str]] = {}
+    for f, v in zip(load["lhs"], load["rhs"]):
+        out.setdefault(f, []).append(v)
+    return out
+
+
+def _invariant_counts(indicators: dict, freed: Sequence[str], level: str) -> dict[str, int]:
+    """Indicators per factor whose parameters up to ``level`` are all still equal."""
+    freed = set(freed)
+    counts = {}
+    for f, items in indicators.items():
+        n = 0
+        for v in items:
+            names = [f"{f}=~{v}"]
+            if level in ("scalar", "strict"):
+                names.append(f"{v}~1")
+            if level == "strict":
+                names.append(f"{v}~~{v}")
+            if not any(nm in freed for nm in names):
+                n += 1
+        counts[f] = n
+    return counts
+
+
+def _rank_constraints(fit, level: str, observed: set):
+    """Score tests of this level's constraints grouped by parameter, largest first."""
+    from .sem.score_test import score_test
+    st = score_test(fit, univariate=True)
+    uni = st.uni
+    op = LEVEL_OP[level]
+    mask = (uni["op"] == op)
+    if level == "strict":
+        mask &= (uni["lhs"] == uni["rhs"]) & uni["lhs"].isin(observed)
+    if level == "scalar":
+        mask &= uni["lhs"].isin(observed)
+    sel = uni[mask]
+    rows = []
+    for name, sub in sel.groupby("parameter", sort=False):
+        idx = list(sub.index)
+        if len(idx) == 1:
+            x2, df = float(sub["X2"].iloc[0]), 1
+        else:
+            joint = score_test(fit, release=idx, univariate=False)
+            x2, df = joint.total["X2"], joint.total["df"]
+        rows.append({"parameter": name, "lhs": sub["lhs"].iloc[0], "op": op,
+                     "rhs": "" if op == "~1" else sub["rhs"].iloc[0], "X2": x2, "df": df,
+                     "pvalue": float(stats.chi2.sf(x2, df))})
+    ranked = pd.DataFrame(rows, columns=["parameter", "lhs", "op", "rhs", "X2", "df", "pvalue"])
+    ranked = ranked.sort_values("X2", ascending=False, kind="stable").reset_index(drop=True)
+    return ranked, st
+
+
+def _latent_comparison(fit, labels, n_per_group, model_name) -> pd.DataFrame:
+    pe = fit.parameters()
+    ref = labels[0]
+    lvs = list(dict.fromkeys(pe.loc[pe["op"] == "=~", "lhs"]))
+    rows = []
+
+    def grp(g):
+        return pe["group"].astype(str) == str(g)
+
+    for f in lvs:
+        var = pe[(pe["lhs"] == f) & (pe["op"] == "~~") & (pe["rhs"] == f)]
+        psi_ref = float(var.loc[grp(ref), "est"].iloc[0])
+        for g in labels[1:]:
+            r = pe[(pe["lhs"] == f) & (pe["op"] == "~1") & grp(g)].iloc[0]
+            psi_g = float(var.loc[grp(g), "est"].iloc[0])
+            n1, n2 = n_per_group[ref], n_per_group[g]
+            pooled = (n1 * psi_ref + n2 * psi_g) / (n1 + n2)
+            d = float(r["est"]) / np.sqrt(pooled) if pooled > 0 else float("nan")
+            rows.append({"factor": f, "group": g, "reference": ref, "mean_diff": float(r["est"]),
+                         "se": float(r["se"]), "z": float(r["z"]), "pvalue": float(r["pvalue"]),
+                         "d": d, "var_ref": psi_ref, "var_group": psi_g,
+                         "var_ratio": psi_g / psi_ref if psi_ref != 0 else float("nan"),
+                         "model": model_name})
+    return pd.DataFrame(rows, columns=["factor", "group", "reference", "mean_diff", "se", "z",
+                                       "pvalue", "d", "var_ref", "var_group", "var_ratio",
+                                       "model"])
+
+
+# ---------------------------------------------------------------- main entry
+def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML",
+               missing: str = "listwise",
+               levels: Sequence[str] = ("configural", "metric", "scalar", "strict"),
+               rule="chen2007", partial: str = "search", group_partial: Sequence[str] = (),
+               max_groups: int = 10, max_release: int = 20, std_lv: bool = False,
+               data_name: str = "data") -> InvarianceResult:
+    """Test measurement invariance of ``model`` across the groups in column ``group``.
+
+    Returns an :class:`InvarianceResult` (``table``, ``fits``, ``freed``,
+    ``latent_means``, ``note``, ``to_dict()``).  ``levels``: any of
+    ``configural, metric, scalar, strict, lv_variances, lv_covariances, means`` in that
+    order, starting with configural; each level adds lavaan's group.equal token
+    (loadings, intercepts, residuals, lv.variances, lv.covariances, means) to the
+    previous ones.  ``estimator``: "ML" or "MLR"; ``missing``: "listwise" or "fiml"
+    (passed to :func:`psychometrics.cfa`).  ``rule``: a name in :data:`RULES` or a
+    :class:`DecisionRule`.  ``partial``: "search" (release constraints of a failing
+    measurement step by score tests) or "none" (fit and judge every level as is).
+    ``group_partial``: parameters ("visual=~x2", "x3~1", "x1~~x1") released in every
+    level by hand; when given, no search is made.  Cases with a missing group are
+    dropped and counted (``n_dropped``).  Numbers reproduce lavaan 0.6-14
+    (``cfa(group.equal=, group.partial=)``, ``fitMeasures``, ``lavTestLRT``,
+    ``lavTestScore``) and semTools' ``compareFit`` differences.
+    """
+    rule = _get_rule(rule)
+    est = str(estimator).upper()
+    if est not in ("ML", "MLR"):
+        raise ModelError(f"invariance: estimator {estimator!r} not supported; use 'ML' or 'MLR'")
+    robust = est == "MLR"
+    if partial not in ("search", "none"):
+        raise ModelError(f"invariance: partial={partial!r}; use 'search' or 'none'")
+    levels = list(levels)
+    unknown = [lv for lv in levels if lv not in LEVELS]
+    if unknown:
+        raise ModelError(f"invariance: unknown level(s) {unknown}; levels are {list(LEVELS)}")
+    if not levels or levels[0] != "configural":
+        raise ModelError("invariance: levels must start with 'configural'")
+    if [LEVELS.index(lv) for lv in levels] != sorted(LEVELS.index(lv) for lv in levels) or \
+            len(set(levels)) != len(levels):
+        raise ModelError(f"invariance: levels must follow the order {list(LEVELS)}")
+    scan = _scan_model(model)
+    if not scan["factors"]:
+        raise ModelError("invariance: the model defines no latent factor (=~)")
+    df, labels, n_per_group, n_dropped = _prepare(data, group, scan, missing, max_groups,
+                                                  std_lv, data_name)
+    user_partial = list(group_partial)
+    search = partial == "search" and not user_partial
+    observed = set(scan["observed"])
+    notes: list[str] = []
+    warn_list: list[str] = []
+    if n_dropped:
+        notes.append(f"{n_dropped} case(s) with a missing value of {group!r} were dropped.")
+
+    fits: dict = {}
+    rows: dict = {}
+    freed_rows: list[dict] = []
+    score_tests: dict = {}
+    released = list(user_partial)
+    prev_fm = None
+    prev_level = None
+    indicators = None
+    scalar_model = None
+    stopped = None
+    for level in levels:
+        fit = _fit(model, df, group, est, missing, _equal_tokens(level), released, std_lv)
+        fits[level] = fit
+        if indicators is None:
+            indicators = _indicators(fit)
+        row, fm = _fit_row(fit, robust)
+        row["freed"] = ", ".join(released)
+        if prev_fm is None:
+            row["decision"] = "baseline"
+            rows[level] = row
+            prev_fm, prev_level = fm, level
+            continue
+        diff = _compare(row, fm, prev_fm, robust)
+        if "problem" in diff:
+            warn_list.append(f"{level}: {diff['problem']}")
+        ok, reasons = rule.decide(row, level)
+        row["decision"] = {True: "invariant", False: "not invariant", None: "undecided"}[ok]
+        rows[level] = row
+        if ok is False and search and level in MEASUREMENT_LEVELS:
+            accepted, fit_p, fm_p, row_p = False, fit, fm, None
+            for _ in range(max_release):
+                ranked, st = _rank_constraints(fit_p, level, observed)
+                score_tests.setdefault(level, st)
+                choice = None
+                for _, cand in ranked.iterrows():
+                    counts = _invariant_counts(indicators, released + [cand["parameter"]], level)
+                    if min(counts.values()) >= 2:
+                        choice = cand
+                        break
+                if choice is None:
+                    stopped = (f"{level}: partial invariance not attained; releasing any further "
+                               "constraint would leave a factor with fewer than two invariant "
+                               "indicators (Byrne, Shavelson & Muthen 1989).")
+                    break
+                released.append(choice["parameter"])
+                freed_rows.append({"level": level, "order": len(freed_rows) + 1,
+                                   **choice.to_dict(),
+                                   "reason": "largest score statistic among the "
+                                             f"{level} constraints while the step failed"})
+                fit_p = _fit(model, df, group, est, missing, _equal_tokens(level), released,
+                             std_lv)
+                row_p, fm_p = _fit_row(fit_p, robust)
+                _compare(row_p, fm_p, prev_fm, robust)
+                ok_p, _ = rule.decide(row_p, level)
+                if ok_p:
+                    accepted = True
+                    break
+            else:
+                stopped = f"{level}: no partial solution within {max_release} released parameters."
+            if row_p is not None:
+                key = f"{level} (partial)"
+                row_p["freed"] = ", ".join(released)
+                row_p["decision"] = "partially invariant" if accepted else "not invariant"
+                rows[key] = row_p
+                fits[key] = fit_p
+                if accepted:
+                    fm, fit = fm_p, fit_p
+                    if level == "scalar":
+                        scalar_model = key
+            if not accepted:
+                if stopped:
+                    notes.append(stopped)
+                later = levels[levels.index(level) + 1:]
+                if later:
+                    notes.append(f"Levels not tested because {level} invariance failed: "
+                                 f"{', '.join(later)}.")
+                break
+        elif level == "scalar":
+            scalar_model = level
+        prev_fm, prev_level = fm, level
+    if scalar_model is None and "scalar" in fits and partial == "none":
+        scalar_model = "scalar"
+
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "level"
+    order = ["npar", "chisq", "df", "pvalue", "chisq_scaled", "df_scaled", "pvalue_scaled",
+             "chisq_scaling_factor", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper",
+             "cfi_robust", "tli_robust", "rmsea_robust", "srmr", "aic", "bic", "chisq_diff",
+             "df_diff", "p_diff", "delta_cfi", "delta_rmsea", "delta_srmr", "decision", "freed"]
+    table = table[[c for c in order if c in table.columns]]
+    freed = pd.DataFrame(freed_rows, columns=["level", "order", "parameter", "lhs", "op", "rhs",
+                                              "X2", "df", "pvalue", "reason"])
+    if scalar_model is not None:
+        latent = _latent_comparison(fits[scalar_model], labels, n_per_group, scalar_model)
+    else:
+        latent = pd.DataFrame(
+            columns=["factor", "group", "reference", "mean_diff", "se", "z", "pvalue", "d",
+                     "var_ref", "var_group", "var_ratio", "model"])
+        if "scalar" in levels:
+            notes.append("Latent means not compared: scalar invariance (full or partial) "
+                         "was not established.")
+    for key, fit in fits.items():
+        for w in getattr(fit, "warnings", []) or []:
+            warn_list.append(f"{key}: {w}")
+    for w in warn_list:
+        _warnings.warn(w, PsychometricsWarning, stacklevel=2)
+    diff_test = ("Satorra-Bentler (2001) scaled chi-square difference (lavaan lavTestLRT)"
+                 if robust else "chi-square difference test (lavaan lavTestLRT)")
+    note = {
+        "rule": rule.name, "sentence": rule.sentence(), "references": [rule.reference],
+        "difference_test": diff_test,
+        "fit_indices": ("robust CFI/TLI/RMSEA (Brosseau-Liard & Savalei 2014)" if robust
+                        else "ML CFI/TLI/RMSEA"),
+        "partial": ("score tests (lavaan lavTestScore); at least two invariant indicators per "
+                    "factor (Byrne, Shavelson & Muthen 1989)" if search else
+                    ("released by hand: " + ", ".join(user_partial) if user_partial else "none")),
+        "group": group, "groups": labels, "reference_group": labels[0],
+        "latent_means": ("means fixed at 0 in the reference group; d uses the size-weighted "
+                         "pooled latent variance of the two groups (Hancock 2001)"),
+        "estimator": est, "missing": missing, "n_dropped_missing_group": n_dropped,
+        "messages": notes,
+    }
+    return InvarianceResult(table=table, fits=fits, freed=freed, latent_means=latent, note=note,
+                            groups=labels, reference_group=labels[0], n_per_group=n_per_group,
+                            n_dropped=n_dropped, rule=rule, score_tests=score_tests,
+                            warnings=warn_list)
