@@ -74,7 +74,6 @@ def to_number(value: Any) -> float | None:
     text = normalize_text(value) if isinstance(value, str) else None
     if not text:
         return None
-    text = text.replace(" ", "")
     if not _NUM_RE.match(text):
         return None
     out = float(text)
@@ -104,6 +103,13 @@ def _numeric_or_none(series: pd.Series) -> pd.Series | None:
 
 def _normalise_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
     """Normalise header and text cells; convert all-numeric columns to numbers."""
+    # columns without a header and without any value (a trailing delimiter) are dropped
+    empty_cols = [j for j, c in enumerate(df.columns)
+                  if (_is_missing(c) or str(c).strip() == "" or str(c).startswith("Unnamed:"))
+                  and all(_is_missing(v) or (isinstance(v, str) and not v.strip())
+                          for v in df.iloc[:, j])]
+    if empty_cols:
+        df = df.iloc[:, [j for j in range(df.shape[1]) if j not in empty_cols]]
     names = []
     for pos, c in enumerate(df.columns, start=1):
         name = normalize_text(c) if not _is_missing(c) else ""
@@ -119,8 +125,8 @@ def _normalise_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
         raise DataError(f"{file}: duplicate column name(s) in the header: {dup}",
                         [CellProblem(file, "header", n, n, "duplicate column name") for n in dup])
     out = {}
-    for name, col in zip(names, df.columns):
-        s = df[col]
+    for j, name in enumerate(names):
+        s = df.iloc[:, j]
         cleaned = pd.Series([None if _is_missing(v) else
                              (normalize_text(v) if isinstance(v, str) else v) for v in s],
                             index=df.index, name=name, dtype=object)
@@ -341,7 +347,8 @@ class Dataset:
     ``group``: Series of group labels (None without a usable group column);
     ``changes``: every value the suite recoded or set missing (:class:`Change`);
     ``dropped``: cases removed, ``[{"row": ..., "line": ..., "reason": ...}]``;
-    ``warnings``: problems that were repaired or that disabled a feature.
+    ``warnings``: problems that were repaired or that disabled a feature;
+    ``other``: the file's remaining columns (e.g. age), as read, on the same index.
     """
 
     data: pd.DataFrame
@@ -352,6 +359,7 @@ class Dataset:
     changes: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    other: pd.DataFrame | None = None   # the file's other columns (as read), same index
 
     @property
     def group(self) -> pd.Series | None:
@@ -646,6 +654,10 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     for m in warn_msgs:
         warnings.warn(f"{file}: {m}", PsychometricsWarning, stacklevel=2)
 
+    rest = [c for c in raw.columns if c not in set(needed)]
+    other = raw[rest][keep].copy()
+    other.index = frame.index
     ds = Dataset(data=frame, study=study, file=file, group_column=group_col,
-                 group_labels=group_labels, changes=changes, dropped=dropped, warnings=warn_msgs)
+                 group_labels=group_labels, changes=changes, dropped=dropped, warnings=warn_msgs,
+                 other=other)
     return ds
