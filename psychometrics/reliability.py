@@ -936,7 +936,7 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, **cfa_kwargs) -> CompR
     sample covariance matrix of the factor's indicators; ``obs_var=False`` the
     *model-implied* one.  Returns a :class:`CompRelResult`.
     """
-    from psychometrics import validity as _v
+    from psychometrics.validity import _fit_matrices
     if isinstance(fit_or_items, pd.DataFrame):
         x, _ = _prepare(fit_or_items, None, min_items=3)
         import psychometrics as pm
@@ -948,7 +948,7 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, **cfa_kwargs) -> CompR
         fit = pm.cfa(model, x, **cfa_kwargs)
     else:
         fit = fit_or_items
-    mats = _v._fit_matrices(fit)
+    mats = _fit_matrices(fit)
     warn = list(mats.get("warnings", []))
     obs = composite_reliability(mats["lambda"], mats["psi"], mats["sample_cov"], mats["factors"])
     mod = composite_reliability(mats["lambda"], mats["psi"], mats["implied_cov"], mats["factors"])

@@ -1,0 +1,536 @@
+"""Convergent and discriminant validity of a measurement model.
+
+Functions
+---------
+``htmt(data, model_or_mapping, n_boot=0, seed=None, ...)``
+    Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt
+    2015), as ``semTools::htmt`` (semTools 0.5-6: absolute correlations and,
+    by default, the geometric-mean HTMT2 of Roemer, Schuberth & Henseler
+    2021), with seeded percentile bootstrap CIs.
+``validity(fit, data=None, ...)``
+    AVE (``semTools::AVE``), composite reliability (``semTools::compRelSEM``),
+    the Fornell & Larcker (1981) table (sqrt AVE on the diagonal, factor
+    correlations below and above) and, when item data are available, HTMT.
+``validity_from_estimates(lambda_, psi, sample_cov, ...)``
+    The same from estimated matrices (used by ``validity``; handy for
+    estimates from elsewhere, e.g. lavaan).
+
+Denominators (as semTools): with ``obs_var=True`` (default) AVE and
+composite reliability divide by the *observed* sample (co)variances of the
+indicators; with ``obs_var=False`` by the *model-implied* ones.  Both are
+reported in the table (``AVE``/``CR`` observed, ``AVE_model``/``CR_model``).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from psychometrics._results import jsonable
+from psychometrics.errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
+
+__all__ = ["htmt", "validity", "validity_from_estimates", "HTMTResult", "ValidityResult",
+           "ValidityInputError"]
+
+
+class ValidityInputError(PsychometricsError):
+    """Inputs to a validity analysis are unusable (unknown items, bad mapping, ...)."""
+
+
+# --------------------------------------------------------------------------
+# model -> factor/items mapping
+# --------------------------------------------------------------------------
+
+_TERM = re.compile(r"^(?:[^*]+\*)?\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*$")
+
+
+def _mapping(model_or_mapping: Any) -> dict[str, list[str]]:
+    """Factor -> indicator names from a dict, lavaan syntax, or a fitted model."""
+    m = model_or_mapping
+    if isinstance(m, Mapping):
+        out = {}
+        for f, items in m.items():
+            if isinstance(items, str):
+                items = [items]
+            items = [str(i) for i in items]
+            if not items:
+                raise ValidityInputError(f"factor {f!r} has no items in the mapping")
+            out[str(f)] = items
+        if not out:
+            raise ValidityInputError("the factor -> items mapping is empty")
+        return out
+    if isinstance(m, str):
+        out: dict[str, list[str]] = {}
+        lines = re.split(r"[\n;]", m)
+        for lineno, line in enumerate(lines, start=1):
+            line = line.split("#", 1)[0].strip()
+            if "=~" not in line:
+                continue
+            lhs, rhs = line.split("=~", 1)
+            f = lhs.strip()
+            for term in rhs.split("+"):
+                term = term.strip()
+                mt = _TERM.match(term)
+                if not f or not mt:
+                    raise ValidityInputError(
+                        f"model syntax line {lineno}: cannot read {term or line!r} in {line!r}")
+                out.setdefault(f, []).append(mt.group(1))
+        if not out:
+            raise ValidityInputError("the model has no measurement ('=~') lines")
+        return out
+    if hasattr(m, "parameters"):
+        pt = m.parameters()
+        rows = pt[pt["op"] == "=~"]
+        if "group" in rows and rows["group"].nunique() > 1:
+            rows = rows[rows["group"] == rows["group"].iloc[0]]
+        out = {}
+        for lhs, rhs in zip(rows["lhs"], rows["rhs"]):
+            out.setdefault(str(lhs), []).append(str(rhs))
+        return out
+    raise ValidityInputError(
+        f"give a dict factor -> items, lavaan model syntax or a fitted model, not "
+        f"{type(m).__name__}")
+
+
+def _item_matrix(data: pd.DataFrame, names: list[str], missing: str) -> np.ndarray:
+    if not isinstance(data, pd.DataFrame):
+        raise ValidityInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    src = str(data.attrs.get("source", data.attrs.get("file", "<data frame>")))
+    absent = [n for n in names if n not in data.columns]
+    if absent:
+        raise ValidityInputError(f"{src}: item column(s) {absent} not in the data "
+                                 f"(columns: {list(map(str, data.columns))})")
+    problems = []
+    cols = {}
+    for c in dict.fromkeys(names):
+        s = data[c]
+        num = pd.to_numeric(s, errors="coerce").astype(float)
+        bad = num.isna() & s.notna()
+        for row in s.index[bad.to_numpy()]:
+            problems.append(CellProblem(src, row, str(c), s.loc[row], "not a number"))
+        cols[c] = num
+    if problems:
+        raise DataError(f"{src}: {len(problems)} non-numeric item value(s)", problems)
+    x = pd.DataFrame(cols)[names].to_numpy()
+    if missing == "listwise":
+        x = x[~np.isnan(x).any(axis=1)]
+    elif missing != "pairwise":
+        raise ValidityInputError(f"missing must be 'listwise' or 'pairwise', got {missing!r}")
+    if x.shape[0] < 3:
+        raise ValidityInputError(f"{src}: only {x.shape[0]} usable rows for HTMT")
+    sd = np.nanstd(x, axis=0)
+    for n, v in zip(names, sd):
+        if not v > 0:
+            raise ValidityInputError(f"{src}: item column {n!r} has no variance")
+    return x
+
+
+# --------------------------------------------------------------------------
+# HTMT
+# --------------------------------------------------------------------------
+
+def _htmt_from_cor(r: np.ndarray, blocks: list[np.ndarray], htmt2: bool, absolute: bool) -> np.ndarray:
+    """HTMT matrices for a batch of correlation matrices r (B, p, p)."""
+    if absolute or htmt2:
+        r = np.abs(r)
+    k = len(blocks)
+    B = r.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.log(r) if htmt2 else r
+    mean = (lambda a: np.exp(np.mean(a, axis=(1, 2)))) if htmt2 else (lambda a: np.mean(a, axis=(1, 2)))
+    within = np.full((B, k), np.nan)
+    for i, bi in enumerate(blocks):
+        if bi.size > 1:
+            iu = np.triu_indices(bi.size, 1)
+            sub = lr[:, bi[:, None], bi[None, :]][:, iu[0], iu[1]]
+            within[:, i] = np.exp(sub.mean(axis=1)) if htmt2 else sub.mean(axis=1)
+    out = np.ones((B, k, k))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # as semTools: the diagonal is mean_within / |mean_within| (-1 when the
+        # signed within-factor mean correlation is negative, NaN for one item)
+        idx = np.arange(k)
+        out[:, idx, idx] = within / np.abs(within)
+    for i in range(k):
+        for j in range(i + 1, k):
+            het = mean(lr[:, blocks[i][:, None], blocks[j][None, :]])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = het / np.sqrt(within[:, i] * within[:, j])
+            out[:, i, j] = out[:, j, i] = v
+    return out
+
+
+@dataclass
+class HTMTResult:
+    """HTMT matrix (factors x factors, 1 on the diagonal) with optional bootstrap CIs.
+
+    ``matrix``, ``ci_lower``, ``ci_upper``: DataFrames (CIs None without
+    bootstrap); ``to_frame()``: one row per pair of factors with ``htmt``,
+    ``ci_lower``, ``ci_upper`` and ``below_threshold`` (HTMT and, if
+    available, the CI's upper bound below ``threshold``, 0.85 by default:
+    Henseler et al. 2015).
+    """
+
+    matrix: pd.DataFrame
+    ci_lower: pd.DataFrame | None
+    ci_upper: pd.DataFrame | None
+    htmt2: bool
+    absolute: bool
+    missing: str
+    n_obs: int
+    n_boot: int
+    seed: int | None
+    level: float
+    threshold: float
+    mapping: dict
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        f = list(self.matrix.index)
+        rows = []
+        for i in range(len(f)):
+            for j in range(i + 1, len(f)):
+                v = self.matrix.iloc[i, j]
+                lo = self.ci_lower.iloc[i, j] if self.ci_lower is not None else np.nan
+                hi = self.ci_upper.iloc[i, j] if self.ci_upper is not None else np.nan
+                ok = bool(v < self.threshold) and (bool(hi < self.threshold) if self.ci_upper is not None else True)
+                rows.append({"factor1": f[i], "factor2": f[j], "htmt": v, "ci_lower": lo,
+                             "ci_upper": hi, "below_threshold": ok})
+        return pd.DataFrame(rows, columns=["factor1", "factor2", "htmt", "ci_lower", "ci_upper",
+                                           "below_threshold"])
+
+    def to_dict(self) -> dict:
+        return jsonable({"matrix": self.matrix, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
+                         "pairs": self.to_frame(), "htmt2": self.htmt2, "absolute": self.absolute,
+                         "missing": self.missing, "n_obs": self.n_obs, "n_boot": self.n_boot,
+                         "seed": self.seed, "level": self.level, "threshold": self.threshold,
+                         "mapping": self.mapping, "warnings": self.warnings})
+
+
+def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int | None = None,
+         level: float = 0.95, htmt2: bool = True, absolute: bool = True, missing: str = "listwise",
+         threshold: float = 0.85) -> HTMTResult:
+    """Heterotrait-monotrait ratio of correlations, as ``semTools::htmt`` (0.5-6).
+
+    HTMT_ij = mean heterotrait correlation between the items of factors i and
+    j / sqrt(mean monotrait correlation within i x mean within j) (Henseler,
+    Ringle & Sarstedt 2015).  ``htmt2=True`` (semTools 0.5-6 default) uses
+    geometric instead of arithmetic means (Roemer et al. 2021); correlations
+    are taken in absolute value when ``absolute`` or ``htmt2``.  Correlations
+    are Pearson correlations of the items after ``missing="listwise"``
+    deletion (semTools' default via ``lavCor``), or pairwise.
+
+    ``model_or_mapping``: dict factor -> item names, lavaan model syntax
+    (only ``=~`` lines are read) or a fitted CFA.  Factors with a single item
+    get NaN.  ``n_boot > 0`` adds percentile bootstrap CIs (rows resampled,
+    seeded with ``numpy.random.default_rng(seed)``, vectorised in batches).
+    Returns an :class:`HTMTResult`.
+    """
+    from psychometrics.reliability import _batches, _boot_weights, _weighted_pairwise_moments
+    if n_boot < 0:
+        raise ValidityInputError(f"n_boot must be >= 0, got {n_boot!r}")
+    if not (0 < level < 1):
+        raise ValidityInputError(f"level must be between 0 and 1, got {level!r}")
+    mp = _mapping(model_or_mapping)
+    factors = list(mp)
+    if len(factors) < 2:
+        raise ValidityInputError(f"HTMT needs at least two factors, got {factors}")
+    names = list(dict.fromkeys(n for items in mp.values() for n in items))
+    x = _item_matrix(data, names, missing)
+    blocks = [np.array([names.index(n) for n in mp[f]]) for f in factors]
+    n, p = x.shape
+    _, r = _weighted_pairwise_moments(x, np.ones((1, n)))
+    est = _htmt_from_cor(r, blocks, htmt2, absolute)[0]
+    warn = []
+    single = [f for f, b in zip(factors, blocks) if b.size < 2]
+    if single:
+        warn.append(f"factor(s) {single} have a single item: HTMT is undefined (NaN)")
+    if not absolute and not htmt2 and np.any(r < 0):
+        warn.append("some item correlations are negative; HTMT with signed correlations can "
+                    "understate discriminant-validity problems (reverse-key items first)")
+    lo = hi = None
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        reps = []
+        for b in _batches(n_boot, n, p):
+            w = _boot_weights(rng, n, b)
+            _, rb = _weighted_pairwise_moments(x, w)
+            reps.append(_htmt_from_cor(rb, blocks, htmt2, absolute))
+        reps = np.concatenate(reps)
+        q = (1 - level) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo = pd.DataFrame(np.nanquantile(reps, q, axis=0), index=factors, columns=factors)
+            hi = pd.DataFrame(np.nanquantile(reps, 1 - q, axis=0), index=factors, columns=factors)
+    for w in warn:
+        warnings.warn(w, PsychometricsWarning, stacklevel=2)
+    return HTMTResult(matrix=pd.DataFrame(est, index=factors, columns=factors), ci_lower=lo,
+                      ci_upper=hi, htmt2=htmt2, absolute=absolute, missing=missing, n_obs=int(n),
+                      n_boot=int(n_boot), seed=seed, level=level, threshold=threshold, mapping=mp,
+                      warnings=warn)
+
+
+# --------------------------------------------------------------------------
+# AVE, CR, Fornell-Larcker
+# --------------------------------------------------------------------------
+
+def _ave(lambda_: np.ndarray, psi: np.ndarray, sigma: np.ndarray, drop_single: bool = True) -> np.ndarray:
+    """semTools::AVE: sum(lambda_f^2) psi_ff / sum(diag(Sigma)) over f's indicators.
+
+    NaN for factors with one indicator (``drop_single``) or with an indicator
+    that loads on another factor too (as semTools).
+    """
+    k = lambda_.shape[1]
+    cross = (np.round(lambda_, 5) != 0).sum(axis=1) > 1
+    out = np.full(k, np.nan)
+    for j in range(k):
+        idx = np.where(lambda_[:, j] != 0)[0]
+        if idx.size == 0 or (drop_single and idx.size == 1) or cross[idx].any():
+            continue
+        out[j] = np.sum(lambda_[idx, j] ** 2) * psi[j, j] / np.sum(np.diag(sigma)[idx])
+    return out
+
+
+@dataclass
+class ValidityResult:
+    """Convergent and discriminant validity of a measurement model.
+
+    ``table`` (``to_frame()``): one row per factor with ``n_items``, ``AVE``,
+    ``sqrt_AVE``, ``CR`` (composite reliability, omega), ``AVE_model`` and
+    ``CR_model`` (model-implied denominators), ``MSV`` (largest squared
+    correlation with another factor), ``max_r`` (largest absolute correlation),
+    ``fornell_larcker_ok`` (sqrt AVE > max_r), ``ave_ok`` (AVE >= .50),
+    ``cr_ok`` (CR >= .70).
+    ``fornell_larcker``: DataFrame, sqrt(AVE) on the diagonal and factor
+    correlations off it.  ``factor_correlations``: DataFrame.
+    ``htmt``: :class:`HTMTResult` or None.  ``obs_var`` says which
+    denominator ``AVE``/``CR`` use (True: observed, semTools' default).
+    """
+
+    table: pd.DataFrame
+    fornell_larcker: pd.DataFrame
+    factor_correlations: pd.DataFrame
+    htmt: HTMTResult | None
+    obs_var: bool = True
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def to_dict(self) -> dict:
+        return jsonable({"table": self.table, "fornell_larcker": self.fornell_larcker,
+                         "factor_correlations": self.factor_correlations,
+                         "htmt": self.htmt.to_dict() if self.htmt is not None else None,
+                         "obs_var": self.obs_var,
+                         "denominator": "observed" if self.obs_var else "model-implied",
+                         "warnings": self.warnings})
+
+    def summary(self) -> str:
+        lines = []
+        for f, row in self.table.iterrows():
+            lines.append(f"{f}: AVE = {row['AVE']:.3f}, CR = {row['CR']:.3f}, "
+                         f"sqrt(AVE) {'>' if row['fornell_larcker_ok'] else '<='} max |r| = {row['max_r']:.3f}")
+        return "\n".join(lines)
+
+
+def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np.ndarray,
+                            implied_cov: np.ndarray | None = None,
+                            factors: Sequence[str] | None = None,
+                            indicators: Sequence[str] | None = None,
+                            obs_var: bool = True, htmt_result: HTMTResult | None = None,
+                            warnings_: Sequence[str] = ()) -> ValidityResult:
+    """AVE, composite reliability and the Fornell-Larcker table from estimates.
+
+    ``lambda_`` (p x k unstandardised loadings, 0 where fixed at zero), ``psi``
+    (k x k factor covariance matrix), ``sample_cov`` (p x p observed,
+    N-denominator as lavaan's ``sampstat``) and ``implied_cov`` (p x p
+    model-implied; if None the model-implied columns are NaN).  Formulas of
+    semTools 0.5-6 ``AVE`` and ``compRelSEM`` (single group, continuous
+    indicators); Fornell & Larcker (1981).
+    """
+    from psychometrics.reliability import composite_reliability
+    lam = np.asarray(lambda_, dtype=float)
+    if lam.ndim == 1:
+        lam = lam[:, None]
+    psi = np.atleast_2d(np.asarray(psi, dtype=float))
+    s = np.asarray(sample_cov, dtype=float)
+    p, k = lam.shape
+    if psi.shape != (k, k) or s.shape != (p, p):
+        raise ValidityInputError(
+            f"shapes do not match: lambda {lam.shape}, psi {psi.shape}, sample_cov {s.shape}")
+    factors = list(factors) if factors is not None else [f"F{j + 1}" for j in range(k)]
+    warn = list(warnings_)
+    ave = _ave(lam, psi, s)
+    cr = composite_reliability(lam, psi, s, factors)
+    if implied_cov is not None:
+        sig = np.asarray(implied_cov, dtype=float)
+        ave_m, cr_m = _ave(lam, psi, sig), composite_reliability(lam, psi, sig, factors)
+    else:
+        ave_m = cr_m = np.full(k, np.nan)
+    d = np.sqrt(np.diag(psi))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cor = psi / d[:, None] / d[None, :]
+    if np.any(np.diag(psi) <= 0):
+        warn.append("a factor variance is not positive (Heywood case); correlations are undefined")
+    if np.any(np.abs(cor[~np.eye(k, dtype=bool)]) > 1):
+        warn.append("a factor correlation exceeds 1 in absolute value (Heywood case)")
+    use_ave = ave if obs_var else ave_m
+    use_cr = cr if obs_var else cr_m
+    off = np.abs(cor.copy())
+    np.fill_diagonal(off, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        max_r = np.nanmax(off, axis=1) if k > 1 else np.full(k, np.nan)
+    sq = np.sqrt(use_ave)
+    fl = cor.copy()
+    np.fill_diagonal(fl, sq)
+    n_items = (lam != 0).sum(axis=0)
+    table = pd.DataFrame({
+        "n_items": n_items, "AVE": use_ave, "sqrt_AVE": sq, "CR": use_cr,
+        "AVE_observed": ave, "CR_observed": cr, "AVE_model": ave_m, "CR_model": cr_m,
+        "MSV": max_r ** 2, "max_r": max_r,
+        "fornell_larcker_ok": sq > max_r, "ave_ok": use_ave >= 0.5, "cr_ok": use_cr >= 0.7,
+    }, index=pd.Index(factors, name="factor"))
+    for w in warn:
+        warnings.warn(w, PsychometricsWarning, stacklevel=3)
+    return ValidityResult(table=table,
+                          fornell_larcker=pd.DataFrame(fl, index=factors, columns=factors),
+                          factor_correlations=pd.DataFrame(cor, index=factors, columns=factors),
+                          htmt=htmt_result, obs_var=bool(obs_var), warnings=warn)
+
+
+def _first(obj, names):
+    for n in names:
+        if hasattr(obj, n):
+            v = getattr(obj, n)
+            v = v() if callable(v) else v
+            if v is not None:
+                return v
+    return None
+
+
+def _as_matrix(v, names: list[str]) -> np.ndarray:
+    """A p x p matrix for ``names`` from a DataFrame / ndarray / per-group list or dict."""
+    if isinstance(v, dict) and "cov" in v:
+        v = v["cov"]
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise ModelError("validity statistics are computed for single-group fits; fit each group "
+                             "separately (or use invariance results)")
+        v = v[0]
+    if isinstance(v, dict):
+        if len(v) != 1:
+            raise ModelError("validity statistics are computed for single-group fits")
+        v = next(iter(v.values()))
+        if isinstance(v, dict) and "cov" in v:
+            v = v["cov"]
+    if isinstance(v, pd.DataFrame):
+        return v.loc[names, names].to_numpy(dtype=float)
+    return np.asarray(v, dtype=float)
+
+
+def _fit_matrices(fit) -> dict:
+    """Loadings, factor covariances and observed / implied covariances of a fitted CFA.
+
+    Reads ``fit.parameters()`` (lhs, op, rhs, group, est) for lambda and psi
+    and the fit's sample and model-implied covariance matrices.
+    """
+    if not hasattr(fit, "parameters"):
+        raise ValidityInputError(f"expected a fitted CFA (pm.cfa), got {type(fit).__name__}")
+    pt = fit.parameters()
+    if "group" in pt.columns and pt["group"].nunique() > 1:
+        raise ModelError("validity statistics are computed for single-group fits; fit each group "
+                         "separately")
+    load = pt[pt["op"] == "=~"]
+    factors = list(dict.fromkeys(load["lhs"].astype(str)))
+    ov = _first(fit, ["ov_names", "observed", "observed_names", "ov"])
+    indicators = list(dict.fromkeys(load["rhs"].astype(str)))
+    indicators = [i for i in indicators if i not in factors]
+    if any(r in factors for r in load["rhs"].astype(str)):
+        raise ModelError("higher-order factors are not supported by validity(); "
+                         "fit the first-order model")
+    p, k = len(indicators), len(factors)
+    lam = np.zeros((p, k))
+    for lhs, rhs, est in zip(load["lhs"].astype(str), load["rhs"].astype(str), load["est"]):
+        lam[indicators.index(rhs), factors.index(lhs)] = est
+    psi = np.zeros((k, k))
+    cov = pt[(pt["op"] == "~~") & pt["lhs"].astype(str).isin(factors) & pt["rhs"].astype(str).isin(factors)]
+    for lhs, rhs, est in zip(cov["lhs"].astype(str), cov["rhs"].astype(str), cov["est"]):
+        i, j = factors.index(lhs), factors.index(rhs)
+        psi[i, j] = psi[j, i] = est
+    s = _first(fit, ["sample_cov", "sample_covariance", "sampstat", "S"])
+    sig = _first(fit, ["implied_cov", "implied_covariance", "fitted_cov", "Sigma", "sigma"])
+    if s is None:
+        raise ModelError("the fitted model does not expose its sample covariance matrix")
+    if ov is not None and not isinstance(s, pd.DataFrame):
+        ov = [str(o) for o in ov]
+        sel = [ov.index(i) for i in indicators]
+        s = pd.DataFrame(_as_matrix(s, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
+        if sig is not None:
+            sig = pd.DataFrame(_as_matrix(sig, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
+    out = {"factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
+           "sample_cov": _as_matrix(s, indicators),
+           "implied_cov": _as_matrix(sig, indicators) if sig is not None else None,
+           "warnings": []}
+    if out["implied_cov"] is None:
+        out["implied_cov"] = lam @ psi @ lam.T + _theta(pt, indicators)
+    return out
+
+
+def _theta(pt: pd.DataFrame, indicators: list[str]) -> np.ndarray:
+    p = len(indicators)
+    th = np.zeros((p, p))
+    rows = pt[(pt["op"] == "~~") & pt["lhs"].astype(str).isin(indicators)
+              & pt["rhs"].astype(str).isin(indicators)]
+    for lhs, rhs, est in zip(rows["lhs"].astype(str), rows["rhs"].astype(str), rows["est"]):
+        i, j = indicators.index(lhs), indicators.index(rhs)
+        th[i, j] = th[j, i] = est
+    return th
+
+
+def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot: int = 0,
+             seed: int | None = None, level: float = 0.95, htmt2: bool = True,
+             threshold: float = 0.85) -> ValidityResult:
+    """Convergent and discriminant validity of a fitted single-group CFA.
+
+    AVE (``semTools::AVE``), composite reliability (``semTools::compRelSEM``),
+    both with the observed (``obs_var=True``, semTools' default) or
+    model-implied denominators (both are in the table); the Fornell-Larcker
+    table (Fornell & Larcker 1981); and HTMT (:func:`htmt`) when item data are
+    given (``data``, or the data the fit keeps as ``fit.data``), with seeded
+    bootstrap CIs when ``n_boot > 0``.  Returns a :class:`ValidityResult`.
+    """
+    mats = _fit_matrices(fit)
+    h = None
+    if data is None:
+        data = _first(fit, ["data"])
+        if not isinstance(data, pd.DataFrame):
+            data = None
+    if data is not None and len(mats["factors"]) > 1:
+        mapping = {f: [mats["indicators"][i] for i in np.where(mats["lambda"][:, j] != 0)[0]]
+                   for j, f in enumerate(mats["factors"])}
+        h = htmt(data, mapping, n_boot=n_boot, seed=seed, level=level, htmt2=htmt2,
+                 threshold=threshold)
+    return validity_from_estimates(mats["lambda"], mats["psi"], mats["sample_cov"],
+                                   mats["implied_cov"], mats["factors"], mats["indicators"],
+                                   obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])
+
+
+# ``psychometrics.validity`` is both this module and its main function.  The
+# package exports the function lazily, but importing the submodule (for
+# example through ``pm.htmt`` or ``pm.comp_rel_sem``) makes Python bind the
+# *module* to the package attribute ``validity``.  Making the module callable
+# keeps ``pm.validity(fit, ...)`` working in every import order.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return validity(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
