@@ -1,0 +1,290 @@
+"""The validation pipeline: study file -> analyses -> document model + results dict.
+
+:func:`run_validation` runs, for every instrument of the study, data
+screening, item analysis, reliability (alpha, omega, CIs), EFA (KMO,
+Bartlett, parallel analysis, extraction/rotation, optional split half), the
+CFA of the hypothesised structure and measurement invariance by group; then,
+across instruments, convergent/discriminant validity (AVE, composite
+reliability, Fornell-Larcker, HTMT with bootstrap CIs), the full measurement
+model, and the structural model (its lavaan syntax always; the fitted model
+with indirect effects and bootstrap CIs when the study gives structural
+paths).  It returns a :class:`ValidationRun` holding the
+:class:`~psychometrics.report.model.Report` (what the renderers format) and
+``results`` (every number, for results.json).  :func:`write_outputs` renders
+everything into a folder.
+
+The pipeline computes nothing itself: each number comes from an analysis
+function of the package.  An analysis that is not available (its module has
+not been written yet) or that fails gives a plain notice in its section and a
+warning -- never a placeholder number.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import platform
+import sys
+import traceback
+import warnings as _warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .._results import jsonable
+from ..errors import PsychometricsError
+from .i18n import tr, trf
+from .model import Code, Figure, Notice, Paragraph, Report, Section, Table, WarningList
+from .progress import Progress
+
+DEFAULT_BOOTSTRAP = 1000
+
+
+class AnalysisUnavailable(Exception):
+    """An analysis module or function of the package is not available."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+        super().__init__(f"psychometrics.{module}.{name}")
+
+
+def need(module: str, name: str) -> Callable:
+    """Return ``psychometrics.<module>.<name>`` or raise :class:`AnalysisUnavailable`."""
+    try:
+        mod = importlib.import_module(f"psychometrics.{module}")
+    except ImportError as exc:
+        if f"psychometrics.{module}" in str(exc) or module in str(exc):
+            raise AnalysisUnavailable(module, name) from None
+        raise
+    obj = getattr(mod, name, None)
+    if obj is None:
+        raise AnalysisUnavailable(module, name)
+    return obj
+
+
+def has(module: str, name: str) -> bool:
+    try:
+        need(module, name)
+        return True
+    except AnalysisUnavailable:
+        return False
+    except Exception:
+        return False
+
+
+def _get(obj: Any, *names, default=None):
+    """First attribute / key of ``obj`` among ``names`` that exists and is not None."""
+    for n in names:
+        if isinstance(obj, dict) and obj.get(n) is not None:
+            return obj[n]
+        v = getattr(obj, n, None)
+        if v is not None:
+            return v
+    return default
+
+
+@dataclass
+class ValidationRun:
+    """What :func:`run_validation` returns: the document model, results and warnings."""
+
+    report: Report
+    results: dict
+    warnings: list = field(default_factory=list)
+    figures_dir: Path | None = None
+    timings: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------
+class _Runner:
+    """Holds the state of one run; each ``step_*`` method fills one part of the report."""
+
+    def __init__(self, study_path, out_dir, *, bootstrap=None, language=None, progress=None,
+                 figures=True, parallel_iterations=None):
+        self.study_path = Path(study_path)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress or Progress(enabled=False)
+        self.bootstrap_override = bootstrap
+        self.language_override = language
+        self.make_figures = figures
+        self.parallel_override = parallel_iterations
+        self.results: dict = {"instruments": {}, "tables": {}, "errors": []}
+        self.warnings: list[str] = []
+        self.fits: list[tuple[str, str, Any]] = []     # (key, label, fit) of every model fitted
+        self.cfa_fits: dict = {}
+
+    # -- helpers -------------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        return self.report.language
+
+    def t(self, key: str, **values) -> str:
+        """Text of ``key`` in the report language; with ``values``, str.format placeholders
+        filled (numbers localised).  Without values the raw template is returned, for
+        :class:`Paragraph` blocks whose numbers are formatted by the renderers."""
+        return trf(key, self.lang, **values) if values else tr(key, self.lang)
+
+    def warn(self, where: str, message: str) -> str:
+        msg = f"{where}: {message}" if where else message
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+        return msg
+
+    def collect_warnings(self, where: str, result: Any) -> list[str]:
+        """Messages recorded in a result object (``warnings``, ``diagnostics``)."""
+        out = []
+        for name in ("warnings", "diagnostics"):
+            v = getattr(result, name, None)
+            if v is None and isinstance(result, dict):
+                v = result.get(name)
+            if v is None:
+                continue
+            if hasattr(v, "to_list"):
+                v = v.to_list()
+            if isinstance(v, (list, tuple)):
+                for w in v:
+                    if isinstance(w, dict):
+                        w = w.get("message") or w.get("text") or str(w)
+                    elif isinstance(w, (tuple, list)) and len(w) == 2:
+                        w = w[1]
+                    out.append(self.warn(where, str(w)))
+        return out
+
+    def guarded(self, section: Section, label: str, fn: Callable, *args, **kwargs):
+        """Run ``fn``; on a missing analysis or a failure add a notice to ``section``."""
+        with self.progress.step(label):
+            try:
+                with _warnings.catch_warnings(record=True) as caught:
+                    _warnings.simplefilter("always")
+                    out = fn(*args, **kwargs)
+                for w in caught:
+                    if w.category.__name__ == "PsychometricsWarning":
+                        self.warn(label, str(w.message))
+                return out
+            except AnalysisUnavailable as exc:
+                section.add(Notice(self.t("missing_module", module=f"psychometrics.{exc.module}",
+                                          name=exc.name), kind="missing"))
+                self.results["errors"].append({"step": label, "kind": "unavailable",
+                                               "what": str(exc)})
+                return None
+            except ImportError as exc:  # an analysis depends on a module not written yet
+                section.add(Notice(self.t("missing_module", module=getattr(exc, "name", None)
+                                          or "psychometrics", name=str(exc)), kind="missing"))
+                self.results["errors"].append({"step": label, "kind": "unavailable",
+                                               "what": str(exc)})
+                return None
+            except Exception as exc:  # an analysis failed: say so, keep going
+                msg = f"{type(exc).__name__}: {exc}" if not isinstance(exc, PsychometricsError) \
+                    else str(exc)
+                section.add(Notice(self.t("failed", error=msg), kind="failed"))
+                self.warn(label, f"analysis failed ({msg})")
+                self.results["errors"].append({"step": label, "kind": "failed", "what": msg,
+                                               "traceback": traceback.format_exc(limit=8)})
+                return None
+
+    def table(self, section: Section, key: str, title: str, df: pd.DataFrame, formats=None,
+              note="", **kw) -> Table:
+        t = Table(key=key, title=title, data=df, formats=formats or {}, note=note, **kw)
+        section.add(t)
+        self.results["tables"][key] = {"title": title, "note": note, "formats": t.formats,
+                                       "frame": df}
+        return t
+
+    def factor_labels(self) -> dict:
+        """factor name -> label in the report language (subscale labels of the instruments)."""
+        out = {}
+        for si in self.study.instruments:
+            for f in si.instrument.factors():
+                lab = si.instrument.subscale_label(f, self.lang) if f in si.instrument.subscales \
+                    else si.instrument.label(self.lang)
+                out[f] = lab
+        return out
+
+    def figure(self, section: Section, key: str, caption: str, draw: Callable, *args, **kw):
+        if not self.make_figures or self.figures_dir is None:
+            return None
+        path = self.figures_dir / f"{key}.png"
+        try:
+            draw(*args, path=path, lang=self.lang, **kw)
+        except Exception as exc:  # a figure must never stop the report
+            self.warn("figure " + key, f"could not be drawn ({type(exc).__name__}: {exc})")
+            return None
+        return section.add(Figure(key=key, path=path, caption=caption))
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self) -> ValidationRun:
+        from . import steps
+        return steps.run_all(self)
+
+
+def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
+                   language: str | None = None, progress: Progress | None = None,
+                   figures: bool = True, parallel_iterations: int | None = None) -> ValidationRun:
+    """Run the whole validation of a study file; return a :class:`ValidationRun`.
+
+    ``bootstrap`` overrides the study's ``options.bootstrap`` (draws for the
+    HTMT and indirect-effect CIs), ``language`` its ``language``; figures are
+    drawn into ``out_dir/figures`` (none without ``out_dir``).  Errors in the
+    study or data file raise :class:`~psychometrics.errors.StudyError` /
+    :class:`~psychometrics.errors.DataError`; failures of single analyses are
+    reported in their sections instead.
+    """
+    runner = _Runner(study_path, out_dir, bootstrap=bootstrap, language=language,
+                     progress=progress, figures=figures, parallel_iterations=parallel_iterations)
+    return runner.run()
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    import psychometrics
+    out["psychometrics"] = psychometrics.__version__
+    for name in ("numpy", "scipy", "pandas", "matplotlib", "factor_analyzer", "sklearn",
+                 "docx", "openpyxl", "yaml"):
+        try:
+            mod = importlib.import_module(name)
+            out[name] = getattr(mod, "__version__", None) or getattr(mod, "VERSION", None)
+        except Exception:
+            out[name] = None
+    return jsonable(out)
+
+
+def write_outputs(run: ValidationRun, out_dir, formats=("json", "html", "docx", "tex", "xlsx")) -> dict:
+    """Render ``run`` into ``out_dir``: results.json, report.html, appendix.docx, appendix.tex,
+    tables.xlsx (figures are already in ``out_dir/figures``).  Returns {format: path}."""
+    from .docx import render_docx
+    from .html import render_html
+    from .jsonfile import render_json
+    from .latex import render_latex
+    from .xlsx import render_xlsx
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    run.report.number()
+    # table numbers into results so the JSON and the documents agree
+    for t in run.report.tables():
+        if t.key in run.results["tables"]:
+            run.results["tables"][t.key]["number"] = t.number
+    if "json" in formats:
+        paths["json"] = out / "results.json"
+        render_json(run.results, paths["json"])
+    if "html" in formats:
+        paths["html"] = out / "report.html"
+        render_html(run.report, paths["html"])
+    if "docx" in formats:
+        paths["docx"] = render_docx(run.report, out / "appendix.docx")
+    if "tex" in formats:
+        paths["tex"] = out / "appendix.tex"
+        render_latex(run.report, paths["tex"])
+    if "xlsx" in formats:
+        paths["xlsx"] = render_xlsx(run.report, out / "tables.xlsx")
+    return paths
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def command_line() -> str:
+    return " ".join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv))

@@ -1,0 +1,695 @@
+"""The steps of the validation pipeline (see :mod:`psychometrics.report.pipeline`).
+
+Each ``step_*`` function calls analysis functions of the package, stores their
+``to_dict()`` in ``runner.results`` and adds sections, tables, figures and
+paragraphs (templates + numbers) to ``runner.report``.  Nothing here computes
+a statistic: the numbers in tables are copied from result objects.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._results import jsonable
+from . import figures as F
+from .i18n import tr
+from .model import Code, Notice, Paragraph, Report, Section, WarningList
+from .pipeline import ValidationRun, _get, command_line, has, need, now_utc, versions
+
+OMEGA_BOOT_MAX = 100
+FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+               "rmsea_ci_upper", "srmr", "aic", "bic"]
+FIT_FORMATS = {"chisq": "f2", "df": "d", "pvalue": "p", "cfi": "r3", "tli": "r3", "rmsea": "r3",
+               "rmsea_ci_lower": "r3", "rmsea_ci_upper": "r3", "srmr": "r3", "aic": "f1",
+               "bic": "f1"}
+
+
+# ----------------------------------------------------------------------------------------------
+# small helpers
+
+def _label(r, si) -> str:
+    return si.instrument.label(r.lang)
+
+
+def _sub_label(r, si, name) -> str:
+    return si.instrument.subscale_label(name, r.lang) if name in si.instrument.subscales else name
+
+
+def _item_text(r, si, col) -> str:
+    inv = {v: k for k, v in si.columns.items()}
+    item = si.instrument.item(inv[col])
+    return item.text.get(r.lang) or item.text.get("en") or ""
+
+
+def keyed_items(r, si) -> pd.DataFrame:
+    """The instrument's item columns with reverse-keyed items reversed (min + max - x)."""
+    x = r.dataset.items(si.id)
+    if not si.instrument.reverse_items:
+        return x
+    reverse_key = need("scoring", "reverse_key")
+    return reverse_key(x, si.instrument, si.columns)
+
+
+def _fit_row(fit) -> dict:
+    fm = fit.fit_measures()
+    row = {k: fm.get(k) for k in FIT_COLUMNS}
+    for k in ("chisq_scaled", "df_scaled", "pvalue_scaled", "cfi_robust", "tli_robust",
+              "rmsea_robust", "cfi_scaled", "rmsea_scaled"):
+        if k in fm:
+            row[k] = fm.get(k)
+    return row
+
+
+def _fit_kwargs(r) -> dict:
+    return {"estimator": r.study.estimator, "missing": r.study.missing}
+
+
+def _para(section, template, **values):
+    section.add(Paragraph(template, values))
+
+
+# ----------------------------------------------------------------------------------------------
+def step_overview(r):
+    s = r.report.add(Section("overview", tr("sec_overview", r.lang)))
+    ds, st = r.dataset, r.study
+    sizes = ds.group_sizes()
+    groups = ", ".join(f"{g}: n = {n}" for g, n in sizes.items())
+    values = {"n": ds.n, "file": ds.file, "groups": groups or "—",
+              "n_changes": len(ds.changes), "n_dropped": len(ds.dropped)}
+    _para(s, r.t("p_overview"), **values)
+    rows = []
+    for si in st.instruments:
+        inst = si.instrument
+        rows.append({"instrument": _label(r, si), "items": inst.n_items,
+                     "subscales": ", ".join(_sub_label(r, si, f) for f in inst.factors()),
+                     "range": f"{inst.min}–{inst.max}" if inst.min is not None else "—",
+                     "reversed": ", ".join(si.columns[i] for i in inst.reverse_items) or "—"})
+    df = pd.DataFrame(rows).set_index("instrument")
+    r.table(s, "instruments", r.t("t_instruments"), df,
+            {"subscales": "s", "range": "s", "reversed": "s"}, index_label=tr("instrument", r.lang),
+            column_labels={"items": r.t("c_items"), "subscales": r.t("c_subscales"),
+                           "range": r.t("c_range"), "reversed": r.t("c_reversed")})
+    data_warn = []
+    by_reason: dict = {}
+    for c in ds.changes:
+        by_reason.setdefault(c.reason, []).append(c)
+    for reason, cs in by_reason.items():
+        shown = ", ".join(f"{c.column}@{c.row}" for c in cs[:8])
+        more = f" … (+{len(cs) - 8})" if len(cs) > 8 else ""
+        data_warn.append(r.warn(ds.file, r.t("w_changes", n=len(cs), reason=reason,
+                                                 cells=shown + more)))
+    for d in ds.dropped:
+        data_warn.append(r.warn(ds.file, r.t("w_dropped", row=d.get("row"), reason=d.get("reason"))))
+    for w in ds.warnings:
+        data_warn.append(r.warn(ds.file, str(w)))
+    if data_warn:
+        s.add(WarningList(data_warn))
+    r.results["data"] = ds.to_dict()
+
+
+# ----------------------------------------------------------------------------------------------
+def step_screening(r):
+    top = r.report.add(Section("screening", tr("sec_screening", r.lang)))
+    out = {}
+    for si in r.study.instruments:
+        s = r.report.add(Section(f"screening_{si.id}", _label(r, si), level=2))
+        res = r.guarded(s, f"screening: {si.id}", _screen_one, r, si, s)
+        if res is not None:
+            out[si.id] = res
+    r.results["screening"] = out
+    return top
+
+
+def _screen_one(r, si, s):
+    screen = need("screening", "screen")
+    res = screen(r.dataset, instrument=si.id, seed=r.seed)
+    r.collect_warnings(f"screening {si.id}", res)
+    frame = res.to_frame()
+    keep = [c for c in ("n", "pct_missing", "mean", "sd", "median", "min", "max", "skew",
+                        "kurtosis", "floor_pct", "ceiling_pct") if c in frame.columns]
+    df = frame[keep].copy()
+    df.insert(0, "text", [_item_text(r, si, c) for c in df.index])
+    r.table(s, f"descriptives_{si.id}", r.t("t_descriptives", name=_label(r, si)), df,
+            {"text": "s", "n": "d", "pct_missing": "f1", "min": "f0", "max": "f0", "median": "f1",
+             "floor_pct": "f1", "ceiling_pct": "f1"},
+            note=r.t("n_descriptives"), index_label=tr("item", r.lang),
+            column_labels={"text": r.t("c_text"), "pct_missing": r.t("c_pct_missing"), "mean": "M",
+                           "sd": "SD", "median": "Mdn", "skew": r.t("c_skew"),
+                           "kurtosis": r.t("c_kurtosis"), "floor_pct": r.t("c_floor"),
+                           "ceiling_pct": r.t("c_ceiling")})
+    mc, md = res.mcar, res.mardia
+    cl = res.outliers.get("classical")
+    mcd = res.outliers.get("mcd")
+    _para(s, r.t("p_screening"), mcar_chisq=_get(mc, "statistic"), mcar_df=_get(mc, "df"),
+          mcar_p=_get(mc, "pvalue"), b1p=_get(md, "b1p"), p_skew=_get(md, "p_skew"),
+          b2p=_get(md, "b2p"), p_kurt=_get(md, "p_kurt"), n_mardia=_get(md, "n_obs"),
+          out_cl=_get(cl, "n_outliers"), out_mcd=_get(mcd, "n_outliers", default=float("nan")),
+          alpha=_get(cl, "alpha"))
+    _distribution_figure(r, si, s)
+    return jsonable(res.to_dict())
+
+
+def _accepts(fn, name) -> bool:
+    import inspect
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _distribution_figure(r, si, s):
+    """Response proportions by group (a count of the data, drawn as stacked bars)."""
+    ds = r.dataset
+    if ds.group is None:
+        return
+    x = ds.items(si.id)
+    props = {}
+    for col in x.columns:
+        props[col] = {}
+        for g in ds.group_labels:
+            v = x.loc[ds.group == g, col].dropna()
+            props[col][g] = (v.value_counts(normalize=True).sort_index().to_dict() if len(v) else {})
+    r.figure(s, f"distributions_{si.id}", r.t("f_distributions", name=_label(r, si)),
+             F.item_distributions, props, title="")
+
+
+# ----------------------------------------------------------------------------------------------
+def step_items(r):
+    r.report.add(Section("items", tr("sec_items", r.lang)))
+    out = {}
+    for si in r.study.instruments:
+        s = r.report.add(Section(f"items_{si.id}", _label(r, si), level=2))
+        res = r.guarded(s, f"item analysis: {si.id}", _items_one, r, si, s)
+        if res is not None:
+            out[si.id] = res
+    r.results["item_analysis"] = out
+
+
+def _items_one(r, si, s):
+    item_analysis = need("reliability", "item_analysis")
+    frames = {}
+    for f, ids in si.instrument.factors().items():
+        cols = [si.columns[i] for i in ids]
+        x = keyed_items(r, si)[cols]
+        frames[f] = item_analysis(x)
+    rows = []
+    for f, fr in frames.items():
+        for col, row in fr.iterrows():
+            rows.append({"item": col, "subscale": _sub_label(r, si, f),
+                         "text": _item_text(r, si, col), "n": row.get("n"), "mean": row.get("mean"),
+                         "sd": row.get("sd"), "r_drop": row.get("r_drop"),
+                         "alpha_if_deleted": row.get("alpha_if_deleted")})
+    df = pd.DataFrame(rows).set_index("item")
+    r.table(s, f"items_{si.id}", r.t("t_items", name=_label(r, si)), df,
+            {"subscale": "s", "text": "s", "n": "d", "mean": "f2", "sd": "f2", "r_drop": "r",
+             "alpha_if_deleted": "r"}, note=r.t("n_items"), index_label=tr("item", r.lang),
+            column_labels={"subscale": r.t("c_subscale"), "text": r.t("c_text"), "n": "n",
+                           "mean": "M", "sd": "SD", "r_drop": "r_drop",
+                           "alpha_if_deleted": r.t("c_alpha_del")})
+    low = df.index[df["r_drop"] < 0.30].tolist()
+    if low:
+        s.add(WarningList([r.warn(f"item analysis {si.id}", r.t("w_low_rdrop", items=", ".join(low)))]))
+    return {f: jsonable(fr) for f, fr in frames.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+def step_reliability(r):
+    s = r.report.add(Section("reliability", tr("sec_reliability", r.lang)))
+    out = r.guarded(s, "reliability (alpha, omega)", _reliability, r, s)
+    r.results["reliability"] = out or {}
+
+
+def _reliability(r, s):
+    alpha = need("reliability", "alpha")
+    omega = need("reliability", "omega")
+    # omega refits the factor model in every draw: at most OMEGA_BOOT_MAX draws keep the
+    # demo under a minute on two cores (the number used is stated in the table note)
+    nb = min(r.options["bootstrap"], OMEGA_BOOT_MAX)
+    rows, out = [], {}
+    seed = r.seed
+    for si in r.study.instruments:
+        keyed = keyed_items(r, si)
+        factors = si.instrument.factors()
+        scales = [(f, [si.columns[i] for i in ids]) for f, ids in factors.items()]
+        if len(scales) > 1 and si.instrument.total:
+            scales.append(("total", list(keyed.columns)))
+        out[si.id] = {}
+        for name, cols in scales:
+            x = keyed[cols]
+            a = alpha(x)
+            n_groups = len(factors) if name == "total" and len(factors) > 1 else 1
+            o = omega(x, n_groups=n_groups, n_boot=nb, seed=seed) if nb else omega(x, n_groups=n_groups)
+            r.collect_warnings(f"reliability {si.id}/{name}", a)
+            r.collect_warnings(f"reliability {si.id}/{name}", o)
+            out[si.id][name] = {"alpha": a.to_dict(), "omega": o.to_dict()}
+            oci = (o.ci or {}).get("omega_total") if isinstance(o.ci, dict) else None
+            oci = list(oci) if oci is not None else [None, None]
+            rows.append({
+                "scale": f"{_label(r, si)}: {_sub_label(r, si, name) if name != 'total' else r.t('c_total')}",
+                "k": len(cols), "n": a.n_obs, "alpha": a.estimate,
+                "alpha_lo": a.ci[0], "alpha_hi": a.ci[1],
+                "omega": o.omega_total, "omega_lo": oci[0], "omega_hi": oci[1],
+                "omega_h": o.omega_hierarchical})
+    df = pd.DataFrame(rows).set_index("scale")
+    if df["omega_h"].isna().all():
+        df = df.drop(columns="omega_h")
+    r.table(s, "reliability", r.t("t_reliability"), df,
+            {"k": "d", "n": "d", "alpha": "r", "alpha_lo": "r", "alpha_hi": "r", "omega": "r",
+             "omega_lo": "r", "omega_hi": "r", "omega_h": "r"},
+            note=r.t("n_reliability", nb=nb), index_label=tr("scale", r.lang),
+            column_labels={"alpha": "α", "alpha_lo": "α 95% CI lower", "alpha_hi": "α 95% CI upper",
+                           "omega": "ω_t", "omega_lo": "ω_t 95% CI lower",
+                           "omega_hi": "ω_t 95% CI upper", "omega_h": "ω_h", "k": "k"})
+    low = df.index[df["alpha"] < 0.70].tolist()
+    if low:
+        s.add(WarningList([r.warn("reliability", r.t("w_low_alpha", scales="; ".join(low)))]))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+def step_efa(r):
+    r.report.add(Section("efa", tr("sec_efa", r.lang)))
+    out = {}
+    for si in r.study.instruments:
+        s = r.report.add(Section(f"efa_{si.id}", _label(r, si), level=2))
+        res = r.guarded(s, f"EFA: {si.id}", _efa_one, r, si, s)
+        if res is not None:
+            out[si.id] = res
+    r.results["efa"] = out
+
+
+def _efa_one(r, si, s):
+    kmo, bartlett = need("efa", "kmo"), need("efa", "bartlett")
+    pa, efa = need("efa", "parallel_analysis"), need("efa", "efa")
+    x = keyed_items(r, si)
+    out = {}
+    k = kmo(x)
+    b = bartlett(x)
+    out["kmo"], out["bartlett"] = jsonable(k), jsonable(b)
+    n_iter = r.options["parallel_iterations"]
+    bar = r.progress.bar(f"parallel analysis {si.id}", n_iter)
+    kw = {"seed": r.seed}
+    if _accepts(pa, "n_iter"):
+        kw["n_iter"] = n_iter
+    elif _accepts(pa, "iterations"):
+        kw["iterations"] = n_iter
+    if _accepts(pa, "progress"):
+        kw["progress"] = bar
+    p = pa(x, **kw)
+    bar(n_iter)
+    out["parallel_analysis"] = jsonable(p)
+    n_hyp = len(si.instrument.factors())
+    suggested = _get(p, "n_factors", "suggested", "nfact")
+    n_fac = r.options.get("n_factors") or n_hyp
+    _para(s, r.t("p_efa"), kmo=_get(k, "overall", "msa", "kmo"), chisq=_get(b, "chisq", "statistic"),
+          df=_get(b, "df"), p=_get(b, "pvalue", "p_value"), suggested=suggested, n_hyp=n_hyp,
+          n_iter=n_iter)
+    obs = _get(p, "observed", "eigenvalues", "fa_values", "observed_fa")
+    sim = _get(p, "simulated", "random", "fa_sim", "simulated_fa", "threshold")
+    if obs is not None:
+        r.figure(s, f"scree_{si.id}", r.t("f_scree", name=_label(r, si)), F.scree_plot,
+                 np.asarray(obs, dtype=float), None if sim is None else np.asarray(sim, dtype=float),
+                 labels={"observed": r.t("l_observed"), "simulated": r.t("l_simulated"),
+                         "x": r.t("l_factor_number"), "y": r.t("l_eigenvalue")})
+    method = r.options.get("efa_method", "minres")
+    rotation = r.options.get("rotation", "oblimin") if n_fac > 1 else "none"
+    e = efa(x, n_fac, method=method, rotation=rotation)
+    r.collect_warnings(f"EFA {si.id}", e)
+    out["efa"] = jsonable(e)
+    load = e.loadings.copy()
+    if _get(e, "communalities") is not None:
+        load["h2"] = pd.Series(np.asarray(e.communalities, dtype=float), index=load.index)
+    fmts = {c: "r" for c in load.columns}
+    r.table(s, f"efa_{si.id}", r.t("t_efa", name=_label(r, si), n=n_fac), load, fmts,
+            note=r.t("n_efa", method=method, rotation=rotation), index_label=tr("item", r.lang))
+    r.figure(s, f"loadings_{si.id}", r.t("f_heatmap", name=_label(r, si)), F.loading_heatmap,
+             e.loadings)
+    if r.options["split_half"] and has("efa", "split_half_validation"):
+        sh = need("efa", "split_half_validation")
+        kw = {"seed": r.seed}
+        if _accepts(sh, "model"):
+            kw["model"] = si.cfa_syntax()
+        if _accepts(sh, "n_factors"):
+            kw["n_factors"] = n_fac
+        try:
+            res = sh(x, **kw)
+            out["split_half"] = jsonable(res)
+            summ = res.summary() if hasattr(res, "summary") else None
+            if summ:
+                _para(s, "{text:s}", text=r.t("p_split_half") + " " + summ)
+        except Exception as exc:
+            s.add(Notice(r.t("failed", error=f"split half: {exc}"), kind="failed"))
+            r.warn(f"EFA {si.id}", f"split-half validation failed ({exc})")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+def _std_loadings(params: pd.DataFrame, factor_of: dict | None = None) -> pd.DataFrame:
+    p = params[params["op"] == "=~"]
+    return p
+
+
+def step_cfa(r):
+    r.report.add(Section("cfa", tr("sec_cfa", r.lang)))
+    out = {}
+    for si in r.study.instruments:
+        s = r.report.add(Section(f"cfa_{si.id}", _label(r, si), level=2))
+        res = r.guarded(s, f"CFA: {si.id}", _cfa_one, r, si, s)
+        if res is not None:
+            out[si.id] = res
+    r.results["cfa"] = out
+
+
+def _cfa_one(r, si, s):
+    cfa = need("sem", "cfa")
+    model = si.cfa_syntax()
+    data = keyed_items(r, si)
+    fit = cfa(model, data, **_fit_kwargs(r))
+    r.cfa_fits[si.id] = fit
+    label = f"CFA {_label(r, si)}"
+    r.fits.append((f"cfa_{si.id}", label, fit))
+    r.collect_warnings(f"CFA {si.id}", fit)
+    s.add(Code(model))
+    fm = fit.fit_measures()
+    _fit_paragraph(r, s, fm)
+    params = fit.parameters()
+    lo = params[params["op"] == "=~"].copy()
+    df = pd.DataFrame({
+        "factor": [_sub_label(r, si, f) for f in lo["lhs"]],
+        "est": lo["est"].to_numpy(), "se": lo["se"].to_numpy(), "z": lo["z"].to_numpy(),
+        "std_all": lo["std_all"].to_numpy()}, index=pd.Index(lo["rhs"].to_numpy(), name="item"))
+    r.table(s, f"cfa_{si.id}", r.t("t_cfa", name=_label(r, si)), df,
+            {"factor": "s", "est": "f2", "se": "f2", "z": "f2", "std_all": "r"},
+            note=r.t("n_cfa", estimator=r.study.estimator, missing=r.study.missing),
+            index_label=tr("item", r.lang),
+            column_labels={"factor": tr("factor", r.lang), "est": "B", "se": "SE", "z": "z",
+                           "std_all": "β"})
+    factors = {}
+    for f, item, std in zip(lo["lhs"], lo["rhs"], lo["std_all"]):
+        factors.setdefault(f, []).append((item, float(std) if std is not None else np.nan))
+    cov = params[(params["op"] == "~~") & (params["lhs"] != params["rhs"])
+                 & params["lhs"].isin(factors) & params["rhs"].isin(factors)]
+    cors = {(a, b): float(v) for a, b, v in zip(cov["lhs"], cov["rhs"], cov["std_all"])}
+    r.figure(s, f"path_{si.id}", r.t("f_path", name=_label(r, si)), F.path_diagram, factors,
+             correlations=cors, factor_labels={f: _sub_label(r, si, f) for f in factors})
+    return {"model": model, "fit_measures": jsonable(fm), "parameters": jsonable(params),
+            "warnings": jsonable(_get(fit, "warnings", default=[]))}
+
+
+def _fit_paragraph(r, s, fm):
+    robust = "cfi_robust" in fm and fm.get("cfi_robust") is not None
+    chisq = fm.get("chisq_scaled") if robust else fm.get("chisq")
+    p = fm.get("pvalue_scaled") if robust else fm.get("pvalue")
+    _para(s, r.t("p_fit_robust" if robust else "p_fit"), chisq=chisq, df=fm.get("df"), p=p,
+          cfi=fm.get("cfi_robust") if robust else fm.get("cfi"),
+          tli=fm.get("tli_robust") if robust else fm.get("tli"),
+          rmsea=fm.get("rmsea_robust") if robust else fm.get("rmsea"),
+          lo=fm.get("rmsea_ci_lower_robust", fm.get("rmsea_ci_lower")) if robust else fm.get("rmsea_ci_lower"),
+          hi=fm.get("rmsea_ci_upper_robust", fm.get("rmsea_ci_upper")) if robust else fm.get("rmsea_ci_upper"),
+          srmr=fm.get("srmr"))
+
+
+# ----------------------------------------------------------------------------------------------
+def step_invariance(r):
+    r.report.add(Section("invariance", tr("sec_invariance", r.lang)))
+    out = {}
+    if r.dataset.group is None:
+        r.report.sections[-1].add(Notice(r.t("no_group")))
+        r.results["invariance"] = {}
+        return
+    for si in r.study.instruments:
+        s = r.report.add(Section(f"invariance_{si.id}", _label(r, si), level=2))
+        res = r.guarded(s, f"invariance: {si.id}", _invariance_one, r, si, s)
+        if res is not None:
+            out[si.id] = res
+    r.results["invariance"] = out
+
+
+def _invariance_one(r, si, s):
+    invariance = need("invariance", "invariance")
+    data = keyed_items(r, si)
+    gcol = r.dataset.group_column
+    data[gcol] = r.dataset.group
+    levels = tuple(r.options.get("invariance_levels") or ("configural", "metric", "scalar", "strict"))
+    inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **_fit_kwargs(r))
+    r.collect_warnings(f"invariance {si.id}", inv)
+    tab = inv.table.copy()
+    cols = [c for c in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq_diff", "df_diff",
+                        "p_diff", "delta_cfi", "delta_rmsea", "delta_srmr", "decision")
+            if c in tab.columns]
+    robust = [c for c in ("chisq_scaled", "cfi_robust", "rmsea_robust") if c in tab.columns]
+    df = tab[cols[:2] + robust + cols[2:]]
+    r.table(s, f"invariance_{si.id}", r.t("t_invariance", name=_label(r, si)), df,
+            {"chisq": "f2", "chisq_scaled": "f2", "df": "d", "cfi": "r3", "tli": "r3",
+             "rmsea": "r3", "srmr": "r3", "cfi_robust": "r3", "rmsea_robust": "r3",
+             "chisq_diff": "f2", "df_diff": "d", "p_diff": "p", "delta_cfi": "r3",
+             "delta_rmsea": "r3", "delta_srmr": "r3", "decision": "s"},
+            note=r.t("n_invariance"), index_label=tr("level", r.lang))
+    cfi = tab["cfi_robust"] if "cfi_robust" in tab.columns and tab["cfi_robust"].notna().all() else tab["cfi"]
+    rmsea = tab["rmsea_robust"] if "rmsea_robust" in tab.columns and tab["rmsea_robust"].notna().all() else tab["rmsea"]
+    r.figure(s, f"invariance_{si.id}", r.t("f_invariance", name=_label(r, si)), F.invariance_plot,
+             list(tab.index), list(cfi), list(rmsea),
+             level_labels={lv: r.t("lv_" + str(lv)) for lv in tab.index})
+    for lv, fit in (_get(inv, "fits", default={}) or {}).items():
+        r.fits.append((f"invariance_{si.id}_{lv}", f"{_label(r, si)}: {lv}", fit))
+    return jsonable(inv.to_dict() if hasattr(inv, "to_dict") else {"table": tab})
+
+
+# ----------------------------------------------------------------------------------------------
+def measurement_syntax(r) -> str:
+    return "\n".join(si.cfa_syntax() for si in r.study.instruments)
+
+
+def all_items(r) -> pd.DataFrame:
+    return pd.concat([keyed_items(r, si) for si in r.study.instruments], axis=1)
+
+
+def step_measurement(r):
+    s = r.report.add(Section("measurement", tr("sec_measurement", r.lang)))
+    res = r.guarded(s, "full measurement model", _measurement, r, s)
+    r.results["measurement_model"] = res or {}
+
+
+def _measurement(r, s):
+    cfa = need("sem", "cfa")
+    model = measurement_syntax(r)
+    fit = cfa(model, all_items(r), **_fit_kwargs(r))
+    r.measurement_fit = fit
+    r.fits.append(("measurement", r.t("m_measurement"), fit))
+    r.collect_warnings("measurement model", fit)
+    s.add(Code(model))
+    fm = fit.fit_measures()
+    _fit_paragraph(r, s, fm)
+    params = fit.parameters()
+    return {"model": model, "fit_measures": jsonable(fm), "parameters": jsonable(params)}
+
+
+def step_validity(r):
+    s = r.report.add(Section("validity", tr("sec_validity", r.lang)))
+    res = r.guarded(s, "validity (AVE, CR, Fornell-Larcker, HTMT)", _validity, r, s)
+    r.results["validity"] = res or {}
+
+
+def _validity(r, s):
+    validity = need("validity", "validity")
+    fit = getattr(r, "measurement_fit", None)
+    if fit is None:
+        raise RuntimeError("the full measurement model could not be fitted (see its section)")
+    nb = r.options["bootstrap"]
+    with r.progress.step(f"HTMT bootstrap ({nb} draws)"):
+        v = validity(fit, data=all_items(r), n_boot=nb, seed=r.seed)
+    r.collect_warnings("validity", v)
+    labels = r.factor_labels()
+    tab = v.to_frame()
+    cols = [c for c in ("n_items", "AVE", "CR", "sqrt_AVE", "max_r", "MSV", "ave_ok", "cr_ok",
+                        "fornell_larcker_ok") if c in tab.columns]
+    tab = tab[cols].rename(index=labels)
+    for c in ("ave_ok", "cr_ok", "fornell_larcker_ok"):
+        if c in tab.columns:
+            tab[c] = tab[c].map(lambda b: r.t("yes") if b else r.t("no"))
+    r.table(s, "validity", r.t("t_validity"), tab,
+            {"n_items": "d", "AVE": "r", "CR": "r", "sqrt_AVE": "r", "max_r": "r", "MSV": "r",
+             "ave_ok": "s", "cr_ok": "s", "fornell_larcker_ok": "s"},
+            note=r.t("n_validity"), index_label=tr("factor", r.lang),
+            column_labels={"n_items": "k", "sqrt_AVE": "√AVE", "max_r": "max |r|",
+                           "ave_ok": "AVE ≥ .50", "cr_ok": "CR ≥ .70",
+                           "fornell_larcker_ok": "Fornell–Larcker"})
+    fl = v.fornell_larcker.rename(index=labels, columns=labels)
+    r.table(s, "fornell_larcker", r.t("t_fornell"), fl, {c: "r" for c in fl.columns},
+            note=r.t("n_fornell_larcker"), index_label=tr("factor", r.lang))
+    if v.htmt is not None:
+        h = v.htmt.to_frame()
+        h.index = [f"{labels.get(a, a)} – {labels.get(b, b)}" for a, b in zip(h["factor1"], h["factor2"])]
+        h = h.drop(columns=["factor1", "factor2"])
+        h["below_threshold"] = h["below_threshold"].map(lambda b: r.t("yes") if b else r.t("no"))
+        r.table(s, "htmt", r.t("t_htmt"), h,
+                {"htmt": "r", "ci_lower": "r", "ci_upper": "r", "below_threshold": "s"},
+                note=r.t("n_htmt", nb=nb), index_label=r.t("c_pair"),
+                column_labels={"htmt": "HTMT", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper",
+                               "below_threshold": "< .85"})
+    return jsonable(v.to_dict())
+
+
+# ----------------------------------------------------------------------------------------------
+def step_structural(r):
+    s = r.report.add(Section("structural", tr("sec_structural", r.lang)))
+    meas = measurement_syntax(r)
+    st = r.study.structural
+    model = meas + ("\n" + st["model"].strip() if st else "")
+    _para(s, r.t("p_structural_syntax"))
+    s.add(Code(model))
+    out = {"syntax": model}
+    if st:
+        res = r.guarded(s, "structural model", _structural, r, s, model)
+        if res:
+            out.update(res)
+    else:
+        s.add(Notice(r.t("no_structural")))
+    r.results["structural"] = out
+
+
+def _structural(r, s, model):
+    sem = need("sem", "sem")
+    nb = r.options["bootstrap"]
+    kw = dict(_fit_kwargs(r))
+    fit = sem(model, all_items(r), **kw)
+    r.fits.append(("structural", r.t("m_structural"), fit))
+    r.collect_warnings("structural model", fit)
+    fm = fit.fit_measures()
+    _fit_paragraph(r, s, fm)
+    params = fit.parameters()
+    reg = params[params["op"].isin(["~", ":="])].copy()
+    boot = None
+    if nb and hasattr(fit, "bootstrap"):
+        bar = r.progress.bar("bootstrap (indirect effects)", nb)
+        bk = {"n_boot": nb, "seed": r.seed}
+        if _accepts(fit.bootstrap, "progress"):
+            bk["progress"] = bar
+        boot = fit.bootstrap(**bk)
+        bar(nb)
+    df = pd.DataFrame({
+        "path": [f"{a} {op} {b}" if op == "~" else f"{a}" for a, op, b in
+                 zip(reg["lhs"], reg["op"], reg["rhs"])],
+        "est": reg["est"].to_numpy(), "se": reg["se"].to_numpy(), "pvalue": reg["pvalue"].to_numpy(),
+        "ci_lower": reg["ci_lower"].to_numpy(), "ci_upper": reg["ci_upper"].to_numpy(),
+        "std_all": reg["std_all"].to_numpy()}).set_index("path")
+    if boot is not None and isinstance(boot, pd.DataFrame):
+        for c in ("ci_lower", "ci_upper"):
+            b = boot.set_index(boot.index)
+            if c in boot.columns and len(boot) == len(df):
+                df[c] = boot[c].to_numpy()
+    r.table(s, "structural", r.t("t_structural"), df,
+            {"est": "f3", "se": "f3", "pvalue": "p", "ci_lower": "f3", "ci_upper": "f3",
+             "std_all": "r"}, note=r.t("n_structural", nb=nb if boot is not None else 0),
+            index_label=r.t("c_path"))
+    return {"fit_measures": jsonable(fm), "parameters": jsonable(params),
+            "bootstrap": jsonable(boot)}
+
+
+# ----------------------------------------------------------------------------------------------
+def step_fit_table(r):
+    s = r.report.add(Section("fit", r.t("sec_fit")))
+    if not r.fits:
+        s.add(Notice(r.t("no_fits")))
+        return
+    rows = {}
+    for key, label, fit in r.fits:
+        try:
+            rows[label] = _fit_row(fit)
+        except Exception as exc:
+            r.warn(label, f"fit measures unavailable ({exc})")
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    r.table(s, "fit_indices", r.t("t_fit"), df, {c: FIT_FORMATS.get(c, "r3") for c in df.columns}
+            | {"chisq_scaled": "f2", "df_scaled": "f2", "pvalue_scaled": "p"},
+            note=r.t("n_fit"), index_label=tr("model", r.lang))
+
+
+def step_methods(r, section):
+    st = r.study
+    section.add(Paragraph(r.t("p_methods_" + st.estimator.lower() + "_" + st.missing),
+                          {"nb": r.options["bootstrap"], "seed": r.seed,
+                           "n_iter": r.options["parallel_iterations"],
+                           "group": r.dataset.group_column or "—"}))
+    section.add(Paragraph(r.t("p_methods_cutoffs"), {}))
+
+
+def step_warnings(r):
+    s = r.report.add(Section("warnings", tr("sec_warnings", r.lang)))
+    if r.warnings:
+        s.add(WarningList(list(r.warnings)))
+    else:
+        s.add(Paragraph(tr("no_warnings", r.lang)))
+
+
+def step_software(r):
+    s = r.report.add(Section("software", tr("sec_software", r.lang)))
+    v = r.results["meta"]["versions"]
+    s.add(Paragraph(r.t("p_software"), {"version": v.get("psychometrics"),
+                                         "python": v.get("python"), "seed": r.seed,
+                                         "nb": r.options["bootstrap"]}))
+    s.add(WarningList([])) if False else None
+    for ref in r.t("references").split("\n"):
+        s.add(Paragraph("{ref:s}", {"ref": ref}))
+
+
+# ----------------------------------------------------------------------------------------------
+def run_all(r) -> ValidationRun:
+    load_study = need("scales", "load_study")
+    load_dataset = need("io", "load_dataset")
+    with r.progress.step("load study and data") if r.progress.total else _null():
+        r.study = load_study(r.study_path)
+        r.dataset = load_dataset(r.study)
+    st = r.study
+    lang = r.language_override or st.language or "en"
+    r.report = Report(title=st.title, language=lang)
+    opts = dict(st.options or {})
+    nb = r.bootstrap_override if r.bootstrap_override is not None else int(opts.get("bootstrap", 1000))
+    r.options = {"bootstrap": nb, "split_half": bool(opts.get("split_half", False)),
+                 "parallel_iterations": int(r.parallel_override or opts.get("parallel_iterations", 100)),
+                 **{k: v for k, v in opts.items() if k not in ("bootstrap", "split_half",
+                                                                 "parallel_iterations")}}
+    r.seed = st.seed if st.seed is not None else 0
+    r.figures_dir = (r.out_dir / "figures") if r.out_dir is not None else None
+    if r.figures_dir is not None and r.make_figures:
+        r.figures_dir.mkdir(parents=True, exist_ok=True)
+    n_inst = len(st.instruments)
+    r.progress.total = 1 + n_inst * 5 + 5
+    r.progress.done = max(r.progress.done, 1)
+    r.results["meta"] = {"study_file": str(st.path), "created": now_utc(),
+                         "command": command_line(), "versions": versions(),
+                         "options": r.options, "seed": r.seed, "estimator": st.estimator,
+                         "missing": st.missing, "language": lang}
+    r.results["study"] = st.to_dict()
+
+    step_overview(r)
+    methods = r.report.add(Section("methods", tr("sec_methods", r.lang)))
+    step_screening(r)
+    step_items(r)
+    step_reliability(r)
+    step_efa(r)
+    step_cfa(r)
+    step_invariance(r)
+    step_measurement(r)
+    step_validity(r)
+    step_structural(r)
+    step_fit_table(r)
+    step_methods(r, methods)
+    step_warnings(r)
+    r.results["warnings"] = list(r.warnings)
+    step_software(r)
+    r.report.meta = r.results["meta"]
+    r.report.warnings = list(r.warnings)
+    r.report.number()
+    return ValidationRun(report=r.report, results=r.results, warnings=list(r.warnings),
+                         figures_dir=r.figures_dir, timings=dict(r.progress.times))
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
