@@ -170,3 +170,57 @@ def score_test(fit, release: Sequence[int] | None = None, univariate: bool = Tru
         epc_tab["epc"] = res["epc"]
         epc_tab["epv"] = epc_tab["est"] + epc_tab["epc"]
     return ScoreTestResult(total=total, uni=uni, cumulative=cum, epc=epc_tab, n=int(n))
+
+
+# ------------------------------------------------------------------ reading a fit
+def n_total(fit) -> int:
+    """Total number of cases used by the fit (lavaan's ``ntotal``)."""
+    return int(fit.sample.ntotal)
+
+
+def _partable(fit):
+    for name in ("partable", "pt", "par_table"):
+        pt = getattr(fit, name, None)
+        if pt is not None:
+            return pt
+    raise AttributeError("fit has no parameter table")
+
+
+def full_parameter_table(fit) -> pd.DataFrame:
+    """One row per free parameter of the full space: lhs, op, rhs, group (value), est."""
+    pt = _partable(fit)
+    rows = pt.free_rows()
+    labels = list(fit.sample.group_labels)
+    x_full = np.asarray(fit.K, dtype=float) @ np.asarray(fit.x, dtype=float)
+    return pd.DataFrame({
+        "lhs": [pt.lhs[i] for i in rows], "op": [pt.op[i] for i in rows],
+        "rhs": [pt.rhs[i] for i in rows],
+        "group": [labels[int(pt.group[i]) - 1] if int(pt.group[i]) > 0 else None for i in rows],
+        "est": x_full})
+
+
+def _pname(lhs: str, op: str, rhs: str) -> str:
+    return f"{lhs}~1" if op == "~1" else f"{lhs}{op}{rhs}"
+
+
+def constraint_table(fit, R: np.ndarray, descriptions) -> pd.DataFrame:
+    """Describe each constraint row: the parameters on both sides and their groups.
+
+    Columns: constraint (the engine's description), parameter (``lhs op rhs`` as in
+    ``group_partial``), lhs, op, rhs, group_left, group_right, left, right (full indices).
+    """
+    full = full_parameter_table(fit)
+    rows = []
+    for k in range(R.shape[0]):
+        nz = np.flatnonzero(R[k])
+        pos = [j for j in nz if R[k, j] > 0]
+        neg = [j for j in nz if R[k, j] < 0]
+        left = pos[0] if pos else nz[0]
+        right = neg[0] if neg else (nz[1] if len(nz) > 1 else nz[0])
+        a, b = full.iloc[left], full.iloc[right]
+        rows.append({"constraint": str(descriptions[k]) if descriptions is not None else "",
+                     "parameter": _pname(a["lhs"], a["op"], a["rhs"]),
+                     "lhs": a["lhs"], "op": a["op"], "rhs": a["rhs"],
+                     "group_left": a["group"], "group_right": b["group"],
+                     "left": int(left), "right": int(right)})
+    return pd.DataFrame(rows)
