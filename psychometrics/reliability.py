@@ -660,6 +660,15 @@ class OmegaResult:
     def omega_h(self) -> float | None:
         return self.omega_hierarchical
 
+    @property
+    def omega_total_ci(self) -> tuple | None:
+        """Bootstrap percentile CI of omega_total (None without bootstrap)."""
+        return self.ci.get("omega_total") if self.ci else None
+
+    @property
+    def omega_hierarchical_ci(self) -> tuple | None:
+        return self.ci.get("omega_hierarchical") if self.ci else None
+
     def to_frame(self) -> pd.DataFrame:
         return self.loadings.copy()
 
@@ -677,7 +686,7 @@ class OmegaResult:
         return s + f"; alpha = {self.alpha:.3f}; {self.n_items} items, n = {self.n_obs}"
 
 
-def _omega_core(r: np.ndarray, nf: int, option: str = "equal") -> dict:
+def _omega_core(r: np.ndarray, nf: int, option: str = "equal", flip: bool = True) -> dict:
     """Schmid-Leiman omega from a correlation matrix (psych::schmid + psych:::omegah)."""
     p = r.shape[0]
     orth, fdiag = _minres(r, nf)
@@ -714,6 +723,8 @@ def _omega_core(r: np.ndarray, nf: int, option: str = "equal") -> dict:
     sm = np.sign(fload) * np.sqrt(uniq2)
     key = np.sign(g)
     key[key == 0] = 1
+    if not flip:  # psych: flip = FALSE once the caller gave keys
+        key = np.ones(p)
     m = r * key[:, None] * key[None, :]
     g = g * key
     sm = sm * key[:, None]
@@ -795,7 +806,7 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
     warn = []
     if np.linalg.eigvalsh(r)[0] <= 0:
         warn.append("the pairwise correlation matrix is not positive definite")
-    core = _omega_core(r, n_groups)
+    core = _omega_core(r, n_groups, flip=keys is None)
     warn += core["warnings"]
     names = [str(c) for c in x.columns]
     if keys is not None:
@@ -827,7 +838,7 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
                 try:
                     if not np.all(np.isfinite(rb)):
                         raise np.linalg.LinAlgError
-                    cb = _omega_core(rb, n_groups)
+                    cb = _omega_core(rb, n_groups, flip=keys is None)
                 except (np.linalg.LinAlgError, ValueError):
                     failed += 1
                     continue

@@ -125,7 +125,7 @@ def test_omega_matches_psych(case):
     c = REF["omega"][case]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        o = pm.omega(_data(c["items"]), n_groups=c["n_groups"])
+        o = pm.omega(_data(c["items"]), n_groups=c["n_groups"], keys=c.get("keys") or None)
     # omega_total, alpha and G6 depend only on R and the minres communalities;
     # psych stops its optimiser (optim L-BFGS-B, factr 1e7) and GPArotation
     # its rotation (eps 1e-5) early, so quantities downstream of them agree

@@ -48,10 +48,10 @@ out$alpha <- list(
   hs_x1_x9 = alpha_case(hs[, paste0("x", 1:9)])
 )
 
-omega_case <- function(x, nf) {
-  o <- suppressWarnings(suppressMessages(psych::omega(x, nfactors = nf, plot = FALSE)))
+omega_case <- function(x, nf, key = NULL) {
+  o <- suppressWarnings(suppressMessages(psych::omega(x, nfactors = nf, plot = FALSE, key = key)))
   sl <- o$schmid$sl
-  res <- list(items = colnames(x), n_groups = nf,
+  res <- list(items = colnames(x), n_groups = nf, keys = if (is.null(key)) list() else key,
               omega_h = o$omega_h, omega_tot = o$omega.tot, alpha = o$alpha,
               G6 = o$G6, omega_lim = o$omega.lim, ECV = unname(o$ECV),
               key = unname(o$key),
@@ -69,7 +69,11 @@ out$omega <- list(
   hs_3 = omega_case(hs[, paste0("x", 1:9)], 3),
   bfi_AC_2 = omega_case(bfi[, c(paste0("A", 1:5), paste0("C", 1:5))], 2),
   bfi_C_1 = omega_case(bfi[, paste0("C", 1:5)], 1),
-  bfi_N_1 = omega_case(bfi[, paste0("N", 1:5)], 1)
+  bfi_N_1 = omega_case(bfi[, paste0("N", 1:5)], 1),
+  # psych's key= reverses items and switches the automatic sign flip off
+  bfi_A_1_keyed = omega_case(bfi[, paste0("A", 1:5)], 1, key = c(-1, 1, 1, 1, 1)),
+  bfi_AC_2_keyed = omega_case(bfi[, c(paste0("A", 1:5), paste0("C", 1:5))], 2,
+                              key = c(-1, 1, 1, 1, 1, 1, 1, 1, -1, -1))
 )
 
 # compRelSEM on one-factor and multi-factor CFAs (ML, listwise).  The lavaan
