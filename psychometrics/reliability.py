@@ -158,6 +158,13 @@ def _keys_vector(keys: Any, names: list, src: str) -> np.ndarray:
     return out
 
 
+def _row_means(x: np.ndarray) -> np.ndarray:
+    """Mean of each row's available items (NaN for an all-missing row), as rowMeans(na.rm=TRUE)."""
+    cnt = (~np.isnan(x)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, np.nansum(x, axis=1) / cnt, np.nan)
+
+
 def _pairwise_cov(x: np.ndarray) -> np.ndarray:
     """Pairwise-complete covariance (n - 1 denominator), as R's cov(use="pairwise")."""
     return _weighted_pairwise_moments(x, np.ones((1, x.shape[0])))[0][0]
@@ -341,7 +348,7 @@ def _item_table(x: pd.DataFrame, c: np.ndarray, r: np.ndarray, key: np.ndarray) 
     arr = x.to_numpy()
     p = arr.shape[1]
     names = list(x.columns)
-    total = np.nanmean(arr, axis=1)  # all-missing rows give NaN -> excluded pairwise
+    total = _row_means(arr)  # all-missing rows give NaN -> excluded pairwise
     raw_r = np.empty(p)
     for j in range(p):
         ok = ~np.isnan(arr[:, j]) & ~np.isnan(total)
@@ -464,7 +471,7 @@ def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | No
         warn.append("the pairwise covariance matrix is not positive definite")
     for w in warn:
         warnings.warn(w, PsychometricsWarning, stacklevel=2)
-    total = np.nanmean(arr, axis=1) if n_sub else np.array([])
+    total = _row_means(arr)
     ase = float(np.sqrt(s["Q"] / n_sub))
     a = s["raw_alpha"]
     alpha_p = 1 - level
@@ -951,12 +958,19 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, **cfa_kwargs) -> CompR
     if isinstance(fit_or_items, pd.DataFrame):
         x, _ = _prepare(fit_or_items, None, min_items=3)
         import psychometrics as pm
+        try:
+            cfa = pm.cfa
+        except (AttributeError, ImportError) as e:
+            raise ReliabilityInputError(
+                "comp_rel_sem(items) fits a one-factor CFA with the SEM engine (pm.cfa), which is "
+                f"not available in this installation ({e}); use pm.omega(items) for psych's "
+                "one-factor omega total instead") from None
         names = [str(c) for c in x.columns]
         bad = [n for n in names if not n.replace("_", "a").replace(".", "a").isalnum()]
         if bad:
             raise ReliabilityInputError(f"item names {bad} cannot be used in model syntax")
         model = "f =~ " + " + ".join(names)
-        fit = pm.cfa(model, x, **cfa_kwargs)
+        fit = cfa(model, x, **cfa_kwargs)
     else:
         fit = fit_or_items
     mats = _fit_matrices(fit)

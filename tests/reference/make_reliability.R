@@ -45,7 +45,8 @@ out$alpha <- list(
   bfi_A_keyed = alpha_case(bfi[, paste0("A", 1:5)], keys = c("A1")),
   bfi_C = alpha_case(bfi[, paste0("C", 1:5)], keys = c("C4", "C5")),
   bfi_25_keyed = alpha_case(bfi[, items25], keys = rev_keys),
-  hs_x1_x9 = alpha_case(hs[, paste0("x", 1:9)])
+  hs_x1_x9 = alpha_case(hs[, paste0("x", 1:9)]),
+  bfi_two_items = alpha_case(bfi[, c("A2", "A3")])
 )
 
 omega_case <- function(x, nf, key = NULL) {
