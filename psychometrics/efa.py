@@ -376,7 +376,8 @@ def _lbfgsb_converged(res, lower: float, upper: float, tol: float = 1e-6) -> boo
     return bool(np.all(np.isfinite(pg)) and np.max(np.abs(pg)) < tol)
 
 
-def _minres(r: np.ndarray, nf: int, lower: float = 0.005) -> _Extraction:
+def _minres(r: np.ndarray, nf: int, lower: float = 0.005, ftol: float = 1e-15,
+            gtol: float = 1e-10) -> _Extraction:
     """Minimum residual (unweighted least squares) extraction as ``psych::fa(fm="minres")``.
 
     psych minimises the off-diagonal residuals over the uniquenesses (optim,
@@ -399,7 +400,7 @@ def _minres(r: np.ndarray, nf: int, lower: float = 0.005) -> _Extraction:
         return f, g
 
     res = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", bounds=[(lower, upper)] * p,
-                            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000, "maxcor": 20})
+                            options={"ftol": ftol, "gtol": gtol, "maxiter": 5000, "maxcor": 20})
     psi = res.x
     L = _top_loadings(r - np.diag(psi), nf)
     return _Extraction(L, psi, _lbfgsb_converged(res, lower, upper), int(res.nit), float(res.fun),
@@ -818,6 +819,578 @@ def efa(items: Any, n_factors: int, method: str = "minres", rotation: str = "obl
     c = _correlate(items, missing=missing, record=rec)
     _check_cases(c, rec)
     return _efa_from_cor(c, n_factors, method, rotation, rec, missing)
+
+
+
+# --------------------------------------------------------------------------- parallel analysis
+
+def _batched_one_factor_values(rs: np.ndarray, tol: float = 1e-10, max_iter: int = 50) -> np.ndarray:
+    """Eigenvalues of each R (stack B x p x p) with its one-factor minres communalities on the
+    diagonal -- psych::fa(R, 1, fm="minres")$values, batched.
+
+    The one-factor minres (ULS) solution minimises sum_{i != j} (r_ij - l_i l_j)^2 over l;
+    it is found for the whole stack at once by Newton's method (exact gradient and Hessian,
+    batched solves) from the principal-axis start on the SMC-reduced matrix, with a step
+    halving safeguard; communalities are kept in [0, .995] as psych's bounds keep them.
+    """
+    b, p, _ = rs.shape
+    idx = np.arange(p)
+    r0 = rs.copy()
+    r0[:, idx, idx] = 0.0
+    s = rs.copy()
+    s[:, idx, idx] = np.clip(1 - 1 / np.diagonal(np.linalg.inv(rs), axis1=1, axis2=2), 0.0, 0.995)
+    vals, vecs = np.linalg.eigh(s)
+    l = vecs[:, :, -1] * np.sqrt(np.maximum(vals[:, -1], 0.0))[:, None]
+
+    def fval(l, sel=slice(None)):
+        res = r0[sel] - l[:, :, None] * l[:, None, :]
+        res[:, idx, idx] = 0.0
+        return np.sum(res * res, axis=(1, 2))
+
+    f = fval(l)
+    active = np.arange(b)
+    for _ in range(max_iter):
+        la, ra = l[active], r0[active]
+        a = np.einsum("bij,bj->bi", ra, la)
+        ss = np.sum(la * la, axis=1)[:, None] - la * la
+        g = -4 * (a - la * ss)
+        done = np.max(np.abs(g), axis=1) < tol
+        if done.all():
+            break
+        active, la, ra, g, ss = active[~done], la[~done], ra[~done], g[~done], ss[~done]
+        H = -4 * (ra - 2 * la[:, :, None] * la[:, None, :])
+        H[:, idx, idx] = 4 * ss
+        # Levenberg shift where the Hessian is not positive definite, so the step descends
+        mu = np.maximum(0.0, 1e-8 - np.linalg.eigvalsh(H)[:, 0])
+        H[:, idx, idx] += mu[:, None]
+        step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        fa_ = f[active]
+        t = np.ones(len(active))
+        new = la - step
+        fn = fval(new, active)
+        for _h in range(40):
+            worse = ~(fn <= fa_)
+            if not worse.any():
+                break
+            t[worse] /= 2
+            new[worse] = la[worse] - t[worse, None] * step[worse]
+            fn[worse] = fval(new[worse], active[worse])
+        ok = fn <= fa_
+        l[active[ok]] = new[ok]
+        f[active[ok]] = fn[ok]
+        active = active[ok]
+        if not len(active):
+            break
+    h = l * l
+    # Heywood solutions (a communality beyond psych's bound .995, or no convergence) are
+    # refitted one by one with the bounded minres of psych (a few per thousand random matrices)
+    unconverged = np.zeros(b, dtype=bool)
+    if len(active):
+        unconverged[active] = True
+    for i in np.flatnonzero((h.max(axis=1) > 0.995) | unconverged | ~np.isfinite(h).all(axis=1)):
+        h[i] = np.sum(_minres(rs[i], 1, ftol=1e-12, gtol=1e-8).loadings ** 2, axis=1)
+    s[:, idx, idx] = h
+    return np.linalg.eigvalsh(s)[:, ::-1]
+
+
+def _wishart_cor(rng: np.random.Generator, b: int, n: int, p: int) -> np.ndarray:
+    """``b`` correlation matrices distributed exactly as those of n x p independent N(0, 1)
+    data (what psych::fa.parallel simulates), drawn through Bartlett's decomposition of the
+    Wishart(n - 1, I) scatter matrix (Odell & Feiveson 1966): O(p^2) instead of O(n p^2)."""
+    A = np.tril(rng.standard_normal((b, p, p)), -1)
+    df = n - 1 - np.arange(p)
+    idx = np.arange(p)
+    A[:, idx, idx] = np.sqrt(rng.chisquare(df, size=(b, p)))
+    w = A @ np.swapaxes(A, 1, 2)
+    d = np.sqrt(np.diagonal(w, axis1=1, axis2=2))
+    r = w / (d[:, :, None] * d[:, None, :])
+    r[:, idx, idx] = 1.0
+    return r
+
+
+def _smc_values(rs: np.ndarray) -> np.ndarray:
+    p = rs.shape[-1]
+    idx = np.arange(p)
+    s = rs.copy()
+    s[..., idx, idx] = np.clip(1 - 1 / np.diagonal(np.linalg.inv(rs), axis1=-2, axis2=-1), 0.0, 1.0)
+    return np.linalg.eigvalsh(s)[..., ::-1]
+
+
+@dataclass
+class ParallelAnalysisResult:
+    """Horn's parallel analysis (``psych::fa.parallel``).
+
+    ``observed_pc``: eigenvalues of R; ``observed_fa``: eigenvalues of the
+    reduced R (communalities from a one-factor minres solution, psych's
+    default, or SMCs with ``fa_method="smc"``); ``sim_pc_mean`` /
+    ``sim_pc_quantile`` and ``sim_fa_mean`` / ``sim_fa_quantile``: mean and
+    ``quantile`` (default 95th percentile) of the same eigenvalues over
+    ``n_iter`` random data sets (``data="normal"``: N(0, 1) data of the same
+    size; ``data="resample"``: each column resampled independently).
+    ``n_components`` / ``n_factors``: leading observed eigenvalues above the
+    random quantile (psych's rule); ``n_components_mean`` / ``n_factors_mean``:
+    the same against the mean (Horn 1965).  ``seed`` reproduces the run.
+    """
+
+    observed_pc: np.ndarray
+    observed_fa: np.ndarray | None
+    sim_pc_mean: np.ndarray
+    sim_pc_quantile: np.ndarray
+    sim_fa_mean: np.ndarray | None
+    sim_fa_quantile: np.ndarray | None
+    n_components: int
+    n_factors: int | None
+    n_components_mean: int
+    n_factors_mean: int | None
+    n_iter: int
+    quantile: float
+    data: str
+    fa_method: str
+    seed: Any
+    n_obs: int
+    items: list
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        k = len(self.observed_pc)
+        cols = {"observed_pc": self.observed_pc, "sim_pc_mean": self.sim_pc_mean,
+                "sim_pc_quantile": self.sim_pc_quantile}
+        if self.observed_fa is not None:
+            cols.update({"observed_fa": self.observed_fa, "sim_fa_mean": self.sim_fa_mean,
+                         "sim_fa_quantile": self.sim_fa_quantile})
+        return pd.DataFrame(cols, index=pd.RangeIndex(1, k + 1, name="number"))
+
+    def to_dict(self) -> dict:
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        return jsonable(d)
+
+    def summary(self) -> str:
+        s = f"Parallel analysis ({self.n_iter} {self.data} data sets): {self.n_components} component(s)"
+        if self.n_factors is not None:
+            s += f", {self.n_factors} factor(s)"
+        return s
+
+
+def _count_above(observed: np.ndarray, ref: np.ndarray) -> int:
+    above = observed > ref
+    return int(len(above) if above.all() else np.argmin(above))
+
+
+def _resolve_seed(seed: Any):
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2 ** 63))
+    return seed
+
+
+def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str = "both",
+                      data: str = "normal", quantile: float = 0.95, fa_method: str = "minres",
+                      missing: str = "pairwise", batch_size: int | None = None) -> ParallelAnalysisResult:
+    """Horn's (1965) parallel analysis for components and factors, as ``psych::fa.parallel``.
+
+    ``kind``: ``"pc"``, ``"fa"`` or ``"both"``; ``data``: ``"normal"`` (random
+    N(0, 1) data with as many rows as ``items``, psych's ``sim=TRUE``) or
+    ``"resample"`` (each column bootstrapped independently, missing values
+    kept, pairwise correlations -- psych's resampling); ``fa_method``:
+    ``"minres"`` (psych's default: reduced-matrix eigenvalues from a one-factor
+    minres solution, found for all random matrices at once by Newton's method) or ``"smc"`` (SMCs on the diagonal, psych's ``SMC=TRUE``).
+    Random numbers come from ``numpy.random.default_rng(seed)``; with
+    ``seed=None`` a seed is drawn and recorded in the result.  The random
+    eigenvalue problems are solved in batches (stacked ``eigh``); random normal
+    correlation matrices are drawn directly from their Wishart distribution
+    (Bartlett decomposition), which is the distribution of the correlations of
+    n x p normal data that psych simulates, without making the data.
+
+    Returns a :class:`ParallelAnalysisResult`.  The observed eigenvalues equal
+    psych's; the simulated ones agree with psych's in distribution (R's and
+    numpy's random streams differ).
+    """
+    rec: list = []
+    if kind not in ("pc", "fa", "both"):
+        raise PsychometricsError(f"kind must be 'pc', 'fa' or 'both', got {kind!r}")
+    if data not in ("normal", "resample"):
+        raise PsychometricsError(f"data must be 'normal' or 'resample', got {data!r}")
+    if fa_method not in ("minres", "smc"):
+        raise PsychometricsError(f"fa_method must be 'minres' or 'smc', got {fa_method!r}")
+    if not (0 < float(quantile) < 1):
+        raise PsychometricsError(f"quantile must be between 0 and 1, got {quantile!r}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 2:
+        raise PsychometricsError(f"n_iter must be a whole number >= 2, got {n_iter!r}")
+    df = _items_frame(items)
+    c = _correlate(df, missing=missing, record=rec)
+    x = df.to_numpy(dtype=float)
+    if missing == "listwise":
+        x = x[~np.isnan(x).any(axis=1)]
+    n, p = x.shape
+    do_fa = kind in ("fa", "both")
+    observed_pc = np.linalg.eigvalsh(c.r)[::-1]
+    observed_fa = None
+    if do_fa:
+        if fa_method == "minres":
+            ex = _minres(c.r, 1)
+            h2 = np.sum(ex.loadings ** 2, axis=1)
+            s = c.r.copy()
+            np.fill_diagonal(s, h2)
+            observed_fa = np.linalg.eigvalsh(s)[::-1]
+        else:
+            observed_fa = _smc_values(c.r)
+    seed = _resolve_seed(seed)
+    rng = np.random.default_rng(seed)
+    if batch_size is None:
+        per = 8 * p * p * 4 if data == "normal" else 8 * n * p * 4
+        batch_size = max(1, min(int(n_iter), int(64e6 // per)))
+    pcs, fas = [], []
+    done = 0
+    while done < n_iter:
+        b = min(batch_size, n_iter - done)
+        if data == "normal":
+            rs = _wishart_cor(rng, b, n, p)
+        else:
+            rows = rng.integers(0, n, size=(b, n, p))
+            sample = x[rows, np.arange(p)[None, None, :]]
+            if np.isnan(sample).any():
+                rs, _ = _pairwise_cor(sample)
+            else:
+                rs = _complete_cor(sample)
+            ok = np.all(np.isfinite(rs), axis=(1, 2))
+            rs = rs[ok]
+            if not len(rs):
+                continue
+            b = len(rs)
+        pcs.append(np.linalg.eigvalsh(rs)[:, ::-1])
+        if do_fa:
+            fas.append(_batched_one_factor_values(rs) if fa_method == "minres" else _smc_values(rs))
+        done += b
+    pc = np.concatenate(pcs)
+    q = float(quantile)
+    sim_pc_mean, sim_pc_q = pc.mean(0), np.quantile(pc, q, axis=0)
+    sim_fa_mean = sim_fa_q = None
+    nf = nf_mean = None
+    if do_fa:
+        fa = np.concatenate(fas)
+        sim_fa_mean, sim_fa_q = fa.mean(0), np.quantile(fa, q, axis=0)
+        nf, nf_mean = _count_above(observed_fa, sim_fa_q), _count_above(observed_fa, sim_fa_mean)
+    return ParallelAnalysisResult(
+        observed_pc=observed_pc, observed_fa=observed_fa, sim_pc_mean=sim_pc_mean, sim_pc_quantile=sim_pc_q,
+        sim_fa_mean=sim_fa_mean, sim_fa_quantile=sim_fa_q,
+        n_components=_count_above(observed_pc, sim_pc_q), n_factors=nf,
+        n_components_mean=_count_above(observed_pc, sim_pc_mean), n_factors_mean=nf_mean,
+        n_iter=int(n_iter), quantile=q, data=data, fa_method=fa_method if do_fa else "none",
+        seed=seed, n_obs=n, items=list(df.columns), warnings=rec)
+
+
+# --------------------------------------------------------------------------- MAP
+
+@dataclass
+class MAPResult:
+    """Velicer's minimum average partial test.
+
+    ``table``: DataFrame indexed by the number of components partialled out
+    (m = 0 .. p-1) with ``map_squared`` (Velicer 1976; psych::VSS's ``map``
+    for m >= 1) and ``map_fourth`` (Velicer, Eaton & Fava 2000);
+    ``suggested_original`` / ``suggested_revised``: the m with the smallest
+    average.
+    """
+
+    table: pd.DataFrame
+    suggested_original: int
+    suggested_revised: int
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def to_dict(self) -> dict:
+        return jsonable({"table": self.table, "suggested_original": self.suggested_original,
+                         "suggested_revised": self.suggested_revised, "warnings": self.warnings})
+
+    def summary(self) -> str:
+        return (f"MAP suggests {self.suggested_original} component(s) (squared partials), "
+                f"{self.suggested_revised} (fourth powers)")
+
+
+def _map_from_cor(r: np.ndarray, rec: list) -> MAPResult:
+    p = r.shape[0]
+    vals, vecs = np.linalg.eigh(r)
+    vals, vecs = vals[::-1], vecs[:, ::-1]
+    a = vecs * np.sqrt(np.maximum(vals, 0.0))
+    sq, fo = np.empty(p), np.empty(p)
+    off = ~np.eye(p, dtype=bool)
+    sq[0] = np.sum(r[off] ** 2) / (p * (p - 1))
+    fo[0] = np.sum(r[off] ** 4) / (p * (p - 1))
+    for m in range(1, p):
+        cstar = r - a[:, :m] @ a[:, :m].T
+        d = np.diag(cstar)
+        if np.any(d <= 0):
+            sq[m:] = fo[m:] = np.nan
+            _warn(rec, f"MAP stopped after {m - 1} components: a partial variance is not positive.")
+            break
+        dd = 1 / np.sqrt(d)
+        part = cstar * np.outer(dd, dd)
+        sq[m] = np.sum(part[off] ** 2) / (p * (p - 1))
+        fo[m] = np.sum(part[off] ** 4) / (p * (p - 1))
+    table = pd.DataFrame({"map_squared": sq, "map_fourth": fo},
+                         index=pd.RangeIndex(0, p, name="components"))
+    return MAPResult(table=table, suggested_original=int(np.nanargmin(sq)),
+                     suggested_revised=int(np.nanargmin(fo)), warnings=rec)
+
+
+def map_test(items: Any, missing: str = "pairwise") -> MAPResult:
+    """Velicer's (1976) MAP test and the Velicer, Eaton & Fava (2000) fourth-power revision.
+
+    After partialling out the first m principal components of R (m = 0 ..
+    p-1), the average squared (or fourth-power) partial correlation is
+    computed; the m with the smallest average is suggested.  The squared
+    values for m >= 1 are those of ``psych::VSS(x)$map``.  Returns a
+    :class:`MAPResult`.
+    """
+    rec: list = []
+    c = _correlate(items, missing=missing, record=rec)
+    return _map_from_cor(c.r, rec)
+
+
+# --------------------------------------------------------------------------- dimensionality
+
+@dataclass
+class DimensionalityResult:
+    """All factor-retention criteria side by side (:func:`dimensionality`).
+
+    ``table``: DataFrame, one row per criterion (``criterion``, ``suggested``,
+    ``reference``); ``eigenvalues`` (for the scree plot), ``parallel``
+    (:class:`ParallelAnalysisResult`, with the simulated mean / quantile curves),
+    ``map`` (:class:`MAPResult`), ``kmo`` and ``bartlett``.
+    """
+
+    table: pd.DataFrame
+    eigenvalues: np.ndarray
+    parallel: ParallelAnalysisResult
+    map: MAPResult
+    kmo: KMOResult
+    bartlett: BartlettResult
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def to_dict(self) -> dict:
+        return jsonable({"table": self.table, "eigenvalues": self.eigenvalues,
+                         "parallel": self.parallel.to_dict(), "map": self.map.to_dict(),
+                         "kmo": self.kmo.to_dict(), "bartlett": self.bartlett.to_dict(),
+                         "warnings": self.warnings})
+
+    def summary(self) -> str:
+        return "; ".join(f"{c}: {s}" for c, s in zip(self.table["criterion"], self.table["suggested"]))
+
+
+def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = "normal",
+                   quantile: float = 0.95, missing: str = "pairwise") -> DimensionalityResult:
+    """Every retention criterion side by side: Kaiser's eigenvalue > 1, parallel analysis
+    (components and factors, :func:`parallel_analysis`), Velicer's MAP (original and 2000
+    revision, :func:`map_test`); with KMO and Bartlett's test for the report.
+
+    Returns a :class:`DimensionalityResult` whose ``table`` has one row per criterion.
+    """
+    rec: list = []
+    df = _items_frame(items)
+    k = kmo(df, missing=missing)
+    b = bartlett(df, missing=missing)
+    pa = parallel_analysis(df, n_iter=n_iter, seed=seed, kind="both", data=data, quantile=quantile,
+                           missing=missing)
+    c = _correlate(df, missing=missing, record=[])
+    mp = _map_from_cor(c.r, [])
+    ev = pa.observed_pc
+    rows = [
+        ("Kaiser: eigenvalues > 1", int(np.sum(ev > 1)), "Kaiser (1960)"),
+        ("Parallel analysis, components", pa.n_components,
+         f"Horn (1965); psych::fa.parallel, {int(quantile * 100)}th percentile"),
+        ("Parallel analysis, factors", pa.n_factors,
+         f"Horn (1965); psych::fa.parallel, {int(quantile * 100)}th percentile"),
+        ("MAP, squared partials", mp.suggested_original, "Velicer (1976); psych::VSS"),
+        ("MAP, fourth powers", mp.suggested_revised, "Velicer, Eaton & Fava (2000)"),
+    ]
+    table = pd.DataFrame(rows, columns=["criterion", "suggested", "reference"])
+    for w in k.warnings + b.warnings + pa.warnings + mp.warnings:
+        if w not in rec:
+            rec.append(w)
+    return DimensionalityResult(table=table, eigenvalues=ev, parallel=pa, map=mp, kmo=k, bartlett=b,
+                                warnings=rec)
+
+
+
+# --------------------------------------------------------------------------- split-sample validation
+
+@dataclass
+class SplitHalfResult:
+    """Split-sample validation (:func:`split_half_validation`).
+
+    ``efa_index`` / ``cfa_index``: row labels of the two halves; ``group_counts``:
+    cases per group in each half (stratification check); ``efa``: the
+    :class:`EFAResult` of the first half; ``assignment``: item -> factor with
+    its loading (items without a loading >= ``cut`` are listed in
+    ``dropped_items``); ``model``: the lavaan syntax fitted to the second half;
+    ``cfa``: the fitted ``pm.cfa`` object (None when the SEM engine is not
+    available or the fit failed -- see ``warnings``); ``fit_measures``: its
+    fit measures (dict); ``seed``: reproduces the split.
+    """
+
+    efa_index: list
+    cfa_index: list
+    group_counts: pd.DataFrame | None
+    efa: EFAResult
+    assignment: pd.DataFrame
+    dropped_items: list
+    model: str
+    cfa: Any
+    fit_measures: dict | None
+    seed: Any
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.assignment
+
+    def to_dict(self) -> dict:
+        params = None
+        if self.cfa is not None:
+            try:
+                params = self.cfa.parameters()
+            except Exception:  # pragma: no cover - reported elsewhere
+                params = None
+        return jsonable({"efa_index": self.efa_index, "cfa_index": self.cfa_index,
+                         "group_counts": self.group_counts, "efa": self.efa.to_dict(),
+                         "assignment": self.assignment, "dropped_items": self.dropped_items,
+                         "model": self.model, "fit_measures": self.fit_measures,
+                         "cfa_parameters": params, "seed": self.seed, "warnings": self.warnings})
+
+    def summary(self) -> str:
+        s = (f"Split-sample validation: EFA on {len(self.efa_index)} cases ({self.efa.n_factors} factors), "
+             f"CFA on {len(self.cfa_index)} cases")
+        fm = self.fit_measures
+        if fm:
+            s += (f": chi2({fm.get('df'):g}) = {fm.get('chisq'):.2f}, CFI = {fm.get('cfi'):.3f}, "
+                  f"RMSEA = {fm.get('rmsea'):.3f}, SRMR = {fm.get('srmr'):.3f}")
+        else:
+            s += ": CFA not available"
+        return s
+
+
+def _safe_name(name: str) -> str:
+    import re
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) else None
+
+
+def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None,
+                          n_factors: int | None = None, group: str | None = None, seed: Any = None,
+                          method: str = "minres", rotation: str = "oblimin", cut: float = 0.3,
+                          missing: str = "pairwise", model: str | None = None,
+                          estimator: str = "ML", cfa_missing: str = "listwise",
+                          efa_fraction: float = 0.5, n_iter: int = 100) -> SplitHalfResult:
+    """Split-sample cross-validation: EFA on one random half, the matching CFA on the other.
+
+    The rows are split at random (``sklearn.model_selection.train_test_split``,
+    ``random_state=seed``), stratified by ``group`` (e.g. gender) when given.
+    The EFA (:func:`efa`) is run on the first half; when ``n_factors`` is None
+    it is chosen on that half by parallel analysis (factors, 95th percentile).
+    Each item is assigned to the factor of its largest absolute pattern
+    loading when that loading reaches ``cut`` (others are dropped, and a
+    factor left with fewer than two items is dropped); the resulting
+    independent-clusters model -- or ``model`` when given -- is fitted with
+    ``pm.cfa`` to the second half.  Returns a :class:`SplitHalfResult`.
+    Reference: the EFA-then-CFA cross-validation practice of Fabrigar et al.
+    (1999) and Worthington & Whittaker (2006).
+    """
+    from sklearn.model_selection import train_test_split
+
+    rec: list = []
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"{_SOURCE}: split_half_validation needs a pandas DataFrame, got {type(data).__name__}")
+    if items is None:
+        items = [c for c in data.columns if c != group]
+    items = [str(i) for i in items]
+    missing_cols = [c for c in list(items) + ([group] if group is not None else []) if c not in data.columns]
+    if missing_cols:
+        raise DataError(f"{_SOURCE}: column(s) not in the data: {', '.join(map(repr, missing_cols))}")
+    if not (0 < efa_fraction < 1):
+        raise PsychometricsError(f"efa_fraction must be between 0 and 1, got {efa_fraction!r}")
+    seed = _resolve_seed(seed)
+    split_seed = seed if isinstance(seed, (int, np.integer)) else int(np.random.default_rng(seed).integers(2 ** 31))
+    strat = None
+    counts = None
+    if group is not None:
+        g = data[group]
+        bad = g.isna()
+        if bad.any():
+            raise DataError(f"{_SOURCE}: the group column {group!r} is missing for {int(bad.sum())} row(s)",
+                            [CellProblem(_SOURCE, i, group, None, "missing group") for i in data.index[bad]])
+        small = g.value_counts()
+        small = small[small < 2]
+        if len(small):
+            raise DataError(f"{_SOURCE}: group(s) with fewer than 2 cases cannot be split: "
+                            + ", ".join(f"{k!r} ({v})" for k, v in small.items()))
+        strat = g.to_numpy()
+    pos = np.arange(len(data))
+    try:
+        a, b = train_test_split(pos, train_size=efa_fraction, random_state=split_seed, shuffle=True,
+                                stratify=strat)
+    except ValueError as exc:
+        raise DataError(f"{_SOURCE}: the sample cannot be split ({exc})") from None
+    a, b = np.sort(a), np.sort(b)
+    half_a = data.iloc[a]
+    half_b = data.iloc[b]
+    if group is not None:
+        counts = pd.DataFrame({"efa": half_a[group].value_counts(sort=False),
+                               "cfa": half_b[group].value_counts(sort=False)}).fillna(0).astype(int)
+    if n_factors is None:
+        pa = parallel_analysis(half_a[items], n_iter=n_iter, seed=split_seed, kind="fa", missing=missing)
+        n_factors = max(1, int(pa.n_factors))
+        rec.append(f"Number of factors chosen by parallel analysis on the EFA half: {n_factors}.")
+    e = efa(half_a[items], n_factors, method=method, rotation=rotation, missing=missing)
+    for w in e.warnings:
+        rec.append(f"EFA half: {w}")
+    L = e.loadings
+    absL = L.abs()
+    main = absL.idxmax(axis=1)
+    best = absL.max(axis=1)
+    assignment = pd.DataFrame({"factor": main, "loading": [L.loc[i, main[i]] for i in L.index],
+                               "cross_loading": (absL >= 0.32).sum(axis=1) >= 2})
+    dropped = [i for i in L.index if best[i] < cut]
+    if dropped:
+        rec.append(f"Item(s) without a loading >= {cut:g} on the EFA half, left out of the CFA: "
+                   + ", ".join(dropped))
+    keep = assignment.drop(index=dropped)
+    if model is None:
+        lines = []
+        for f in L.columns:
+            its = list(keep.index[keep["factor"] == f])
+            if len(its) < 2:
+                if its:
+                    rec.append(f"Factor {f} has a single salient item ({its[0]}); it is left out of the CFA.")
+                    dropped.append(its[0])
+                continue
+            unsafe = [i for i in its if _safe_name(i) is None]
+            if unsafe:
+                raise DataError(f"{_SOURCE}: item name(s) cannot be used in model syntax: "
+                                + ", ".join(map(repr, unsafe)))
+            lines.append(f"{f} =~ " + " + ".join(its))
+        model = "\n".join(lines)
+    cfa_fit = None
+    fm = None
+    if not model:
+        _warn(rec, "No factor has two or more salient items; no CFA model could be formed.")
+    else:
+        try:
+            from .sem import cfa as _cfa
+        except ImportError:  # pragma: no cover - the engine is part of the package
+            _cfa = None
+            _warn(rec, "The CFA half needs the SEM engine (psychometrics.sem), which is not available.")
+        if _cfa is not None:
+            try:
+                cfa_fit = _cfa(model, half_b, estimator=estimator, missing=cfa_missing)
+                fm = dict(cfa_fit.fit_measures())
+            except PsychometricsError as exc:
+                _warn(rec, f"The CFA on the validation half failed: {exc}")
+                cfa_fit = None
+    return SplitHalfResult(efa_index=list(data.index[a]), cfa_index=list(data.index[b]),
+                           group_counts=counts, efa=e, assignment=assignment, dropped_items=dropped,
+                           model=model, cfa=cfa_fit, fit_measures=fm, seed=seed, warnings=rec)
 
 
 # --------------------------------------------------------------------------- module is callable
