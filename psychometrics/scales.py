@@ -447,8 +447,9 @@ def _builtin_dirs() -> list:
         dirs.append(local)
     try:
         res = importlib.resources.files("psychometrics.builtin_scales")
-        dirs.append(res)
-    except (ModuleNotFoundError, TypeError):
+        if res.is_dir():
+            dirs.append(res)
+    except Exception:  # not installed as a package (a source checkout), or no resources
         pass
     return dirs
 

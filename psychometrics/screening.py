@@ -277,8 +277,18 @@ def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleM
     obs = ~np.isnan(x)
     keys, inverse = np.unique(obs, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
+    empty = [c for c, o in zip(frame.columns, obs.sum(axis=0)) if o < 2]
+    if empty:
+        _warn(warn, f"Little's MCAR test: item(s) {empty} have fewer than two responses; "
+                    "not computed")
+        return LittleMCARResult(np.nan, 0, np.nan, len(keys), n, warnings=warn)
     try:
-        mu, sigma, n_iter, conv = em_mvn(x, tol=tol, max_iter=max_iter)
+        with np.errstate(all="ignore"):
+            mu, sigma, n_iter, conv = em_mvn(x, tol=tol, max_iter=max_iter)
+        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+            raise np.linalg.LinAlgError("non-finite EM estimates")
+        if np.linalg.eigvalsh(sigma).min() <= 1e-10 * max(1.0, np.abs(sigma).max()):
+            raise np.linalg.LinAlgError("singular EM covariance")
     except np.linalg.LinAlgError:
         _warn(warn, "Little's MCAR test: the covariance matrix became singular during EM")
         return LittleMCARResult(np.nan, 0, np.nan, len(keys), n, warnings=warn)

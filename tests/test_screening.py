@@ -187,3 +187,20 @@ def test_non_numeric_items_raise_suite_error():
         pm.screen(bad)
     with pytest.raises(PsychometricsError):
         pm.mahalanobis_outliers(ITEMS[A], method="robust")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=3, max_size=3),
+                min_size=0, max_size=25))
+def test_random_item_tables_never_crash(rows):
+    df = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=float) if rows else \
+        pd.DataFrame(columns=["a", "b", "c"], dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PsychometricsWarning)
+        r = pm.screen(df, min=1, max=5, robust=len(df) > 0)
+    json.dumps(r.to_dict())
+    for o in r.outliers.values():
+        assert set(o.outliers) <= set(df.index)
