@@ -163,8 +163,16 @@ def _decode(raw: bytes, file: str, encoding: str | None) -> tuple[str, str]:
                         ".sav")
     try:
         return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # UTF-8 text with a few broken bytes must not be silently read as Windows-1256
+        lenient = raw.decode("utf-8", errors="replace")
+        if any(ord(ch) > 127 and ch != "\ufffd" for ch in lenient):
+            line = raw[:exc.start].count(b"\n") + 1
+            raise DataError(
+                f"{file}: the file is UTF-8 text with invalid byte(s) (first at byte {exc.start}, "
+                f"line {line}: {raw[exc.start:exc.start + 4]!r}); re-save it as UTF-8",
+                [CellProblem(file, f"line {line}", "-", raw[exc.start:exc.start + 4],
+                             "invalid UTF-8 byte")]) from None
     try:
         text = raw.decode("cp1256")
     except UnicodeDecodeError as exc:  # pragma: no cover - cp1256 maps nearly every byte

@@ -534,10 +534,6 @@ def _opt_str_list(v):
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
 
 
-def _opt_n_factors(v):
-    """an integer >= 1 or a mapping instrument id -> integer"""
-    ok = _opt_int(1)
-    return ok(v) or (isinstance(v, Mapping) and all(ok(x) for x in v.values()))
 
 
 #: options the report understands: name -> validator (a callable whose docstring
@@ -549,7 +545,7 @@ KNOWN_OPTIONS: dict = {
     "alpha_level": _opt_prob,            # significance level of tests
     "outlier_alpha": _opt_prob,          # Mahalanobis cut-off level
     "parallel_iterations": _opt_int(1),  # parallel analysis replications
-    "n_factors": _opt_n_factors,         # EFA factors (overrides the suggestion)
+    "n_factors": _opt_int(1),            # EFA factors (overrides the suggestion)
     "rotation": _opt_str,                # EFA rotation
     "efa_method": _opt_str,              # EFA extraction
     "invariance_levels": _opt_str_list,  # configural, metric, scalar, strict

@@ -333,3 +333,12 @@ def test_random_bytes_never_crash_read_data(tmp_path_factory, raw, ext):
     except PsychometricsError:
         return
     assert isinstance(df, pd.DataFrame)
+
+
+def test_broken_utf8_is_not_read_as_cp1256(tmp_path):
+    f = tmp_path / "b.csv"
+    f.write_bytes("id,g\n1,زن\n2,مرد\n".encode("utf-8") + b"3,\xff\n")
+    with pytest.raises(DataError, match="invalid byte.*line 4"):
+        pm.read_data(f)
+    f.write_bytes("id,g\n1,زن\n2,مرد\n".encode("cp1256"))
+    assert pm.read_data(f)["g"].tolist() == ["زن", "مرد"]
