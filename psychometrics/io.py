@@ -18,6 +18,7 @@ change is recorded in ``Dataset.changes``.
 from __future__ import annotations
 
 import csv
+import functools
 import io as _io
 import math
 import re
@@ -51,13 +52,27 @@ _WS = re.compile(r"\s+")
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
+@functools.lru_cache(maxsize=65536)
+def _normalize_str(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).translate(_TABLE)
+    return _WS.sub(" ", text).strip()
+
+
+@functools.lru_cache(maxsize=65536)
+def _str_number(text: str) -> float | None:
+    text = _normalize_str(text)
+    if not text or not _NUM_RE.match(text):
+        return None
+    out = float(text)
+    return out if math.isfinite(out) else None
+
+
 def normalize_text(value: str) -> str:
     """Normalise one text cell or label: Persian/Arabic-Indic digits -> ASCII,
     Arabic ي/ك -> Persian ی/ک, Arabic decimal/thousands separators and the minus
     sign -> ASCII, invisible direction marks removed, whitespace collapsed and
     stripped (NFC first)."""
-    text = unicodedata.normalize("NFC", str(value)).translate(_TABLE)
-    return _WS.sub(" ", text).strip()
+    return _normalize_str(str(value))
 
 
 def to_number(value: Any) -> float | None:
@@ -71,13 +86,7 @@ def to_number(value: Any) -> float | None:
         return float(value) if math.isfinite(value) else None
     if value is pd.NA or value is pd.NaT:
         return None
-    text = normalize_text(value) if isinstance(value, str) else None
-    if not text:
-        return None
-    if not _NUM_RE.match(text):
-        return None
-    out = float(text)
-    return out if math.isfinite(out) else None
+    return _str_number(value) if isinstance(value, str) else None
 
 
 def _is_missing(value: Any) -> bool:
@@ -91,9 +100,16 @@ def _is_missing(value: Any) -> bool:
 def _numeric_or_none(series: pd.Series) -> pd.Series | None:
     """The column as numbers if every non-missing cell is one (int64 when all are
     whole and none missing), else None."""
-    vals = [None if _is_missing(v) else to_number(v) for v in series]
-    if any(v is None and not _is_missing(o) for v, o in zip(vals, series)):
-        return None
+    raw = series.to_numpy(dtype=object)
+    vals = []
+    for v in raw:
+        if _is_missing(v):
+            vals.append(None)
+            continue
+        n = to_number(v)
+        if n is None:
+            return None
+        vals.append(n)
     arr = np.array([np.nan if v is None else v for v in vals], dtype=float)
     if len(arr) and not np.isnan(arr).any() and np.all(arr == np.round(arr)) \
             and np.all(np.abs(arr) < 2**53):
@@ -126,11 +142,14 @@ def _normalise_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
                         [CellProblem(file, "header", n, n, "duplicate column name") for n in dup])
     out = {}
     for j, name in enumerate(names):
-        s = df.iloc[:, j]
-        cleaned = pd.Series([None if _is_missing(v) else
-                             (normalize_text(v) if isinstance(v, str) else v) for v in s],
-                            index=df.index, name=name, dtype=object)
-        cleaned = cleaned.map(lambda v: None if isinstance(v, str) and v == "" else v)
+        cells = []
+        for v in df.iloc[:, j].to_numpy(dtype=object):
+            if isinstance(v, str):
+                v = _normalize_str(v)
+                cells.append(v if v else None)
+            else:
+                cells.append(None if _is_missing(v) else v)
+        cleaned = pd.Series(cells, index=df.index, name=name, dtype=object)
         num = _numeric_or_none(cleaned)
         out[name] = num if num is not None else cleaned
     result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))

@@ -342,3 +342,29 @@ def test_broken_utf8_is_not_read_as_cp1256(tmp_path):
         pm.read_data(f)
     f.write_bytes("id,g\n1,زن\n2,مرد\n".encode("cp1256"))
     assert pm.read_data(f)["g"].tolist() == ["زن", "مرد"]
+
+
+def test_real_bfi_study(tmp_path):
+    subs = {"agree": "A", "conscientious": "C", "extraversion": "E", "neuroticism": "N",
+            "openness": "O"}
+    rev = {"A1", "C4", "C5", "E1", "E2", "O2", "O5"}
+    inst = {"id": "bfi", "name": "BFI", "response": {"min": 1, "max": 6}, "scoring": "mean",
+            "max_missing_share": 0.4, "subscales": list(subs),
+            "items": [{"id": f"{l}{i}", "subscale": s, "reverse": f"{l}{i}" in rev}
+                      for s, l in subs.items() for i in range(1, 6)]}
+    (tmp_path / "bfi.yaml").write_text(yaml.safe_dump(inst), encoding="utf-8")
+    study = {"data": str(HERE / "data" / "bfi.csv"), "id": "id",
+             "group": {"column": "gender", "labels": {1: "male", 2: "female"},
+                       "reference": "female"},
+             "instruments": [{"file": "bfi.yaml"}]}
+    p = tmp_path / "study.yaml"
+    p.write_text(yaml.safe_dump(study), encoding="utf-8")
+    ds = pm.load_dataset(p)
+    raw = pd.read_csv(HERE / "data" / "bfi.csv").set_index("id")
+    assert ds.n == 2800 and ds.group_labels == ["female", "male"]
+    assert ds.group_sizes() == {"female": int((raw.gender == 2).sum()),
+                                "male": int((raw.gender == 1).sum())}
+    pd.testing.assert_frame_equal(ds.items("bfi"), raw.iloc[:, :25].astype(float),
+                                  check_names=False)
+    assert ds.changes == [] and ds.dropped == []
+    assert {"education", "age"} <= set(ds.other.columns)
