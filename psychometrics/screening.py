@@ -481,14 +481,17 @@ def mahalanobis_outliers(items: Any, alpha: float = 0.001, method: str = "classi
         cov = np.linalg.inv(sinv)
     else:
         from sklearn.covariance import MinCovDet
+        failure = None
         with _warnings.catch_warnings(record=True) as caught:
             _warnings.simplefilter("always")
             try:
                 mcd = MinCovDet(random_state=seed).fit(x)
             except (ValueError, np.linalg.LinAlgError) as exc:
-                _warn(warn, f"Mahalanobis outliers (mcd): the MCD estimate failed ({exc})")
-                return OutlierResult(method, alpha, p, cutoff, empty, empty.copy(), [], n,
-                                     seed=seed, warnings=warn)
+                failure = exc
+        if failure is not None:
+            _warn(warn, f"Mahalanobis outliers (mcd): the MCD estimate failed ({failure})")
+            return OutlierResult(method, alpha, p, cutoff, empty, empty.copy(), [], n,
+                                 seed=seed, warnings=warn)
         for w in caught:
             _warn(warn, f"Mahalanobis outliers (mcd): {w.message}")
         center, cov = mcd.location_, mcd.covariance_

@@ -192,7 +192,7 @@ def test_non_numeric_items_raise_suite_error():
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=3, max_size=3),
                 min_size=0, max_size=25))
 def test_random_item_tables_never_crash(rows):
@@ -200,7 +200,7 @@ def test_random_item_tables_never_crash(rows):
         pd.DataFrame(columns=["a", "b", "c"], dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PsychometricsWarning)
-        r = pm.screen(df, min=1, max=5, robust=len(df) > 0)
+        r = pm.screen(df, min=1, max=5, robust=False)   # MCD: see the degenerate-data test
     json.dumps(r.to_dict())
     for o in r.outliers.values():
         assert set(o.outliers) <= set(df.index)
@@ -219,3 +219,18 @@ def test_little_mcar_airquality_matches_naniar():
     # 35.1061288689702 and p = 0.00141778113856683 in its own tests: agreement to ~1e-6.
     close(r.statistic, 35.1061288689702, rtol=1e-5)
     close(r.pvalue, 0.00141778113856683, rtol=1e-4)   # p is more sensitive than d2
+
+
+@pytest.mark.parametrize("rows", [[[1, 2, 3]] * 30 + [[2, 3, 4], [5, 1, 2]],   # mostly identical
+                                  [[1, 2, 3], [2, 3, 1], [3, 1, 2]],            # too few cases
+                                  [[1, 1, 2], [2, 2, 3], [3, 3, 1], [4, 4, 5], [5, 5, 4]] * 3])
+def test_mcd_degenerate_data_is_recorded_not_raised(rows):
+    df = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        o = pm.mahalanobis_outliers(df, method="mcd", seed=1)
+    if o.warnings:
+        assert any(issubclass(w.category, PsychometricsWarning) for w in caught)
+    else:
+        assert np.isfinite(o.distances).all()
+    json.dumps(o.to_dict())
