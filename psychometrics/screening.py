@@ -450,7 +450,11 @@ def mahalanobis_outliers(items: Any, alpha: float = 0.001, method: str = "classi
     (divisor n - 1), as R's ``mahalanobis(x, colMeans(x), cov(x))``.
     ``method="mcd"``: robust distances from the reweighted minimum covariance
     determinant estimate (Rousseeuw & Van Driessen 1999; scikit-learn ``MinCovDet``,
-    ``random_state=seed``; comparable to ``robustbase::covMcd``).
+    ``random_state=seed``).  scikit-learn corrects the MCD covariance for consistency
+    by the median distance only, whereas ``robustbase::covMcd`` also applies
+    small-sample factors (Pison et al. 2002): robust centres agree closely, but robust
+    d^2 run about 15 % larger than robustbase's on HS1939, so counts of robust
+    outliers can differ from R's.
     A case is an outlier when its d^2 exceeds the chi-square(p) quantile at
     ``1 - alpha`` (Tabachnick & Fidell: alpha = .001).  Returns an :class:`OutlierResult`.
     """
