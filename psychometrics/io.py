@@ -231,6 +231,7 @@ def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None
     header, body = rows[0], rows[1:]
     problems = []
     fixed = []
+    lines = []
     for line, r in enumerate(body, start=2):
         if not any(c.strip() for c in r):
             continue  # blank line
@@ -241,12 +242,14 @@ def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None
                                         f"has {len(r)} fields, the header has {len(header)}"))
             continue
         fixed.append(r)
+        lines.append(f"line {line}")
     if problems:
         raise DataError(f"{file}: {len(problems)} line(s) have a different number of fields than "
                         f"the header (delimiter {delim!r})", problems)
     df = pd.DataFrame(fixed, columns=header, dtype=object) if fixed else \
         pd.DataFrame({h: pd.Series([], dtype=object) for h in header}) if len(set(header)) == len(header) \
         else pd.DataFrame([[None] * len(header)], columns=header).iloc[:0]
+    df.attrs["row_labels"] = lines
     return df
 
 
@@ -339,7 +342,11 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
         raise DataError(f"{path}: permission denied") from None
     except IsADirectoryError:  # pragma: no cover
         raise DataError(f"{path}: not a file") from None
+    row_labels = raw.attrs.get("row_labels") or (
+        [f"row {i + 2}" for i in range(len(raw))] if ext in (".xlsx", ".xlsm")
+        else [f"case {i + 1}" for i in range(len(raw))])
     df = _normalise_frame(raw, file)
+    df.attrs["row_labels"] = row_labels
     df.attrs["file"] = file
     df.attrs["path"] = str(path)
     df.attrs["value_labels"] = value_labels
@@ -462,11 +469,15 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     if data is None:
         raw = read_data(study.data, **study.data_options)
     else:
+        if study.id not in data.columns and data.index.name == study.id:
+            data = data.reset_index()
         raw = _normalise_frame(data.reset_index(drop=True), data.attrs.get("file", "<data>"))
         raw.attrs.update({"file": data.attrs.get("file", "<data>"), "value_labels":
-                          data.attrs.get("value_labels", {})})
+                          data.attrs.get("value_labels", {}),
+                          "row_labels": [f"row {i + 1}" for i in range(len(data))]})
     file = raw.attrs.get("file", Path(study.data).name)
     value_labels = raw.attrs.get("value_labels", {})
+    where = list(raw.attrs.get("row_labels") or [f"line {i + 2}" for i in range(len(raw))])
 
     # 1. columns
     needed = [study.id] + ([study.group.column] if study.group else []) + study.item_columns()
@@ -498,18 +509,17 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     keep = np.ones(len(raw), dtype=bool)
     seen: dict = {}
     for pos, v in enumerate(id_vals):
-        line = pos + 2
+        line = where[pos]
         if v is None:
-            problem("missing id", CellProblem(file, f"line {line}", study.id, None,
-                                              "case has no id"))
+            problem("missing id", CellProblem(file, line, study.id, None, "case has no id"))
             keep[pos] = False
             dropped.append({"row": None, "line": line, "reason": "missing id"})
         elif v in seen:
             problem("duplicate id", CellProblem(
-                file, v, study.id, v, f"duplicate id (line {line}; first on line {seen[v]})"))
+                file, v, study.id, v, f"duplicate id ({line}; first on {seen[v]})"))
             keep[pos] = False
             dropped.append({"row": v, "line": line,
-                            "reason": f"duplicate id (first on line {seen[v]}; later copy dropped)"})
+                            "reason": f"duplicate id (first on {seen[v]}; later copy dropped)"})
         else:
             seen[v] = line
     row_ids = id_vals
@@ -543,7 +553,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         for pos, v in enumerate(raw[col]):
             if _is_missing(v):
                 continue
-            rid = row_ids[pos] if row_ids[pos] is not None else f"line {pos + 2}"
+            rid = row_ids[pos] if row_ids[pos] is not None else where[pos]
             if is_code(v):
                 if keep[pos]:
                     changes.append(Change(file, rid, col, _fmt_value(v), None, "missing code"))
@@ -575,7 +585,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         labels = dict(gspec.labels) or dict(value_labels.get(group_col, {}))
         gvals = []
         for pos, v in enumerate(raw[group_col]):
-            rid = row_ids[pos] if row_ids[pos] is not None else f"line {pos + 2}"
+            rid = row_ids[pos] if row_ids[pos] is not None else where[pos]
             if _is_missing(v):
                 gvals.append(None)
                 continue
@@ -615,7 +625,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     frame = pd.DataFrame(items, index=pd.RangeIndex(len(raw)))
     if group_col is not None:
         frame[group_col] = pd.Series(gvals, dtype=object)
-    frame.index = pd.Index([r if r is not None else f"line {i + 2}" for i, r in enumerate(row_ids)],
+    frame.index = pd.Index([r if r is not None else where[i] for i, r in enumerate(row_ids)],
                            name=study.id)
     frame = frame[keep]
     # keep pandas from inferring a float index from integer ids

@@ -197,7 +197,7 @@ def test_duplicate_and_missing_ids(tmp_path):
     with pytest.warns(PsychometricsWarning):
         ds = pm.load_dataset(p, on_invalid="set_missing")
     assert ds.n == 4 and ds.data.loc[2, "q1"] == 2          # the first copy is kept
-    assert [d["line"] for d in ds.dropped] == [6, 7]
+    assert [d["line"] for d in ds.dropped] == ["line 6", "line 7"]
 
 
 def test_missing_columns_listed(tmp_path):
@@ -368,3 +368,16 @@ def test_real_bfi_study(tmp_path):
                                   check_names=False)
     assert ds.changes == [] and ds.dropped == []
     assert {"education", "age"} <= set(ds.other.columns)
+
+
+def test_blank_lines_keep_file_line_numbers_and_dataframe_input(tmp_path):
+    p = make_study(tmp_path, GOOD)
+    f = tmp_path / "data.csv"
+    f.write_text(f.read_text().replace("\n3,", "\n\n\n3,") + "2,1,1,1,1\n", encoding="utf-8")
+    with pytest.raises(DataError) as exc:
+        pm.load_dataset(p)
+    assert "line 8; first on line 3" in str(exc.value)
+    # a DataFrame indexed by id instead of the file
+    df = pd.DataFrame(GOOD, columns=["id", "sex", "q1", "q2", "q3"]).set_index("id")
+    ds = pm.load_dataset(p, data=df)
+    assert list(ds.data.index) == [1, 2, 3, 4] and ds.data.loc[4, "q1"] == 4
