@@ -414,19 +414,18 @@ def _first(obj, names):
 
 def _as_matrix(v, names: list[str]) -> np.ndarray:
     """A p x p matrix for ``names`` from a DataFrame / ndarray / per-group list or dict."""
-    if isinstance(v, dict) and "cov" in v:
-        v = v["cov"]
-    if isinstance(v, (list, tuple)):
-        if len(v) != 1:
-            raise ModelError("validity statistics are computed for single-group fits; fit each group "
-                             "separately (or use invariance results)")
-        v = v[0]
-    if isinstance(v, dict):
-        if len(v) != 1:
-            raise ModelError("validity statistics are computed for single-group fits")
-        v = next(iter(v.values()))
+    for _ in range(3):
         if isinstance(v, dict) and "cov" in v:
             v = v["cov"]
+        elif isinstance(v, (list, tuple)):
+            if len(v) != 1:
+                raise ModelError("validity statistics are computed for single-group fits; fit "
+                                 "each group separately")
+            v = v[0]
+        elif isinstance(v, dict):
+            if len(v) != 1:
+                raise ModelError("validity statistics are computed for single-group fits")
+            v = next(iter(v.values()))
     if isinstance(v, pd.DataFrame):
         return v.loc[names, names].to_numpy(dtype=float)
     return np.asarray(v, dtype=float)
@@ -461,8 +460,24 @@ def _fit_matrices(fit) -> dict:
     for lhs, rhs, est in zip(cov["lhs"].astype(str), cov["rhs"].astype(str), cov["est"]):
         i, j = factors.index(lhs), factors.index(rhs)
         psi[i, j] = psi[j, i] = est
-    s = _first(fit, ["sample_cov", "sample_covariance", "sampstat", "S"])
-    sig = _first(fit, ["implied_cov", "implied_covariance", "fitted_cov", "Sigma", "sigma"])
+    s = sig = None
+    sample = getattr(fit, "sample", None)
+    if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
+        # the engine's CFAFit: per-group SampleStats (N-denominator cov; with FIML the
+        # saturated-model EM estimates h1_cov, which is what lavaan's "sampstat" returns)
+        if len(sample.groups) != 1:
+            raise ModelError("validity statistics are computed for single-group fits; fit each "
+                             "group separately")
+        g0 = sample.groups[0]
+        ov = [str(o) for o in sample.ov_names]
+        s = pd.DataFrame(g0.h1_cov if getattr(g0, "h1_cov", None) is not None else g0.cov,
+                         index=ov, columns=ov)
+        if hasattr(fit, "implied") and callable(fit.implied):
+            sig = fit.implied()
+    if s is None:
+        s = _first(fit, ["sample_cov", "sample_covariance", "sampstat", "S"])
+    if sig is None:
+        sig = _first(fit, ["implied_cov", "implied_covariance", "fitted_cov", "Sigma", "sigma"])
     if s is None:
         raise ModelError("the fitted model does not expose its sample covariance matrix")
     if ov is not None and not isinstance(s, pd.DataFrame):
