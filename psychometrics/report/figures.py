@@ -74,8 +74,11 @@ def _save(fig, path) -> Path:
     return path
 
 
-def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="") -> Path:
-    """Observed eigenvalues against parallel-analysis eigenvalues (one line each)."""
+def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="",
+               observed_fa=None, simulated_fa=None) -> Path:
+    """Observed eigenvalues against parallel-analysis eigenvalues (one line each); with
+    ``observed_fa``/``simulated_fa`` also the reduced-matrix (factor) eigenvalues, as
+    psych::fa.parallel draws them."""
     labels = labels or {"observed": "Observed data", "simulated": "Parallel analysis (random data)",
                         "x": "Factor number", "y": "Eigenvalue"}
     observed = np.asarray(observed, dtype=float)
@@ -87,6 +90,14 @@ def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="") -
             sim = np.asarray(simulated, dtype=float)
             ax.plot(np.arange(1, sim.size + 1), sim, "s--", color="#c55a11", ms=4,
                     label=shape(labels["simulated"], lang))
+        if observed_fa is not None:
+            ofa = np.asarray(observed_fa, dtype=float)
+            ax.plot(np.arange(1, ofa.size + 1), ofa, "^-", color="#2e7d32", ms=5,
+                    label=shape(labels.get("observed_fa", "Observed (factors)"), lang))
+        if simulated_fa is not None:
+            sfa = np.asarray(simulated_fa, dtype=float)
+            ax.plot(np.arange(1, sfa.size + 1), sfa, "v:", color="#8e24aa", ms=4,
+                    label=shape(labels.get("simulated_fa", "Random (factors)"), lang))
         ax.axhline(1.0, color="grey", lw=0.6, ls=":")
         ax.set_xticks(k)
         ax.set_xlabel(shape(labels["x"], lang))
@@ -193,7 +204,7 @@ def item_distributions(props, path, *, lang="en", title="", group_labels=None) -
     cmap = plt.get_cmap("viridis", max(len(cats), 2))
     group_labels = group_labels or {}
     with _style(lang):
-        fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.22 * len(items) * max(len(groups), 1)))
+        fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.16 * len(items) * max(len(groups), 1)))
         ylabels = []
         ypos = 0
         for item in items:
@@ -201,8 +212,9 @@ def item_distributions(props, path, *, lang="en", title="", group_labels=None) -
                 left = 0.0
                 for k, c in enumerate(cats):
                     p = props[item].get(g, {}).get(c, 0.0)
+                    name = f"{c:g}" if isinstance(c, (int, float, np.floating)) else str(c)
                     ax.barh(ypos, p, left=left, color=cmap(k), height=0.8,
-                            label=shape(str(c), lang) if ypos == 0 else None)
+                            label=shape(name, lang) if ypos == 0 else None)
                     left += p
                 ylabels.append(shape(f"{item} ({group_labels.get(g, g)})", lang))
                 ypos += 1

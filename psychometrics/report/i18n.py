@@ -113,8 +113,22 @@ TEXT.update({
         "fa": "کفایت نمونه‌برداری KMO = {kmo:r} بود؛ آزمون کرویت بارتلت χ²({df:d}) = {chisq:f2}، "
               "p {p:p} به دست داد. تحلیل موازی ({n_iter:d} مجموعه‌داده‌ی تصادفی) {suggested:d} عامل "
               "را پیشنهاد کرد؛ ساختار فرضی {n_hyp:d} عامل دارد."},
-    "l_observed": {"en": "Observed data", "fa": "داده‌های مشاهده‌شده"},
-    "l_simulated": {"en": "Parallel analysis (random data)", "fa": "تحلیل موازی (داده‌های تصادفی)"},
+    "l_observed": {"en": "Observed data (components)", "fa": "داده‌های مشاهده‌شده (مؤلفه‌ها)"},
+    "l_simulated": {"en": "Random data, 95th percentile (components)", "fa": "داده‌های تصادفی، صدک ۹۵ (مؤلفه‌ها)"},
+    "l_observed_fa": {"en": "Observed data (factors)", "fa": "داده‌های مشاهده‌شده (عامل‌ها)"},
+    "l_simulated_fa": {"en": "Random data, 95th percentile (factors)", "fa": "داده‌های تصادفی، صدک ۹۵ (عامل‌ها)"},
+    "t_dimensionality": {"en": "Number of Factors Suggested by Each Criterion: {name}",
+                         "fa": "تعداد عامل‌های پیشنهادی هر ملاک: {name}"},
+    "c_criterion": {"en": "Criterion", "fa": "ملاک"},
+    "c_suggested": {"en": "Factors suggested", "fa": "تعداد عامل پیشنهادی"},
+    "c_reference": {"en": "Reference", "fa": "منبع"},
+    "t_split_half": {"en": "Split-Half Validation: {name}", "fa": "اعتبارسنجی دونیمه: {name}"},
+    "n_split_half": {"en": "EFA on one random half of the cases (n = {n1}, stratified by group): each "
+                           "item's largest loading and the factor it was assigned to; the CFA of the "
+                           "hypothesised structure on the other half (n = {n2}) follows the table.",
+                     "fa": "تحلیل اکتشافی روی یک نیمه‌ی تصادفی موردها (n = {n1}، طبقه‌بندی‌شده بر اساس گروه): "
+                           "بزرگ‌ترین بار هر گویه و عامل منتسب به آن؛ برازش تحلیل تأییدی ساختار فرضی روی "
+                           "نیمه‌ی دیگر (n = {n2}) پس از جدول آمده است."},
     "l_factor_number": {"en": "Factor number", "fa": "شماره‌ی عامل"},
     "l_eigenvalue": {"en": "Eigenvalue", "fa": "مقدار ویژه"},
     "f_scree": {"en": "Scree plot and parallel analysis: {name}",

@@ -127,7 +127,11 @@ class _Runner:
 
     def warn(self, where: str, message: str) -> str:
         msg = f"{where}: {message}" if where else message
-        if msg not in self.warnings:
+        seen = getattr(self, "_seen_messages", None)
+        if seen is None:
+            seen = self._seen_messages = set()
+        if str(message) not in seen:       # the same trouble reported twice is shown once
+            seen.add(str(message))
             self.warnings.append(msg)
         return msg
 

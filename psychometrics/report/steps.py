@@ -131,7 +131,9 @@ def _screen_one(r, si, s):
     keep = [c for c in ("n", "pct_missing", "mean", "sd", "median", "min", "max", "skew",
                         "kurtosis", "floor_pct", "ceiling_pct") if c in frame.columns]
     df = frame[keep].copy()
-    df.insert(0, "text", [_item_text(r, si, c) for c in df.index])
+    texts = [_item_text(r, si, c) for c in df.index]
+    if any(texts):      # built-in instruments whose wording is copyrighted ship no text
+        df.insert(0, "text", texts)
     r.table(s, f"descriptives_{si.id}", r.t("t_descriptives", name=_label(r, si)), df,
             {"text": "s", "n": "d", "pct_missing": "f1", "min": "f0", "max": "f0", "median": "f1",
              "floor_pct": "f1", "ceiling_pct": "f1"},
@@ -199,10 +201,12 @@ def _items_one(r, si, s):
     for f, fr in frames.items():
         for col, row in fr.iterrows():
             rows.append({"item": col, "subscale": _sub_label(r, si, f),
-                         "text": _item_text(r, si, col), "n": row.get("n"), "mean": row.get("mean"),
+                         "text": _item_text(r, si, col) or None, "n": row.get("n"), "mean": row.get("mean"),
                          "sd": row.get("sd"), "r_drop": row.get("r_drop"),
                          "alpha_if_deleted": row.get("alpha_if_deleted")})
     df = pd.DataFrame(rows).set_index("item")
+    if df["text"].isna().all():
+        df = df.drop(columns="text")
     r.table(s, f"items_{si.id}", r.t("t_items", name=_label(r, si)), df,
             {"subscale": "s", "text": "s", "n": "d", "mean": "f2", "sd": "f2", "r_drop": "r",
              "alpha_if_deleted": "r"}, note=r.t("n_items"), index_label=tr("item", r.lang),
@@ -282,67 +286,63 @@ def step_efa(r):
 
 
 def _efa_one(r, si, s):
-    kmo, bartlett = need("efa", "kmo"), need("efa", "bartlett")
-    pa, efa = need("efa", "parallel_analysis"), need("efa", "efa")
+    dimensionality, efa = need("efa", "dimensionality"), need("efa", "efa")
     x = keyed_items(r, si)
     out = {}
-    k = kmo(x)
-    b = bartlett(x)
-    out["kmo"], out["bartlett"] = jsonable(k), jsonable(b)
     n_iter = r.options["parallel_iterations"]
-    bar = r.progress.bar(f"parallel analysis {si.id}", n_iter)
-    kw = {"seed": r.seed}
-    if _accepts(pa, "n_iter"):
-        kw["n_iter"] = n_iter
-    elif _accepts(pa, "iterations"):
-        kw["iterations"] = n_iter
-    if _accepts(pa, "progress"):
-        kw["progress"] = bar
-    p = pa(x, **kw)
-    bar(n_iter)
-    out["parallel_analysis"] = jsonable(p)
+    with r.progress.step(f"parallel analysis and MAP ({n_iter} random data sets)"):
+        dim = dimensionality(x, seed=r.seed, n_iter=n_iter)
+    r.collect_warnings(f"EFA {si.id}", dim)
+    out["dimensionality"] = jsonable(dim.to_dict() if hasattr(dim, "to_dict") else dim)
+    k, b, pa = dim.kmo, dim.bartlett, dim.parallel
     n_hyp = len(si.instrument.factors())
-    suggested = _get(p, "n_factors", "suggested", "nfact")
-    n_fac = r.options.get("n_factors") or n_hyp
-    _para(s, r.t("p_efa"), kmo=_get(k, "overall", "msa", "kmo"), chisq=_get(b, "chisq", "statistic"),
-          df=_get(b, "df"), p=_get(b, "pvalue", "p_value"), suggested=suggested, n_hyp=n_hyp,
-          n_iter=n_iter)
-    obs = _get(p, "observed", "eigenvalues", "fa_values", "observed_fa")
-    sim = _get(p, "simulated", "random", "fa_sim", "simulated_fa", "threshold")
-    if obs is not None:
-        r.figure(s, f"scree_{si.id}", r.t("f_scree", name=_label(r, si)), F.scree_plot,
-                 np.asarray(obs, dtype=float), None if sim is None else np.asarray(sim, dtype=float),
-                 labels={"observed": r.t("l_observed"), "simulated": r.t("l_simulated"),
-                         "x": r.t("l_factor_number"), "y": r.t("l_eigenvalue")})
+    _para(s, r.t("p_efa"), kmo=k.msa, chisq=b.chisq, df=b.df, p=b.p_value,
+          suggested=pa.n_factors, n_hyp=n_hyp, n_iter=n_iter)
+    crit = dim.table.set_index("criterion")[["suggested"]].copy()
+    crit["reference"] = dim.table.set_index("criterion")["reference"]
+    r.table(s, f"dimensionality_{si.id}", r.t("t_dimensionality", name=_label(r, si)), crit,
+            {"suggested": "d", "reference": "s"}, index_label=r.t("c_criterion"),
+            column_labels={"suggested": r.t("c_suggested"), "reference": r.t("c_reference")})
+    r.figure(s, f"scree_{si.id}", r.t("f_scree", name=_label(r, si)), F.scree_plot,
+             np.asarray(pa.observed_pc, dtype=float), np.asarray(pa.sim_pc_quantile, dtype=float),
+             observed_fa=pa.observed_fa, simulated_fa=pa.sim_fa_quantile,
+             labels={"observed": r.t("l_observed"), "simulated": r.t("l_simulated"),
+                     "observed_fa": r.t("l_observed_fa"), "simulated_fa": r.t("l_simulated_fa"),
+                     "x": r.t("l_factor_number"), "y": r.t("l_eigenvalue")})
+    n_fac = int(r.options.get("n_factors") or n_hyp)
     method = r.options.get("efa_method", "minres")
     rotation = r.options.get("rotation", "oblimin") if n_fac > 1 else "none"
     e = efa(x, n_fac, method=method, rotation=rotation)
     r.collect_warnings(f"EFA {si.id}", e)
-    out["efa"] = jsonable(e)
+    out["efa"] = jsonable(e.to_dict())
     load = e.loadings.copy()
-    if _get(e, "communalities") is not None:
-        load["h2"] = pd.Series(np.asarray(e.communalities, dtype=float), index=load.index)
-    fmts = {c: "r" for c in load.columns}
-    r.table(s, f"efa_{si.id}", r.t("t_efa", name=_label(r, si), n=n_fac), load, fmts,
+    load["h2"] = e.communalities.reindex(load.index)
+    r.table(s, f"efa_{si.id}", r.t("t_efa", name=_label(r, si), n=n_fac), load,
+            {c: "r" for c in load.columns},
             note=r.t("n_efa", method=method, rotation=rotation), index_label=tr("item", r.lang))
+    if n_fac > 1:
+        out["phi"] = jsonable(e.phi)
     r.figure(s, f"loadings_{si.id}", r.t("f_heatmap", name=_label(r, si)), F.loading_heatmap,
              e.loadings)
-    if r.options["split_half"] and has("efa", "split_half_validation"):
+    if r.options["split_half"]:
         sh = need("efa", "split_half_validation")
-        kw = {"seed": r.seed}
-        if _accepts(sh, "model"):
-            kw["model"] = si.cfa_syntax()
-        if _accepts(sh, "n_factors"):
-            kw["n_factors"] = n_fac
-        try:
-            res = sh(x, **kw)
-            out["split_half"] = jsonable(res)
-            summ = res.summary() if hasattr(res, "summary") else None
-            if summ:
-                _para(s, "{text:s}", text=r.t("p_split_half") + " " + summ)
-        except Exception as exc:
-            s.add(Notice(r.t("failed", error=f"split half: {exc}"), kind="failed"))
-            r.warn(f"EFA {si.id}", f"split-half validation failed ({exc})")
+        data = x.copy()
+        gcol = r.dataset.group_column
+        if gcol is not None:
+            data[gcol] = r.dataset.group
+        with r.progress.step(f"split-half validation {si.id}"):
+            res = sh(data, items=list(x.columns), n_factors=n_fac, group=gcol, seed=r.seed,
+                     model=si.cfa_syntax(), estimator=r.study.estimator,
+                     cfa_missing=r.study.missing, n_iter=n_iter)
+        r.collect_warnings(f"split half {si.id}", res)
+        out["split_half"] = jsonable(res.to_dict())
+        fr = res.to_frame()
+        r.table(s, f"split_half_{si.id}", r.t("t_split_half", name=_label(r, si)), fr,
+                {c: ("r" if pd.api.types.is_float_dtype(fr[c]) else "s") for c in fr.columns},
+                note=r.t("n_split_half", n1=len(res.efa_index), n2=len(res.cfa_index)),
+                index_label=tr("item", r.lang))
+        if res.fit_measures:
+            _fit_paragraph(r, s, res.fit_measures)
     return out
 
 
