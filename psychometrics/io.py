@@ -275,7 +275,7 @@ def _read_sav(path: Path, file: str) -> tuple[pd.DataFrame, dict]:
     except ImportError:  # pragma: no cover
         raise DataError(f"{file}: reading .sav needs pyreadstat (pip install pyreadstat)") from None
     try:
-        df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+        df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=True)
     except Exception as exc:
         raise DataError(f"{file}: not a readable SPSS .sav file ({type(exc).__name__}: {exc})") \
             from None
@@ -283,7 +283,12 @@ def _read_sav(path: Path, file: str) -> tuple[pd.DataFrame, dict]:
     for col, mapping in (meta.variable_value_labels or {}).items():
         labels[normalize_text(col)] = {_code_key(k): normalize_text(str(v))
                                        for k, v in mapping.items()}
-    return df.astype(object), labels
+    user_missing = {}
+    for col, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        user_missing[normalize_text(col)] = [(r.get("lo"), r.get("hi")) for r in ranges]
+    df = df.astype(object)
+    df.attrs["user_missing"] = user_missing
+    return df, labels
 
 
 def _code_key(value: Any) -> str:
@@ -309,7 +314,10 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     without BOM, UTF-16 with BOM, else Windows-1256; delimiter sniffed among
     ``, ; tab | ؛``), ``.xlsx`` (``sheet``: name or index, default the first) and
     ``.sav`` (SPSS; its value labels are returned in ``df.attrs["value_labels"]``
-    as ``{column: {code text: label}}`` and become group labels).
+    as ``{column: {code text: label}}`` and become group labels; its user-missing
+    values are kept as numbers and listed in ``df.attrs["user_missing"]`` as
+    ``{column: [(lo, hi), ...]}`` so that :func:`load_dataset` sets them missing
+    and records each one).
 
     Every text cell and column name is normalised with :func:`normalize_text`;
     empty cells become missing; columns whose every non-empty cell is a number
@@ -345,8 +353,10 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     row_labels = raw.attrs.get("row_labels") or (
         [f"row {i + 2}" for i in range(len(raw))] if ext in (".xlsx", ".xlsm")
         else [f"case {i + 1}" for i in range(len(raw))])
+    user_missing = raw.attrs.get("user_missing", {})
     df = _normalise_frame(raw, file)
     df.attrs["row_labels"] = row_labels
+    df.attrs["user_missing"] = user_missing
     df.attrs["file"] = file
     df.attrs["path"] = str(path)
     df.attrs["value_labels"] = value_labels
@@ -539,6 +549,13 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         for col in si.item_columns:
             ranges[col] = (si.instrument.min, si.instrument.max, si.id)
 
+    user_missing = raw.attrs.get("user_missing") or {}
+
+    def is_user_missing(col, v) -> bool:
+        n = to_number(v)
+        return n is not None and any(lo is not None and hi is not None and lo <= n <= hi
+                                     for lo, hi in user_missing.get(col, ()))
+
     def is_code(v) -> bool:
         if _is_missing(v):
             return False
@@ -557,6 +574,11 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             if is_code(v):
                 if keep[pos]:
                     changes.append(Change(file, rid, col, _fmt_value(v), None, "missing code"))
+                continue
+            if is_user_missing(col, v):
+                if keep[pos]:
+                    changes.append(Change(file, rid, col, _fmt_value(v), None,
+                                          "SPSS user-missing value"))
                 continue
             n = to_number(v)
             if n is None:
@@ -589,10 +611,11 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             if _is_missing(v):
                 gvals.append(None)
                 continue
-            if is_code(v):
+            if is_code(v) or is_user_missing(group_col, v):
                 if keep[pos]:
                     changes.append(Change(file, rid, group_col, _fmt_value(v), None,
-                                          "missing code"))
+                                          "missing code" if is_code(v)
+                                          else "SPSS user-missing value"))
                 gvals.append(None)
                 continue
             key = _code_key(v)

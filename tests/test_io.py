@@ -381,3 +381,19 @@ def test_blank_lines_keep_file_line_numbers_and_dataframe_input(tmp_path):
     df = pd.DataFrame(GOOD, columns=["id", "sex", "q1", "q2", "q3"]).set_index("id")
     ds = pm.load_dataset(p, data=df)
     assert list(ds.data.index) == [1, 2, 3, 4] and ds.data.loc[4, "q1"] == 4
+
+
+def test_sav_user_missing_values_are_recorded(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    rows = [r[:] for r in GOOD]
+    rows[1][2] = 99
+    rows[2][3] = 97
+    df = pd.DataFrame(rows, columns=["id", "sex", "q1", "q2", "q3"], dtype=float)
+    pyreadstat.write_sav(df, str(tmp_path / "data.sav"),
+                         missing_ranges={"q1": [99], "q2": [{"lo": 97, "hi": 98}]})
+    before = digest(tmp_path / "data.sav")
+    ds = pm.load_dataset(make_study(tmp_path, [], fname="data.sav", codes=()))
+    assert digest(tmp_path / "data.sav") == before
+    assert [(c.row, c.column, c.old, c.reason) for c in ds.changes] == [
+        (2, "q1", 99, "SPSS user-missing value"), (3, "q2", 97, "SPSS user-missing value")]
+    assert ds.data[["q1", "q2"]].isna().sum().sum() == 2
