@@ -34,7 +34,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ._results import jsonable
 from .errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
@@ -115,16 +114,21 @@ def _items_frame(items: Any, source: str = _SOURCE, min_items: int = 2) -> pd.Da
 def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pearson correlations from pairwise-complete cases (R's ``cor(use="pairwise")``).
 
-    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p).
+    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p); all the
+    pairwise sums come from one matrix product [x, x^2, m]' [x, m] (m: observed indicator).
     """
+    p = x.shape[-1]
     m = ~np.isnan(x)
     xz = np.where(m, x, 0.0)
     mf = m.astype(float)
+    left = np.concatenate([xz, xz * xz, mf], axis=-1)
+    right = np.concatenate([xz, mf], axis=-1)
+    prod = np.ascontiguousarray(np.swapaxes(left, -1, -2)) @ right
+    sxy = prod[..., :p, :p]
+    sx = prod[..., :p, p:]                       # sum of x_i over rows where j observed
+    sxx = prod[..., p:2 * p, p:]
+    n = prod[..., 2 * p:, p:]
     sw = np.swapaxes
-    n = sw(mf, -1, -2) @ mf                      # n_ij
-    sx = sw(xz, -1, -2) @ mf                     # sum of x_i over rows where j observed
-    sxx = sw(xz * xz, -1, -2) @ mf
-    sxy = sw(xz, -1, -2) @ xz
     with np.errstate(invalid="ignore", divide="ignore"):
         mi = sx / n                              # mean of i on the pair (i, j)
         mj = sw(sx, -1, -2) / n
@@ -132,16 +136,15 @@ def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vi = sxx - n * mi * mi
         vj = sw(vi, -1, -2)
         r = cov / np.sqrt(vi * vj)
-    p = x.shape[-1]
     idx = np.arange(p)
     r[..., idx, idx] = 1.0
-    return r, n
+    return r, np.array(n)
 
 
 def _complete_cor(x: np.ndarray) -> np.ndarray:
     """Pearson correlations of complete data; one matrix or a stack (B x n x p)."""
     xc = x - x.mean(axis=-2, keepdims=True)
-    c = np.swapaxes(xc, -1, -2) @ xc
+    c = np.ascontiguousarray(np.swapaxes(xc, -1, -2)) @ xc
     d = np.sqrt(np.diagonal(c, axis1=-2, axis2=-1))
     r = c / (d[..., :, None] * d[..., None, :])
     p = x.shape[-1]
@@ -209,7 +212,9 @@ def _correlate(items: Any, missing: str = "pairwise", smooth: bool = True,
     r = (r + r.T) / 2
     smoothed = False
     minev = float(np.linalg.eigvalsh(r)[0])
-    if minev < _EPS:
+    # psych tests min eigenvalue < .Machine$double.eps; a computed eigenvalue of an exactly
+    # singular matrix can come out a little above it, so psych's eig.tol (1e-12) is used here
+    if minev < 1e-12:
         if smooth:
             r = _smooth(r)
             smoothed = True
@@ -343,7 +348,9 @@ def bartlett(items: Any, missing: str = "pairwise", n_obs: int | None = None) ->
     sign, logdet = np.linalg.slogdet(c.r)
     chisq = float(-logdet * (n - 1 - (2 * p + 5) / 6))
     df = p * (p - 1) // 2
-    return BartlettResult(chisq=chisq, df=df, p_value=float(stats.chi2.sf(chisq, df)), n_obs=n,
+    from scipy.special import chdtrc
+
+    return BartlettResult(chisq=chisq, df=df, p_value=float(chdtrc(df, chisq)), n_obs=n,
                           warnings=rec)
 
 
@@ -386,6 +393,8 @@ def _minres(r: np.ndarray, nf: int, lower: float = 0.005, ftol: float = 1e-15,
     0.5 * sum_{k > nf} lambda_k(R - Psi)^2 is minimised with its exact gradient
     -diag(R - Psi - L L') under the same bounds, to a tight tolerance.
     """
+    from scipy import optimize
+
     p = r.shape[0]
     upper = max(1.0, float(_smc(r).max()))
     start = np.clip(np.diag(r) - _smc(r), lower, upper)
@@ -414,6 +423,8 @@ def _ml(r: np.ndarray, nf: int, lower: float = 0.005) -> _Extraction:
     uniquenesses, e the eigenvalues of Psi^-1/2 R Psi^-1/2, bounds
     [.005, max(smc, 1)], start 1 - smc; loadings Psi^1/2 V (E - I)^1/2.
     """
+    from scipy import optimize
+
     p = r.shape[0]
     upper = max(1.0, float(_smc(r).max()))
     start = np.clip(np.diag(r) - _smc(r), lower, upper)
@@ -984,7 +995,7 @@ def _resolve_seed(seed: Any):
 
 def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str = "both",
                       data: str = "normal", quantile: float = 0.95, fa_method: str = "minres",
-                      missing: str = "pairwise", batch_size: int | None = None) -> ParallelAnalysisResult:
+                      missing: str = "pairwise") -> ParallelAnalysisResult:
     """Horn's (1965) parallel analysis for components and factors, as ``psych::fa.parallel``.
 
     ``kind``: ``"pc"``, ``"fa"`` or ``"both"``; ``data``: ``"normal"`` (random
@@ -1035,9 +1046,9 @@ def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str
             observed_fa = _smc_values(c.r)
     seed = _resolve_seed(seed)
     rng = np.random.default_rng(seed)
-    if batch_size is None:
-        per = 8 * p * p * 4 if data == "normal" else 8 * n * p * 4
-        batch_size = max(1, min(int(n_iter), int(64e6 // per)))
+    # fixed batch size (not depending on n_iter), so a seed gives the same draws for any n_iter
+    per = 8 * p * p * 4 if data == "normal" else 8 * n * p * 6
+    batch_size = max(1, min(256, int(64e6 // per)))
     pcs, fas = [], []
     done = 0
     while done < n_iter:

@@ -13,7 +13,16 @@ mat <- function(m) { m <- unclass(as.matrix(m)); dimnames(m) <- NULL; m }
 
 fa_ref <- function(x, nf, fm, rot) {
   f <- fa(x, nfactors = nf, fm = fm, rotate = rot, warnings = FALSE, scores = "none")
-  out <- list(nfactors = nf, fm = fm, rotate = rot,
+  # psych's one-factor minres on random normal correlation matrices: the "fa" eigenvalues that
+# fa.parallel averages (checks the batched solver on the very same matrices)
+set.seed(7)
+random_fa <- lapply(1:20, function(i) {
+  rr <- cor(matrix(rnorm(500 * 12), 500, 12))
+  f <- fa(rr, 1, fm = "minres", rotate = "none", SMC = FALSE, warnings = FALSE)
+  list(r = mat(rr), values = as.numeric(f$values))
+})
+
+out <- list(nfactors = nf, fm = fm, rotate = rot,
               loadings = mat(f$loadings), items = colnames(x),
               communality = as.numeric(f$communality),
               uniquenesses = as.numeric(f$uniquenesses),
@@ -61,8 +70,18 @@ map_all <- function(R, power) {
 }
 map2 <- map_all(r, 2); map4 <- map_all(r, 4)
 
+options(mc.cores = 1)   # fa.parallel uses mclapply; one core makes set.seed reproducible
 set.seed(20261122)
 pa <- fa.parallel(items, fa = "both", n.iter = 50, plot = FALSE)
+
+# psych's one-factor minres on random normal correlation matrices: the "fa" eigenvalues that
+# fa.parallel averages (checks the batched solver on the very same matrices)
+set.seed(7)
+random_fa <- lapply(1:20, function(i) {
+  rr <- cor(matrix(rnorm(500 * 12), 500, 12))
+  f <- fa(rr, 1, fm = "minres", rotate = "none", SMC = FALSE, warnings = FALSE)
+  list(r = mat(rr), values = as.numeric(f$values))
+})
 
 out <- list(
   meta = list(psych = as.character(packageVersion("psych")),
@@ -80,7 +99,8 @@ out <- list(
                   fa_values = as.numeric(pa$fa.values),
                   pc_sim_mean = as.numeric(pa$pc.sim), fa_sim_mean = as.numeric(pa$fa.sim),
                   pc_resample_mean = as.numeric(pa$pc.simr), fa_resample_mean = as.numeric(pa$fa.simr),
-                  ncomp = pa$ncomp, nfact = pa$nfact)
+                  ncomp = pa$ncomp, nfact = pa$nfact),
+  random_fa = random_fa
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, matrix = "rowmajor"), "efa.json")
 cat("wrote efa.json\n")
