@@ -1,0 +1,38 @@
+"""The CFA/SEM engine (lavaan-compatible ML estimation; see CONTRIBUTING.md for the contract).
+
+Public functions: :func:`cfa`, :func:`sem`, :func:`parse_model`; the fitted object is
+:class:`CFAFit`.  Numbers follow lavaan 0.6-14 (``cfa()``, ``sem()``, ``parameterEstimates``,
+``fitMeasures``, ``modindices``).
+"""
+from __future__ import annotations
+
+from .results import CFAFit, fit_model
+from .syntax import parse_model
+
+__all__ = ["cfa", "sem", "parse_model", "CFAFit"]
+
+
+def cfa(model, data, group=None, estimator="ML", missing="listwise", group_equal=(),
+        group_partial=(), std_lv=False, orthogonal=False, meanstructure=None):
+    """Fit a confirmatory factor model as ``lavaan::cfa()``.
+
+    ``model``: lavaan model syntax; ``data``: a DataFrame; ``group``: column defining groups
+    (order of first appearance); ``group_equal``: any of "loadings", "intercepts", "means",
+    "residuals", "residual.covariances", "lv.variances", "lv.covariances", "regressions";
+    ``group_partial``: parameters exempt from them (e.g. "x3~1", "f1=~x2"); ``std_lv``: fix
+    latent variances to 1 instead of the first loading; ``orthogonal``: uncorrelated factors.
+    Returns a :class:`CFAFit` (``parameters()``, ``fit_measures()``, ``modindices()``, ...).
+    Numerical trouble is recorded in ``fit.diagnostics`` (and warned), never raised.
+    """
+    return fit_model(model, data, group=group, estimator=estimator, missing=missing,
+                     group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
+                     orthogonal=orthogonal, meanstructure=meanstructure, model_type="cfa")
+
+
+def sem(model, data, group=None, estimator="ML", missing="listwise", group_equal=(),
+        group_partial=(), std_lv=False, orthogonal=False, meanstructure=None):
+    """Fit a structural equation model as ``lavaan::sem()`` (same defaults as :func:`cfa` in
+    lavaan 0.6-14; exogenous observed covariates are fixed.x).  Returns a :class:`CFAFit`."""
+    return fit_model(model, data, group=group, estimator=estimator, missing=missing,
+                     group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
+                     orthogonal=orthogonal, meanstructure=meanstructure, model_type="sem")

@@ -1,0 +1,267 @@
+"""Model matrices, model-implied moments and their derivatives (Delta).
+
+The parameter table is mapped onto the RAM ("reticular action model"; McArdle & McDonald,
+1984) matrices of every group: all variables (observed first, in the model's ``ov`` order, then
+latent) in one vector ``v = A v + u`` with ``Cov(u) = P`` and intercepts/means ``M``:
+
+* ``=~`` row ``f =~ x``: ``A[x, f]``; ``~`` row ``y ~ x``: ``A[y, x]``;
+* ``~~`` rows: ``P`` (symmetric); ``~1`` rows: ``M``.
+
+With ``B = (I - A)^-1`` and ``G`` the observed rows of ``B``:
+``Sigma = G P G'`` and ``mu = G M``.  This is the same model as lavaan's LISREL matrices
+(Lambda, Theta, Psi, Beta, nu, alpha), so estimates agree exactly.
+
+Moments follow CONTRIBUTING.md: ``m_g = [mu_g, vech(Sigma_g)]`` (means first when there is a
+mean structure; ``vech`` = lower triangle column by column, as ``lav_matrix_vech``), and
+``Delta_g = d m_g / d x`` is built by vectorised index arithmetic (no Python loop over
+parameters).  Parameters live in the full space ``x_full`` (one entry per free row) and the
+reduced space ``x`` with ``x_full = K @ x``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .partable import ParTable
+from .sample import SampleStats
+
+
+def vech_indices(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of ``vech`` (lower triangle, column by column)."""
+    r, c = [], []
+    for j in range(p):
+        for i in range(j, p):
+            r.append(i)
+            c.append(j)
+    return np.array(r, dtype=int), np.array(c, dtype=int)
+
+
+def vech(a: np.ndarray) -> np.ndarray:
+    r, c = vech_indices(a.shape[0])
+    return a[r, c]
+
+
+class Model:
+    """The numerical model built from a :class:`ParTable` and the sample statistics.
+
+    Public methods (the engine's internal contract): :meth:`implied`, :meth:`delta`,
+    :meth:`x_full`, :meth:`matrices`.  ``self.K`` maps reduced to full parameters.
+    """
+
+    def __init__(self, pt: ParTable, sample: SampleStats):
+        self.pt = pt
+        self.ov = list(pt.roles.ov)
+        self.lv = list(pt.roles.lv)
+        self.vars = self.ov + self.lv
+        self.p = len(self.ov)
+        self.m = len(self.vars)
+        self.ngroups = pt.ngroups
+        self.meanstructure = pt.meanstructure
+        self.K = pt.K()
+        self.n_full = pt.n_full
+        self.n_free = pt.n_reduced
+        self.vr, self.vc = vech_indices(self.p)
+        self.pstar = len(self.vr)
+        self.n_moments = self.pstar + (self.p if self.meanstructure else 0)
+        pos = {v: i for i, v in enumerate(self.vars)}
+        self.pos = pos
+        self._sample_mean = [g.mean for g in sample.groups]
+        m = self.m
+        self.base = []
+        self.idx = []
+        for g in range(self.ngroups):
+            gs = sample.groups[g]
+            A = np.zeros((m, m))
+            P = np.zeros((m, m))
+            M = np.zeros(m)
+            a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = ([] for _ in range(8))
+            rows = np.flatnonzero(pt.group == g + 1)
+            for r in rows:
+                op, lhs, rhs = pt.op[r], pt.lhs[r], pt.rhs[r]
+                k = pt.free[r] - 1
+                val = pt.ustart[r]
+                if pt.exo[r]:
+                    if op == "~~":
+                        val = gs.cov[self.ov.index(lhs), self.ov.index(rhs)]
+                    elif op == "~1":
+                        val = gs.mean[self.ov.index(lhs)]
+                if op == "=~":
+                    i, j = pos[rhs], pos[lhs]
+                    if k >= 0:
+                        a_i.append(i); a_j.append(j); a_k.append(k)
+                    else:
+                        A[i, j] = val
+                elif op == "~":
+                    i, j = pos[lhs], pos[rhs]
+                    if k >= 0:
+                        a_i.append(i); a_j.append(j); a_k.append(k)
+                    else:
+                        A[i, j] = val
+                elif op == "~~":
+                    i, j = pos[lhs], pos[rhs]
+                    if k >= 0:
+                        p_i.append(i); p_j.append(j); p_k.append(k)
+                    else:
+                        P[i, j] = P[j, i] = val
+                elif op == "~1":
+                    i = pos[lhs]
+                    if k >= 0:
+                        m_i.append(i); m_k.append(k)
+                    else:
+                        M[i] = val
+            self.base.append((A, P, M))
+            self.idx.append(tuple(np.array(v, dtype=int) for v in (a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k)))
+        # fixed values stored for exo rows (for output)
+        self.exo_values = {}
+        for r in np.flatnonzero(pt.exo > 0):
+            g = pt.group[r] - 1
+            A, P, M = self.base[g]
+            if pt.op[r] == "~~":
+                self.exo_values[r] = P[pos[pt.lhs[r]], pos[pt.rhs[r]]]
+            else:
+                self.exo_values[r] = M[pos[pt.lhs[r]]]
+
+    # ------------------------------------------------------------------ parameters
+    def x_full(self, x: np.ndarray, full: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return x if full else self.K @ x
+
+    def matrices(self, x, full: bool = False) -> list:
+        """Per group ``(A, P, M)`` at parameter vector ``x`` (reduced unless ``full``)."""
+        xf = self.x_full(x, full)
+        out = []
+        for g in range(self.ngroups):
+            A, P, M = (a.copy() for a in self.base[g])
+            a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.idx[g]
+            A[a_i, a_j] = xf[a_k]
+            P[p_i, p_j] = xf[p_k]
+            P[p_j, p_i] = xf[p_k]
+            M[m_i] = xf[m_k]
+            out.append((A, P, M))
+        return out
+
+    def _moments(self, A, P, M):
+        B = np.linalg.inv(np.eye(self.m) - A)
+        G = B[: self.p]
+        C = B @ P @ B.T
+        Sigma = C[: self.p, : self.p]
+        Sigma = (Sigma + Sigma.T) / 2
+        eta = B @ M
+        return B, G, C, Sigma, eta
+
+    def implied(self, x, full: bool = False, all_vars: bool = False) -> list:
+        """Model-implied ``(Sigma_g, mu_g)`` per group.
+
+        ``mu_g`` is the model mean with a mean structure, else the sample mean (saturated).
+        With ``all_vars`` returns ``(C_g, eta_mean_g)`` for all (observed + latent) variables.
+        """
+        out = []
+        for g, (A, P, M) in enumerate(self.matrices(x, full)):
+            B, G, C, Sigma, eta = self._moments(A, P, M)
+            if all_vars:
+                out.append((C, eta))
+                continue
+            mu = eta[: self.p] if self.meanstructure else self._sample_mean[g]
+            out.append((Sigma, mu))
+        return out
+
+    def delta(self, x, full: bool = False) -> list:
+        """``Delta_g = d m_g / d x`` per group (rows: moments; columns: reduced or full params)."""
+        xf = self.x_full(x, full)
+        mats = self.matrices(xf, full=True)
+        r, c = self.vr, self.vc
+        p = self.p
+        out = []
+        for g, (A, P, M) in enumerate(mats):
+            B, G, C, Sigma, eta = self._moments(A, P, M)
+            H = C[:, :p]  # B P G'
+            a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.idx[g]
+            D = np.zeros((self.n_moments, self.n_full))
+            off = p if self.meanstructure else 0
+            if len(a_k):
+                dS = G[r][:, a_i] * H[a_j][:, c].T + G[c][:, a_i] * H[a_j][:, r].T
+                D[off:, a_k] = dS
+                if self.meanstructure:
+                    D[:p, a_k] = G[:, a_i] * eta[a_j]
+            if len(p_k):
+                dS = G[r][:, p_i] * G[c][:, p_j] + G[r][:, p_j] * G[c][:, p_i]
+                diag = p_i == p_j
+                dS[:, diag] *= 0.5
+                D[off:, p_k] = dS
+            if len(m_k) and self.meanstructure:
+                D[:p, m_k] = G[:, m_i]
+            out.append(D if full else D @ self.K)
+        return out
+
+    # ------------------------------------------------------------------ start values
+    def start_values(self, sample: SampleStats) -> np.ndarray:
+        """Start values in the full space (a fabin-like principal-component start).
+
+        Loadings and latent variances from the first principal component of each factor's
+        indicators, residual variances half the observed variance, intercepts the sample
+        means, everything else 0; user ``start()`` values win.
+        """
+        pt = self.pt
+        xf = np.zeros(self.n_full)
+        pos = self.pos
+        for g in range(self.ngroups):
+            S = sample.groups[g].cov
+            mean = sample.groups[g].mean
+            rows = np.flatnonzero(pt.group == g + 1)
+            lam = {}
+            lvvar = {}
+            nload = {}
+            for r in rows:
+                if pt.op[r] == "=~" and pt.rhs[r] in self.ov:
+                    nload[pt.rhs[r]] = nload.get(pt.rhs[r], 0) + 1
+            for f in self.lv:
+                ind_rows = [r for r in rows if pt.op[r] == "=~" and pt.lhs[r] == f and pt.rhs[r] in self.ov]
+                if not ind_rows:
+                    continue
+                ii = [self.ov.index(pt.rhs[r]) for r in ind_rows]
+                Ss = S[np.ix_(ii, ii)]
+                if len(ii) == 1:
+                    l = np.array([np.sqrt(max(Ss[0, 0], 1e-8) * 0.7)])
+                else:
+                    w, v = np.linalg.eigh(Ss)
+                    l = v[:, -1] * np.sqrt(max(w[-1], 1e-8))
+                    if l.sum() < 0:
+                        l = -l
+                l = l / np.sqrt([nload[pt.rhs[r]] for r in ind_rows])
+                fixed = [(k, r) for k, r in enumerate(ind_rows) if pt.free[r] == 0]
+                var_row = next((r for r in rows if pt.op[r] == "~~" and pt.lhs[r] == f and pt.rhs[r] == f), None)
+                var_fixed = var_row is not None and pt.free[var_row] == 0
+                if fixed and abs(pt.ustart[fixed[0][1]]) > 1e-12 and abs(l[fixed[0][0]]) > 1e-8:
+                    k0, r0 = fixed[0]
+                    scale = l[k0] / pt.ustart[r0]
+                elif var_fixed and pt.ustart[var_row] > 0:
+                    scale = np.sqrt(pt.ustart[var_row])
+                else:
+                    scale = 1.0
+                for k, r in enumerate(ind_rows):
+                    lam[r] = l[k] / scale
+                lvvar[f] = scale ** 2
+            for r in rows:
+                k = pt.free[r] - 1
+                if k < 0:
+                    continue
+                op, lhs, rhs = pt.op[r], pt.lhs[r], pt.rhs[r]
+                if not np.isnan(pt.start[r]):
+                    xf[k] = pt.start[r]
+                elif op == "=~":
+                    xf[k] = lam.get(r, 1.0)
+                elif op == "~~" and lhs == rhs:
+                    if lhs in self.ov:
+                        xf[k] = 0.5 * S[self.ov.index(lhs), self.ov.index(lhs)]
+                    else:
+                        v = lvvar.get(lhs)
+                        if v is None:
+                            sub = [lvvar[pt.rhs[q]] for q in rows if pt.op[q] == "=~" and pt.lhs[q] == lhs and pt.rhs[q] in lvvar]
+                            v = 0.5 * np.mean(sub) if sub else 0.05
+                        if lhs in pt.roles.eqs_y or any(pt.op[q] == "=~" and pt.rhs[q] == lhs for q in rows):
+                            v = 0.5 * v
+                        xf[k] = v
+                elif op == "~1":
+                    xf[k] = mean[self.ov.index(lhs)] if lhs in self.ov else 0.0
+                else:
+                    xf[k] = 0.0
+        return xf

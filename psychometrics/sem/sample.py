@@ -1,0 +1,159 @@
+"""Sample statistics per group for the SEM engine.
+
+:func:`sample_stats` validates the data (numeric columns, known variables, the group column)
+and returns :class:`SampleStats`: per group the number of cases, the N-denominator covariance
+matrix and mean vector of the complete cases (``missing="listwise"``), the data array (NaN for
+missing cells, all rows of the group, for FIML), and the h1 (saturated) moments and
+log-likelihood (lavaan's ``unrestricted.logl``; ``lav_samplestats_from_data`` with
+``likelihood = "normal"``).  Groups are kept in order of first appearance, as lavaan does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CellProblem, DataError, ModelError
+
+LOG2PI = np.log(2 * np.pi)
+
+
+@dataclass
+class GroupStats:
+    """One group's statistics (``cov`` has N in the denominator)."""
+
+    label: object
+    nobs: int
+    cov: np.ndarray
+    mean: np.ndarray
+    data: np.ndarray            # all rows of the group used by the estimator (NaN = missing)
+    case_ids: np.ndarray
+    h1_cov: np.ndarray = None   # saturated-model moments (complete data: cov/mean)
+    h1_mean: np.ndarray = None
+    h1_logl: float = np.nan
+
+    @property
+    def p(self) -> int:
+        return self.cov.shape[0]
+
+
+@dataclass
+class SampleStats:
+    """Per-group sample statistics; ``ov_names`` is the variable order of every matrix."""
+
+    ov_names: list
+    groups: list
+    group_var: str | None = None
+    missing: str = "listwise"
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ngroups(self) -> int:
+        return len(self.groups)
+
+    @property
+    def ntotal(self) -> int:
+        return int(sum(g.nobs for g in self.groups))
+
+    @property
+    def nobs(self) -> list:
+        return [g.nobs for g in self.groups]
+
+    @property
+    def group_labels(self) -> list:
+        return [g.label for g in self.groups]
+
+    @property
+    def h1_logl(self) -> float:
+        return float(sum(g.h1_logl for g in self.groups))
+
+
+def saturated_logl(n: int, cov: np.ndarray) -> float:
+    """Log-likelihood of the saturated normal model (N-denominator ``cov``)."""
+    p = cov.shape[0]
+    sign, logdet = np.linalg.slogdet(cov)
+    if sign <= 0:
+        return np.nan
+    return float(-n / 2 * (p * LOG2PI + logdet + p))
+
+
+def _numeric(data: pd.DataFrame, cols: list, source: str) -> pd.DataFrame:
+    problems = []
+    out = {}
+    for c in cols:
+        s = data[c]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            conv = pd.to_numeric(s, errors="coerce")
+            bad = conv.isna() & s.notna()
+            for idx in list(s.index[bad]):
+                problems.append(CellProblem(source, idx, c, s.loc[idx], "not a number"))
+            out[c] = conv.astype(float)
+        else:
+            out[c] = s.astype(float)
+    if problems:
+        raise DataError(f"{len(problems)} non-numeric value(s) in model variables", problems)
+    df = pd.DataFrame(out, index=data.index)
+    inf = ~np.isfinite(df.to_numpy(dtype=float)) & df.notna().to_numpy()
+    if inf.any():
+        rr, cc = np.nonzero(inf)
+        raise DataError("infinite values in model variables",
+                        [CellProblem(source, df.index[r], cols[c], df.iat[r, c], "infinite")
+                         for r, c in zip(rr, cc)])
+    return df
+
+
+def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
+                 missing: str = "listwise", source: str = "data") -> SampleStats:
+    """Validate ``data`` and compute the per-group statistics used by the engine.
+
+    ``missing="listwise"`` drops cases with any missing model variable (lavaan's default);
+    ``missing="fiml"``/``"ml"`` keeps them (rows missing on every variable are dropped) and
+    the h1 moments are left for the FIML code to fill in.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError("data must be a pandas DataFrame")
+    unknown = [v for v in ov_names if v not in data.columns]
+    if unknown:
+        raise ModelError(f"variable(s) not found in {source}: {', '.join(map(str, unknown))} "
+                         f"(available columns: {', '.join(map(str, data.columns[:30]))}"
+                         f"{' ...' if len(data.columns) > 30 else ''})")
+    if group is not None and group not in data.columns:
+        raise ModelError(f"group variable {group!r} not found in {source}")
+    X = _numeric(data, ov_names, source)
+    if group is not None:
+        gcol = data[group]
+        keep = gcol.notna()
+        labels = [v.item() if hasattr(v, "item") else v for v in pd.unique(gcol[keep])]
+    else:
+        gcol = None
+        keep = pd.Series(True, index=data.index)
+        labels = [None]
+    ss = SampleStats(ov_names=list(ov_names), groups=[], group_var=group, missing=missing)
+    for lab in labels:
+        rows = keep if gcol is None else (keep & (gcol == lab))
+        Xg = X[rows.to_numpy()]
+        arr = Xg.to_numpy(dtype=float)
+        if missing == "listwise":
+            ok = ~np.isnan(arr).any(axis=1)
+        else:
+            ok = ~np.isnan(arr).all(axis=1)
+        arr = arr[ok]
+        ids = np.asarray(Xg.index)[ok]
+        n = arr.shape[0]
+        if n < 2:
+            raise ModelError(f"group {lab!r} has {n} complete case(s); at least 2 are needed")
+        cc = arr[~np.isnan(arr).any(axis=1)]
+        if cc.shape[0] >= 2:
+            mean = cc.mean(axis=0)
+            dev = cc - mean
+            cov = dev.T @ dev / cc.shape[0]
+        else:
+            mean = np.nanmean(arr, axis=0)
+            cov = np.diag(np.nanvar(arr, axis=0))
+        gs = GroupStats(label=lab, nobs=n, cov=cov, mean=mean, data=arr, case_ids=ids)
+        if missing == "listwise":
+            gs.h1_cov, gs.h1_mean = cov, mean
+            gs.h1_logl = saturated_logl(n, cov)
+        ss.groups.append(gs)
+    return ss
