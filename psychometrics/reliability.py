@@ -896,6 +896,7 @@ class CompRelResult:
     obs_var: bool
     table: pd.DataFrame
     warnings: list = field(default_factory=list)
+    tau_eq: bool = False
 
     @property
     def denominator(self) -> str:
@@ -918,6 +919,7 @@ class CompRelResult:
 
     def to_dict(self) -> dict:
         return jsonable({"estimates": self.estimates, "obs_var": self.obs_var,
+                         "tau_eq": self.tau_eq,
                          "denominator": self.denominator, "table": self.table,
                          "warnings": self.warnings})
 
@@ -942,7 +944,20 @@ def composite_reliability(lambda_: np.ndarray, psi: np.ndarray, sigma: np.ndarra
     return out
 
 
-def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, **cfa_kwargs) -> CompRelResult:
+def _alpha_from_cov(lambda_: np.ndarray, sigma: np.ndarray, drop_single: bool = True) -> np.ndarray:
+    """semTools' computeAlpha per factor: p/(p-1) (1 - tr S_f / sum S_f) (``tau.eq = TRUE``)."""
+    out = np.full(lambda_.shape[1], np.nan)
+    for j in range(lambda_.shape[1]):
+        idx = np.where(lambda_[:, j] != 0)[0]
+        if idx.size == 0 or (drop_single and idx.size == 1):
+            continue
+        sf = sigma[np.ix_(idx, idx)]
+        out[j] = idx.size / (idx.size - 1) * (1 - np.trace(sf) / sf.sum())
+    return out
+
+
+def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
+                 **cfa_kwargs) -> CompRelResult:
     """Composite reliability of each factor of an ML CFA, as ``semTools::compRelSEM``.
 
     ``fit_or_items``: a fitted CFA (``pm.cfa``) or a DataFrame of items, in
@@ -952,7 +967,9 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, **cfa_kwargs) -> CompR
     omega_f = (sum lambda_f)^2 psi_ff / 1' Sigma_f 1 (Raykov 1997; Bentler
     2009).  Denominator: ``obs_var=True`` (semTools' default) the *observed*
     sample covariance matrix of the factor's indicators; ``obs_var=False`` the
-    *model-implied* one.  Returns a :class:`CompRelResult`.
+    *model-implied* one.  ``tau_eq=True`` gives coefficient alpha of each
+    factor's indicators from that matrix instead (semTools' ``tau.eq = TRUE``).
+    Returns a :class:`CompRelResult`; its ``table`` holds both denominators.
     """
     from psychometrics.validity import _fit_matrices
     if isinstance(fit_or_items, pd.DataFrame):
@@ -975,9 +992,15 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, **cfa_kwargs) -> CompR
         fit = fit_or_items
     mats = _fit_matrices(fit)
     warn = list(mats.get("warnings", []))
-    obs = composite_reliability(mats["lambda"], mats["psi"], mats["sample_cov"], mats["factors"])
-    mod = composite_reliability(mats["lambda"], mats["psi"], mats["implied_cov"], mats["factors"])
-    est = pd.Series(obs if obs_var else mod, index=mats["factors"], name="omega")
-    table = pd.DataFrame({"omega_observed": obs, "omega_model_implied": mod},
-                         index=pd.Index(mats["factors"], name="factor"))
-    return CompRelResult(estimates=est, obs_var=bool(obs_var), table=table, warnings=warn)
+    if tau_eq:
+        obs = _alpha_from_cov(mats["lambda"], mats["sample_cov"])
+        mod = _alpha_from_cov(mats["lambda"], mats["implied_cov"])
+        name, cols = "alpha", ("alpha_observed", "alpha_model_implied")
+    else:
+        obs = composite_reliability(mats["lambda"], mats["psi"], mats["sample_cov"], mats["factors"])
+        mod = composite_reliability(mats["lambda"], mats["psi"], mats["implied_cov"], mats["factors"])
+        name, cols = "omega", ("omega_observed", "omega_model_implied")
+    est = pd.Series(obs if obs_var else mod, index=mats["factors"], name=name)
+    table = pd.DataFrame({cols[0]: obs, cols[1]: mod}, index=pd.Index(mats["factors"], name="factor"))
+    return CompRelResult(estimates=est, obs_var=bool(obs_var), table=table, warnings=warn,
+                         tau_eq=bool(tau_eq))

@@ -300,7 +300,10 @@ class ValidityResult:
 
     ``table`` (``to_frame()``): one row per factor with ``n_items``, ``AVE``,
     ``sqrt_AVE``, ``CR`` (composite reliability, omega), ``AVE_model`` and
-    ``CR_model`` (model-implied denominators), ``MSV`` (largest squared
+    ``CR_model`` (model-implied denominators), ``AVE_std_mean`` (mean squared
+    standardised loading, std_all, as AVE is often computed by hand; it is
+    not semTools' AVE, which divides summed common variance by summed
+    indicator variance), ``MSV`` (largest squared
     correlation with another factor), ``max_r`` (largest absolute correlation),
     ``fornell_larcker_ok`` (sqrt AVE > max_r), ``ave_ok`` (AVE >= .50),
     ``cr_ok`` (CR >= .70).
@@ -368,8 +371,11 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
     if implied_cov is not None:
         sig = np.asarray(implied_cov, dtype=float)
         ave_m, cr_m = _ave(lam, psi, sig), composite_reliability(lam, psi, sig, factors)
+        std = lam * np.sqrt(np.clip(np.diag(psi), 0, None))[None, :] / np.sqrt(np.diag(sig))[:, None]
+        ave_std = np.array([np.mean(std[lam[:, j] != 0, j] ** 2) if np.any(lam[:, j] != 0) else np.nan
+                            for j in range(k)])
     else:
-        ave_m = cr_m = np.full(k, np.nan)
+        ave_m = cr_m = ave_std = np.full(k, np.nan)
     d = np.sqrt(np.diag(psi))
     with np.errstate(invalid="ignore", divide="ignore"):
         cor = psi / d[:, None] / d[None, :]
@@ -391,6 +397,7 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
     table = pd.DataFrame({
         "n_items": n_items, "AVE": use_ave, "sqrt_AVE": sq, "CR": use_cr,
         "AVE_observed": ave, "CR_observed": cr, "AVE_model": ave_m, "CR_model": cr_m,
+        "AVE_std_mean": ave_std,
         "MSV": max_r ** 2, "max_r": max_r,
         "fornell_larcker_ok": sq > max_r, "ave_ok": use_ave >= 0.5, "cr_ok": use_cr >= 0.7,
     }, index=pd.Index(factors, name="factor"))

@@ -79,6 +79,7 @@ def test_ave_cr_fornell_larcker_from_lavaan_estimates(case):
     np.testing.assert_allclose(t["AVE_model"], c["ave_model"], rtol=1e-10)
     np.testing.assert_allclose(t["CR"], c["cr_obs"], rtol=1e-10)
     np.testing.assert_allclose(t["CR_model"], c["cr_model"], rtol=1e-10)
+    np.testing.assert_allclose(t["AVE_std_mean"], c["ave_std_mean"], rtol=1e-10)
     np.testing.assert_allclose(v.factor_correlations.to_numpy(), _arr(c["cor_lv"]), rtol=1e-10)
     fl = v.fornell_larcker.to_numpy()
     np.testing.assert_allclose(np.diag(fl), np.sqrt(c["ave_obs"]), rtol=1e-10)

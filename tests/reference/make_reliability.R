@@ -80,8 +80,8 @@ out$omega <- list(
 # compRelSEM on one-factor and multi-factor CFAs (ML, listwise).  The lavaan
 # estimates are stored too, so the formula can be tested independently of the
 # SEM engine.
-crs_case <- function(model, data) {
-  fit <- cfa(model, data = data)
+crs_case <- function(model, data, missing = "listwise") {
+  fit <- cfa(model, data = data, missing = missing)
   est <- lavInspect(fit, "est")
   list(model = model,
        factors = colnames(est$lambda), indicators = rownames(est$lambda),
@@ -91,7 +91,7 @@ crs_case <- function(model, data) {
        omega_obs = unname(compRelSEM(fit, obs.var = TRUE)),
        omega_model = unname(compRelSEM(fit, obs.var = FALSE)),
        alpha_tau_eq = unname(compRelSEM(fit, tau.eq = TRUE)),
-       n_obs = lavInspect(fit, "nobs"))
+       missing = missing, n_obs = lavInspect(fit, "nobs"))
 }
 
 bfi_rev <- bfi
@@ -100,6 +100,7 @@ for (k in rev_keys) bfi_rev[[k]] <- 7 - bfi_rev[[k]]
 out$comp_rel_sem <- list(
   bfi_C_1f = crs_case("C =~ C1 + C2 + C3 + C4 + C5", bfi_rev),
   bfi_N_1f = crs_case("N =~ N1 + N2 + N3 + N4 + N5", bfi),
+  bfi_N_1f_fiml = crs_case("N =~ N1 + N2 + N3 + N4 + N5", bfi, missing = "ml"),
   hs_3f = crs_case("visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9", hs)
 )
 

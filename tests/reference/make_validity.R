@@ -22,6 +22,9 @@ case <- function(model, data, mapping) {
     sample_cov = unname(lavInspect(fit, "sampstat")$cov),
     implied_cov = unname(lavInspect(fit, "fitted")$cov),
     cor_lv = unname(lavInspect(fit, "cor.lv")),
+    # mean squared standardised loading per factor (the usual hand computation of AVE)
+    ave_std_mean = unname(apply(lavInspect(fit, "std")$lambda, 2,
+                                function(l) mean(l[l != 0]^2))),
     ave_obs = unname(AVE(fit)),
     ave_model = unname(AVE(fit, obs.var = FALSE)),
     cr_obs = unname(compRelSEM(fit)),
