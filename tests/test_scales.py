@@ -191,3 +191,32 @@ def test_user_instrument_relative_to_study(tmp_path):
     assert s.instrument("mine").instrument.reverse_items == ["b"]
     d = s.to_dict()
     assert d["instruments"][0]["columns"] == {"a": "m_a", "b": "m_b"}
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from psychometrics.errors import PsychometricsError  # noqa: E402
+
+ANY = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(),
+                             st.text(max_size=6), st.sampled_from(["csq8", "wai_sr", "g", "x"])),
+                   lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                           st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+                   max_leaves=6)
+KEYS = ["title", "data", "id", "group", "missing_codes", "on_invalid", "language", "seed",
+        "estimator", "missing", "instruments", "structural", "options"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(KEYS), ANY, max_size=3),
+       item=st.dictionaries(st.sampled_from(["id", "subscale", "reverse", "text", "fa", "x"]),
+                            ANY, max_size=3))
+def test_random_study_and_instrument_values_only_raise_study_errors(tmp_path, changes, item):
+    try:
+        pm.load_study(write_study(tmp_path, **changes))
+    except PsychometricsError:
+        pass
+    doc = mutate(items=[{"id": "1", "subscale": "s1"}, {"subscale": "s2", **item}])
+    try:
+        instrument_from_dict(doc)
+    except PsychometricsError:
+        pass
