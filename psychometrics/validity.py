@@ -451,22 +451,37 @@ def _fit_matrices(fit) -> dict:
         raise ModelError("validity statistics are computed for single-group fits; fit each group "
                          "separately")
     load = pt[pt["op"] == "=~"]
-    factors = list(dict.fromkeys(load["lhs"].astype(str)))
+    all_lv = set(load["lhs"].astype(str))
+    model = getattr(fit, "model", None)
     ov = _first(fit, ["ov_names", "observed", "observed_names", "ov"])
-    indicators = list(dict.fromkeys(load["rhs"].astype(str)))
-    indicators = [i for i in indicators if i not in factors]
-    if any(r in factors for r in load["rhs"].astype(str)):
-        raise ModelError("higher-order factors are not supported by validity(); "
-                         "fit the first-order model")
+    # first-order factors: those measured by observed variables (as the rows of
+    # lavaan's LAMBDA); higher-order factors are left out, as semTools does
+    first = load[~load["rhs"].astype(str).isin(all_lv)]
+    factors = list(dict.fromkeys(first["lhs"].astype(str)))
+    higher = [f for f in dict.fromkeys(load["lhs"].astype(str)) if f not in factors]
+    indicators = list(dict.fromkeys(first["rhs"].astype(str)))
     p, k = len(indicators), len(factors)
     lam = np.zeros((p, k))
-    for lhs, rhs, est in zip(load["lhs"].astype(str), load["rhs"].astype(str), load["est"]):
+    for lhs, rhs, est in zip(first["lhs"].astype(str), first["rhs"].astype(str), first["est"]):
         lam[indicators.index(rhs), factors.index(lhs)] = est
-    psi = np.zeros((k, k))
-    cov = pt[(pt["op"] == "~~") & pt["lhs"].astype(str).isin(factors) & pt["rhs"].astype(str).isin(factors)]
-    for lhs, rhs, est in zip(cov["lhs"].astype(str), cov["rhs"].astype(str), cov["est"]):
-        i, j = factors.index(lhs), factors.index(rhs)
-        psi[i, j] = psi[j, i] = est
+    psi = None
+    if model is not None and hasattr(model, "implied") and hasattr(model, "lv") and hasattr(fit, "x"):
+        # the engine's model-implied covariances of all variables (observed first, then
+        # latent): the latent block is lavaan's cov.lv, which semTools uses as PHI
+        c_all = np.asarray(model.implied(fit.x, all_vars=True)[0][0], dtype=float)
+        n_ov = len(model.ov)
+        pos = [n_ov + list(model.lv).index(f) for f in factors]
+        psi = c_all[np.ix_(pos, pos)]
+    elif higher:
+        raise ModelError(f"higher-order factor(s) {higher}: this fit does not expose the latent "
+                         "covariance matrix needed for the first-order factors")
+    if psi is None:
+        psi = np.zeros((k, k))
+        cov = pt[(pt["op"] == "~~") & pt["lhs"].astype(str).isin(factors)
+                 & pt["rhs"].astype(str).isin(factors)]
+        for lhs, rhs, est in zip(cov["lhs"].astype(str), cov["rhs"].astype(str), cov["est"]):
+            i, j = factors.index(lhs), factors.index(rhs)
+            psi[i, j] = psi[j, i] = est
     s = sig = None
     sample = getattr(fit, "sample", None)
     if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
@@ -496,7 +511,8 @@ def _fit_matrices(fit) -> dict:
     out = {"factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
            "sample_cov": _as_matrix(s, indicators),
            "implied_cov": _as_matrix(sig, indicators) if sig is not None else None,
-           "warnings": []}
+           "warnings": ([f"higher-order factor(s) {higher} left out: AVE, composite reliability "
+                         f"and HTMT are reported for the first-order factors"] if higher else [])}
     if out["implied_cov"] is None:
         out["implied_cov"] = lam @ psi @ lam.T + _theta(pt, indicators)
     return out

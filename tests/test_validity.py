@@ -142,20 +142,33 @@ def test_validity_of_a_fit(case):
     assert cr.denominator == "model-implied"
 
 
-def test_engine_fit_if_available():
-    """End to end with the SEM engine: pm.cfa(ML) on HS1939, then semTools' numbers."""
+def _engine():
     try:
-        cfa = pm.cfa
-    except (AttributeError, ImportError) as e:  # engine not merged yet
+        return pm.cfa
+    except (AttributeError, ImportError) as e:  # the SEM engine is developed in parallel
         pytest.skip(f"SEM engine not available: {e}")
-    c = REF["hs_3f"]
-    fit = cfa(c["model"], HS)
-    v = pm.validity(fit, data=HS)
-    # ML estimates agree with lavaan to ~1e-5; AVE/CR inherit that: 1e-4 relative
+
+
+@pytest.mark.parametrize("case", ["hs_3f", "bfi_5f", "hs_second_order"])
+def test_validity_of_engine_fit_matches_semtools(case):
+    """End to end: pm.cfa (ML, listwise) then semTools' AVE / compRelSEM / htmt numbers."""
+    cfa = _engine()
+    c = REF[case]
+    data = HS if case.startswith("hs") else BFI_REV
+    fit = cfa(c["model"], data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PsychometricsWarning)
+        v = pm.validity(fit, data=data)
+    assert list(v.table.index) == c["factors"]
+    # ML estimates agree with lavaan to ~1e-6 relative; AVE/CR inherit that: 1e-4
     np.testing.assert_allclose(v.table["AVE"], c["ave_obs"], rtol=1e-4)
     np.testing.assert_allclose(v.table["CR"], c["cr_obs"], rtol=1e-4)
     np.testing.assert_allclose(v.table["CR_model"], c["cr_model"], rtol=1e-4)
+    np.testing.assert_allclose(v.factor_correlations.to_numpy(), _arr(c["cor_lv"]), rtol=1e-4)
+    # HTMT uses only the data: exact
     np.testing.assert_allclose(v.htmt.matrix.to_numpy(), _arr(c["htmt2"]), rtol=1e-10)
+    if case == "hs_second_order":
+        assert any("higher-order" in w and "'g'" in w for w in v.warnings)
 
 
 # ---------------------------------------------------------------- bad input

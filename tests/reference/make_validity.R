@@ -42,13 +42,27 @@ bfi_map <- list(agree = paste0("A", 1:5), consc = paste0("C", 1:5), extra = past
 syntax <- function(m) paste(sprintf("%s =~ %s", names(m),
                                     sapply(m, paste, collapse = " + ")), collapse = "\n")
 
+# second-order model: AVE / compRelSEM of the first-order factors use cov.lv
+# (the model-implied latent covariances); htmt does not apply to 'g'
+second_order <- function() {
+  model <- paste(syntax(hs_map), "g =~ visual + textual + speed", sep = "\n")
+  fit <- cfa(model, data = hs)
+  list(model = model, factors = names(hs_map),
+       ave_obs = unname(AVE(fit)[names(hs_map)]),
+       cr_obs = unname(compRelSEM(fit)[names(hs_map)]),
+       cr_model = unname(compRelSEM(fit, obs.var = FALSE)[names(hs_map)]),
+       cor_lv = unname(lavInspect(fit, "cor.lv")[names(hs_map), names(hs_map)]),
+       htmt2 = unname(unclass(htmt(syntax(hs_map), data = hs))))
+}
+
 out <- list(
   versions = list(semTools = as.character(packageVersion("semTools")),
                   lavaan = as.character(packageVersion("lavaan"))),
   hs_3f = case(syntax(hs_map), hs, hs_map),
   bfi_5f = case(syntax(bfi_map), bfi_rev, bfi_map),
   # raw (not reverse-keyed) bfi: negative loadings, absolute correlations in HTMT
-  bfi_5f_raw = case(syntax(bfi_map), bfi, bfi_map)
+  bfi_5f_raw = case(syntax(bfi_map), bfi, bfi_map),
+  hs_second_order = second_order()
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"),
            "validity.json")
