@@ -15,6 +15,7 @@ import pandas as pd
 
 from .._results import jsonable
 from . import figures as F
+from . import fmt
 from .i18n import tr
 from .model import Code, Notice, Paragraph, Report, Section, WarningList
 from .pipeline import ValidationRun, _get, command_line, has, need, now_utc, versions
@@ -76,7 +77,7 @@ def step_overview(r):
     s = r.report.add(Section("overview", tr("sec_overview", r.lang)))
     ds, st = r.dataset, r.study
     sizes = ds.group_sizes()
-    groups = ", ".join(f"{g}: n = {n}" for g, n in sizes.items())
+    groups = ", ".join(f"{g}: n = {fmt.localise(str(n), r.lang)}" for g, n in sizes.items())
     values = {"n": ds.n, "file": ds.file, "groups": groups or "—",
               "n_changes": len(ds.changes), "n_dropped": len(ds.dropped)}
     _para(s, r.t("p_overview"), **values)

@@ -1,0 +1,352 @@
+"""The validation report: document model, number formatting, renderers, and the pipeline run
+on the example study (once per test session, small bootstrap counts), with the Word appendix
+re-opened and checked cell by cell against results.json, and the HTML page loaded in a real
+headless Chromium when it is installed."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import psychometrics as pm
+from psychometrics.report import fmt
+from psychometrics.report.docx import render_docx, table_cells
+from psychometrics.report.html import render_html
+from psychometrics.report.latex import render_latex
+from psychometrics.report.model import (Code, Figure, Notice, Paragraph, Report, Section, Table,
+                                        WarningList)
+from psychometrics.report.pipeline import run_validation, write_outputs
+from psychometrics.report.xlsx import render_xlsx
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# ------------------------------------------------------------------------------------ formats
+@pytest.mark.parametrize("value,spec,expected", [
+    (0.8512, "r", ".85"), (-0.1234, "r", "\u2212.12"), (0.9567, "r3", ".957"), (1.0, "r", "1.00"),
+    (0.0004, "p", "< .001"), (0.0456, "p", ".046"), (0.5, "p", ".500"), (3.14159, "f2", "3.14"),
+    (324, "d", "324"), (0.031, "pct", "3.1%"), (None, "f2", "\u2014"), (float("nan"), "r", "\u2014"),
+    (-0.0001, "f2", "0.00"), (-0.001, "r", ".00"), ("text", "s", "text"), (pd.NA, "f2", "\u2014"),
+])
+def test_apa_number_formats(value, spec, expected):
+    assert fmt.fmt_number(value, spec) == expected
+
+
+def test_persian_digits_and_separator():
+    assert fmt.fmt_number(0.85, "r", "fa") == "٫۸۵"
+    assert fmt.fmt_number(324, "d", "fa") == "۳۲۴"
+    assert fmt.fmt_number(12.5, "f1", "fa") == "۱۲٫۵"
+    assert fmt.fmt_number(0.0001, "p", "fa") == "< ٫۰۰۱"
+
+
+def test_template_fill():
+    text = fmt.fill("alpha = {a:r}, N = {n:d}, p {p:p}, {name:s}", {"a": 0.912, "n": 324, "p": 0.2,
+                                                                   "name": "WAI"})
+    assert text == "alpha = .91, N = 324, p .200, WAI"
+    with pytest.raises(ValueError):
+        fmt.fmt_number(1.0, "zz")
+
+
+# ---------------------------------------------------------------------------- small document
+def _small_report(tmp_path, lang="en"):
+    rep = Report("Small report", language=lang)
+    s = rep.add(Section("a", "Section A"))
+    s.add(Paragraph("Alpha was {a:r}, N = {n:d}.", {"a": 0.8512, "n": 324}))
+    df = pd.DataFrame({"M": [3.2, np.nan], "r_drop": [0.61, -0.05], "p": [0.2, 0.0004]},
+                      index=["x1", "x2"])
+    s.add(Table("t1", "Item Statistics", df, {"M": "f2", "r_drop": "r", "p": "p"}, note="A note.",
+                index_label="Item"))
+    from psychometrics.report import figures
+    path = figures.scree_plot([3.0, 1.2, 0.7], [1.3, 1.1, 1.0], tmp_path / f"scree_{lang}.png",
+                              lang=lang)
+    s.add(Figure("scree", path, "Scree plot"))
+    s2 = rep.add(Section("b", "Section B"))
+    s2.add(Table("t2", "Second", pd.DataFrame({"v": [1, 2]}, index=["a", "b"])))
+    s2.add(WarningList(["case 7 dropped"]))
+    s2.add(Notice("EFA is not available"))
+    s2.add(Code("f =~ x1 + x2"))
+    return rep
+
+
+def test_numbering_in_document_order(tmp_path):
+    rep = _small_report(tmp_path).number()
+    assert [t.number for t in rep.tables()] == [1, 2]
+    assert [f.number for f in rep.figures()] == [1]
+    assert rep.table("t2").title == "Second"
+
+
+def test_html_small(tmp_path):
+    rep = _small_report(tmp_path)
+    html = render_html(rep, tmp_path / "r.html")
+    assert "<caption><span class='num'>Table 1</span>" in html
+    assert "Figure 1." in html and "data:image/png;base64," in html
+    assert "\u2212.05" in html and "&lt; .001" in html and "\u2014" in html
+    assert "dir='ltr'" in html and "@font-face" not in html
+    assert "case 7 dropped" in html and "EFA is not available" in html
+
+
+def test_html_persian_is_rtl_with_embedded_font(tmp_path):
+    html = render_html(_small_report(tmp_path, "fa"))
+    assert "dir='rtl'" in html and "lang='fa'" in html
+    assert "@font-face { font-family: 'Vazirmatn'" in html
+    assert "جدول ۱" in html and "٫۸۵" in html
+
+
+def test_docx_small_roundtrip(tmp_path):
+    import docx
+    rep = _small_report(tmp_path)
+    path = render_docx(rep, tmp_path / "a.docx")
+    d = docx.Document(str(path))
+    assert len(d.tables) == 2
+    cells = [[c.text for c in row.cells] for row in d.tables[0].rows]
+    assert cells == table_cells(rep.table("t1"), "en")
+    assert cells[1] == ["x1", "3.20", ".61", ".200"]
+    texts = [p.text for p in d.paragraphs]
+    assert "Table 1" in texts and "Item Statistics" in texts and "Note. A note." in texts
+
+
+def test_docx_persian_is_rtl(tmp_path):
+    import docx
+    from docx.oxml.ns import qn
+    rep = _small_report(tmp_path, "fa")
+    d = docx.Document(str(render_docx(rep, tmp_path / "fa.docx")))
+    tbl = d.tables[0]._tbl
+    assert tbl.tblPr.find(qn("w:bidiVisual")) is not None
+    assert d.tables[0].rows[1].cells[1].text == "۳٫۲۰"
+
+
+def test_latex_and_xlsx_small(tmp_path):
+    import openpyxl
+    rep = _small_report(tmp_path)
+    tex = render_latex(rep)
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"\usepackage{booktabs}" in tex
+    assert r"x1 & 3.20 & .61 & .200 \\" in tex
+    assert r"\textless{} .001" in tex
+    wb = openpyxl.load_workbook(render_xlsx(rep, tmp_path / "t.xlsx"))
+    assert wb.sheetnames == ["T1 t1", "T2 t2"]
+    ws = wb["T1 t1"]
+    assert ws.cell(1, 1).value == "Table 1" and ws.cell(2, 1).value == "Item Statistics"
+    assert ws.cell(4, 3).value == pytest.approx(0.61)          # numbers stay numbers
+    assert ws.cell(5, 2).value is None                          # NaN -> empty cell
+
+
+# ------------------------------------------------------------------ the pipeline, run once
+@pytest.fixture(scope="module")
+def run_en(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report_en")
+    run = run_validation(EXAMPLES / "study.yaml", out, bootstrap=30, parallel_iterations=20)
+    paths = write_outputs(run, out)
+    return run, out, paths
+
+
+def _fa_study(tmp_path: Path) -> Path:
+    """The Persian-digit copy with two instruments (keeps the second run short)."""
+    for name in ("data_fa.csv", "engagement.yaml", "outcome.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    doc = yaml.safe_load((EXAMPLES / "study_fa.yaml").read_text(encoding="utf-8"))
+    doc["instruments"] = [i for i in doc["instruments"] if "file" in i]
+    doc.pop("structural")
+    doc["options"] = {"bootstrap": 20, "split_half": False}
+    path = tmp_path / "study_fa.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_fa(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report_fa")
+    out = tmp / "out"
+    run = run_validation(_fa_study(tmp), out, parallel_iterations=10)
+    paths = write_outputs(run, out)
+    return run, out, paths
+
+
+def test_outputs_written(run_en):
+    run, out, paths = run_en
+    for name in ("results.json", "report.html", "appendix.docx", "appendix.tex", "tables.xlsx"):
+        assert (out / name).stat().st_size > 1000, name
+    figs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert "scree_wai_sr.png" in figs and "loadings_wai_sr.png" in figs
+    assert "distributions_client_engagement.png" in figs
+
+
+def test_results_json_has_versions_options_seed(run_en):
+    _, out, _ = run_en
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    meta = res["meta"]
+    assert meta["seed"] == 20261122 and meta["options"]["bootstrap"] == 30
+    assert meta["versions"]["psychometrics"] == pm.__version__
+    assert meta["versions"]["numpy"] == np.__version__
+    assert meta["estimator"] == "MLR" and meta["missing"] == "fiml"
+    assert res["data"]["n_cases"] == 324
+    assert res["study"]["title"].startswith("Example study")
+    # every number of every table is in the JSON, with the table's number
+    assert all("number" in t for t in res["tables"].values())
+
+
+def test_every_docx_table_matches_results_json(run_en):
+    """Re-open appendix.docx and check every cell against the numbers in results.json."""
+    import docx
+    run, out, _ = run_en
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    d = docx.Document(str(out / "appendix.docx"))
+    tables = sorted(res["tables"].values(), key=lambda t: t["number"])
+    assert len(d.tables) == len(tables) > 5
+    captions = [p.text for p in d.paragraphs if p.text.startswith("Table ")]
+    assert captions == [f"Table {t['number']}" for t in tables]
+    for wt, t in zip(d.tables, tables):
+        frame = t["frame"]
+        cells = [[c.text for c in row.cells] for row in wt.rows]
+        assert len(cells) == len(frame["data"]) + 1, t["title"]
+        for i, row in enumerate(frame["data"], start=1):
+            assert cells[i][0] == str(frame["index"][i - 1])
+            for j, (col, value) in enumerate(zip(frame["columns"], row), start=1):
+                spec = t["formats"].get(col)
+                if spec is None:
+                    spec = "d" if isinstance(value, int) and not isinstance(value, bool) else (
+                        "f2" if isinstance(value, float) else "s")
+                assert cells[i][j] == fmt.fmt_number(value, spec), (t["title"], col, i)
+
+
+def test_reliability_table_is_the_analysis_numbers(run_en):
+    """The reliability table shows psych-style alpha and omega of the analysis results."""
+    run, out, _ = run_en
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    rel = res["reliability"]
+    if not rel:
+        pytest.skip("reliability analysis not available")
+    t = res["tables"]["reliability"]["frame"]
+    alpha_col = t["columns"].index("alpha")
+    omega_col = t["columns"].index("omega")
+    row = t["index"].index(next(i for i in t["index"] if i.endswith(": Goal")))
+    assert t["data"][row][alpha_col] == rel["wai_sr"]["goal"]["alpha"]["estimate"]
+    assert t["data"][row][omega_col] == rel["wai_sr"]["goal"]["omega"]["omega_total"]
+    # and that estimate is psych::alpha of the keyed items (recomputed directly)
+    study = pm.load_study(EXAMPLES / "study.yaml")
+    ds = pm.load_dataset(study)
+    goal = ds.items("wai_sr")[["wai_4", "wai_6", "wai_8", "wai_11"]]
+    assert pm.alpha(goal).estimate == pytest.approx(t["data"][row][alpha_col], rel=1e-12)
+
+
+def test_reverse_keyed_items_are_reversed_before_analysis(run_en):
+    run, out, _ = run_en
+    items = run.results["item_analysis"].get("client_engagement")
+    if not items:
+        pytest.skip("item analysis not available")
+    fr = items["engagement"]
+    r_drop = dict(zip(fr["index"], [row[fr["columns"].index("r_drop")] for row in fr["data"]]))
+    assert r_drop["eng_3"] > 0.2 and r_drop["eng_6"] > 0.2
+
+
+def test_html_sections_and_methods(run_en):
+    run, out, _ = run_en
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for key in ("overview", "methods", "screening", "items", "reliability", "efa", "cfa",
+                "invariance", "validity", "measurement", "structural", "warnings", "software"):
+        assert f"id='sec-{key}'" in html, key
+    assert "robust maximum likelihood (MLR" in html and "(FIML)" in html
+    assert "Hu &amp; Bentler, 1999" in html
+    assert "74 cell(s) changed (missing code)" in html       # recoded cells are listed
+    assert "engagement ~ a*alliance" in html                   # structural syntax for the next step
+    n_tables = len(run.report.tables())
+    assert f"Table {n_tables}</span>" in html
+    assert "<img" in html and "src='file:" not in html        # figures embedded
+
+
+def test_unavailable_analysis_is_a_plain_notice(tmp_path, monkeypatch):
+    """A missing analysis module gives a notice in its section and no table or number."""
+    from psychometrics.report import pipeline, steps
+    real = pipeline.need
+
+    def fake_need(module, name):
+        if module == "invariance":
+            raise pipeline.AnalysisUnavailable(module, name)
+        return real(module, name)
+
+    monkeypatch.setattr(steps, "need", fake_need)
+    study = _fa_study(tmp_path)
+    run = run_validation(study, None, bootstrap=0, parallel_iterations=5, language="en",
+                         figures=False)
+    secs = [s for s in run.report.sections if s.key.startswith("invariance_")]
+    assert secs
+    for s in secs:
+        assert [type(b) for b in s.blocks] == [Notice]
+        assert "psychometrics.invariance" in s.blocks[0].text
+    assert not [k for k in run.results["tables"] if k.startswith("invariance")]
+    assert {e["kind"] for e in run.results["errors"] if e["step"].startswith("invariance")} == \
+        {"unavailable"}
+
+
+def test_persian_report(run_fa):
+    import docx
+    from docx.oxml.ns import qn
+    run, out, _ = run_fa
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "dir='rtl'" in html and "Vazirmatn" in html
+    assert "با آمادگی برای کار روی مشکلاتم به جلسه‌ها می‌آیم." in html   # item text from `fa`
+    assert "جدول ۱" in html and "زن: n = ۲۲۵" in html
+    assert "مقیاس درگیری مراجع" in html
+    d = docx.Document(str(out / "appendix.docx"))
+    assert d.tables and d.tables[0]._tbl.tblPr.find(qn("w:bidiVisual")) is not None
+    digits = "".join(c.text for t in d.tables for row in t.rows for c in row.cells)
+    assert any(ch in digits for ch in "۰۱۲۳۴۵۶۷۸۹")
+    assert run.results["data"]["group_sizes"] == {"زن": 225, "مرد": 99}
+
+
+def test_persian_figure_text_is_shaped():
+    from psychometrics.report.figures import shape
+    out = shape("درگیری ۱۲", "fa")
+    assert out != "درگیری ۱۲"                       # reshaped to presentation forms + visual order
+    assert any(0xFE70 <= ord(c) <= 0xFEFF for c in out)
+    assert shape("abc", "en") == "abc"
+
+
+def test_font_and_licence_are_shipped():
+    assets = Path(pm.__file__).parent / "report" / "assets"
+    assert (assets / "Vazirmatn-Regular.ttf").stat().st_size > 50_000
+    assert "SIL Open Font License" in (assets / "Vazirmatn-OFL.txt").read_text(encoding="utf-8")
+
+
+# -------------------------------------------------------------------------- real browser
+def _chromium(args, tmp_path):
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--no-first-run",
+           f"--user-data-dir={tmp_path / 'chrome-profile'}", "--enable-logging=stderr", "--v=0",
+           *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.parametrize("which", ["run_en", "run_fa"])
+def test_html_in_headless_chromium(which, request, tmp_path):
+    run, out, _ = request.getfixturevalue(which)
+    page = tmp_path / "checked.html"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    # a probe, added only to the tested copy: logs an error for any image or font that did not load
+    probe = ("<script>window.addEventListener('load', function () {"
+             "var bad = Array.from(document.images).filter(function (i) {"
+             " return !i.complete || i.naturalWidth === 0; });"
+             "if (bad.length) console.error('broken images: ' + bad.length);"
+             "document.fonts.ready.then(function () {"
+             " if (document.documentElement.lang === 'fa' && !document.fonts.check(\"12px Vazirmatn\"))"
+             "  console.error('font Vazirmatn not loaded');"
+             " console.log('PROBE-DONE ' + document.images.length);});});</script>")
+    page.write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
+    res = _chromium(["--virtual-time-budget=10000", "--dump-dom", page.as_uri()], tmp_path)
+    console = [ln for ln in res.stderr.splitlines() if ":CONSOLE" in ln]
+    assert any("PROBE-DONE" in ln for ln in console), res.stderr[-2000:]
+    errors = [ln for ln in console if "PROBE-DONE" not in ln]
+    assert errors == []
+    assert f"<h1>{run.report.title}</h1>" in res.stdout
+    shot = out / f"screenshot_{which}.png"
+    res = _chromium(["--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()], tmp_path)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
