@@ -65,6 +65,11 @@ class ScoreResult:
                        "mean": v.mean(), "sd": v.std(ddof=1), "min": v.min(), "max": v.max()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
+    def summary(self) -> str:
+        """Plain-text score summary (for the console)."""
+        return f"Scores of {self.instrument} ({self.scoring}):\n" + \
+            self.summary_frame().round(3).to_string()
+
     def to_dict(self) -> dict:
         return jsonable({"instrument": self.instrument, "scoring": self.scoring,
                          "max_missing_share": self.max_missing_share,

@@ -545,6 +545,18 @@ class ScreeningResult:
         """Item table: descriptives with missing count and percentage."""
         return self.descriptives.join(self.missing.items)
 
+    def summary(self) -> str:
+        """A few plain-text lines (for the console; the report formats its own)."""
+        m, mc, md = self.missing, self.mcar, self.mardia
+        lines = [f"Screening {self.instrument or ''}: {m.n_cases} cases, {m.n_complete} complete",
+                 f"  Little's MCAR: chi2 = {mc.statistic:.2f}, df = {mc.df}, p = {mc.pvalue:.4g}",
+                 f"  Mardia: b1p = {md.b1p:.3f} (p = {md.p_skew:.3g}), b2p = {md.b2p:.3f} "
+                 f"(z = {md.kurtosis:.2f}, p = {md.p_kurt:.3g})"]
+        for k, o in self.outliers.items():
+            lines.append(f"  Outliers ({k}, alpha = {o.alpha}): {o.n_outliers} of {o.n_used}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         return jsonable({"instrument": self.instrument, "items": self.to_frame(),
                          "missing": self.missing.to_dict(), "mcar": self.mcar.to_dict(),

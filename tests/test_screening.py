@@ -163,6 +163,7 @@ def test_screen_bundles_everything_and_serialises():
     t = r.to_frame()
     assert {"mean", "skew", "floor_pct", "pct_missing"} <= set(t.columns)
     json.dumps(r.to_dict())
+    assert "Little's MCAR" in r.summary()
 
 
 def test_screen_on_dataset():
