@@ -956,7 +956,28 @@ def _alpha_from_cov(lambda_: np.ndarray, sigma: np.ndarray, drop_single: bool = 
     return out
 
 
+def _total_and_higher(m: dict, sigma: np.ndarray, return_total: bool, higher: Sequence[str]) -> dict:
+    """semTools' return.total and higher= composites (continuous indicators, one group)."""
+    lam, psi = m["lambda"], m["psi"]
+    out = {}
+    if return_total and len(m["factors"]) > 1:
+        idx = np.where((lam != 0).any(axis=1))[0]
+        out["total"] = (lam[idx] @ psi @ lam[idx].T).sum() / sigma[np.ix_(idx, idx)].sum()
+    for h in higher:
+        if h not in m["higher"]:
+            raise ReliabilityInputError(
+                f"{h!r} is not a higher-order factor of this model (higher-order factors: "
+                f"{m['higher']})")
+        j = m["higher"].index(h)
+        b = m["beta"][:, j]
+        idx = np.where((lam[:, b != 0] != 0).any(axis=1))[0]
+        a = lam[idx] @ b                     # each indicator's loading on the higher factor
+        out[h] = a.sum() ** 2 * m["higher_var"][j] / sigma[np.ix_(idx, idx)].sum()
+    return out
+
+
 def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
+                 return_total: bool = False, higher: Sequence[str] = (),
                  **cfa_kwargs) -> CompRelResult:
     """Composite reliability of each factor of an ML CFA, as ``semTools::compRelSEM``.
 
@@ -969,6 +990,13 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
     sample covariance matrix of the factor's indicators; ``obs_var=False`` the
     *model-implied* one.  ``tau_eq=True`` gives coefficient alpha of each
     factor's indicators from that matrix instead (semTools' ``tau.eq = TRUE``).
+    ``return_total=True`` adds ``"total"``: the reliability of the sum of all
+    indicators of a multidimensional model, sum(Lambda Phi Lambda') / 1'Sigma 1.
+    ``higher=("g",)`` adds each named higher-order factor: the share of the
+    total score's variance due to it (omega_L1 / omega hierarchical of a
+    second-order CFA), (sum_i sum_k lambda_ik beta_k)^2 var(g) / 1'Sigma 1 over
+    the indicators of its first-order factors.  Phi is the model-implied
+    covariance matrix of the factors (lavaan's cov.lv), as semTools.
     Returns a :class:`CompRelResult`; its ``table`` holds both denominators.
     """
     from psychometrics.validity import _fit_matrices
@@ -1000,7 +1028,16 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
         obs = composite_reliability(mats["lambda"], mats["psi"], mats["sample_cov"], mats["factors"])
         mod = composite_reliability(mats["lambda"], mats["psi"], mats["implied_cov"], mats["factors"])
         name, cols = "omega", ("omega_observed", "omega_model_implied")
-    est = pd.Series(obs if obs_var else mod, index=mats["factors"], name=name)
-    table = pd.DataFrame({cols[0]: obs, cols[1]: mod}, index=pd.Index(mats["factors"], name="factor"))
+    index = list(mats["factors"])
+    if (return_total or higher) and not tau_eq:
+        ext_o = _total_and_higher(mats, mats["sample_cov"], return_total, list(higher))
+        ext_m = _total_and_higher(mats, mats["implied_cov"], return_total, list(higher))
+        index += list(ext_o)
+        obs = np.concatenate([obs, list(ext_o.values())])
+        mod = np.concatenate([mod, list(ext_m.values())])
+    elif tau_eq and (return_total or higher):
+        raise ReliabilityInputError("return_total / higher are available for omega (tau_eq=False) only")
+    est = pd.Series(obs if obs_var else mod, index=index, name=name)
+    table = pd.DataFrame({cols[0]: obs, cols[1]: mod}, index=pd.Index(index, name="factor"))
     return CompRelResult(estimates=est, obs_var=bool(obs_var), table=table, warnings=warn,
                          tau_eq=bool(tau_eq))

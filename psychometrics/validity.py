@@ -472,6 +472,8 @@ def _fit_matrices(fit) -> dict:
         n_ov = len(model.ov)
         pos = [n_ov + list(model.lv).index(f) for f in factors]
         psi = c_all[np.ix_(pos, pos)]
+        higher_var = np.array([c_all[n_ov + list(model.lv).index(h), n_ov + list(model.lv).index(h)]
+                               for h in higher])
     elif higher:
         raise ModelError(f"higher-order factor(s) {higher}: this fit does not expose the latent "
                          "covariance matrix needed for the first-order factors")
@@ -482,6 +484,13 @@ def _fit_matrices(fit) -> dict:
         for lhs, rhs, est in zip(cov["lhs"].astype(str), cov["rhs"].astype(str), cov["est"]):
             i, j = factors.index(lhs), factors.index(rhs)
             psi[i, j] = psi[j, i] = est
+    # loadings of first-order factors on higher-order ones (lavaan's BETA[first, higher])
+    beta = np.zeros((k, len(higher)))
+    hrows = load[load["lhs"].astype(str).isin(higher) & load["rhs"].astype(str).isin(factors)]
+    for lhs, rhs, est in zip(hrows["lhs"].astype(str), hrows["rhs"].astype(str), hrows["est"]):
+        beta[factors.index(rhs), higher.index(lhs)] = est
+    if not higher:
+        higher_var = np.zeros(0)
     s = sig = None
     sample = getattr(fit, "sample", None)
     if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
@@ -509,6 +518,7 @@ def _fit_matrices(fit) -> dict:
         if sig is not None:
             sig = pd.DataFrame(_as_matrix(sig, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
     out = {"factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
+           "higher": higher, "beta": beta, "higher_var": higher_var,
            "sample_cov": _as_matrix(s, indicators),
            "implied_cov": _as_matrix(sig, indicators) if sig is not None else None,
            "warnings": ([f"higher-order factor(s) {higher} left out: AVE, composite reliability "

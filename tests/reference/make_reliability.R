@@ -80,10 +80,15 @@ out$omega <- list(
 # compRelSEM on one-factor and multi-factor CFAs (ML, listwise).  The lavaan
 # estimates are stored too, so the formula can be tested independently of the
 # SEM engine.
-crs_case <- function(model, data, missing = "listwise") {
+crs_case <- function(model, data, missing = "listwise", higher = character(0)) {
   fit <- cfa(model, data = data, missing = missing)
   est <- lavInspect(fit, "est")
-  list(model = model,
+  multi <- ncol(est$lambda) > 1
+  list(model = model, higher = higher,
+       total_obs = if (multi) compRelSEM(fit, return.total = TRUE)[["total"]] else NULL,
+       total_model = if (multi) compRelSEM(fit, obs.var = FALSE, return.total = TRUE)[["total"]] else NULL,
+       higher_obs = if (length(higher)) unname(compRelSEM(fit, higher = higher)[higher]) else NULL,
+       higher_model = if (length(higher)) unname(compRelSEM(fit, higher = higher, obs.var = FALSE)[higher]) else NULL,
        factors = colnames(est$lambda), indicators = rownames(est$lambda),
        lambda = unname(est$lambda), psi = unname(est$psi),
        sample_cov = unname(lavInspect(fit, "sampstat")$cov),
@@ -101,7 +106,10 @@ out$comp_rel_sem <- list(
   bfi_C_1f = crs_case("C =~ C1 + C2 + C3 + C4 + C5", bfi_rev),
   bfi_N_1f = crs_case("N =~ N1 + N2 + N3 + N4 + N5", bfi),
   bfi_N_1f_fiml = crs_case("N =~ N1 + N2 + N3 + N4 + N5", bfi, missing = "ml"),
-  hs_3f = crs_case("visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9", hs)
+  hs_3f = crs_case("visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9", hs),
+  hs_second_order = crs_case(paste("visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6",
+                                   "speed =~ x7 + x8 + x9\n g =~ visual + textual + speed", sep = "\n"),
+                             hs, higher = "g")
 )
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"),
