@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--bootstrap", type=int, default=None, metavar="N",
                         help="bootstrap draws for the HTMT and indirect-effect CIs "
                              "(default: the study file's options.bootstrap, else 1000)")
+        sp.add_argument("--omega-bootstrap", type=int, default=None, metavar="N",
+                        help="bootstrap draws for the omega CIs (default min(bootstrap, 50); each "
+                             "draw refits a factor model)")
+        sp.add_argument("--parallel-iterations", type=int, default=None, metavar="N",
+                        help="random data sets of the parallel analysis (default 100)")
         sp.add_argument("--language", choices=["en", "fa"], default=None,
                         help="report language (default: the study file's `language`)")
         sp.add_argument("--no-figures", action="store_true", help="do not draw figures")
@@ -64,7 +69,9 @@ def _validate(study: Path, out: Path, args) -> int:
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
     run = run_validation(study, out, bootstrap=args.bootstrap, language=args.language,
-                         progress=progress, figures=not args.no_figures)
+                         progress=progress, figures=not args.no_figures,
+                         omega_bootstrap=args.omega_bootstrap,
+                         parallel_iterations=args.parallel_iterations)
     paths = write_outputs(run, out)
     dt = time.perf_counter() - t0
     if not args.quiet:

@@ -106,6 +106,12 @@ TEXT.update({
                       "fa": "α = آلفای کرونباخ با فاصله‌ی اطمینان ۹۵٪ فلت؛ ω_t = امگای کل مک‌دونالد "
                             "(psych::omega) با فاصله‌ی اطمینان ۹۵٪ بوت‌استرپ صدکی ({nb} نمونه)؛ "
                             "ω_h = امگای سلسله‌مراتبی نمره‌ی کل."},
+    "n_reliability_noboot": {"en": "α = Cronbach's alpha with Feldt 95% CI; ω_t = McDonald's omega total "
+                                   "(psych::omega; no bootstrap CI was requested); ω_h = omega hierarchical "
+                                   "of the total score.",
+                             "fa": "α = آلفای کرونباخ با فاصله‌ی اطمینان ۹۵٪ فلت؛ ω_t = امگای کل مک‌دونالد "
+                                   "(psych::omega؛ فاصله‌ی بوت‌استرپ درخواست نشد)؛ ω_h = امگای سلسله‌مراتبی "
+                                   "نمره‌ی کل."},
     "p_efa": {
         "en": "Sampling adequacy was KMO = {kmo:r}; Bartlett's test of sphericity gave "
               "χ²({df:d}) = {chisq:f2}, p {p:p}. Parallel analysis ({n_iter:d} random data sets) "

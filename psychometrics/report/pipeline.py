@@ -101,7 +101,7 @@ class _Runner:
     """Holds the state of one run; each ``step_*`` method fills one part of the report."""
 
     def __init__(self, study_path, out_dir, *, bootstrap=None, language=None, progress=None,
-                 figures=True, parallel_iterations=None):
+                 figures=True, parallel_iterations=None, omega_bootstrap=None):
         self.study_path = Path(study_path)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress or Progress(enabled=False)
@@ -109,6 +109,7 @@ class _Runner:
         self.language_override = language
         self.make_figures = figures
         self.parallel_override = parallel_iterations
+        self.omega_bootstrap = omega_bootstrap
         self.results: dict = {"instruments": {}, "tables": {}, "errors": []}
         self.warnings: list[str] = []
         self.fits: list[tuple[str, str, Any]] = []     # (key, label, fit) of every model fitted
@@ -224,7 +225,8 @@ class _Runner:
 
 def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
                    language: str | None = None, progress: Progress | None = None,
-                   figures: bool = True, parallel_iterations: int | None = None) -> ValidationRun:
+                   figures: bool = True, parallel_iterations: int | None = None,
+                   omega_bootstrap: int | None = None) -> ValidationRun:
     """Run the whole validation of a study file; return a :class:`ValidationRun`.
 
     ``bootstrap`` overrides the study's ``options.bootstrap`` (draws for the
@@ -232,10 +234,13 @@ def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
     drawn into ``out_dir/figures`` (none without ``out_dir``).  Errors in the
     study or data file raise :class:`~psychometrics.errors.StudyError` /
     :class:`~psychometrics.errors.DataError`; failures of single analyses are
-    reported in their sections instead.
+    reported in their sections instead.  ``parallel_iterations``: random data sets of the
+    parallel analysis (default 100); ``omega_bootstrap``: bootstrap draws of the omega CIs
+    (default ``min(bootstrap, 50)``: omega refits a factor model in every draw).
     """
     runner = _Runner(study_path, out_dir, bootstrap=bootstrap, language=language,
-                     progress=progress, figures=figures, parallel_iterations=parallel_iterations)
+                     progress=progress, figures=figures, parallel_iterations=parallel_iterations,
+                     omega_bootstrap=omega_bootstrap)
     return runner.run()
 
 

@@ -21,6 +21,7 @@ class Progress:
         self.done = 0
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.times: dict[str, float] = {}
+        self.depth = 0
 
     def _write(self, text: str) -> None:
         if self.enabled:
@@ -29,22 +30,32 @@ class Progress:
 
     @contextmanager
     def step(self, label: str):
-        """Time one step and print ``[k/n] label ... seconds``."""
-        self.done += 1
-        head = f"[{self.done}/{self.total}] " if self.total else ""
+        """Time one step and print ``[k/n] label ... seconds``; a step inside a step is
+        printed indented and not counted."""
+        nested = self.depth > 0
+        if nested:
+            head = "    "
+        else:
+            self.done += 1
+            head = f"[{self.done}/{max(self.total, self.done)}] " if self.total else ""
         self._write(f"{head}{label} ...")
-        if not self.tty:
+        tty = self.tty and not nested
+        if not tty:
             self._write("\n")
+        elif nested:
+            pass
         t0 = time.perf_counter()
+        self.depth += 1
         try:
             yield self
         finally:
+            self.depth -= 1
             dt = time.perf_counter() - t0
             self.times[label] = dt
-            if self.tty:
+            if tty:
                 self._write(f"\r{head}{label} ... {dt:.1f} s\n")
             else:
-                self._write(f"    done in {dt:.1f} s\n")
+                self._write(f"{'    ' if nested else ''}    done in {dt:.1f} s\n")
 
     def bar(self, label: str, total: int):
         """Return a callback ``update(k)`` that draws a bar for ``total`` draws."""

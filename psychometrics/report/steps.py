@@ -20,7 +20,7 @@ from .i18n import tr
 from .model import Code, Notice, Paragraph, Report, Section, WarningList
 from .pipeline import ValidationRun, _get, command_line, has, need, now_utc, versions
 
-OMEGA_BOOT_MAX = 100
+OMEGA_BOOT_DEFAULT = 50
 FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
                "rmsea_ci_upper", "srmr", "aic", "bic"]
 FIT_FORMATS = {"chisq": "f2", "df": "d", "pvalue": "p", "cfi": "r3", "tli": "r3", "rmsea": "r3",
@@ -230,9 +230,9 @@ def step_reliability(r):
 def _reliability(r, s):
     alpha = need("reliability", "alpha")
     omega = need("reliability", "omega")
-    # omega refits the factor model in every draw: at most OMEGA_BOOT_MAX draws keep the
-    # demo under a minute on two cores (the number used is stated in the table note)
-    nb = min(r.options["bootstrap"], OMEGA_BOOT_MAX)
+    # omega refits the factor model in every draw, so its CIs use fewer draws by default
+    # (OMEGA_BOOT_DEFAULT) to keep the demo near a minute on two cores; the table note says how many
+    nb = r.options["omega_bootstrap"]
     rows, out = [], {}
     seed = r.seed
     for si in r.study.instruments:
@@ -264,7 +264,8 @@ def _reliability(r, s):
     r.table(s, "reliability", r.t("t_reliability"), df,
             {"k": "d", "n": "d", "alpha": "r", "alpha_lo": "r", "alpha_hi": "r", "omega": "r",
              "omega_lo": "r", "omega_hi": "r", "omega_h": "r"},
-            note=r.t("n_reliability", nb=nb), index_label=tr("scale", r.lang),
+            note=r.t("n_reliability", nb=nb) if nb else r.t("n_reliability_noboot"),
+            index_label=tr("scale", r.lang),
             column_labels={"alpha": "α", "alpha_lo": "α 95% CI lower", "alpha_hi": "α 95% CI upper",
                            "omega": "ω_t", "omega_lo": "ω_t 95% CI lower",
                            "omega_hi": "ω_t 95% CI upper", "omega_h": "ω_h", "k": "k"})
@@ -640,7 +641,8 @@ def step_software(r):
 def run_all(r) -> ValidationRun:
     load_study = need("scales", "load_study")
     load_dataset = need("io", "load_dataset")
-    with r.progress.step("load study and data") if r.progress.total else _null():
+    r.progress.total = r.progress.total or 1
+    with r.progress.step("load study and data"):
         r.study = load_study(r.study_path)
         r.dataset = load_dataset(r.study)
     st = r.study
@@ -652,13 +654,14 @@ def run_all(r) -> ValidationRun:
                  "parallel_iterations": int(r.parallel_override or opts.get("parallel_iterations", 100)),
                  **{k: v for k, v in opts.items() if k not in ("bootstrap", "split_half",
                                                                  "parallel_iterations")}}
+    r.options["omega_bootstrap"] = int(r.omega_bootstrap if r.omega_bootstrap is not None
+                                       else min(nb, OMEGA_BOOT_DEFAULT))
     r.seed = st.seed if st.seed is not None else 0
     r.figures_dir = (r.out_dir / "figures") if r.out_dir is not None else None
     if r.figures_dir is not None and r.make_figures:
         r.figures_dir.mkdir(parents=True, exist_ok=True)
     n_inst = len(st.instruments)
-    r.progress.total = 1 + n_inst * 5 + 5
-    r.progress.done = max(r.progress.done, 1)
+    r.progress.total = 1 + n_inst * 5 + 4
     r.results["meta"] = {"study_file": str(st.path), "created": now_utc(),
                          "command": command_line(), "versions": versions(),
                          "options": r.options, "seed": r.seed, "estimator": st.estimator,
