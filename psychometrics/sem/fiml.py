@@ -27,6 +27,7 @@ lavaan 0.6-14 ``lav_mvnorm_missing.R`` / ``lav_mvnorm_missing_h1.R``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,18 +53,34 @@ def vech_reverse(v: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
-def _sym_pair_matrix(X: np.ndarray, Y: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+@lru_cache(maxsize=16)
+def _pair_index(p: int):
+    r, c = vech_indices(p)
+    off = (r != c).astype(float)
+    cc = (c[:, None] * p + c[None, :]).ravel()
+    rr = (r[:, None] * p + r[None, :]).ravel()
+    cr = (c[:, None] * p + r[None, :]).ravel()
+    rc = (r[:, None] * p + c[None, :]).ravel()
+    return cc, rr, cr, rc, off[None, :], off[:, None], np.outer(off, off)
+
+
+def _sym_pair_matrix(X: np.ndarray, Y: np.ndarray, r: np.ndarray | None = None,
+                     c: np.ndarray | None = None) -> np.ndarray:
     """``D' (X kron Y) D`` for symmetric X, Y (D the duplication matrix), in vech coordinates.
 
     Entry ``[(a,b),(c,d)]`` is ``tr(X dS1 Y dS2)`` with ``dS1``/``dS2`` the symmetric unit
     perturbations of ``Sigma[a,b]`` and ``Sigma[c,d]``.
     """
-    off = (r != c).astype(float)
-    t1 = X[np.ix_(c, c)] * Y[np.ix_(r, r)]
-    t2 = X[np.ix_(c, r)] * Y[np.ix_(r, c)]
-    t3 = X[np.ix_(r, c)] * Y[np.ix_(c, r)]
-    t4 = X[np.ix_(r, r)] * Y[np.ix_(c, c)]
-    return t1 + t2 * off[None, :] + t3 * off[:, None] + t4 * (off[:, None] * off[None, :])
+    p = X.shape[0]
+    cc, rr, cr, rc, off_c, off_r, off_rc = _pair_index(p)
+    q = p * (p + 1) // 2
+    xf, yf = X.ravel(), Y.ravel()
+    t1 = xf.take(cc) * yf.take(rr)
+    t2 = xf.take(cr) * yf.take(rc)
+    t3 = xf.take(rc) * yf.take(cr)
+    t4 = xf.take(rr) * yf.take(cc)
+    t1 = t1.reshape(q, q); t2 = t2.reshape(q, q); t3 = t3.reshape(q, q); t4 = t4.reshape(q, q)
+    return t1 + t2 * off_c + t3 * off_r + t4 * off_rc
 
 
 @dataclass
@@ -113,7 +130,9 @@ class MissingPatterns:
             mean = yo.mean(axis=0)
             dev = yo - mean
             cov = dev.T @ dev / len(rows)
-            pats.append(Pattern(idx, rows, len(rows), mean, cov))
+            pt = Pattern(idx, rows, len(rows), mean, cov)
+            pt.grid = np.ix_(idx, idx)
+            pats.append(pt)
         self.patterns = pats
         self.n = int(keep.sum())
 
@@ -133,9 +152,9 @@ class MissingPatterns:
 
     @staticmethod
     def _inv_logdet(s: np.ndarray) -> tuple[np.ndarray, float]:
-        L = np.linalg.cholesky(s)
+        L = np.linalg.cholesky(s)      # raises LinAlgError when not positive definite
         logdet = 2.0 * float(np.log(np.diag(L)).sum())
-        Li = np.linalg.solve(L, np.eye(len(s)))  # triangular; small matrices
+        Li = np.linalg.inv(L)
         return Li.T @ Li, logdet
 
     def loglik(self, mu: np.ndarray, sigma: np.ndarray, log2pi: bool = True) -> float:
@@ -147,7 +166,7 @@ class MissingPatterns:
         try:
             for pt in self.patterns:
                 o = pt.observed
-                w, logdet = self._inv_logdet(sigma[np.ix_(o, o)])
+                w, logdet = self._inv_logdet(sigma[pt.grid])
                 d = pt.mean - mu[o]
                 tr = float(np.sum(w * pt.cov)) + float(d @ w @ d)
                 c = len(o) * LOG2PI if log2pi else 0.0
@@ -163,12 +182,12 @@ class MissingPatterns:
         gsig = np.zeros((p, p))
         for pt in self.patterns:
             o = pt.observed
-            w, _ = self._inv_logdet(sigma[np.ix_(o, o)])
+            w, _ = self._inv_logdet(sigma[pt.grid])
             d = pt.mean - mu[o]
             wd = w @ d
             gmu[o] += pt.n * wd
             b = w @ pt.cov @ w + np.outer(wd, wd)
-            gsig[np.ix_(o, o)] += 0.5 * pt.n * (b - w)
+            gsig[pt.grid] += 0.5 * pt.n * (b - w)
         r, c = vech_indices(p)
         gv = gsig[r, c] * np.where(r == c, 1.0, 2.0)
         return np.concatenate([gmu, gv])
@@ -181,13 +200,13 @@ class MissingPatterns:
         total = 0.0
         for pt in self.patterns:
             o = pt.observed
-            w, logdet = self._inv_logdet(sigma[np.ix_(o, o)])
+            w, logdet = self._inv_logdet(sigma[pt.grid])
             d = pt.mean - mu[o]
             wd = w @ d
             total += -0.5 * pt.n * (logdet + float(np.sum(w * pt.cov)) + float(d @ wd))
             gmu[o] += pt.n * wd
             b = w @ pt.cov @ w + np.outer(wd, wd)
-            gsig[np.ix_(o, o)] += 0.5 * pt.n * (b - w)
+            gsig[pt.grid] += 0.5 * pt.n * (b - w)
         r, c = vech_indices(p)
         gv = gsig[r, c] * np.where(r == c, 1.0, 2.0)
         return total, np.concatenate([gmu, gv])
@@ -196,6 +215,9 @@ class MissingPatterns:
         """Casewise scores ``d log f(y_i) / d m`` (rows: the group's non-empty cases in data
         order; columns: ``[mu, vech(Sigma)]``), as lavaan's
         ``lav_mvnorm_missing_scores_mu_vech_sigma``."""
+        return self._memo("scores", mu, sigma, self._casewise_scores)
+
+    def _casewise_scores(self, mu, sigma):
         p = self.p
         r, c = vech_indices(p)
         mult = np.where(r == c, 0.5, 1.0)
@@ -205,7 +227,7 @@ class MissingPatterns:
         out = np.zeros((len(keep), self.n_moments))
         for pt in self.patterns:
             o = pt.observed
-            w, _ = self._inv_logdet(sigma[np.ix_(o, o)])
+            w, _ = self._inv_logdet(sigma[pt.grid])
             dev = self.data[np.ix_(pt.rows, o)] - mu[o]
             a = dev @ w                                   # n_k x p_o: W d_i
             full_a = np.zeros((len(pt.rows), p))
@@ -219,16 +241,28 @@ class MissingPatterns:
             out[rows, p:] = s * mult[None, :]
         return out
 
+    def _memo(self, name, mu, sigma, compute):
+        cache = self.__dict__.setdefault("_cache", {})
+        key = (name, np.asarray(mu, float).tobytes(), np.asarray(sigma, float).tobytes())
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = compute(mu, sigma)
+        return cache[key]
+
     def information_observed(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """Observed information per case, ``-(1/N) d^2 logl / dm dm'`` at ``(mu, Sigma)``
         (lavaan's ``lav_mvnorm_missing_information_observed_samplestats``)."""
+        return self._memo("info", mu, sigma, self._information_observed)
+
+    def _information_observed(self, mu, sigma):
         p = self.p
         r, c = vech_indices(p)
         q = len(r)
         H = np.zeros((p + q, p + q))
         for pt in self.patterns:
             o = pt.observed
-            w, _ = self._inv_logdet(sigma[np.ix_(o, o)])
+            w, _ = self._inv_logdet(sigma[pt.grid])
             d = pt.mean - mu[o]
             t = pt.cov + np.outer(d, d)
             wf = np.zeros((p, p))
@@ -246,7 +280,7 @@ class MissingPatterns:
             cross = wf[:, r] * wdf[c][None, :] + wf[:, c] * wdf[r][None, :] * off[None, :]
             H[:p, p:] -= n * cross
             # Sigma, Sigma: n/2 tr(W dS1 W dS2) - n tr(W dS1 B dS2)
-            H[p:, p:] += 0.5 * n * _sym_pair_matrix(wf, wf, r, c) - n * _sym_pair_matrix(wf, bf, r, c)
+            H[p:, p:] += n * _sym_pair_matrix(wf, 0.5 * wf - bf, r, c)
         H[p:, :p] = H[:p, p:].T
         return -H / self.n
 
@@ -282,7 +316,7 @@ class MissingPatterns:
                     t2 += n * (pt.cov + np.outer(pt.mean, pt.mean))
                     continue
                 m = np.setdiff1d(np.arange(p), o)
-                soo = sigma[np.ix_(o, o)]
+                soo = sigma[pt.grid]
                 smo = sigma[np.ix_(m, o)]
                 beta = np.linalg.solve(soo, smo.T).T        # p_m x p_o
                 # conditional means of the missing part for the pattern's mean / each case:
@@ -343,15 +377,17 @@ class FIMLObjective:
             f += -(ll - ll1) / self.ntotal
         return f
 
-    def value_and_gradient(self, implied):
+    def value_and_gradient(self, implied, gradient: bool = True):
         """Return ``(F, [dF/dm_g])`` with ``m_g = [mu_g, vech(Sigma_g)]``."""
+        if not gradient:
+            return self.value(implied), None
         f = 0.0
         grads = []
         for g, (sigma, mu), ll1 in zip(self.groups, implied, self.h1_logl):
             try:
                 ll, gr = g.value_and_gradient(np.asarray(mu), np.asarray(sigma))
             except np.linalg.LinAlgError:
-                return np.inf, [np.full(g.n_moments, np.nan) for g in self.groups]
+                return np.inf, None
             f += -(ll - ll1) / self.ntotal
             grads.append(-gr / self.ntotal)
         return f, grads
@@ -363,3 +399,32 @@ class FIMLObjective:
     def loglik_h1(self) -> float:
         """Log-likelihood of the saturated model (lavaan's unrestricted.logl)."""
         return sum(g.loglik(h[0], h[1]) for g, h in zip(self.groups, self.h1))
+
+
+def objective_for_sample(sample) -> FIMLObjective:
+    """The FIML objective for the engine's :class:`~psychometrics.sem.sample.SampleStats`.
+
+    Groups the cases of every group by pattern and estimates the saturated model by EM once
+    per sample (cached on the group statistics); fills ``h1_mean``, ``h1_cov`` and
+    ``h1_logl`` of every group (lavaan's ``lavh1`` with ``missing = "ml"``) so that SRMR and
+    the baseline use the EM moments, and records EM non-convergence in ``sample.warnings``.
+    """
+    groups, h1 = [], []
+    for gs in sample.groups:
+        pats = getattr(gs, "_fiml_patterns", None)
+        if pats is None:
+            pats = MissingPatterns(np.asarray(gs.data, dtype=float))
+            gs._fiml_patterns = pats
+        em = getattr(gs, "_fiml_em", None)
+        if em is None:
+            em = pats.em()
+            gs._fiml_em = em
+            if not em[3]:
+                msg = (f"EM for the saturated model of group {gs.label!r} did not converge in "
+                       f"{em[2]} iterations")
+                sample.warnings.append(msg)
+            gs.h1_mean, gs.h1_cov = em[0], em[1]
+            gs.h1_logl = pats.loglik(em[0], em[1])
+        groups.append(pats)
+        h1.append(em)
+    return FIMLObjective(groups, h1=h1)
