@@ -111,7 +111,8 @@ def make_objective(model: Model, sample: SampleStats, missing: str):
     if missing == "listwise":
         return MLObjective(sample, model.meanstructure)
     if missing in ("fiml", "ml"):
-        raise ModelError("missing='fiml' is not available yet in this build; use missing='listwise'")
+        from .fiml import objective_for_sample  # FIML (psychometrics/sem/fiml.py)
+        return objective_for_sample(sample)
     raise ModelError(f"unknown missing={missing!r}; use 'listwise' or 'fiml'")
 
 
