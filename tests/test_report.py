@@ -142,7 +142,8 @@ def test_latex_and_xlsx_small(tmp_path):
 @pytest.fixture(scope="module")
 def run_en(tmp_path_factory):
     out = tmp_path_factory.mktemp("report_en")
-    run = run_validation(EXAMPLES / "study.yaml", out, bootstrap=30, parallel_iterations=20)
+    run = run_validation(EXAMPLES / "study.yaml", out, bootstrap=30, parallel_iterations=20,
+                         omega_bootstrap=5)
     paths = write_outputs(run, out)
     return run, out, paths
 
@@ -164,7 +165,7 @@ def _fa_study(tmp_path: Path) -> Path:
 def run_fa(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report_fa")
     out = tmp / "out"
-    run = run_validation(_fa_study(tmp), out, parallel_iterations=10)
+    run = run_validation(_fa_study(tmp), out, parallel_iterations=10, omega_bootstrap=0)
     paths = write_outputs(run, out)
     return run, out, paths
 
