@@ -444,7 +444,8 @@ class Dataset:
 
 
 def _fmt_value(v: Any) -> Any:
-    if isinstance(v, (float, np.floating)) and math.isfinite(v) and v == int(v):
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and abs(v) < 2**53 \
+            and v == int(v):
         return int(v)
     if isinstance(v, np.integer):
         return int(v)
@@ -652,11 +653,10 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                            name=study.id)
     frame = frame[keep]
     # keep pandas from inferring a float index from integer ids
-    try:
-        if all(isinstance(v, (int, np.integer)) for v in frame.index):
-            frame.index = pd.Index(frame.index.astype(np.int64), name=study.id)
-    except (TypeError, ValueError):  # pragma: no cover
-        pass
+    if len(frame) and all(isinstance(v, (int, np.integer)) and abs(int(v)) < 2**63
+                          for v in frame.index):
+        frame.index = pd.Index(np.array([int(v) for v in frame.index], dtype=np.int64),
+                               name=study.id)
 
     # 6. structural checks (always stop): constant / empty items, group sizes
     fatal: list[CellProblem] = []

@@ -397,3 +397,26 @@ def test_sav_user_missing_values_are_recorded(tmp_path):
     assert [(c.row, c.column, c.old, c.reason) for c in ds.changes] == [
         (2, "q1", 99, "SPSS user-missing value"), (3, "q2", 97, "SPSS user-missing value")]
     assert ds.data[["q1", "q2"]].isna().sum().sum() == 2
+
+
+XCELL = st.one_of(st.none(), st.integers(-3, 120), st.floats(allow_nan=False, allow_infinity=False),
+                  st.booleans(), st.sampled_from(["۳", "٤", "abc", " 2 ", "", "-9", "ي"]),
+                  st.datetimes(min_value=__import__("datetime").datetime(2000, 1, 1),
+                               max_value=__import__("datetime").datetime(2030, 1, 1)))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(XCELL, min_size=5, max_size=5), max_size=8),
+       mode=st.sampled_from(["stop", "set_missing"]))
+def test_random_xlsx_never_crash(tmp_path_factory, rows, mode):
+    tmp = tmp_path_factory.mktemp("x")
+    pd.DataFrame(rows, columns=["id", "sex", "q1", "q2", "q3"], dtype=object).to_excel(
+        tmp / "data.xlsx", index=False)
+    p = make_study(tmp, [], fname="data.xlsx", on_invalid=mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PsychometricsWarning)
+        try:
+            ds = pm.load_dataset(p)
+        except PsychometricsError:
+            return
+    assert ds.data.index.is_unique
