@@ -977,7 +977,7 @@ def _total_and_higher(m: dict, sigma: np.ndarray, return_total: bool, higher: Se
 
 
 def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
-                 return_total: bool = False, higher: Sequence[str] = (),
+                 return_total: bool = False, higher: Sequence[str] = (), group=None,
                  **cfa_kwargs) -> CompRelResult:
     """Composite reliability of each factor of an ML CFA, as ``semTools::compRelSEM``.
 
@@ -997,6 +997,7 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
     second-order CFA), (sum_i sum_k lambda_ik beta_k)^2 var(g) / 1'Sigma 1 over
     the indicators of its first-order factors.  Phi is the model-implied
     covariance matrix of the factors (lavaan's cov.lv), as semTools.
+    For a multi-group fit, ``group`` names the group (semTools reports each).
     Returns a :class:`CompRelResult`; its ``table`` holds both denominators.
     """
     from psychometrics.validity import _fit_matrices
@@ -1018,7 +1019,7 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
         fit = cfa(model, x, **cfa_kwargs)
     else:
         fit = fit_or_items
-    mats = _fit_matrices(fit)
+    mats = _fit_matrices(fit, group)
     warn = list(mats.get("warnings", []))
     if tau_eq:
         obs = _alpha_from_cov(mats["lambda"], mats["sample_cov"])

@@ -319,6 +319,7 @@ class ValidityResult:
     htmt: HTMTResult | None
     obs_var: bool = True
     warnings: list = field(default_factory=list)
+    group: Any = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -327,7 +328,7 @@ class ValidityResult:
         return jsonable({"table": self.table, "fornell_larcker": self.fornell_larcker,
                          "factor_correlations": self.factor_correlations,
                          "htmt": self.htmt.to_dict() if self.htmt is not None else None,
-                         "obs_var": self.obs_var,
+                         "obs_var": self.obs_var, "group": self.group,
                          "denominator": "observed" if self.obs_var else "model-implied",
                          "warnings": self.warnings})
 
@@ -438,18 +439,38 @@ def _as_matrix(v, names: list[str]) -> np.ndarray:
     return np.asarray(v, dtype=float)
 
 
-def _fit_matrices(fit) -> dict:
+def _group_index(fit, pt: pd.DataFrame, group) -> tuple[int, Any]:
+    """Position and label of the requested group of a (possibly multi-group) fit."""
+    labels = list(getattr(fit, "group_labels", None) or [])
+    if not labels and "group" in pt.columns:
+        labels = list(dict.fromkeys(pt["group"].dropna()))
+    if len(labels) <= 1:
+        if group is not None and labels and group != labels[0]:
+            raise ValidityInputError(f"group {group!r} is not in this fit (groups: {labels})")
+        return 0, (labels[0] if labels else None)
+    if group is None:
+        raise ValidityInputError(
+            f"this is a multi-group fit (groups: {labels}); say which group with group=")
+    matches = [i for i, l in enumerate(labels) if l == group or str(l) == str(group)]
+    if not matches:
+        raise ValidityInputError(f"group {group!r} is not in this fit (groups: {labels})")
+    return matches[0], labels[matches[0]]
+
+
+def _fit_matrices(fit, group=None) -> dict:
     """Loadings, factor covariances and observed / implied covariances of a fitted CFA.
 
-    Reads ``fit.parameters()`` (lhs, op, rhs, group, est) for lambda and psi
-    and the fit's sample and model-implied covariance matrices.
+    Reads ``fit.parameters()`` (lhs, op, rhs, group, est) for lambda, the
+    model-implied factor covariances (lavaan's cov.lv) and the fit's sample
+    and model-implied covariance matrices, for one group (``group``: its
+    label; needed when the fit has several).
     """
     if not hasattr(fit, "parameters"):
         raise ValidityInputError(f"expected a fitted CFA (pm.cfa), got {type(fit).__name__}")
     pt = fit.parameters()
+    gi, glabel = _group_index(fit, pt, group)
     if "group" in pt.columns and pt["group"].nunique() > 1:
-        raise ModelError("validity statistics are computed for single-group fits; fit each group "
-                         "separately")
+        pt = pt[(pt["group"] == glabel) | (pt["group"].astype(str) == str(glabel))]
     load = pt[pt["op"] == "=~"]
     all_lv = set(load["lhs"].astype(str))
     model = getattr(fit, "model", None)
@@ -468,7 +489,7 @@ def _fit_matrices(fit) -> dict:
     if model is not None and hasattr(model, "implied") and hasattr(model, "lv") and hasattr(fit, "x"):
         # the engine's model-implied covariances of all variables (observed first, then
         # latent): the latent block is lavaan's cov.lv, which semTools uses as PHI
-        c_all = np.asarray(model.implied(fit.x, all_vars=True)[0][0], dtype=float)
+        c_all = np.asarray(model.implied(fit.x, all_vars=True)[gi][0], dtype=float)
         n_ov = len(model.ov)
         pos = [n_ov + list(model.lv).index(f) for f in factors]
         psi = c_all[np.ix_(pos, pos)]
@@ -496,15 +517,12 @@ def _fit_matrices(fit) -> dict:
     if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
         # the engine's CFAFit: per-group SampleStats (N-denominator cov; with FIML the
         # saturated-model EM estimates h1_cov, which is what lavaan's "sampstat" returns)
-        if len(sample.groups) != 1:
-            raise ModelError("validity statistics are computed for single-group fits; fit each "
-                             "group separately")
-        g0 = sample.groups[0]
+        g0 = sample.groups[gi]
         ov = [str(o) for o in sample.ov_names]
         s = pd.DataFrame(g0.h1_cov if getattr(g0, "h1_cov", None) is not None else g0.cov,
                          index=ov, columns=ov)
         if hasattr(fit, "implied") and callable(fit.implied):
-            sig = fit.implied()
+            sig = fit.implied()[gi]
     if s is None:
         s = _first(fit, ["sample_cov", "sample_covariance", "sampstat", "S"])
     if sig is None:
@@ -517,7 +535,8 @@ def _fit_matrices(fit) -> dict:
         s = pd.DataFrame(_as_matrix(s, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
         if sig is not None:
             sig = pd.DataFrame(_as_matrix(sig, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
-    out = {"factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
+    out = {"group": glabel, "group_var": getattr(sample, "group_var", None),
+           "factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
            "higher": higher, "beta": beta, "higher_var": higher_var,
            "sample_cov": _as_matrix(s, indicators),
            "implied_cov": _as_matrix(sig, indicators) if sig is not None else None,
@@ -541,30 +560,43 @@ def _theta(pt: pd.DataFrame, indicators: list[str]) -> np.ndarray:
 
 def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot: int = 0,
              seed: int | None = None, level: float = 0.95, htmt2: bool = True,
-             threshold: float = 0.85) -> ValidityResult:
-    """Convergent and discriminant validity of a fitted single-group CFA.
+             threshold: float = 0.85, group=None) -> ValidityResult:
+    """Convergent and discriminant validity of a fitted CFA (one group at a time).
 
     AVE (``semTools::AVE``), composite reliability (``semTools::compRelSEM``),
     both with the observed (``obs_var=True``, semTools' default) or
     model-implied denominators (both are in the table); the Fornell-Larcker
     table (Fornell & Larcker 1981); and HTMT (:func:`htmt`) when item data are
     given (``data``, or the data the fit keeps as ``fit.data``), with seeded
-    bootstrap CIs when ``n_boot > 0``.  Returns a :class:`ValidityResult`.
+    bootstrap CIs when ``n_boot > 0``.  For a multi-group fit, ``group`` names
+    the group (its label); HTMT then uses that group's rows of ``data``.
+    First-order factors of higher-order models are analysed (with lavaan's
+    cov.lv as factor covariances), higher-order factors are left out (see
+    ``comp_rel_sem(fit, higher=...)``).  Returns a :class:`ValidityResult`.
     """
-    mats = _fit_matrices(fit)
+    mats = _fit_matrices(fit, group)
     h = None
     if data is None:
         data = _first(fit, ["data"])
         if not isinstance(data, pd.DataFrame):
             data = None
+    gv = mats.get("group_var")
+    if data is not None and gv is not None and mats["group"] is not None:
+        if gv not in data.columns:
+            raise ValidityInputError(f"data has no group column {gv!r} to select group "
+                                     f"{mats['group']!r} for HTMT")
+        col = data[gv]
+        data = data[(col == mats["group"]) | (col.astype(str) == str(mats["group"]))]
     if data is not None and len(mats["factors"]) > 1:
         mapping = {f: [mats["indicators"][i] for i in np.where(mats["lambda"][:, j] != 0)[0]]
                    for j, f in enumerate(mats["factors"])}
         h = htmt(data, mapping, n_boot=n_boot, seed=seed, level=level, htmt2=htmt2,
                  threshold=threshold)
-    return validity_from_estimates(mats["lambda"], mats["psi"], mats["sample_cov"],
-                                   mats["implied_cov"], mats["factors"], mats["indicators"],
-                                   obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])
+    res = validity_from_estimates(mats["lambda"], mats["psi"], mats["sample_cov"],
+                                  mats["implied_cov"], mats["factors"], mats["indicators"],
+                                  obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])
+    res.group = mats["group"] if gv is not None else None
+    return res
 
 
 # ``psychometrics.validity`` is both this module and its main function.  The

@@ -171,6 +171,27 @@ def test_validity_of_engine_fit_matches_semtools(case):
         assert any("higher-order" in w and "'g'" in w for w in v.warnings)
 
 
+def test_validity_per_group_of_a_multigroup_fit():
+    cfa = _engine()
+    c = REF["hs_by_school"]
+    fit = cfa(c["model"], HS, group=c["group"])
+    with pytest.raises(PsychometricsError, match="group="):
+        pm.validity(fit)
+    with pytest.raises(PsychometricsError, match="Nowhere"):
+        pm.validity(fit, group="Nowhere")
+    for g in c["groups"]:
+        v = pm.validity(fit, data=HS, group=g["label"])
+        assert v.group == g["label"]
+        # ML estimates vs lavaan ~1e-5: 1e-4 relative
+        np.testing.assert_allclose(v.table["AVE"], g["ave_obs"], rtol=1e-4)
+        np.testing.assert_allclose(v.table["CR"], g["cr_obs"], rtol=1e-4)
+        np.testing.assert_allclose(v.table["CR_model"], g["cr_model"], rtol=1e-4)
+        np.testing.assert_allclose(v.factor_correlations.to_numpy(), _arr(g["cor_lv"]), rtol=1e-4)
+        np.testing.assert_allclose(v.htmt.matrix.to_numpy(), _arr(g["htmt2"]), rtol=1e-10)
+        np.testing.assert_allclose(pm.comp_rel_sem(fit, group=g["label"]).estimates,
+                                   g["cr_obs"], rtol=1e-4)
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_htmt_bad_inputs():

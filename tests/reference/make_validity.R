@@ -55,6 +55,23 @@ second_order <- function() {
        htmt2 = unname(unclass(htmt(syntax(hs_map), data = hs))))
 }
 
+# two groups (school): semTools reports AVE / compRelSEM per group
+by_school <- function() {
+  model <- syntax(hs_map)
+  fit <- cfa(model, data = hs, group = "school")
+  labs <- lavInspect(fit, "group.label")
+  ave <- AVE(fit); cr <- compRelSEM(fit); crm <- compRelSEM(fit, obs.var = FALSE)
+  cl <- lavInspect(fit, "cor.lv")
+  groups <- lapply(seq_along(labs), function(i) list(
+    label = labs[i],
+    ave_obs = unname(unlist(ave[i, names(hs_map)])),
+    cr_obs = unname(unlist(cr[i, names(hs_map)])),
+    cr_model = unname(unlist(crm[i, names(hs_map)])),
+    cor_lv = unname(cl[[labs[i]]]),
+    htmt2 = unname(unclass(htmt(model, data = hs[hs$school == labs[i], ])))))
+  list(model = model, factors = names(hs_map), group = "school", groups = groups)
+}
+
 out <- list(
   versions = list(semTools = as.character(packageVersion("semTools")),
                   lavaan = as.character(packageVersion("lavaan"))),
@@ -62,7 +79,8 @@ out <- list(
   bfi_5f = case(syntax(bfi_map), bfi_rev, bfi_map),
   # raw (not reverse-keyed) bfi: negative loadings, absolute correlations in HTMT
   bfi_5f_raw = case(syntax(bfi_map), bfi, bfi_map),
-  hs_second_order = second_order()
+  hs_second_order = second_order(),
+  hs_by_school = by_school()
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"),
            "validity.json")
