@@ -325,6 +325,10 @@ def _prepare(data: pd.DataFrame, group: str, scan: dict, missing: str, max_group
     gmiss = data[group].isna()
     n_dropped = int(gmiss.sum())
     df = data.loc[~gmiss]
+    gcol = df[group]
+    if pd.api.types.is_float_dtype(gcol) and len(gcol) and (gcol == np.round(gcol)).all():
+        # a numeric code read as float because of missing values (3.0 -> 3)
+        df = df.assign(**{group: gcol.astype("int64")})
     labels = list(pd.unique(df[group]))
     if len(labels) < 2:
         raise DataError(f"{data_name}: grouping column {group!r} has {len(labels)} group(s) "
@@ -528,6 +532,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     if est not in ("ML", "MLR"):
         raise ModelError(f"invariance: estimator {estimator!r} not supported; use 'ML' or 'MLR'")
     robust = est == "MLR"
+    if missing not in ("listwise", "fiml", "ml"):
+        raise ModelError(f"invariance: missing={missing!r}; use 'listwise' or 'fiml'")
     if partial not in ("search", "none"):
         raise ModelError(f"invariance: partial={partial!r}; use 'search' or 'none'")
     levels = list(levels)

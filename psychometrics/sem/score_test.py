@@ -104,30 +104,83 @@ def score_statistics(score: np.ndarray, information: np.ndarray, R: np.ndarray, 
     if ncon == 0:
         raise ValueError("the model has no equality constraints to test")
     r_idx = np.arange(ncon) if release is None else np.asarray(release, dtype=int)
+    fast = _FastReleases.build(score, information, R)
+
+    def slow(drop):
+        P = _released_inverse(information, R, drop)
+        return float(n * score @ P @ score)
+
+    if fast is not None:
+        # guard: the closed form must agree with the generalised inverse on one release
+        q = fast.quad([r_idx[0]])
+        ref = slow([r_idx[0]])
+        if q is None or abs(n * q - ref) > 1e-6 * max(1.0, abs(ref)):
+            fast = None
+
+    def quad(drop):  # N g' P g with the constraints in `drop` released
+        if fast is not None:
+            q = fast.quad(drop)
+            if q is not None:
+                return float(n * q)
+        return slow(drop)
     if release is None:
-        j_inv = _ginv(information)
+        x2 = float(n * score @ _ginv(information) @ score)
     else:
-        j_inv = _released_inverse(information, R, r_idx)
-    x2 = float(n * score @ j_inv @ score)
+        x2 = quad(r_idx)
     out = {"total": {"X2": x2, "df": int(len(r_idx))}}
     uni = np.full(ncon, np.nan)
     if univariate or cumulative:
         for r in r_idx:
-            P = _released_inverse(information, R, [r])
-            uni[r] = float(n * score @ P @ score)
+            uni[r] = quad([r])
         out["uni"] = uni
     if cumulative:
         order = r_idx[np.argsort(-uni[r_idx], kind="stable")]
         cum = np.empty(len(order))
         for k in range(len(order)):
-            P = _released_inverse(information, R, order[:k + 1])
-            cum[k] = float(n * score @ P @ score)
+            cum[k] = quad(order[:k + 1])
         out["order"] = order
         out["cumulative"] = cum
     if epc:
-        P = _released_inverse(information, R, r_idx)
+        P = _ginv(information) if release is None else _released_inverse(information, R, r_idx)
         out["epc"] = score @ P
     return out
+
+
+@dataclass
+class _FastReleases:
+    """``g' P_S g`` for many released sets S from one inverse of the augmented matrix.
+
+    With ``W = Z^-1``, ``Z = [[I, R'], [R, 0]]`` (all constraints kept; non-singular when
+    the constrained model is identified) and ``u = [g, 0]``, releasing the constraints S
+    deletes their rows and columns from Z, and the inverse of that principal submatrix
+    gives ``g' P_S g = u'Wu - (Wu)_S' (W_SS)^-1 (Wu)_S`` -- the number lavaan obtains by a
+    generalised inverse of the reduced augmented matrix for every S.  ``quad`` returns
+    None when W_SS is (near) singular, and the caller falls back to the generalised inverse.
+    """
+
+    base: float
+    Wu: np.ndarray
+    W: np.ndarray
+    npar: int
+
+    @classmethod
+    def build(cls, g, information, R):
+        npar, k = information.shape[0], R.shape[0]
+        Z = np.block([[information, R.T], [R, np.zeros((k, k))]])
+        if np.linalg.cond(Z) > 1e12:
+            return None
+        W = np.linalg.inv(Z)
+        u = np.concatenate([g, np.zeros(k)])
+        Wu = W @ u
+        return cls(base=float(u @ Wu), Wu=Wu, W=W, npar=npar)
+
+    def quad(self, drop):
+        S = self.npar + np.asarray(drop, dtype=int)
+        WSS = self.W[np.ix_(S, S)]
+        if np.linalg.cond(WSS) > 1e12:
+            return None
+        v = self.Wu[S]
+        return self.base - float(v @ np.linalg.solve(WSS, v))
 
 
 def score_test(fit, release: Sequence[int] | None = None, univariate: bool = True,
@@ -218,7 +271,10 @@ def constraint_table(fit, R: np.ndarray, descriptions) -> pd.DataFrame:
         left = pos[0] if pos else nz[0]
         right = neg[0] if neg else (nz[1] if len(nz) > 1 else nz[0])
         a, b = full.iloc[left], full.iloc[right]
-        rows.append({"constraint": str(descriptions[k]) if descriptions is not None else "",
+        d = descriptions[k] if descriptions is not None else ""
+        if isinstance(d, dict):
+            d = f"{d.get('lhs', '')} {d.get('op', '==')} {d.get('rhs', '')}"
+        rows.append({"constraint": str(d),
                      "parameter": _pname(a["lhs"], a["op"], a["rhs"]),
                      "lhs": a["lhs"], "op": a["op"], "rhs": a["rhs"],
                      "group_left": a["group"], "group_right": b["group"],
