@@ -355,6 +355,10 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
         else [f"case {i + 1}" for i in range(len(raw))])
     user_missing = raw.attrs.get("user_missing", {})
     df = _normalise_frame(raw, file)
+    blank = df.isna().all(axis=1).to_numpy() if df.shape[1] else np.zeros(len(df), bool)
+    if blank.any():  # empty rows (common at the end of sheets) are not cases
+        df = df[~blank].reset_index(drop=True)
+        row_labels = [r for r, b in zip(row_labels, blank) if not b]
     df.attrs["row_labels"] = row_labels
     df.attrs["user_missing"] = user_missing
     df.attrs["file"] = file

@@ -420,3 +420,13 @@ def test_random_xlsx_never_crash(tmp_path_factory, rows, mode):
         except PsychometricsError:
             return
     assert ds.data.index.is_unique
+
+
+def test_blank_sheet_rows_are_not_cases(tmp_path):
+    df = pd.DataFrame(GOOD[:2] + [[None] * 5] + GOOD[2:] + [[None] * 5],
+                      columns=["id", "sex", "q1", "q2", "q3"])
+    df.to_excel(tmp_path / "data.xlsx", index=False)
+    raw = pm.read_data(tmp_path / "data.xlsx")
+    assert len(raw) == 4 and raw.attrs["row_labels"] == ["row 2", "row 3", "row 5", "row 6"]
+    ds = pm.load_dataset(make_study(tmp_path, [], fname="data.xlsx"))
+    assert ds.n == 4
