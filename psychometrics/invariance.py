@@ -117,7 +117,8 @@ class DecisionRule:
             parts.append(f"DeltaRMSEA <= {self.max_delta_rmsea:.3f}")
         cut = self.max_delta_srmr
         if isinstance(cut, dict):
-            parts.append("DeltaSRMR <= " + ", ".join(f"{v:.3f} ({k})" for k, v in cut.items()))
+            parts.append("DeltaSRMR <= " + ", ".join(
+                f"{v:.3f} ({'other levels' if k == 'default' else k})" for k, v in cut.items()))
         elif cut is not None:
             parts.append(f"DeltaSRMR <= {cut:.3f}")
         if self.alpha is not None:
@@ -585,6 +586,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             warn_list.append(f"{level}: {diff['problem']}")
         ok, reasons = rule.decide(row, level)
         row["decision"] = {True: "invariant", False: "not invariant", None: "undecided"}[ok]
+        if reasons:
+            notes.append(f"{level}: {'; '.join(reasons)}.")
         rows[level] = row
         if ok is False and search and level in MEASUREMENT_LEVELS:
             accepted, fit_p, fm_p, row_p = False, fit, fm, None
@@ -659,11 +662,11 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         if "scalar" in levels:
             notes.append("Latent means not compared: scalar invariance (full or partial) "
                          "was not established.")
+    for w in warn_list:  # our own findings; the engine has already warned about its own
+        _warnings.warn(w, PsychometricsWarning, stacklevel=2)
     for key, fit in fits.items():
         for w in getattr(fit, "warnings", []) or []:
             warn_list.append(f"{key}: {w}")
-    for w in warn_list:
-        _warnings.warn(w, PsychometricsWarning, stacklevel=2)
     diff_test = ("Satorra-Bentler (2001) scaled chi-square difference (lavaan lavTestLRT)"
                  if robust else "chi-square difference test (lavaan lavTestLRT)")
     note = {

@@ -451,3 +451,33 @@ def test_result_contract_and_json():
     assert d["table"]["index"] == list(inv.table.index) or d["table"]["data"]
     assert d["reference_group"] == "Pasteur"
     assert inv.summary()
+
+
+def test_fiml_ml_sequence_matches_lavaan_unscaled_numbers():
+    # lavaan's MLR+FIML fit reports the unscaled ML (FIML) statistics as chisq, cfi, ...:
+    # the same numbers an ML+FIML fit gives, and their plain differences
+    _engine()
+    ref = REF["bfi_gender_mlr_fiml"]
+    inv = invariance(BFI_MODEL, BFI, "gender", estimator="ML", missing="fiml",
+                     levels=("configural", "metric", "scalar"), partial="none")
+    assert sum(inv.n_per_group.values()) == ref["ntotal"]
+    prev = None
+    for lv in ref["levels"]:
+        row = inv.table.loc[lv["level"]]
+        _row_close(row, lv["fit"], robust=False)
+        if prev is not None:
+            assert close(row["chisq_diff"], lv["fit"]["chisq"] - prev["chisq"])
+        prev = lv["fit"]
+
+
+@pytest.mark.parametrize("rule", ["chisq", "cheung_rensvold2002"])
+def test_other_rules_on_lavaan_numbers(rule):
+    inv = run("hs_sex_ml", partial="none", rule=rule)
+    assert inv.note["rule"] == rule
+    levels = REF["hs_sex_ml"]["levels"]
+    for prev, lv in zip(levels, levels[1:]):
+        if rule == "chisq":
+            expect = lv["p_diff"] >= 0.05
+        else:
+            expect = lv["fit"]["cfi"] - prev["fit"]["cfi"] >= -0.010
+        assert (inv.table.loc[lv["level"], "decision"] == "invariant") == expect
