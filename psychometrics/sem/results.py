@@ -372,7 +372,9 @@ class CFAFit:
             if getattr(self, "_singular", False):
                 v = np.full((self.x.size, self.x.size), np.nan)
             else:
-                v = np.linalg.inv(self.ntotal * self.information("expected"))
+                # lavaan: observed (Hessian) information with missing="ml", expected otherwise
+                kind = "observed" if self.missing == "fiml" else "expected"
+                v = np.linalg.inv(self.ntotal * self.information(kind))
             self._cache["vcov"] = v
         return self._cache["vcov"]
 
