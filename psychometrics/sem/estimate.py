@@ -8,7 +8,8 @@
   ``I = sum_g (N_g/N) Delta_g' W_g Delta_g`` with ``W_g = blockdiag(Sigma^-1,
   0.5 D'(Sigma^-1 (x) Sigma^-1) D)`` (``lav_model_information_expected``).
 * :func:`optimize` minimises F by Fisher scoring (Gauss-Newton with the expected information
-  and a backtracking line search), falling back to scipy's L-BFGS-B; gradients are analytic
+  and a backtracking line search), switching to BFGS updates of the inverse information near
+  the optimum (superlinear convergence), falling back to scipy's L-BFGS-B; gradients are analytic
   (``dF/dx = sum_g Delta_g' dF/dm_g``).
 * :func:`make_objective` and :func:`robust_post` are the two integration points for FIML and
   MLR (see CONTRIBUTING.md).
@@ -16,6 +17,8 @@
 from __future__ import annotations
 
 import warnings
+
+import contextlib
 
 import numpy as np
 from scipy import optimize as spo
@@ -127,6 +130,28 @@ def robust_post(fit) -> None:
         robust.mlr(fit)
 
 
+_CONTROLLER = None
+
+
+@contextlib.contextmanager
+def single_thread_blas():
+    """Run small dense linear algebra on one BLAS thread.
+
+    The engine's matrices are tiny (p < 100); multi-threaded OpenBLAS on a loaded machine
+    spends ~100x longer spinning than computing, so estimation runs single-threaded.
+    """
+    global _CONTROLLER
+    try:
+        if _CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+            _CONTROLLER = ThreadpoolController()
+        ctx = _CONTROLLER.limit(limits=1, user_api="blas")
+    except Exception:  # threadpoolctl missing: run as is
+        ctx = contextlib.nullcontext()
+    with ctx:
+        yield
+
+
 # ---------------------------------------------------------------------------- information
 def weight_matrices(model: Model, implied) -> list:
     """Per group ``W_g`` (normal-theory expected information of the moments, per case)."""
@@ -149,15 +174,33 @@ def weight_matrices(model: Model, implied) -> list:
 
 
 def expected_information(model: Model, x, weights, full: bool = False, implied=None, deltas=None):
-    """Unit expected information ``sum_g w_g Delta_g' W_g Delta_g`` (lavaan's "information")."""
+    """Unit expected information ``sum_g w_g Delta_g' W_g Delta_g`` (lavaan's "information").
+
+    Computed without forming ``W_g``: the covariance part is
+    ``0.5 tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l)`` and the mean part
+    ``dmu_k' Sigma^-1 dmu_l`` (identical to ``Delta' W Delta``).
+    """
     if implied is None:
         implied = model.implied(x, full=full)
     if deltas is None:
         deltas = model.delta(x, full=full)
-    Ws = weight_matrices(model, implied)
+    p = model.p
+    r, c = model.vr, model.vc
+    off = p if model.meanstructure else 0
     info = 0.0
-    for w, D, W in zip(weights, deltas, Ws):
-        info = info + w * (D.T @ W @ D)
+    for w, D, (Sigma, mu) in zip(weights, deltas, implied):
+        n = D.shape[1]
+        Si = np.linalg.inv(Sigma)
+        Dn = np.zeros((n, p, p))
+        Dc = D[off:, :].T
+        Dn[:, r, c] = Dc
+        Dn[:, c, r] = Dc
+        T = Si @ Dn @ Si
+        Ig = 0.5 * (Dn.reshape(n, p * p) @ T.reshape(n, p * p).T)
+        if off:
+            Dm = D[:p, :]
+            Ig = Ig + Dm.T @ Si @ Dm
+        info = info + w * Ig
     return info
 
 
@@ -207,15 +250,25 @@ def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 5
     converged = False
     message = ""
     it = 0
+    Hinv = None          # quasi-Newton inverse Hessian (BFGS), started from inv(information)
     for it in range(1, max_iter + 1):
-        implied, deltas = cache
-        try:
-            info = expected_information(model, x, weights, implied=implied, deltas=deltas)
-            step = np.linalg.solve(info + 1e-12 * np.eye(len(x)), grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        gmax = np.max(np.abs(grad))
+        if Hinv is None:
+            implied, deltas = cache
+            try:
+                info = expected_information(model, x, weights, implied=implied, deltas=deltas)
+                info_inv = np.linalg.inv(info + 1e-12 * np.eye(len(x)))
+            except np.linalg.LinAlgError:
+                info_inv = np.linalg.pinv(info)
+            step = info_inv @ grad
+            if gmax < 1e-3:
+                # close to the optimum: switch from Fisher scoring to BFGS updates
+                Hinv = info_inv
+        else:
+            step = Hinv @ grad
         slope = grad @ step
         if not np.isfinite(slope) or slope <= 0:
+            Hinv = None
             step = grad
             slope = grad @ grad
         t = 1.0
@@ -231,8 +284,20 @@ def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 5
                 break
             t *= 0.5
         if not accepted:
+            if Hinv is not None:
+                Hinv = None  # restart from a Fisher-scoring step
+                continue
             break
         fn, gn, cache = ev.fg(xn)
+        if Hinv is not None:
+            sv = xn - x
+            yv = gn - grad
+            sy = sv @ yv
+            if sy > 1e-300:
+                rho = 1.0 / sy
+                Hy = Hinv @ yv
+                Hinv = (Hinv - rho * (np.outer(sv, Hy) + np.outer(Hy, sv))
+                        + (rho * rho * (yv @ Hy) + rho) * np.outer(sv, sv))
         df = f - fn
         x, f, grad = xn, fn, gn
         if np.max(np.abs(grad)) < tol or (df >= 0 and df < 1e-16 * max(1.0, abs(f)) and np.max(np.abs(grad)) < 1e-6):

@@ -19,20 +19,25 @@ reduced space ``x`` with ``x_full = K @ x``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .partable import ParTable
 from .sample import SampleStats
 
 
+@lru_cache(maxsize=64)
+def _vech_indices(p: int) -> tuple[np.ndarray, np.ndarray]:
+    c, r = np.triu_indices(p)  # (col, row) pairs of the lower triangle, column by column
+    r.setflags(write=False)
+    c.setflags(write=False)
+    return r, c
+
+
 def vech_indices(p: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column indices of ``vech`` (lower triangle, column by column)."""
-    r, c = [], []
-    for j in range(p):
-        for i in range(j, p):
-            r.append(i)
-            c.append(j)
-    return np.array(r, dtype=int), np.array(c, dtype=int)
+    return _vech_indices(p)
 
 
 def vech(a: np.ndarray) -> np.ndarray:
@@ -65,6 +70,7 @@ class Model:
         pos = {v: i for i, v in enumerate(self.vars)}
         self.pos = pos
         self._sample_mean = [g.mean for g in sample.groups]
+        self._mcache = None
         m = self.m
         self.base = []
         self.idx = []
@@ -148,6 +154,15 @@ class Model:
         eta = B @ M
         return B, G, C, Sigma, eta
 
+    def _moments_all(self, xf) -> list:
+        """Per group (B, G, C, Sigma, eta) at full vector ``xf`` (one-entry cache)."""
+        key = xf.tobytes()
+        if self._mcache is not None and self._mcache[0] == key:
+            return self._mcache[1]
+        out = [self._moments(A, P, M) for (A, P, M) in self.matrices(xf, full=True)]
+        self._mcache = (key, out)
+        return out
+
     def implied(self, x, full: bool = False, all_vars: bool = False) -> list:
         """Model-implied ``(Sigma_g, mu_g)`` per group.
 
@@ -155,8 +170,8 @@ class Model:
         With ``all_vars`` returns ``(C_g, eta_mean_g)`` for all (observed + latent) variables.
         """
         out = []
-        for g, (A, P, M) in enumerate(self.matrices(x, full)):
-            B, G, C, Sigma, eta = self._moments(A, P, M)
+        xf = np.ascontiguousarray(self.x_full(x, full), dtype=float)
+        for g, (B, G, C, Sigma, eta) in enumerate(self._moments_all(xf)):
             if all_vars:
                 out.append((C, eta))
                 continue
@@ -166,13 +181,11 @@ class Model:
 
     def delta(self, x, full: bool = False) -> list:
         """``Delta_g = d m_g / d x`` per group (rows: moments; columns: reduced or full params)."""
-        xf = self.x_full(x, full)
-        mats = self.matrices(xf, full=True)
+        xf = np.ascontiguousarray(self.x_full(x, full), dtype=float)
         r, c = self.vr, self.vc
         p = self.p
         out = []
-        for g, (A, P, M) in enumerate(mats):
-            B, G, C, Sigma, eta = self._moments(A, P, M)
+        for g, (B, G, C, Sigma, eta) in enumerate(self._moments_all(xf)):
             H = C[:, :p]  # B P G'
             a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.idx[g]
             D = np.zeros((self.n_moments, self.n_full))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .estimate import weight_matrices
+from .estimate import expected_information
 from .model import Model
 from .partable import ParTable
 
@@ -130,8 +130,7 @@ def modindices(fit, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFr
     deltas = emodel.delta(x_ext, full=True)
     _, gm = fit.objective.value_and_gradient(implied)
     grad = sum(D.T @ g for D, g in zip(deltas, gm))
-    Ws = weight_matrices(emodel, implied)
-    info = sum(w * (D.T @ W @ D) for w, D, W in zip(fit.weights, deltas, Ws))
+    info = expected_information(emodel, x_ext, fit.weights, full=True, implied=implied, deltas=deltas)
     K = fit.K
     I_red = K.T @ info[:n_full, :n_full] @ K
     I_cf = info[n_full:, :n_full] @ K

@@ -20,7 +20,7 @@ from scipy import stats
 from .._results import jsonable
 from ..errors import Diagnostics, ModelError, PsychometricsWarning
 from . import defined as _defined
-from .estimate import expected_information, make_objective, optimize, robust_post
+from .estimate import expected_information, make_objective, optimize, robust_post, single_thread_blas
 from .model import Model, vech_indices
 from .partable import ParTable, VarRoles, build_partable
 from .sample import SampleStats, sample_stats
@@ -524,6 +524,10 @@ class CFAFit:
 
     def fit_measures(self) -> dict:
         """Fit measures as ``lavaan::fitMeasures(fit)`` (names with ``_`` for ``.``)."""
+        with single_thread_blas():
+            return self._fit_measures()
+
+    def _fit_measures(self) -> dict:
         if "fm" in self._cache:
             return dict(self._cache["fm"])
         N = self.ntotal
@@ -645,7 +649,8 @@ class CFAFit:
     def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
         """Modification indices as ``lavaan::modindices(fit)``; see :mod:`.modindices`."""
         from .modindices import modindices
-        return modindices(self, sort=sort, minimum_value=minimum_value)
+        with single_thread_blas():
+            return modindices(self, sort=sort, minimum_value=minimum_value)
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> str:
@@ -731,7 +736,13 @@ def fit_baseline(fit: CFAFit) -> CFAFit:
     return b
 
 
-def fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimator: str = "ML",
+def fit_model(*args, **kwargs) -> "CFAFit":
+    """Parse, build, estimate; returns a :class:`CFAFit` (see :func:`psychometrics.sem.cfa`)."""
+    with single_thread_blas():
+        return _fit_model(*args, **kwargs)
+
+
+def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimator: str = "ML",
               missing: str = "listwise", group_equal=(), group_partial=(), std_lv: bool = False,
               orthogonal: bool = False, meanstructure: bool | None = None, model_type: str = "cfa",
               fixed_x: bool = True) -> CFAFit:
