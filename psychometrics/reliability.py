@@ -510,12 +510,82 @@ def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | No
 # factor analysis pieces for omega (psych::fa minres, varimax, GPArotation oblimin)
 # --------------------------------------------------------------------------
 
+def _minres_newton(r, nf, start, lo, hi, tol=1e-12, maxit=100):
+    """Projected Newton for min_psi F(psi) = 0.5 ||R - diag(psi) - L L'||^2 (L: top-nf part).
+
+    Gradient g = psi + diag(LL') - diag(R); Hessian I - (P o P) - 2 sum_{k<=nf<l}
+    lambda_k/(lambda_k - lambda_l) (v_k o v_l)(v_k o v_l)' (eigen-perturbation).
+    Returns (psi, converged) -- converged False means: use the quasi-Newton fallback.
+    """
+    p = r.shape[0]
+    dr = np.diag(r)
+
+    def evalf(psi, hess):
+        ev, vec = np.linalg.eigh(r - np.diag(psi))
+        ev, vec = ev[::-1], vec[:, ::-1]
+        if ev[nf - 1] <= 0 or (nf < p and ev[nf - 1] - ev[nf] < 1e-10):
+            return None
+        lam = vec[:, :nf] * np.sqrt(ev[:nf])
+        resid = r - np.diag(psi) - lam @ lam.T
+        f = 0.5 * np.sum(resid ** 2)
+        g = -np.diag(resid)
+        if not hess:
+            return f, g, None
+        vt, vr = vec[:, :nf], vec[:, nf:]
+        P = vt @ vt.T
+        H = np.eye(p) - P ** 2
+        c = ev[:nf, None] / (ev[:nf, None] - ev[None, nf:])          # (nf, p - nf)
+        W = vt[:, :, None] * vr[:, None, :]                           # (p, nf, p - nf)
+        H -= 2 * np.einsum("ikl,kl,jkl->ij", W, c, W)
+        return f, g, H
+
+    psi = np.clip(start, lo, hi)
+    out = evalf(psi, True)
+    if out is None:
+        return psi, False
+    f, g, H = out
+    for _ in range(maxit):
+        at_lo = (psi <= lo + 1e-12) & (g > 0)
+        at_hi = (psi >= hi - 1e-12) & (g < 0)
+        free = ~(at_lo | at_hi)
+        pg = np.where(free, g, 0.0)
+        if np.max(np.abs(pg)) < tol:
+            return psi, True
+        Hf = H[np.ix_(free, free)]
+        try:
+            step_f = np.linalg.solve(Hf, g[free])
+        except np.linalg.LinAlgError:
+            return psi, False
+        if step_f @ g[free] <= 0:      # not a descent direction: Hessian not PD here
+            step_f = g[free]
+        step = np.zeros(p)
+        step[free] = step_f
+        t = 1.0
+        near = np.max(np.abs(pg)) < 1e-6   # quadratic convergence region: take full steps
+        for _ in range(30):
+            cand = np.clip(psi - t * step, lo, hi)
+            o = evalf(cand, False)
+            if o is not None and (near or o[0] <= f - 1e-4 * t * (step @ g)):
+                break
+            t /= 2
+        else:
+            return psi, False
+        psi = cand
+        out = evalf(psi, True)
+        if out is None:
+            return psi, False
+        f, g, H = out
+    return psi, False
+
+
 def _minres(r: np.ndarray, nf: int) -> tuple[np.ndarray, dict]:
     """Minimum-residual (ULS) factor analysis of a correlation matrix, as psych::fa(fm="minres").
 
     Minimises the residual sum of squares over the uniquenesses psi (bounds
     [0.005, max(smc, 1)], start 1 - smc as psych), with loadings from the top
-    ``nf`` eigenvectors of R - diag(psi).  Returns unrotated loadings (p, nf)
+    ``nf`` eigenvectors of R - diag(psi): a projected Newton method with the
+    analytic Hessian (to 1e-12 in the gradient), falling back on L-BFGS-B (the
+    optimiser psych uses) if Newton fails.  Returns unrotated loadings (p, nf)
     with psych's sign convention (positive column sums) and diagnostics.
     """
     p = r.shape[0]
@@ -538,15 +608,20 @@ def _minres(r: np.ndarray, nf: int) -> tuple[np.ndarray, dict]:
         g = -np.diag(resid)
         return f, g
 
-    res = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
-                            bounds=[(0.005, upper)] * p,
-                            options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 5000})
-    lam = load(res.x)
+    psi, ok = _minres_newton(r, nf, start, 0.005, upper)
+    if ok:
+        msg = "projected Newton converged"
+    else:  # fall back on the quasi-Newton method psych itself uses
+        res = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
+                                bounds=[(0.005, upper)] * p,
+                                options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 5000})
+        psi, ok, msg = res.x, bool(res.success), f"L-BFGS-B: {res.message}"
+    lam = load(psi)
     sgn = np.sign(lam.sum(axis=0))
     sgn[sgn == 0] = 1
     lam = lam * sgn
-    diag = {"converged": bool(res.success), "message": str(res.message), "psi": res.x,
-            "heywood": bool(np.any(res.x <= 0.005 + 1e-8))}
+    diag = {"converged": bool(ok), "message": msg, "psi": psi,
+            "heywood": bool(np.any(psi <= 0.005 + 1e-8))}
     return lam, diag
 
 
