@@ -481,3 +481,20 @@ def test_other_rules_on_lavaan_numbers(rule):
         else:
             expect = lv["fit"]["cfi"] - prev["fit"]["cfi"] >= -0.010
         assert (inv.table.loc[lv["level"], "decision"] == "invariant") == expect
+
+
+def test_score_tests_fiml_match_lavtestscore():
+    _engine()
+    from psychometrics.sem.score_test import score_test
+    ref = REF["bfi_gender_fiml_score"]
+    inv = invariance(BFI_MODEL, BFI, "gender", estimator="ML", missing="fiml",
+                     levels=("configural", "metric", "scalar"), partial="none")
+    st = score_test(inv.fits["scalar"])
+    ours = {_constraint_key(r.lhs, r.op, r.rhs, r.group_left, r.group_right): r.X2
+            for r in st.uni.itertuples()}
+    theirs = {_constraint_key(p["left"]["lhs"], p["left"]["op"], p["left"]["rhs"],
+                              p["left"]["group"], p["right"]["group"]): x
+              for p, x in zip(ref["uni"]["params"], ref["uni"]["X2"])}
+    assert ours.keys() == theirs.keys()
+    for k, x in theirs.items():
+        assert close(ours[k], x, abs_=1e-4), k

@@ -197,7 +197,11 @@ def score_test(fit, release: Sequence[int] | None = None, univariate: bool = Tru
     R, descriptions = fit.equality_constraints()
     R = np.atleast_2d(np.asarray(R, dtype=float))
     score = -np.asarray(fit.gradient(full=True), dtype=float).ravel()
-    information = np.asarray(fit.information(kind="expected", full=True), dtype=float)
+    information = None
+    if getattr(fit, "missing", "listwise") in ("fiml", "ml"):
+        information = fiml_expected_information(fit)
+    if information is None:
+        information = np.asarray(fit.information(kind="expected", full=True), dtype=float)
     n = n_total(fit)
     res = score_statistics(score, information, R, n, release=release,
                            univariate=univariate, cumulative=cumulative, epc=epc)
@@ -280,3 +284,67 @@ def constraint_table(fit, R: np.ndarray, descriptions) -> pd.DataFrame:
                      "group_left": a["group"], "group_right": b["group"],
                      "left": int(left), "right": int(right)})
     return pd.DataFrame(rows)
+
+
+def _vech_pair_trace(X: np.ndarray, Y: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Matrix of ``tr(X dS_i Y dS_j)`` over the symmetric unit perturbations of vech."""
+    off_i = (r != c).astype(float)
+
+    def T(a, b, cc, d):  # tr(X E_ab Y E_cd) = X[d, a] Y[b, cc]
+        return X[d[None, :], a[:, None]] * Y[b[:, None], cc[None, :]]
+
+    M = T(r, c, r, c)
+    M = M + off_i[:, None] * T(c, r, r, c)
+    M = M + off_i[None, :] * T(r, c, c, r)
+    M = M + (off_i[:, None] * off_i[None, :]) * T(c, r, c, r)
+    return M
+
+
+def fiml_expected_information(fit) -> np.ndarray | None:
+    """Unit expected information of an ML fit to incomplete data, in the full space.
+
+    lavaan's ``lavTech(fit, "information.expected")`` with ``missing = "ml"``
+    (``lav_mvnorm_missing_information_expected``, structured h1): per missing-data
+    pattern with ``n_p`` cases and observed set ``o``, the moment information is
+    ``n_p Sigma_oo^-1`` (means) and ``n_p/2 D'(Sigma_oo^-1 x Sigma_oo^-1)D`` (covariances),
+    zero for moments of unobserved variables; summed over patterns and groups, chained
+    with ``Delta_g`` and divided by N.  Returns None for complete data (the engine's
+    complete-data information is then the same) or when the fit lacks raw data.
+    """
+    model = fit.model
+    xf = np.asarray(fit.K, dtype=float) @ np.asarray(fit.x, dtype=float)
+    try:
+        implied = model.implied(xf, full=True)
+        deltas = model.delta(xf, full=True)
+        groups = fit.sample.groups
+        r, c = np.asarray(model.vr), np.asarray(model.vc)
+        meanstructure = bool(model.meanstructure)
+    except AttributeError:
+        return None
+    if not any(np.isnan(np.asarray(gs.data, dtype=float)).any() for gs in groups):
+        return None
+    n = sum(gs.nobs for gs in groups)
+    total = 0.0
+    for gs, (Sigma, mu), D in zip(groups, implied, deltas):
+        data = np.asarray(gs.data, dtype=float)
+        p = Sigma.shape[0]
+        obs = ~np.isnan(data)
+        pats, counts = np.unique(obs, axis=0, return_counts=True)
+        I11 = np.zeros((p, p))
+        I22 = np.zeros((len(r), len(r)))
+        for pat, k in zip(pats, counts):
+            o = np.flatnonzero(pat)
+            if o.size == 0:
+                continue
+            Sinv = np.zeros((p, p))
+            Sinv[np.ix_(o, o)] = np.linalg.inv(Sigma[np.ix_(o, o)])
+            I11 += k * Sinv
+            I22 += 0.5 * k * _vech_pair_trace(Sinv, Sinv, r, c)
+        if meanstructure:
+            W = np.zeros((p + len(r), p + len(r)))
+            W[:p, :p] = I11
+            W[p:, p:] = I22
+        else:
+            W = I22
+        total = total + D.T @ W @ D
+    return np.asarray(total) / n

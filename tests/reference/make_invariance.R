@@ -227,6 +227,9 @@ out$score_core <- list(
   cumulative = lavTestScore(fit_sc, cumulative = TRUE, warn = FALSE)$cumulative$X2,
   epc = { e <- lavTestScore(fit_sc, epc = TRUE, warn = FALSE)$epc; e$epc[e$free > 0] },
   release_1_2 = lavTestScore(fit_sc, release = c(1, 2), univariate = FALSE, warn = FALSE)$test$X2)
+# score tests on an ML + FIML fit (lavaan: expected information of the FIML model)
+fit_fiml <- fit_level(BFI_MODEL, bfi, "gender", 3, "ML", "ml")
+out$bfi_gender_fiml_score <- score_tests(fit_fiml)
 out$bfi_education_ml$n_dropped_group_missing <- sum(is.na(bfi$education))
 
 # semTools compareFit on HS by sex (nested differences, same numbers as lavTestLRT)
