@@ -277,3 +277,27 @@ def test_comp_rel_sem_with_engine_matches_semtools(case):
     if len(c["factors"]) == 1:
         items = data[c["indicators"]]
         _close(pm.comp_rel_sem(items, missing=c["missing"]).omega_total, c["omega_obs"], 1e-4)
+
+
+def test_minres_fallback_optimiser_gives_the_same_omega(monkeypatch):
+    """The L-BFGS-B fallback (psych's optimiser) reaches the Newton solution."""
+    c = REF["omega"]["hs_3"]
+    items = _data(c["items"])
+    newton = pm.omega(items, n_groups=3)
+    monkeypatch.setattr(rel, "_minres_newton", lambda r, nf, start, lo, hi: (start, False))
+    fallback = pm.omega(items, n_groups=3)
+    _close(fallback.omega_total, newton.omega_total, 1e-7)
+    _close(fallback.omega_hierarchical, newton.omega_hierarchical, 1e-6)
+    _close(fallback.omega_total, c["omega_tot"], 1e-4)
+
+
+def test_heywood_case_is_recorded_not_raised():
+    # one factor, three items with r12 r13 / r23 = 1.28 > 1: the first loading
+    # would exceed 1, so its uniqueness sits at psych's bound 0.005
+    rng = np.random.default_rng(0)
+    cor = np.array([[1, .8, .8], [.8, 1, .5], [.8, .5, 1]])
+    items = pd.DataFrame(rng.multivariate_normal(np.zeros(3), cor, size=500), columns=["a", "b", "c"])
+    with pytest.warns(PsychometricsWarning, match="Heywood"):
+        o = pm.omega(items)
+    assert any("Heywood" in w for w in o.warnings)
+    assert 0 < o.omega_total <= 1
