@@ -20,6 +20,9 @@ HS = pd.read_csv(HERE / "data" / "hs1939.csv")
 BFI = pd.read_csv(HERE / "data" / "bfi.csv")
 ITEMS = [f"{t}{i}" for t in "ACENO" for i in range(1, 6)]
 BFI_G = BFI.dropna(subset=["gender"])
+# the bundled example study (simulated WAI-SR responses); cases with a missing WAI item dropped
+WAI = pd.read_csv(HERE.parent / "examples" / "data.csv")
+WAI = WAI.dropna(subset=[f"wai_{i}" for i in range(1, 13)])
 
 M_HS = """ visual  =~ x1 + x2 + x3
            textual =~ x4 + x5 + x6
@@ -56,6 +59,11 @@ M_BFI = """ agree =~ A1 + A2 + A3 + A4 + A5
             neuro =~ N1 + N2 + N3 + N4 + N5
             open  =~ O1 + O2 + O3 + O4 + O5 """
 
+M_WAI3 = """ task =~ wai_1 + wai_2 + wai_10 + wai_12
+             bond =~ wai_3 + wai_5 + wai_7 + wai_9
+             goal =~ wai_4 + wai_6 + wai_8 + wai_11 """
+M_WAIH = M_WAI3 + "\n general =~ task + bond + goal"
+
 CASES = {
     "hs_1g": (cfa, M_HS, HS, {}),
     "hs_stdlv": (cfa, M_HS, HS, {"std_lv": True}),
@@ -79,6 +87,9 @@ CASES = {
     "hs_pergroup": (cfa, M_PG, HS, {"group": "school"}),
     "bfi_1g": (cfa, M_BFI, BFI, {}),
     "bfi_gender": (cfa, M_BFI, BFI_G, {"group": "gender"}),
+    "wai_3f": (cfa, M_WAI3, WAI, {}),
+    "wai_hier": (cfa, M_WAIH, WAI, {}),
+    "wai_gender": (cfa, M_WAI3, WAI, {"group": "gender", "group_equal": ["loadings"]}),
 }
 
 _FITS = {}

@@ -7,6 +7,10 @@ bfi <- read.csv("../data/bfi.csv")
 items <- c(paste0("A",1:5), paste0("C",1:5), paste0("E",1:5), paste0("N",1:5), paste0("O",1:5))
 bfi_cc <- bfi[complete.cases(bfi[, items]), ]
 bfi_cc_g <- bfi[complete.cases(bfi[, c(items, "gender")]), ]
+# the bundled example study (simulated WAI-SR responses, psychometrics.simulate, seed 20261122)
+wai <- read.csv("../../examples/data.csv")
+wai_items <- paste0("wai_", 1:12)
+wai_cc <- wai[complete.cases(wai[, wai_items]), ]
 
 HS <- ' visual  =~ x1 + x2 + x3
         textual =~ x4 + x5 + x6
@@ -48,6 +52,11 @@ BFI <- ' agree =~ A1 + A2 + A3 + A4 + A5
          neuro =~ N1 + N2 + N3 + N4 + N5
          open  =~ O1 + O2 + O3 + O4 + O5 '
 
+WAI3 <- ' task =~ wai_1 + wai_2 + wai_10 + wai_12
+          bond =~ wai_3 + wai_5 + wai_7 + wai_9
+          goal =~ wai_4 + wai_6 + wai_8 + wai_11 '
+WAIH <- paste(WAI3, "\n general =~ task + bond + goal")
+
 fits <- list(
   hs_1g           = list(fun="cfa", model=HS, data="hs", args=list()),
   hs_stdlv        = list(fun="cfa", model=HS, data="hs", args=list(std.lv=TRUE)),
@@ -68,9 +77,12 @@ fits <- list(
   hs_labels       = list(fun="cfa", model=LAB, data="hs", args=list()),
   hs_pergroup     = list(fun="cfa", model=PG, data="hs", args=list(group="school")),
   bfi_1g          = list(fun="cfa", model=BFI, data="bfi", args=list()),
-  bfi_gender      = list(fun="cfa", model=BFI, data="bfi_g", args=list(group="gender"))
+  bfi_gender      = list(fun="cfa", model=BFI, data="bfi_g", args=list(group="gender")),
+  wai_3f          = list(fun="cfa", model=WAI3, data="wai", args=list()),
+  wai_hier        = list(fun="cfa", model=WAIH, data="wai", args=list()),
+  wai_gender      = list(fun="cfa", model=WAI3, data="wai", args=list(group="gender", group.equal="loadings"))
 )
-datasets <- list(hs=hs, bfi=bfi_cc, bfi_g=bfi_cc_g)
+datasets <- list(hs=hs, bfi=bfi_cc, bfi_g=bfi_cc_g, wai=wai_cc)
 
 out <- list(lavaan_version = as.character(packageVersion("lavaan")))
 for (nm in names(fits)) {
@@ -79,7 +91,7 @@ for (nm in names(fits)) {
   fit <- do.call(f$fun, args)
   # bfi (N = 2436): lavaan's default nlminb stop (rel.tol 1e-10 on F) leaves estimates off by
   # up to ~5e-4 SE; a second run started at the first optimum polishes them
-  if (f$data != "hs") { args$start <- fit; fit <- do.call(f$fun, args) }
+  if (f$data %in% c("bfi", "bfi_g")) { args$start <- fit; fit <- do.call(f$fun, args) }
   pe <- parameterEstimates(fit, standardized=TRUE, rsquare=TRUE)
   pe <- as.data.frame(pe)
   if (is.null(pe$group)) pe$group <- 1L
