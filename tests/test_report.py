@@ -86,7 +86,7 @@ def test_numbering_in_document_order(tmp_path):
 def test_html_small(tmp_path):
     rep = _small_report(tmp_path)
     html = render_html(rep, tmp_path / "r.html")
-    assert "<caption><span class='num'>Table 1</span>" in html
+    assert "<p class='tcap' id='table-t1-cap'><span class='num'>Table 1</span>" in html
     assert "Figure 1." in html and "data:image/png;base64," in html
     assert "\u2212.05" in html and "&lt; .001" in html and "\u2014" in html
     assert "dir='ltr'" in html and "@font-face" not in html

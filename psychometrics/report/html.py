@@ -22,9 +22,10 @@ body { font-family: %(font)s; max-width: 60rem; margin: 2rem auto; padding: 0 1r
 h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; border-bottom: 1px solid #bbb; margin-top: 2.2rem; }
 h3 { font-size: 1.1rem; }
 table { border-collapse: collapse; margin: .4rem 0 .2rem 0; font-size: .9rem; }
-caption { text-align: start; caption-side: top; padding-bottom: .3rem; }
-caption .num { font-weight: bold; display: block; }
-caption .ttl { font-style: italic; }
+div.tbl { margin: 1.2rem 0; overflow-x: auto; }
+p.tcap { margin: 0 0 .3rem 0; }
+p.tcap .num { font-weight: bold; display: block; }
+p.tcap .ttl { font-style: italic; }
 thead th { border-top: 2px solid #000; border-bottom: 1px solid #000; padding: .2rem .6rem;
            font-weight: normal; }
 tbody td { padding: .15rem .6rem; text-align: end; white-space: nowrap; }
@@ -76,9 +77,13 @@ def render_table(t: Table, lang: str) -> str:
     note = ""
     if t.note:
         note = f"<p class='note'><em>{_esc(tr('note', lang))}.</em> {_esc(t.note)}</p>"
-    return (f"<table id='table-{_esc(t.key)}'><caption><span class='num'>{_esc(label)} {num}</span>"
-            f"<span class='ttl'>{_esc(t.title)}</span></caption>"
-            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}")
+    # APA: number and title above the table, as a block as wide as the text (a <caption>
+    # would wrap to the width of a narrow table); aria-labelledby ties it to the table
+    tid = f"table-{_esc(t.key)}"
+    return (f"<div class='tbl'><p class='tcap' id='{tid}-cap'><span class='num'>{_esc(label)} {num}"
+            f"</span><span class='ttl'>{_esc(t.title)}</span></p>"
+            f"<table id='{tid}' aria-labelledby='{tid}-cap'>"
+            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}</div>")
 
 
 def render_figure(f: Figure, lang: str) -> str:

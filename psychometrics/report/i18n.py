@@ -216,6 +216,17 @@ TEXT.update({
                            "nb > 0, otherwise delta-method intervals.",
                      "fa": "est = برآورد استانداردنشده؛ β = استاندارد (std.all). فاصله‌های اطمینان اثرهای "
                            "تعریف‌شده (:=) بوت‌استرپ صدکی ({nb} نمونه) هستند و در غیر این صورت روش دلتا."},
+    "n_structural_delta": {"en": "est = unstandardised estimate; β = standardised (std.all). Confidence "
+                                 "intervals are 95% Wald (delta-method) intervals, as lavaan's "
+                                 "parameterEstimates() without bootstrap.",
+                           "fa": "est = برآورد استانداردنشده؛ β = استاندارد (std.all). فاصله‌های اطمینان ۹۵٪ "
+                                 "والد (روش دلتا) هستند، مانند parameterEstimates() در lavaan بدون بوت‌استرپ."},
+    "no_sem_bootstrap": {"en": "Bootstrap confidence intervals of the indirect effects ({nb} draws requested) "
+                               "are not available: this version of the SEM engine (psychometrics.sem) has no "
+                               "bootstrap. The intervals below are delta-method intervals.",
+                         "fa": "فاصله‌های اطمینان بوت‌استرپ اثرهای غیرمستقیم ({nb} نمونه درخواست شد) در دسترس "
+                               "نیست: این نسخه از موتور SEM (psychometrics.sem) بوت‌استرپ ندارد. فاصله‌های زیر "
+                               "به روش دلتا هستند."},
     "sec_fit": {"en": "Fit indices of every model", "fa": "شاخص‌های برازش همه‌ی مدل‌ها"},
     "no_fits": {"en": "No model could be fitted, so there are no fit indices.",
                 "fa": "هیچ مدلی برازش نشد؛ شاخص برازشی وجود ندارد."},

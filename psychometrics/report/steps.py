@@ -565,6 +565,9 @@ def _structural(r, s, model):
     params = fit.parameters()
     reg = params[params["op"].isin(["~", ":="])].copy()
     boot = None
+    if nb and not hasattr(fit, "bootstrap"):
+        s.add(Notice(r.t("no_sem_bootstrap", nb=nb)))
+        r.warn("structural model", r.t("no_sem_bootstrap", nb=nb))
     if nb and hasattr(fit, "bootstrap"):
         bar = r.progress.bar("bootstrap (indirect effects)", nb)
         bk = {"n_boot": nb, "seed": r.seed}
