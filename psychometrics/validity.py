@@ -535,7 +535,14 @@ def _fit_matrices(fit, group=None) -> dict:
         s = pd.DataFrame(_as_matrix(s, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
         if sig is not None:
             sig = pd.DataFrame(_as_matrix(sig, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
-    out = {"group": glabel, "group_var": getattr(sample, "group_var", None),
+    fit_data = None
+    if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
+        gd = getattr(sample.groups[gi], "data", None)
+        if gd is not None:
+            fit_data = pd.DataFrame(np.asarray(gd, dtype=float),
+                                    columns=[str(o) for o in sample.ov_names])
+    out = {"fit_data": fit_data,
+           "group": glabel, "group_var": getattr(sample, "group_var", None),
            "factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
            "higher": higher, "beta": beta, "higher_var": higher_var,
            "sample_cov": _as_matrix(s, indicators),
@@ -566,8 +573,8 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
     AVE (``semTools::AVE``), composite reliability (``semTools::compRelSEM``),
     both with the observed (``obs_var=True``, semTools' default) or
     model-implied denominators (both are in the table); the Fornell-Larcker
-    table (Fornell & Larcker 1981); and HTMT (:func:`htmt`) when item data are
-    given (``data``, or the data the fit keeps as ``fit.data``), with seeded
+    table (Fornell & Larcker 1981); and HTMT (:func:`htmt`, listwise) from
+    ``data`` or, by default, from the rows the fit used, with seeded
     bootstrap CIs when ``n_boot > 0``.  For a multi-group fit, ``group`` names
     the group (its label); HTMT then uses that group's rows of ``data``.
     First-order factors of higher-order models are analysed (with lavaan's
@@ -576,11 +583,14 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
     """
     mats = _fit_matrices(fit, group)
     h = None
+    gv = mats.get("group_var")
     if data is None:
         data = _first(fit, ["data"])
         if not isinstance(data, pd.DataFrame):
             data = None
-    gv = mats.get("group_var")
+    if data is None and mats.get("fit_data") is not None:
+        # the rows the estimator used (already this group's rows)
+        data, gv = mats["fit_data"], None
     if data is not None and gv is not None and mats["group"] is not None:
         if gv not in data.columns:
             raise ValidityInputError(f"data has no group column {gv!r} to select group "
@@ -595,7 +605,7 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
     res = validity_from_estimates(mats["lambda"], mats["psi"], mats["sample_cov"],
                                   mats["implied_cov"], mats["factors"], mats["indicators"],
                                   obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])
-    res.group = mats["group"] if gv is not None else None
+    res.group = mats["group"] if mats.get("group_var") is not None else None
     return res
 
 

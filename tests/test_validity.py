@@ -169,6 +169,11 @@ def test_validity_of_engine_fit_matches_semtools(case):
     np.testing.assert_allclose(v.htmt.matrix.to_numpy(), _arr(c["htmt2"]), rtol=1e-10)
     if case == "hs_second_order":
         assert any("higher-order" in w and "'g'" in w for w in v.warnings)
+    # without data=, HTMT comes from the rows the fit used (listwise, as semTools)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PsychometricsWarning)
+        v2 = pm.validity(fit)
+    np.testing.assert_allclose(v2.htmt.matrix.to_numpy(), _arr(c["htmt2"]), rtol=1e-10)
 
 
 def test_validity_per_group_of_a_multigroup_fit():
@@ -190,6 +195,9 @@ def test_validity_per_group_of_a_multigroup_fit():
         np.testing.assert_allclose(v.htmt.matrix.to_numpy(), _arr(g["htmt2"]), rtol=1e-10)
         np.testing.assert_allclose(pm.comp_rel_sem(fit, group=g["label"]).estimates,
                                    g["cr_obs"], rtol=1e-4)
+        v2 = pm.validity(fit, group=g["label"])  # HTMT from the group's rows in the fit
+        np.testing.assert_allclose(v2.htmt.matrix.to_numpy(), _arr(g["htmt2"]), rtol=1e-10)
+        assert v2.group == g["label"]
 
 
 # ---------------------------------------------------------------- bad input
