@@ -114,20 +114,23 @@ def _items_frame(items: Any, source: str = _SOURCE, min_items: int = 2) -> pd.Da
 def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pearson correlations from pairwise-complete cases (R's ``cor(use="pairwise")``).
 
-    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p); all the
-    pairwise sums come from one matrix product [x, x^2, m]' [x, m] (m: observed indicator).
+    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p); the pairwise
+    sums come from two matrix products, x'[x, m] and [x^2, m]'m (m: observed indicator).
     """
     p = x.shape[-1]
     m = ~np.isnan(x)
     xz = np.where(m, x, 0.0)
     mf = m.astype(float)
-    left = np.concatenate([xz, xz * xz, mf], axis=-1)
-    right = np.concatenate([xz, mf], axis=-1)
-    prod = np.ascontiguousarray(np.swapaxes(left, -1, -2)) @ right
-    sxy = prod[..., :p, :p]
-    sx = prod[..., :p, p:]                       # sum of x_i over rows where j observed
-    sxx = prod[..., p:2 * p, p:]
-    n = prod[..., 2 * p:, p:]
+    if x.ndim == 2:
+        a = xz.T @ np.concatenate([xz, mf], axis=1)
+        b = np.concatenate([xz * xz, mf], axis=1).T @ mf
+    else:   # one 2-D product per matrix: faster than numpy's stacked matmul here
+        a = np.stack([xz[k].T @ np.concatenate([xz[k], mf[k]], axis=1) for k in range(len(x))])
+        b = np.stack([np.concatenate([xz[k] * xz[k], mf[k]], axis=1).T @ mf[k] for k in range(len(x))])
+    sxy = a[..., :, :p]
+    sx = a[..., :, p:]                           # sum of x_i over rows where j observed
+    sxx = b[..., :p, :]
+    n = b[..., p:, :]
     sw = np.swapaxes
     with np.errstate(invalid="ignore", divide="ignore"):
         mi = sx / n                              # mean of i on the pair (i, j)
