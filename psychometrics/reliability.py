@@ -185,7 +185,12 @@ def _weighted_pairwise_moments(x: np.ndarray, w: np.ndarray):
     """
     n, p = x.shape
     m = (~np.isnan(x)).astype(float)
-    x0 = np.where(m > 0, x, 0.0)
+    # centre first (covariances are shift-invariant) so the one-pass sums do
+    # not lose digits when item means are large relative to their SDs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmean(x, axis=0)
+    x0 = np.where(m > 0, x - np.nan_to_num(centre), 0.0)
     mm = (m[:, :, None] * m[:, None, :]).reshape(n, p * p)
     xm = (x0[:, :, None] * m[:, None, :]).reshape(n, p * p)      # x_j where k observed
     xx = (x0[:, :, None] * x0[:, None, :]).reshape(n, p * p)

@@ -301,3 +301,12 @@ def test_heywood_case_is_recorded_not_raised():
         o = pm.omega(items)
     assert any("Heywood" in w for w in o.warnings)
     assert 0 < o.omega_total <= 1
+
+
+def test_pairwise_moments_match_pandas_with_missing_and_large_means():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(400, 5)) * [1, 2, 3, 4, 5] + 1e5
+    x[rng.random(x.shape) < 0.15] = np.nan
+    df = pd.DataFrame(x)
+    np.testing.assert_allclose(rel._pairwise_cov(x), df.cov().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(rel._pairwise_cor(x), df.corr().to_numpy(), rtol=1e-8)
