@@ -1290,7 +1290,8 @@ class SplitHalfResult:
     cases per group in each half (stratification check); ``efa``: the
     :class:`EFAResult` of the first half; ``assignment``: item -> factor with
     its loading (items without a loading >= ``cut`` are listed in
-    ``dropped_items``); ``model``: the lavaan syntax fitted to the second half;
+    ``dropped_items``, empty when a ``model`` was given); ``model``: the lavaan syntax
+    fitted to the second half;
     ``cfa``: the fitted ``pm.cfa`` object (None when the SEM engine is not
     available or the fit failed -- see ``warnings``); ``fit_measures``: its
     fit measures (dict); ``seed``: reproduces the split.
@@ -1415,7 +1416,8 @@ def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None
     best = absL.max(axis=1)
     assignment = pd.DataFrame({"factor": main, "loading": [L.loc[i, main[i]] for i in L.index],
                                "cross_loading": (absL >= 0.32).sum(axis=1) >= 2})
-    dropped = [i for i in L.index if best[i] < cut]
+    user_model = model is not None
+    dropped = [] if user_model else [i for i in L.index if best[i] < cut]
     if dropped:
         rec.append(f"Item(s) without a loading >= {cut:g} on the EFA half, left out of the CFA: "
                    + ", ".join(dropped))

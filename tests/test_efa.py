@@ -422,3 +422,21 @@ def test_split_half_bad_group():
         pm.split_half_validation(data, [f"x{i}" for i in range(1, 10)], 3, group="g", seed=1)
     with pytest.raises(DataError, match="not in the data"):
         pm.split_half_validation(data, ["x1", "nope"], 1, seed=1)
+
+
+def test_split_half_with_hypothesised_model():
+    data = pd.read_csv(HERE / "data" / "hs1939.csv")
+    items = [f"x{i}" for i in range(1, 10)]
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    res = pm.split_half_validation(data[items + ["sex"]], items, 3, group="sex", seed=3, model=model)
+    assert res.model == model and res.dropped_items == []
+    assert sorted(res.efa_index + res.cfa_index) == list(data.index)
+    assert res.efa.n_obs == len(res.efa_index)
+    # the EFA half recovers the three HS factors
+    assert set(res.assignment.loc[["x1", "x2", "x3"], "factor"]).isdisjoint(
+        res.assignment.loc[["x4", "x5", "x6"], "factor"])
+    if res.cfa is None:
+        pytest.skip("CFA half awaits the SEM engine: " + "; ".join(res.warnings))
+    assert res.fit_measures["df"] == 24
+    assert res.fit_measures["ntotal"] == len(res.cfa_index)
+    assert "CFI" in res.summary()
