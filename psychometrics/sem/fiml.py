@@ -135,6 +135,16 @@ class MissingPatterns:
             pats.append(pt)
         self.patterns = pats
         self.n = int(keep.sum())
+        # patterns with the same number of observed variables are processed as one batch
+        self.batches = []
+        for k in sorted({len(pt.observed) for pt in pats}, reverse=True):
+            members = [pt for pt in pats if len(pt.observed) == k]
+            idx = np.array([pt.observed for pt in members])
+            self.batches.append({
+                "idx": idx, "r": idx[:, :, None], "c": idx[:, None, :],
+                "n": np.array([pt.n for pt in members], dtype=float),
+                "mean": np.array([pt.mean for pt in members]),
+                "cov": np.array([pt.cov for pt in members])})
 
     # -- basic quantities -------------------------------------------------------------
     @property
@@ -157,56 +167,55 @@ class MissingPatterns:
         Li = np.linalg.inv(L)
         return Li.T @ Li, logdet
 
+    def _batch_terms(self, b, mu, sigma, grad: bool):
+        s = sigma[b["r"], b["c"]]
+        L = np.linalg.cholesky(s)          # raises LinAlgError when not positive definite
+        logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+        Li = np.linalg.inv(L)
+        w = np.swapaxes(Li, 1, 2) @ Li
+        d = b["mean"] - mu[b["idx"]]
+        wd = np.einsum("kij,kj->ki", w, d)
+        tr = np.einsum("kij,kji->k", w, b["cov"]) + np.einsum("ki,ki->k", d, wd)
+        ll = -0.5 * b["n"] * (logdet + tr)
+        return ll, w, wd
+
     def loglik(self, mu: np.ndarray, sigma: np.ndarray, log2pi: bool = True) -> float:
         """Observed-data log-likelihood ``sum_i log f(y_i,obs; mu_obs, Sigma_obs)``.
 
         Returns ``-inf`` when some pattern's ``Sigma_obs`` is not positive definite.
         """
+        mu = np.asarray(mu, float)
+        sigma = np.asarray(sigma, float)
         total = 0.0
         try:
-            for pt in self.patterns:
-                o = pt.observed
-                w, logdet = self._inv_logdet(sigma[pt.grid])
-                d = pt.mean - mu[o]
-                tr = float(np.sum(w * pt.cov)) + float(d @ w @ d)
-                c = len(o) * LOG2PI if log2pi else 0.0
-                total += -0.5 * pt.n * (c + logdet + tr)
+            for b in self.batches:
+                ll, _, _ = self._batch_terms(b, mu, sigma, False)
+                total += float(ll.sum())
+                if log2pi:
+                    total -= 0.5 * float(b["n"].sum()) * b["idx"].shape[1] * LOG2PI
         except np.linalg.LinAlgError:
             return -np.inf
         return total
 
     def gradient(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """``d logl / d m`` with ``m = [mu, vech(Sigma)]`` (a vector of length p + p(p+1)/2)."""
-        p = self.p
-        gmu = np.zeros(p)
-        gsig = np.zeros((p, p))
-        for pt in self.patterns:
-            o = pt.observed
-            w, _ = self._inv_logdet(sigma[pt.grid])
-            d = pt.mean - mu[o]
-            wd = w @ d
-            gmu[o] += pt.n * wd
-            b = w @ pt.cov @ w + np.outer(wd, wd)
-            gsig[pt.grid] += 0.5 * pt.n * (b - w)
-        r, c = vech_indices(p)
-        gv = gsig[r, c] * np.where(r == c, 1.0, 2.0)
-        return np.concatenate([gmu, gv])
+        return self.value_and_gradient(mu, sigma)[1]
 
     def value_and_gradient(self, mu, sigma):
         """``(logl without the 2 pi constant, d logl / d m)`` in one pass over the patterns."""
+        mu = np.asarray(mu, float)
+        sigma = np.asarray(sigma, float)
         p = self.p
         gmu = np.zeros(p)
         gsig = np.zeros((p, p))
         total = 0.0
-        for pt in self.patterns:
-            o = pt.observed
-            w, logdet = self._inv_logdet(sigma[pt.grid])
-            d = pt.mean - mu[o]
-            wd = w @ d
-            total += -0.5 * pt.n * (logdet + float(np.sum(w * pt.cov)) + float(d @ wd))
-            gmu[o] += pt.n * wd
-            b = w @ pt.cov @ w + np.outer(wd, wd)
-            gsig[pt.grid] += 0.5 * pt.n * (b - w)
+        for b in self.batches:
+            ll, w, wd = self._batch_terms(b, mu, sigma, True)
+            total += float(ll.sum())
+            n = b["n"]
+            np.add.at(gmu, b["idx"], n[:, None] * wd)
+            B = w @ b["cov"] @ w + wd[:, :, None] * wd[:, None, :]
+            np.add.at(gsig, (b["r"], b["c"]), 0.5 * n[:, None, None] * (B - w))
         r, c = vech_indices(p)
         gv = gsig[r, c] * np.where(r == c, 1.0, 2.0)
         return total, np.concatenate([gmu, gv])
