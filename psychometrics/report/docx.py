@@ -68,11 +68,21 @@ def _para(doc_or_cell, text: str, rtl: bool, bold=False, italic=False, size=None
     return p
 
 
-def _cell_text(cell, text: str, rtl: bool, align) -> None:
+def _cell_text(cell, text: str, rtl: bool, align, number: bool = False) -> None:
     p = cell.paragraphs[0]
     if rtl:
         _set_rtl_paragraph(p)
-    _style_run(p.add_run(text), rtl, size=10)
+    run = p.add_run(text)
+    if rtl and number:
+        # a number stays a left-to-right run (its minus sign and "<" on the left)
+        _style_run(run, False, size=10)
+        fonts = OxmlElement("w:rFonts")
+        fonts.set(qn("w:cs"), FONT_FA)
+        fonts.set(qn("w:ascii"), FONT_FA)
+        fonts.set(qn("w:hAnsi"), FONT_FA)
+        run._r.get_or_add_rPr().insert(0, fonts)
+    else:
+        _style_run(run, rtl, size=10)
     p.alignment = align
     pf = p.paragraph_format
     pf.space_after = Pt(0)
@@ -133,7 +143,7 @@ def add_table(doc, t: Table, lang: str) -> None:
                 align = WD_ALIGN_PARAGRAPH.CENTER
             else:
                 align = start if specs[j] in (None, "s") else end
-            _cell_text(cell, text, rtl, align)
+            _cell_text(cell, text, rtl, align, number=i > 0 and specs[j] not in (None, "s"))
             _borders(cell, top=12 if i == 0 else None,
                      bottom=8 if i == 0 else (12 if i == n_rows - 1 else None))
     if t.note:

@@ -91,14 +91,22 @@ def fmt_number(value: Any, spec: str = "f2", lang: str = "en") -> str:
     return localise(out, lang)
 
 
+LRI, PDI = "\u2066", "\u2069"
+
+
 class _Formatter(string.Formatter):
     def __init__(self, lang: str):
         self.lang = lang
 
     def format_field(self, value, format_spec):
-        return fmt_number(value, format_spec or "s", self.lang)
+        out = fmt_number(value, format_spec or "s", self.lang)
+        if self.lang == "fa" and (format_spec or "s") != "s":
+            # a number inside right-to-left text keeps its sign and "<" on the left
+            out = LRI + out + PDI
+        return out
 
 
 def fill(template: str, values: dict, lang: str = "en") -> str:
-    """Fill a paragraph template: ``{name:spec}`` placeholders, numbers formatted by ``spec``."""
+    """Fill a paragraph template: ``{name:spec}`` placeholders, numbers formatted by ``spec``
+    (in Persian wrapped in left-to-right isolates, U+2066 ... U+2069)."""
     return _Formatter(lang).vformat(template, (), values)

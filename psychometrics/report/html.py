@@ -69,8 +69,13 @@ def render_table(t: Table, lang: str) -> str:
             cells.append(f"<th scope='row'>{_esc(idx)}</th>")
         for c in t.data.columns:
             spec = specs[c]
-            cls = " class='txt'" if spec == "s" else ""
-            cells.append(f"<td{cls}>{_esc(fmt.fmt_number(row[c], spec, lang))}</td>")
+            text = _esc(fmt.fmt_number(row[c], spec, lang))
+            if spec == "s":
+                cells.append(f"<td class='txt'>{text}</td>")
+            elif lang == "fa":   # keep minus signs and "<" on the left of the number
+                cells.append(f"<td><span dir='ltr'>{text}</span></td>")
+            else:
+                cells.append(f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     label = tr("table", lang)
     num = fmt.localise(str(t.number), lang) if t.number is not None else ""

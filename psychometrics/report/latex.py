@@ -20,7 +20,7 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "<": r"\textless{}", ">": r"\textgreater{}", "\u2212": r"$-$", "\u2014": "---",
             "\u0394": r"$\Delta$", "\u03c7": r"$\chi$", "\u00b2": r"\textsuperscript{2}",
             "\u03c9": r"$\omega$", "\u03b1": r"$\alpha$", "\u2264": r"$\le$", "\u2265": r"$\ge$",
-            "\u03bb": r"$\lambda$", "\u2013": "--"}
+            "\u03bb": r"$\lambda$", "\u2013": "--", "\u2066": "", "\u2069": ""}
 
 
 def tex_escape(s: str) -> str:
