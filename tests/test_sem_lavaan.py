@@ -50,6 +50,15 @@ M_LAB = """ # labels, fixed values, freed marker, correlated residual
             speed   =~ x7 + x8 + x9
             visual ~~ 1*visual
             x1 ~~ x9 """
+M_MEDG = M_HS + """
+           textual ~ c(a1, a2)*visual
+           speed ~ c(b1, b2)*textual + visual
+           ind1 := a1*b1
+           ind2 := a2*b2
+           diff := ind1 - ind2 """
+M_REGEQ = M_HS + """
+           textual ~ visual
+           x1 ~~ x9 """
 M_PG = """ visual  =~ x1 + c(v2, v2)*x2 + x3
            textual =~ x4 + x5 + x6
            speed   =~ x7 + x8 + x9 """
@@ -85,6 +94,9 @@ CASES = {
     "hs_obsmed": (sem, M_OBSMED, HS, {}),
     "hs_labels": (cfa, M_LAB, HS, {}),
     "hs_pergroup": (cfa, M_PG, HS, {"group": "school"}),
+    "hs_med_school": (sem, M_MEDG, HS, {"group": "school", "group_equal": ["loadings"]}),
+    "hs_sex_regeq": (sem, M_REGEQ, HS, {"group": "sex", "group_equal": [
+        "loadings", "regressions", "residual.covariances", "residuals"]}),
     "bfi_1g": (cfa, M_BFI, BFI, {}),
     "bfi_gender": (cfa, M_BFI, BFI_G, {"group": "gender"}),
     "wai_3f": (cfa, M_WAI3, WAI, {}),
@@ -143,6 +155,10 @@ def test_estimates_and_se(name):
     m, n_ours = merged(name)
     assert not m["est"].isna().any(), m[m["est"].isna()][["lhs", "op", "rhs", "g"]]
     assert n_ours == len(m), "different number of parameter rows"
+    if "label_r" in m:  # lavaan omits the column when no parameter has a label
+        assert (m["label_r"].fillna("") == m["label"].fillna("")).all()
+    else:
+        assert (m["label"].fillna("") == "").all()
     # 1e-4 relative; estimates near zero (e.g. a latent covariance of -0.05) compare on the
     # scale of their SE: lavaan stops nlminb at rel.tol 1e-10 on F, which leaves such
     # estimates accurate only to ~1e-4 SE (our optimum has |gradient| < 1e-10)

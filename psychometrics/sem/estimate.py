@@ -126,7 +126,10 @@ def robust_post(fit) -> None:
     ``fit._robust_measures``).
     """
     if fit.estimator == "MLR":
-        from . import robust  # noqa: WPS433 (written by the MLR engineer)
+        try:
+            from . import robust  # written by the MLR engineer
+        except ImportError as exc:
+            raise ModelError("estimator='MLR' is not available in this build; use 'ML'") from exc
         robust.mlr(fit)
 
 

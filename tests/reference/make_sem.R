@@ -46,6 +46,19 @@ LAB <- ' # labels, fixed values, freed marker, correlated residual
 PG <- ' visual  =~ x1 + c(v2, v2)*x2 + x3
         textual =~ x4 + x5 + x6
         speed   =~ x7 + x8 + x9 '
+MEDG <- ' visual  =~ x1 + x2 + x3
+          textual =~ x4 + x5 + x6
+          speed   =~ x7 + x8 + x9
+          textual ~ c(a1, a2)*visual
+          speed ~ c(b1, b2)*textual + visual
+          ind1 := a1*b1
+          ind2 := a2*b2
+          diff := ind1 - ind2 '
+REGEQ <- ' visual  =~ x1 + x2 + x3
+           textual =~ x4 + x5 + x6
+           speed   =~ x7 + x8 + x9
+           textual ~ visual
+           x1 ~~ x9 '
 BFI <- ' agree =~ A1 + A2 + A3 + A4 + A5
          consc =~ C1 + C2 + C3 + C4 + C5
          extra =~ E1 + E2 + E3 + E4 + E5
@@ -75,6 +88,8 @@ fits <- list(
   hs_med          = list(fun="sem", model=MED, data="hs", args=list()),
   hs_obsmed       = list(fun="sem", model=OBSMED, data="hs", args=list()),
   hs_labels       = list(fun="cfa", model=LAB, data="hs", args=list()),
+  hs_med_school   = list(fun="sem", model=MEDG, data="hs", args=list(group="school", group.equal="loadings")),
+  hs_sex_regeq    = list(fun="sem", model=REGEQ, data="hs", args=list(group="sex", group.equal=c("loadings", "regressions", "residual.covariances", "residuals"))),
   hs_pergroup     = list(fun="cfa", model=PG, data="hs", args=list(group="school")),
   bfi_1g          = list(fun="cfa", model=BFI, data="bfi", args=list()),
   bfi_gender      = list(fun="cfa", model=BFI, data="bfi_g", args=list(group="gender")),
