@@ -273,7 +273,9 @@ class InvarianceResult:
     ``fits``: level -> fitted model; ``freed``: DataFrame of the released constraints
     (level, order, parameter, lhs, op, rhs, X2, df, pvalue); ``latent_means``:
     DataFrame (factor, group, reference, mean_diff, se, z, pvalue, d, var_ref,
-    var_group, var_ratio, model); ``note``: dict (rule, sentence, references,
+    var_group, var_ratio, var_diff, var_diff_se, var_diff_z, var_diff_pvalue, model;
+    the variance difference's SE by the delta method from the estimates' covariance
+    matrix, robust with MLR); ``note``: dict (rule, sentence, references,
     reference group, estimator, missing, dropped cases); ``score_tests``: level ->
     ScoreTestResult of every search iteration's first test.
     """
@@ -481,6 +483,23 @@ def _latent_comparison(fit, labels, n_per_group, model_name) -> pd.DataFrame:
     ref = labels[0]
     lvs = list(dict.fromkeys(pe.loc[pe["op"] == "=~", "lhs"]))
     rows = []
+    pt = fit.partable
+    gnum = {str(g): k + 1 for k, g in enumerate(fit.group_labels)}
+    vfun = getattr(fit, "_vcov_for_defined", None) or fit.vcov
+    V = np.asarray(vfun(), dtype=float)
+
+    def red_index(f, g):
+        i = pt.find(f, "~~", f, gnum[str(g)])
+        if i is None or pt.free[i] <= 0:
+            return None
+        return int(pt.eq_map[pt.free[i] - 1])
+
+    def var_diff(f, g):
+        i, j = red_index(f, ref), red_index(f, g)
+        if i is None or j is None:
+            return float("nan")
+        v = V[i, i] + V[j, j] - 2 * V[i, j]
+        return float(np.sqrt(v)) if v >= 0 else float("nan")
 
     def grp(g):
         return pe["group"].astype(str) == str(g)
@@ -494,14 +513,21 @@ def _latent_comparison(fit, labels, n_per_group, model_name) -> pd.DataFrame:
             n1, n2 = n_per_group[ref], n_per_group[g]
             pooled = (n1 * psi_ref + n2 * psi_g) / (n1 + n2)
             d = float(r["est"]) / np.sqrt(pooled) if pooled > 0 else float("nan")
+            vd = psi_g - psi_ref
+            vd_se = var_diff(f, g)
+            vd_z = vd / vd_se if vd_se > 0 else float("nan")
             rows.append({"factor": f, "group": g, "reference": ref, "mean_diff": float(r["est"]),
                          "se": float(r["se"]), "z": float(r["z"]), "pvalue": float(r["pvalue"]),
                          "d": d, "var_ref": psi_ref, "var_group": psi_g,
                          "var_ratio": psi_g / psi_ref if psi_ref != 0 else float("nan"),
+                         "var_diff": vd, "var_diff_se": vd_se, "var_diff_z": vd_z,
+                         "var_diff_pvalue": float(2 * stats.norm.sf(abs(vd_z)))
+                         if np.isfinite(vd_z) else float("nan"),
                          "model": model_name})
     return pd.DataFrame(rows, columns=["factor", "group", "reference", "mean_diff", "se", "z",
                                        "pvalue", "d", "var_ref", "var_group", "var_ratio",
-                                       "model"])
+                                       "var_diff", "var_diff_se", "var_diff_z",
+                                       "var_diff_pvalue", "model"])
 
 
 # ---------------------------------------------------------------- main entry
@@ -658,7 +684,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     else:
         latent = pd.DataFrame(
             columns=["factor", "group", "reference", "mean_diff", "se", "z", "pvalue", "d",
-                     "var_ref", "var_group", "var_ratio", "model"])
+                     "var_ref", "var_group", "var_ratio", "var_diff", "var_diff_se",
+                     "var_diff_z", "var_diff_pvalue", "model"])
         if "scalar" in levels:
             notes.append("Latent means not compared: scalar invariance (full or partial) "
                          "was not established.")

@@ -322,20 +322,34 @@ def test_joint_score_test_more_than_two_groups():
     assert close(joint.total["X2"], ref["X2"], abs_=1e-6) and joint.total["df"] == ref["df"]
 
 
-def _latent_close(frame, ref_rows):
+def _latent_close(frame, ref_rows, rel=REL):
     assert len(frame) == len(ref_rows)
     for r in ref_rows:
         row = frame[(frame["factor"] == r["factor"]) & (frame["group"].astype(str) == r["group"])]
         assert len(row) == 1
         row = row.iloc[0]
         assert str(row["reference"]) == r["reference"]
-        for k in ("mean_diff", "se", "z", "pvalue", "d", "var_ref", "var_group", "var_ratio"):
-            assert close(row[k], r[k], abs_=1e-6), k
+        # both optimisers stop within ~1e-5 (absolute) of the optimum on the larger models
+        # (5-group bfi): estimates near zero are compared with that absolute slack
+        for k in ("se", "var_ref", "var_group", "var_ratio", "var_diff_se"):
+            assert close(row[k], r[k], rel=rel, abs_=1e-6), k
+        for k in ("mean_diff", "d"):
+            assert close(row[k], r[k], rel=rel, abs_=5e-5), k
+        for k in ("z", "pvalue"):
+            assert close(row[k], r[k], rel=rel, abs_=1e-3), k
+        # a difference of two estimates (each to 1e-4 relative) is checked on their scale
+        assert close(row["var_diff"], r["var_diff"], abs_=rel * abs(r["var_ref"]))
+        assert close(row["var_diff_z"], r["var_diff_z"], abs_=rel * 10)
+        assert close(row["var_diff_pvalue"], r["var_diff_pvalue"], abs_=rel * 10)
 
 
-def test_latent_means_full_scalar_match_lavaan():
-    inv = run("hs_school_ml", partial="none")
-    _latent_close(inv.latent_means, REF["hs_school_ml"]["levels"][2]["latent"])
+@pytest.mark.parametrize("case", ["hs_school_ml", "hs_sex_ml", "bfi_gender_ml",
+                                  "bfi_education_ml", "hs_school_mlr", "bfi_gender_mlr_fiml"])
+def test_latent_means_full_scalar_match_lavaan(case):
+    inv = run(case, partial="none")
+    ref = next(lv for lv in REF[case]["levels"] if lv["level"] == "scalar")["latent"]
+    # robust (sandwich) standard errors: 1e-3 relative, as the scaled statistics
+    _latent_close(inv.latent_means, ref, rel=1e-3 if CASES[case][2] == "MLR" else REL)
 
 
 @pytest.mark.parametrize("case", ["hs_school_ml", "bfi_gender_ml"])

@@ -90,6 +90,9 @@ latent_compare <- function(fit) {
   glab <- lavInspect(fit, "group.label")
   nobs <- lavInspect(fit, "nobs")
   lvs <- lavNames(fit, "lv")
+  pt <- parTable(fit)
+  V <- lavInspect(fit, "vcov")
+  stopifnot(nrow(V) == max(pt$free))
   rows <- list()
   for (f in lvs) {
     psi_ref <- pe$est[pe$lhs == f & pe$op == "~~" & pe$rhs == f & pe$group == 1]
@@ -97,10 +100,15 @@ latent_compare <- function(fit) {
       r <- pe[pe$lhs == f & pe$op == "~1" & pe$group == g, ]
       psi_g <- pe$est[pe$lhs == f & pe$op == "~~" & pe$rhs == f & pe$group == g]
       pooled <- (nobs[1] * psi_ref + nobs[g] * psi_g) / (nobs[1] + nobs[g])
+      i <- pt$free[pt$lhs == f & pt$op == "~~" & pt$rhs == f & pt$group == 1]
+      j <- pt$free[pt$lhs == f & pt$op == "~~" & pt$rhs == f & pt$group == g]
+      vd_se <- sqrt(V[i, i] + V[j, j] - 2 * V[i, j])
+      vd <- psi_g - psi_ref
       rows[[length(rows) + 1]] <- list(factor = f, group = glab[g], reference = glab[1],
         mean_diff = r$est, se = r$se, z = r$z, pvalue = r$pvalue,
         d = r$est / sqrt(pooled), var_ref = psi_ref, var_group = psi_g,
-        var_ratio = psi_g / psi_ref)
+        var_ratio = psi_g / psi_ref, var_diff = vd, var_diff_se = vd_se,
+        var_diff_z = vd / vd_se, var_diff_pvalue = 2 * pnorm(-abs(vd / vd_se)))
     }
   }
   rows
@@ -140,7 +148,7 @@ run_case <- function(name, model, data, group, estimator = "ML", missing = "list
       }
     }
     if (lv %in% score_levels) entry$score <- score_tests(fit)
-    if (lv %in% c("scalar")) entry$latent <- latent_compare(fit)
+    if (lv %in% c("scalar")) entry$latent <- latent_compare(fit)  # robust SEs with MLR
     entry$parameters <- params_list(fit)
     out_levels[[k]] <- entry
   }
