@@ -248,6 +248,24 @@ def _scan_model(model: str) -> dict:
             "fixed_loadings": fixed_loadings}
 
 
+def _engine_scan(model: str, std_lv: bool) -> dict | None:
+    """Observed variables and free parameters per group from the engine's own parser
+    (``parse_model`` + ``build_partable``, one group, mean structure); None if unavailable.
+    Syntax errors propagate as :class:`~psychometrics.errors.ModelSyntaxError`."""
+    try:
+        from .sem.partable import build_partable
+        from .sem.syntax import parse_model
+    except ImportError:
+        return None
+    pt = build_partable(parse_model(model), ngroups=1, meanstructure=True, std_lv=std_lv)
+    ov = list(pt.roles.ov)
+    factors: dict[str, list[str]] = {}
+    for lhs, op, rhs in zip(pt.lhs, pt.op, pt.rhs):
+        if op == "=~":
+            factors.setdefault(lhs, []).append(rhs)
+    return {"observed": ov, "factors": factors, "npar": int(np.sum(np.asarray(pt.free) > 0))}
+
+
 def _free_per_group(scan: dict, std_lv: bool) -> int:
     """Free parameters of one group of the configural model (mean structure included)."""
     p = len(scan["observed"])
@@ -355,7 +373,7 @@ def _prepare(data: pd.DataFrame, group: str, scan: dict, missing: str, max_group
         used = itemdata.notna().any(axis=1)
     df = df.loc[used]
     labels = [g for g in labels if (df[group] == g).any()]
-    npar = _free_per_group(scan, std_lv)
+    npar = scan["npar"] if "npar" in scan else _free_per_group(scan, std_lv)
     problems = []
     n_per_group = {}
     for g in labels:
@@ -572,7 +590,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     if [LEVELS.index(lv) for lv in levels] != sorted(LEVELS.index(lv) for lv in levels) or \
             len(set(levels)) != len(levels):
         raise ModelError(f"invariance: levels must follow the order {list(LEVELS)}")
-    scan = _scan_model(model)
+    scan = _engine_scan(model, std_lv) or _scan_model(model)
     if not scan["factors"]:
         raise ModelError("invariance: the model defines no latent factor (=~)")
     df, labels, n_per_group, n_dropped = _prepare(data, group, scan, missing, max_groups,
@@ -602,6 +620,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             indicators = _indicators(fit)
         row, fm = _fit_row(fit, robust)
         row["freed"] = ", ".join(released)
+        if not getattr(fit, "converged", True):
+            notes.append(f"{level}: the model did not converge; its numbers are not trustworthy.")
         if prev_fm is None:
             row["decision"] = "baseline"
             rows[level] = row
@@ -701,8 +721,11 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         "difference_test": diff_test,
         "fit_indices": ("robust CFI/TLI/RMSEA (Brosseau-Liard & Savalei 2014)" if robust
                         else "ML CFI/TLI/RMSEA"),
-        "partial": ("score tests (lavaan lavTestScore); at least two invariant indicators per "
-                    "factor (Byrne, Shavelson & Muthen 1989)" if search else
+        "partial": ("score tests (lavaan lavTestScore"
+                    + ("; ordinary, not robust, score tests as lavaan gives for MLR fits"
+                       if robust else "")
+                    + "); at least two invariant indicators per factor "
+                    "(Byrne, Shavelson & Muthen 1989)" if search else
                     ("released by hand: " + ", ".join(user_partial) if user_partial else "none")),
         "group": group, "groups": labels, "reference_group": labels[0],
         "latent_means": ("means fixed at 0 in the reference group; d uses the size-weighted "

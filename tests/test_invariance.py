@@ -512,3 +512,18 @@ def test_score_tests_fiml_match_lavtestscore():
     assert ours.keys() == theirs.keys()
     for k, x in theirs.items():
         assert close(ours[k], x, abs_=1e-4), k
+
+
+def test_group_size_check_counts_every_free_parameter():
+    _engine()
+    d = HS.copy()
+    d.loc[d.index[:30], "school"] = "Small"  # 30 cases: enough for 30, not for 31 parameters
+    model = HS_MODEL + "\nx1 ~~ x4"
+    with pytest.raises(DataError, match=r"31 free parameters per group.*'Small' \(n = 30\)"):
+        invariance(model, d, "school")
+
+
+def test_bad_syntax_is_a_psychometrics_error():
+    _engine()
+    with pytest.raises(PsychometricsError):
+        invariance("visual =~ x1 + + x2", HS, "school")

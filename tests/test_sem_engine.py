@@ -119,3 +119,15 @@ def test_result_objects():
     assert set(r2.variable) >= {"x1", "textual", "speed"}
     imp = fit.implied()[0]
     assert list(imp["cov"].index) == fit.model.ov
+
+
+def test_nonconvergence_is_recorded_not_raised():
+    # WAI-SR bifactor on the example study: lavaan 0.6-14 does not converge either
+    from test_sem_lavaan import WAI, M_WAI3
+    model = M_WAI3 + "\n general =~ " + " + ".join(f"wai_{i}" for i in range(1, 13))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cfa(model, WAI, orthogonal=True)
+    assert not fit.converged
+    assert "nonconvergence" in fit.diagnostics.codes()
+    assert np.isfinite(fit.fit_measures()["chisq"])

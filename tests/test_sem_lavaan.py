@@ -94,6 +94,9 @@ CASES = {
     "hs_obsmed": (sem, M_OBSMED, HS, {}),
     "hs_labels": (cfa, M_LAB, HS, {}),
     "hs_pergroup": (cfa, M_PG, HS, {"group": "school"}),
+    "hs_meanstr": (cfa, M_HS, HS, {"meanstructure": True}),
+    "hs_covy": (sem, M_HS + "\n textual ~ visual\n speed ~ visual", HS, {}),
+    "hs_obsmed_school": (sem, M_OBSMED, HS, {"group": "school"}),
     "hs_med_school": (sem, M_MEDG, HS, {"group": "school", "group_equal": ["loadings"]}),
     "hs_sex_regeq": (sem, M_REGEQ, HS, {"group": "sex", "group_equal": [
         "loadings", "regressions", "residual.covariances", "residuals"]}),

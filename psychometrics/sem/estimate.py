@@ -238,7 +238,7 @@ class _Evaluator:
         return f, grad, (implied, deltas)
 
 
-def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 500,
+def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 200,
              tol: float = 1e-10) -> dict:
     """Minimise the objective from ``x0`` (reduced space).
 
@@ -324,7 +324,7 @@ def _fallback(ev: _Evaluator, x, weights, tol, why) -> dict:
             return 1e10, np.zeros_like(z)
         return f, g
     res = spo.minimize(fun, x, jac=True, method="L-BFGS-B",
-                       options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
+                       options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
     x = res.x
     f, grad, cache = ev.fg(x)
     # polish with Fisher scoring steps
