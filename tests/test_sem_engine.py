@@ -121,13 +121,14 @@ def test_result_objects():
     assert list(imp["cov"].index) == fit.model.ov
 
 
-def test_nonconvergence_is_recorded_not_raised():
-    # WAI-SR bifactor on the example study: lavaan 0.6-14 does not converge either
+def test_improper_solution_is_recorded_not_raised():
+    # WAI-SR bifactor on the example study: lavaan 0.6-14 does not converge; the likelihood
+    # runs off along a ridge (a residual variance heads to -infinity)
     from test_sem_lavaan import WAI, M_WAI3
     model = M_WAI3 + "\n general =~ " + " + ".join(f"wai_{i}" for i in range(1, 13))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = cfa(model, WAI, orthogonal=True)
-    assert not fit.converged
-    assert "nonconvergence" in fit.diagnostics.codes()
+    codes = fit.diagnostics.codes()
+    assert "heywood" in codes and ("singular_information" in codes or "nonconvergence" in codes)
     assert np.isfinite(fit.fit_measures()["chisq"])
