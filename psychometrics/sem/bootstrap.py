@@ -1,0 +1,397 @@
+"""Nonparametric bootstrap of a fitted CFA/SEM (lavaan's ``se = "bootstrap"`` /
+``bootstrapLavaan(type = "ordinary")``) with percentile and bias-corrected CIs.
+
+* Cases are resampled with replacement *within each group* (group sizes fixed), the model is
+  refitted to every draw with the fit's own estimator and missing-data treatment (FIML
+  re-estimates the EM saturated model per draw), starting from the original estimates (warm
+  start).  Draws are generated in the parent process from ``numpy.random.default_rng(seed)``
+  before any refitting, so the result is identical for any ``n_jobs``.
+* Failed draws (the optimiser did not converge or the model could not be evaluated) are
+  dropped, counted and reported (lavaan's ``error.idx``); nonadmissible draws (negative
+  variances) are kept and counted, as lavaan does.
+* Bootstrap SE: the standard deviation of the successful draws with divisor R
+  (lavaan: ``cov(COEF) * (R - 1) / R``).
+* CIs follow ``lavaan::parameterEstimates``: ``"perc"`` uses the boot package's
+  ``norm.inter`` interpolation of the order statistics at ``(1 +- level) / 2``;
+  ``"bca.simple"`` (bias-corrected, no acceleration) uses ``z0 = qnorm(mean(t < t0))`` and the
+  adjusted levels ``pnorm(2 z0 + qnorm(alpha))``.  Both apply to free and defined (``:=``)
+  parameters (indirect effects of a mediation model).
+
+References: Efron & Tibshirani (1993), An introduction to the bootstrap, ch. 13-14; Davison &
+Hinkley (1997) (``boot::norm.inter``); lavaan 0.6-14 ``lav_bootstrap.R`` and
+``parameterEstimates``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._results import jsonable
+from ..errors import ModelError
+
+# ---------------------------------------------------------------------------------------------
+# CI formulas (usable on any fixed set of draws)
+# ---------------------------------------------------------------------------------------------
+
+
+def norm_inter(t, alpha) -> np.ndarray:
+    """``boot:::norm.inter``: interpolated quantiles of ``t`` at probabilities ``alpha``
+    (order statistic ``(R + 1) alpha``, interpolated on the normal-quantile scale)."""
+    t = np.sort(np.asarray(t, dtype=float)[np.isfinite(t)])
+    alpha = np.atleast_1d(np.asarray(alpha, dtype=float))
+    R = len(t)
+    if R == 0:
+        return np.full(alpha.shape, np.nan)
+    rk = (R + 1) * alpha
+    k = np.trunc(rk).astype(int)
+    out = np.empty(alpha.shape)
+    for i in range(len(alpha)):
+        if k[i] == rk[i] and 1 <= k[i] <= R:
+            out[i] = t[k[i] - 1]
+        elif k[i] <= 0:
+            out[i] = t[0]
+        elif k[i] >= R:
+            out[i] = t[R - 1]
+        else:
+            z = stats.norm.ppf(alpha[i])
+            z1 = stats.norm.ppf(k[i] / (R + 1))
+            z2 = stats.norm.ppf((k[i] + 1) / (R + 1))
+            tk, tk1 = t[k[i] - 1], t[k[i]]
+            out[i] = tk + (z - z1) / (z2 - z1) * (tk1 - tk)
+    return out
+
+
+def percentile_ci(t, level: float = 0.95) -> tuple[float, float]:
+    """lavaan's ``boot.ci.type = "perc"`` interval of one parameter's draws."""
+    a = (1 + np.array([-level, level])) / 2
+    lo, hi = norm_inter(t, a)
+    return float(lo), float(hi)
+
+
+def bca_simple_ci(t, t0: float, level: float = 0.95) -> tuple[float, float]:
+    """lavaan's ``boot.ci.type = "bca.simple"`` (bias-corrected percentile) interval."""
+    t = np.asarray(t, dtype=float)
+    t = t[np.isfinite(t)]
+    if len(t) < 2 or np.var(t) == 0:
+        return float(t0), float(t0)
+    a = (1 + np.array([-level, level])) / 2
+    w = stats.norm.ppf(np.sum(t < t0) / len(t))
+    adj = stats.norm.cdf(w + (w + stats.norm.ppf(a)))
+    lo, hi = norm_inter(t, adj)
+    return float(lo), float(hi)
+
+
+def boot_se(t) -> float:
+    """Bootstrap SE as lavaan: SD of the successful draws with divisor R."""
+    t = np.asarray(t, dtype=float)
+    t = t[np.isfinite(t)]
+    return float(np.sqrt(np.mean((t - t.mean()) ** 2))) if len(t) else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# refitting
+# ---------------------------------------------------------------------------------------------
+def _resampled_sample(template, draws_g):
+    """A copy of the fit's SampleStats with each group's rows replaced by ``data[idx]``."""
+    from .sample import GroupStats, saturated_logl
+
+    ss = copy.copy(template)
+    ss.groups = []
+    ss.warnings = []
+    for gs, idx in zip(template.groups, draws_g):
+        y = gs.data[idx]
+        n = y.shape[0]
+        cc = y[~np.isnan(y).any(axis=1)]
+        if cc.shape[0] >= 2:
+            mean = cc.mean(axis=0)
+            dev = cc - mean
+            cov = dev.T @ dev / cc.shape[0]
+        else:
+            mean = np.nanmean(y, axis=0)
+            cov = np.diag(np.nanvar(y, axis=0))
+        g = GroupStats(label=gs.label, nobs=n, cov=cov, mean=mean, data=y, case_ids=gs.case_ids[idx])
+        if template.missing == "listwise":
+            g.h1_cov, g.h1_mean = cov, mean
+            g.h1_logl = saturated_logl(n, cov)
+        ss.groups.append(g)
+    return ss
+
+
+def _admissible(model, x) -> bool:
+    """No negative variances and positive semi-definite covariance blocks (lavaan's
+    ``lav_object_post_check`` in spirit)."""
+    for A, P, M in model.matrices(x):
+        if np.any(np.diag(P) < 0):
+            return False
+        try:
+            if np.linalg.eigvalsh(P).min() < -1e-8:
+                return False
+        except np.linalg.LinAlgError:
+            return False
+    return True
+
+
+def _scoring_refit(model, obj, x0, weights, h_inv=None, tol=1e-8, max_iter=100):
+    """Quasi-Newton refit from a warm start: BFGS updates of the inverse Hessian started at the
+    inverse expected information (of the original fit when given), Armijo backtracking.
+    Returns ``(x, converged)``; the engine's own optimiser is the fallback."""
+    from .estimate import expected_information
+
+    def fg(xx):
+        try:
+            implied = model.implied(xx)
+        except np.linalg.LinAlgError:
+            return np.inf, None
+        f, gm = obj.value_and_gradient(implied)
+        if not np.isfinite(f) or gm is None:
+            return np.inf, None
+        deltas = model.delta(xx)
+        return f, sum(D.T @ gg for D, gg in zip(deltas, gm))
+
+    x = np.asarray(x0, dtype=float).copy()
+    f, g = fg(x)
+    if g is None:
+        return x, False
+    if h_inv is None:
+        h_inv = np.linalg.inv(expected_information(model, x, weights))
+    H = np.array(h_inv, dtype=float)
+    for _ in range(max_iter):
+        if np.max(np.abs(g)) < tol:
+            return x, True
+        step = -H @ g
+        slope = g @ step
+        if slope >= 0:
+            H = np.linalg.inv(expected_information(model, x, weights))
+            step = -H @ g
+            slope = g @ step
+        t = 1.0
+        for _ in range(30):
+            xn = x + t * step
+            fn, gn = fg(xn)
+            if gn is not None and fn <= f + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            return x, bool(np.max(np.abs(g)) < 1e-6)
+        s_ = xn - x
+        y_ = gn - g
+        sy = s_ @ y_
+        if sy > 1e-16:
+            rho = 1.0 / sy
+            Hy = H @ y_
+            H = H - rho * (np.outer(s_, Hy) + np.outer(Hy, s_)) + (rho * rho * (y_ @ Hy) + rho) * np.outer(s_, s_)
+        x, f, g = xn, fn, gn
+    return x, bool(np.max(np.abs(g)) < 1e-6)
+
+
+def _refit_many(payload, draws):
+    """Refit the model to each draw; returns (estimates R x k, converged, admissible)."""
+    from .estimate import make_objective, optimize
+    from .model import Model
+
+    pt, template, missing, x0, h_inv = payload
+    k = len(x0)
+    est = np.full((len(draws), k), np.nan)
+    ok = np.zeros(len(draws), dtype=bool)
+    adm = np.ones(len(draws), dtype=bool)
+    import warnings as _w
+    for i, draw in enumerate(draws):
+        try:
+            with _w.catch_warnings():
+                _w.simplefilter("ignore")
+                ss = _resampled_sample(template, draw)
+                model = Model(pt, ss)
+                obj = make_objective(model, ss, missing)
+                weights = [g.nobs / ss.ntotal for g in ss.groups]
+                xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
+                if not conv:
+                    opt = optimize(model, obj, x0, weights)
+                    xb, conv = opt["x"], opt["converged"]
+            if conv and np.all(np.isfinite(xb)):
+                est[i] = xb
+                ok[i] = True
+                adm[i] = _admissible(model, xb)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError, ModelError):
+            pass
+    return est, ok, adm
+
+
+def _worker(args):
+    payload, draws = args
+    try:  # keep one BLAS thread per process when both cores are used
+        from threadpoolctl import threadpool_limits  # type: ignore
+        with threadpool_limits(1):
+            return _refit_many(payload, draws)
+    except ImportError:
+        return _refit_many(payload, draws)
+
+
+# ---------------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class BootstrapResult:
+    """Bootstrap draws of a fitted model.
+
+    ``draws``: R x k estimates of the free (reduced) parameters, NaN rows for failed draws;
+    ``defined``: R x d values of the ``:=`` parameters; ``failed``: indices of failed draws;
+    ``nonadmissible``: indices of successful draws with negative variances; ``frame``: the
+    parameter rows (lhs, op, rhs, group, label, est) with their column in ``draws``/``defined``.
+    """
+
+    R: int
+    seed: int | None
+    draws: np.ndarray
+    defined: np.ndarray
+    failed: list
+    nonadmissible: list
+    x: np.ndarray
+    defined_est: np.ndarray
+    frame: pd.DataFrame
+    warnings: list = field(default_factory=list)
+
+    @property
+    def n_successful(self) -> int:
+        return self.R - len(self.failed)
+
+    def _column(self, i) -> tuple[np.ndarray, float]:
+        row = self.frame.iloc[i]
+        if row["kind"] == "free":
+            j = int(row["col"])
+            return self.draws[:, j], float(self.x[j])
+        if row["kind"] == "defined":
+            j = int(row["col"])
+            return self.defined[:, j], float(self.defined_est[j])
+        return np.array([]), float(row["est"])
+
+    def to_frame(self, level: float = 0.95, ci_type: str = "perc") -> pd.DataFrame:
+        """Parameter rows with ``est``, bootstrap ``se`` and the ``ci_type`` CI
+        (``"perc"`` or ``"bca.simple"``); fixed rows get se 0 and CI (est, est)."""
+        if ci_type not in ("perc", "bca.simple"):
+            raise ModelError(f"unknown bootstrap CI type {ci_type!r}; use 'perc' or 'bca.simple'")
+        se, lo, hi = [], [], []
+        for i in range(len(self.frame)):
+            t, t0 = self._column(i)
+            t = t[np.isfinite(t)]
+            if len(t) == 0:
+                se.append(0.0 if self.frame.iloc[i]["kind"] == "fixed" else np.nan)
+                lo.append(t0 if self.frame.iloc[i]["kind"] == "fixed" else np.nan)
+                hi.append(t0 if self.frame.iloc[i]["kind"] == "fixed" else np.nan)
+                continue
+            se.append(boot_se(t))
+            a, b = percentile_ci(t, level) if ci_type == "perc" else bca_simple_ci(t, t0, level)
+            lo.append(a)
+            hi.append(b)
+        out = self.frame[["lhs", "op", "rhs", "group", "label", "est"]].copy()
+        out["se"] = se
+        out["ci_lower"] = lo
+        out["ci_upper"] = hi
+        return out
+
+    def to_dict(self) -> dict:
+        return jsonable({"R": self.R, "seed": self.seed, "successful": self.n_successful,
+                         "failed": self.failed, "nonadmissible": len(self.nonadmissible),
+                         "parameters": self.to_frame(), "warnings": self.warnings})
+
+    def summary(self) -> str:
+        return (f"Bootstrap (nonparametric, R = {self.R}, seed = {self.seed}): "
+                f"{self.n_successful} successful, {len(self.failed)} failed, "
+                f"{len(self.nonadmissible)} nonadmissible draws")
+
+
+def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
+              warm_start: bool = True) -> BootstrapResult:
+    """Nonparametric bootstrap of ``fit`` (a :class:`~psychometrics.sem.results.CFAFit`).
+
+    ``R`` draws resampling cases within groups; ``seed`` for ``numpy.random.default_rng``;
+    ``n_jobs`` worker processes (``-1``: all cores); ``warm_start`` starts each refit at the
+    original estimates (else at the engine's start values).  Returns :class:`BootstrapResult`
+    (``to_frame(ci_type="perc" | "bca.simple")``), as ``lavaan::parameterEstimates`` of a fit
+    with ``se = "bootstrap"``.
+    """
+    from .model import Model
+
+    if not isinstance(R, (int, np.integer)) or R < 2:
+        raise ModelError(f"bootstrap: R must be an integer of at least 2 (got {R!r})")
+    rng = np.random.default_rng(seed)
+    sizes = [g.data.shape[0] for g in fit.sample.groups]
+    draws = [[rng.integers(0, n, size=n) for n in sizes] for _ in range(R)]
+    if warm_start:
+        x0 = np.asarray(fit.x, dtype=float)
+    else:
+        xf = fit.model.start_values(fit.sample)
+        x0 = np.zeros(fit.x.size)
+        seen = set()
+        for k, red in enumerate(fit.partable.eq_map):
+            if red not in seen:
+                x0[red] = xf[k]
+                seen.add(red)
+    template = copy.copy(fit.sample)
+    template.groups = [copy.copy(g) for g in fit.sample.groups]
+    for g in template.groups:   # drop cached FIML objects before pickling
+        for attr in ("_fiml_patterns", "_fiml_em"):
+            g.__dict__.pop(attr, None)
+    try:
+        h_inv = np.linalg.inv(fit.information("expected")) if warm_start else None
+    except np.linalg.LinAlgError:
+        h_inv = None
+    payload = (fit.partable, template, fit.missing, x0, h_inv)
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = max(1, min(int(n_jobs), R))
+    if n_jobs == 1:
+        est, ok, adm = _refit_many(payload, draws)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        chunks = np.array_split(np.arange(R), n_jobs * 4)
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
+            parts = list(ex.map(_worker, [(payload, [draws[i] for i in c]) for c in chunks]))
+        est = np.vstack([p[0] for p in parts])
+        ok = np.concatenate([p[1] for p in parts])
+        adm = np.concatenate([p[2] for p in parts])
+    failed = [int(i) for i in np.flatnonzero(~ok)]
+    nonadm = [int(i) for i in np.flatnonzero(ok & ~adm)]
+    ndef = len(fit.partable.defined)
+    defined = np.full((R, ndef), np.nan)
+    if ndef:
+        for i in np.flatnonzero(ok):
+            defined[i] = fit._defined_values(est[i])
+    defined_est = np.asarray(fit._defined_values(fit.x), dtype=float) if ndef else np.zeros(0)
+    # parameter rows
+    pt = fit.partable
+    est_rows = fit._est_rows()
+    gl = fit.group_labels
+    rows = []
+    for i in range(pt.nrow):
+        free = pt.free[i] > 0
+        rows.append({"lhs": pt.lhs[i], "op": pt.op[i], "rhs": pt.rhs[i],
+                     "group": gl[pt.group[i] - 1] if fit.ngroups > 1 else None,
+                     "label": pt.eq_label[i], "est": est_rows[i],
+                     "kind": "free" if free else "fixed",
+                     "col": int(pt.eq_map[pt.free[i] - 1]) if free else -1})
+    for j, f in enumerate(pt.defined):
+        rows.append({"lhs": f.lhs, "op": ":=", "rhs": f.rhs, "group": None, "label": f.lhs,
+                     "est": defined_est[j], "kind": "defined", "col": j})
+    frame = pd.DataFrame(rows)
+    warn = []
+    if failed:
+        warn.append(f"{len(failed)} of {R} bootstrap draws failed (did not converge) and were dropped")
+    if nonadm:
+        warn.append(f"{len(nonadm)} bootstrap draws gave nonadmissible solutions (negative variances)")
+    if warn:
+        import warnings as _w
+        from ..errors import PsychometricsWarning
+        for w in warn:
+            _w.warn(w, PsychometricsWarning, stacklevel=2)
+    del Model
+    return BootstrapResult(R=int(R), seed=seed, draws=est, defined=defined, failed=failed,
+                           nonadmissible=nonadm, x=np.asarray(fit.x, float), defined_est=defined_est,
+                           frame=frame, warnings=warn)
