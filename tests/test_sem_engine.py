@@ -132,3 +132,25 @@ def test_improper_solution_is_recorded_not_raised():
     codes = fit.diagnostics.codes()
     assert "heywood" in codes and ("singular_information" in codes or "nonconvergence" in codes)
     assert np.isfinite(fit.fit_measures()["chisq"])
+
+
+def test_label_equality_constraint_equals_shared_label():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = cfa("visual =~ x1 + a*x2 + b*x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\na == b", HS)
+        b = cfa("visual =~ x1 + a*x2 + a*x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", HS)
+    assert a.df == b.df == 25
+    assert np.isclose(a.fit_measures()["chisq"], b.fit_measures()["chisq"], rtol=1e-8)
+
+
+def test_too_few_cases_recorded():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cfa(M_HS, HS.iloc[:8])
+    codes = fit.diagnostics.codes()
+    assert "small_n" in codes and "npd_sample" in codes
+
+
+def test_observed_information_equals_expected_when_saturated():
+    fit = get_fit("hs_obsmed")
+    assert np.allclose(fit.information("observed"), fit.information("expected"), rtol=1e-4, atol=1e-6)
