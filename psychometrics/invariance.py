@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from ._results import jsonable
-from .errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
+from .errors import CellProblem, DataError, ModelError, PsychometricsWarning
 
 LEVELS = ("configural", "metric", "scalar", "strict", "lv_variances", "lv_covariances", "means")
 #: lavaan's group.equal token added at each level (levels are cumulative)
@@ -609,7 +609,6 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     score_tests: dict = {}
     released = list(user_partial)
     prev_fm = None
-    prev_level = None
     indicators = None
     scalar_model = None
     stopped = None
@@ -625,7 +624,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         if prev_fm is None:
             row["decision"] = "baseline"
             rows[level] = row
-            prev_fm, prev_level = fm, level
+            prev_fm = fm
             continue
         diff = _compare(row, fm, prev_fm, robust)
         if "problem" in diff:
@@ -686,7 +685,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                 break
         elif level == "scalar":
             scalar_model = level
-        prev_fm, prev_level = fm, level
+        prev_fm = fm
     if scalar_model is None and "scalar" in fits and partial == "none":
         scalar_model = "scalar"
 
