@@ -372,7 +372,11 @@ def _prepare(data: pd.DataFrame, group: str, scan: dict, missing: str, max_group
     else:
         used = itemdata.notna().any(axis=1)
     df = df.loc[used]
-    labels = [g for g in labels if (df[group] == g).any()]
+    empty = [g for g in labels if not (df[group] == g).any()]
+    if empty:
+        what = "complete cases" if missing == "listwise" else "observed item values"
+        raise DataError(f"{data_name}: group(s) {', '.join(map(repr, empty))} of {group!r} have "
+                        f"no {what} on the model variables ({', '.join(items)})")
     npar = scan["npar"] if "npar" in scan else _free_per_group(scan, std_lv)
     problems = []
     n_per_group = {}

@@ -527,3 +527,10 @@ def test_bad_syntax_is_a_psychometrics_error():
     _engine()
     with pytest.raises(PsychometricsError):
         invariance("visual =~ x1 + + x2", HS, "school")
+
+
+def test_group_without_complete_cases():
+    d = HS.copy()
+    d.loc[d["school"] == "Pasteur", "x2"] = np.nan
+    with pytest.raises(DataError, match="'Pasteur' of 'school' have no complete cases"):
+        invariance(HS_MODEL, d, "school")
