@@ -139,10 +139,22 @@ def test_latex_and_xlsx_small(tmp_path):
 
 
 # ------------------------------------------------------------------ the pipeline, run once
+def _en_study(tmp_path: Path) -> Path:
+    """The example study with plain ML + FIML (MLR's robust corrections of the 34-item models
+    take most of a minute; the Persian run below keeps MLR on two small instruments)."""
+    for name in ("data.csv", "engagement.yaml", "outcome.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    doc = yaml.safe_load((EXAMPLES / "study.yaml").read_text(encoding="utf-8"))
+    doc["estimator"] = "ML"
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def run_en(tmp_path_factory):
     out = tmp_path_factory.mktemp("report_en")
-    run = run_validation(EXAMPLES / "study.yaml", out, bootstrap=30, parallel_iterations=20,
+    run = run_validation(_en_study(out), out, bootstrap=30, parallel_iterations=20,
                          omega_bootstrap=5)
     paths = write_outputs(run, out)
     return run, out, paths
@@ -186,7 +198,7 @@ def test_results_json_has_versions_options_seed(run_en):
     assert meta["seed"] == 20261122 and meta["options"]["bootstrap"] == 30
     assert meta["versions"]["psychometrics"] == pm.__version__
     assert meta["versions"]["numpy"] == np.__version__
-    assert meta["estimator"] == "MLR" and meta["missing"] == "fiml"
+    assert meta["estimator"] == "ML" and meta["missing"] == "fiml"
     assert res["data"]["n_cases"] == 324
     assert res["study"]["title"].startswith("Example study")
     # every number of every table is in the JSON, with the table's number
@@ -253,7 +265,7 @@ def test_html_sections_and_methods(run_en):
     for key in ("overview", "methods", "screening", "items", "reliability", "efa", "cfa",
                 "invariance", "validity", "measurement", "structural", "warnings", "software"):
         assert f"id='sec-{key}'" in html, key
-    assert "robust maximum likelihood (MLR" in html and "(FIML)" in html
+    assert "maximum likelihood with missing responses handled by full-information" in html
     assert "Hu &amp; Bentler, 1999" in html
     assert "74 cell(s) changed (missing code)" in html       # recoded cells are listed
     assert "engagement ~ a*alliance" in html                   # structural syntax for the next step
@@ -300,6 +312,11 @@ def test_persian_report(run_fa):
     digits = "".join(c.text for t in d.tables for row in t.rows for c in row.cells)
     assert any(ch in digits for ch in "۰۱۲۳۴۵۶۷۸۹")
     assert run.results["data"]["group_sizes"] == {"زن": 225, "مرد": 99}
+    assert "بیشینه‌ی درست‌نمایی استوار (MLR" in html          # the study's MLR + FIML
+    if run.results["cfa"]:
+        fm = run.results["cfa"]["client_outcome"]["fit_measures"]
+        assert fm["cfi_robust"] is not None
+        assert "CFI استوار" in html
 
 
 def test_persian_figure_text_is_shaped():
