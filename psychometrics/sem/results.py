@@ -765,9 +765,12 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
     sample = sample_stats(data, roles.ov, group=group, missing=missing)
     ngroups = sample.ngroups
     if meanstructure is None:
-        meanstructure = ngroups > 1 or missing == "fiml"
+        # lavaan: a mean structure with groups, with missing = "ml", or when the syntax has ~ 1
+        meanstructure = ngroups > 1 or missing == "fiml" or any(f.op == "~1" for f in formulas)
     if group_equal and ngroups < 2:
         group_equal = ()
+    if not meanstructure and any(f.op == "~1" for f in formulas):
+        raise ModelError("the model syntax has intercepts (~ 1) but meanstructure=False")
     pt = build_partable(formulas, ngroups=ngroups, meanstructure=meanstructure, std_lv=std_lv,
                         orthogonal=orthogonal, fixed_x=fixed_x, group_equal=group_equal,
                         group_partial=group_partial)
