@@ -662,7 +662,9 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                 fit_p = _fit(model, df, group, est, missing, _equal_tokens(level), released,
                              std_lv)
                 row_p, fm_p = _fit_row(fit_p, robust)
-                _compare(row_p, fm_p, prev_fm, robust)
+                diff_p = _compare(row_p, fm_p, prev_fm, robust)
+                if "problem" in diff_p:
+                    warn_list.append(f"{level} (partial): {diff_p['problem']}")
                 ok_p, _ = rule.decide(row_p, level)
                 if ok_p:
                     accepted = True
@@ -704,6 +706,9 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                                               "X2", "df", "pvalue", "reason"])
     if scalar_model is not None:
         latent = _latent_comparison(fits[scalar_model], labels, n_per_group, scalar_model)
+        if rows[scalar_model]["decision"] not in ("invariant", "partially invariant"):
+            notes.append(f"Latent means are compared in the {scalar_model} model although it "
+                         f"did not meet the decision rule ({rows[scalar_model]['decision']}).")
     else:
         latent = pd.DataFrame(
             columns=["factor", "group", "reference", "mean_diff", "se", "z", "pvalue", "d",
