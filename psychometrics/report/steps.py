@@ -64,6 +64,21 @@ def _fit_row(fit) -> dict:
     return row
 
 
+def _section_warnings(section, messages) -> None:
+    """Show a result's numerical trouble (Heywood cases, non-convergence, ...) in its section."""
+    if messages:
+        section.add(WarningList(list(messages)))
+
+
+def _fit_dict(fit, model: str) -> dict:
+    """A fitted model for results.json: its own to_dict() (fit measures, parameters,
+    diagnostics) plus the model syntax."""
+    d = jsonable(fit.to_dict()) if hasattr(fit, "to_dict") else {
+        "fit_measures": jsonable(fit.fit_measures()), "parameters": jsonable(fit.parameters())}
+    d["model"] = model
+    return d
+
+
 def _fit_kwargs(r) -> dict:
     return {"estimator": r.study.estimator, "missing": r.study.missing}
 
@@ -315,7 +330,7 @@ def _efa_one(r, si, s):
     method = r.options.get("efa_method", "minres")
     rotation = r.options.get("rotation", "oblimin") if n_fac > 1 else "none"
     e = efa(x, n_fac, method=method, rotation=rotation)
-    r.collect_warnings(f"EFA {si.id}", e)
+    _section_warnings(s, r.collect_warnings(f"EFA {si.id}", e))
     out["efa"] = jsonable(e.to_dict())
     load = e.loadings.copy()
     load["h2"] = e.communalities.reindex(load.index)
@@ -373,7 +388,7 @@ def _cfa_one(r, si, s):
     r.cfa_fits[si.id] = fit
     label = f"CFA {_label(r, si)}"
     r.fits.append((f"cfa_{si.id}", label, fit))
-    r.collect_warnings(f"CFA {si.id}", fit)
+    _section_warnings(s, r.collect_warnings(f"CFA {si.id}", fit))
     s.add(Code(model))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
@@ -397,8 +412,7 @@ def _cfa_one(r, si, s):
     cors = {(a, b): float(v) for a, b, v in zip(cov["lhs"], cov["rhs"], cov["std_all"])}
     r.figure(s, f"path_{si.id}", r.t("f_path", name=_label(r, si)), F.path_diagram, factors,
              correlations=cors, factor_labels={f: _sub_label(r, si, f) for f in factors})
-    return {"model": model, "fit_measures": jsonable(fm), "parameters": jsonable(params),
-            "warnings": jsonable(_get(fit, "warnings", default=[]))}
+    return _fit_dict(fit, model)
 
 
 def _fit_paragraph(r, s, fm):
@@ -437,7 +451,7 @@ def _invariance_one(r, si, s):
     data[gcol] = r.dataset.group
     levels = tuple(r.options.get("invariance_levels") or ("configural", "metric", "scalar", "strict"))
     inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **_fit_kwargs(r))
-    r.collect_warnings(f"invariance {si.id}", inv)
+    _section_warnings(s, r.collect_warnings(f"invariance {si.id}", inv))
     tab = inv.table.copy()
     cols = [c for c in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq_diff", "df_diff",
                         "p_diff", "delta_cfi", "delta_rmsea", "delta_srmr", "decision")
@@ -481,12 +495,12 @@ def _measurement(r, s):
     fit = cfa(model, all_items(r), **_fit_kwargs(r))
     r.measurement_fit = fit
     r.fits.append(("measurement", r.t("m_measurement"), fit))
-    r.collect_warnings("measurement model", fit)
+    _section_warnings(s, r.collect_warnings("measurement model", fit))
     s.add(Code(model))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
     params = fit.parameters()
-    return {"model": model, "fit_measures": jsonable(fm), "parameters": jsonable(params)}
+    return _fit_dict(fit, model)
 
 
 def step_validity(r):
@@ -503,7 +517,7 @@ def _validity(r, s):
     nb = r.options["bootstrap"]
     with r.progress.step(f"HTMT bootstrap ({nb} draws)"):
         v = validity(fit, data=all_items(r), n_boot=nb, seed=r.seed)
-    r.collect_warnings("validity", v)
+    _section_warnings(s, r.collect_warnings("validity", v))
     labels = r.factor_labels()
     tab = v.to_frame()
     cols = [c for c in ("n_items", "AVE", "CR", "sqrt_AVE", "max_r", "MSV", "ave_ok", "cr_ok",
@@ -559,7 +573,7 @@ def _structural(r, s, model):
     kw = dict(_fit_kwargs(r))
     fit = sem(model, all_items(r), **kw)
     r.fits.append(("structural", r.t("m_structural"), fit))
-    r.collect_warnings("structural model", fit)
+    _section_warnings(s, r.collect_warnings("structural model", fit))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
     params = fit.parameters()
@@ -590,8 +604,9 @@ def _structural(r, s, model):
             {"est": "f3", "se": "f3", "pvalue": "p", "ci_lower": "f3", "ci_upper": "f3",
              "std_all": "r"}, note=r.t("n_structural", nb=nb if boot is not None else 0),
             index_label=r.t("c_path"))
-    return {"fit_measures": jsonable(fm), "parameters": jsonable(params),
-            "bootstrap": jsonable(boot)}
+    out = _fit_dict(fit, model)
+    out["bootstrap"] = jsonable(boot)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
