@@ -59,6 +59,9 @@ M_MEDG = M_HS + """
 M_REGEQ = M_HS + """
            textual ~ visual
            x1 ~~ x9 """
+M_MIMIC = """ visual  =~ x1 + x2 + x3
+              textual =~ x4 + x5 + x6
+              visual + textual ~ ageyr + grade """
 M_PG = """ visual  =~ x1 + c(v2, v2)*x2 + x3
            textual =~ x4 + x5 + x6
            speed   =~ x7 + x8 + x9 """
@@ -95,6 +98,8 @@ CASES = {
     "hs_labels": (cfa, M_LAB, HS, {}),
     "hs_pergroup": (cfa, M_PG, HS, {"group": "school"}),
     "hs_meanstr": (cfa, M_HS, HS, {"meanstructure": True}),
+    "hs_mimic": (sem, M_MIMIC, HS, {}),
+    "hs_mimic_school": (sem, M_MIMIC, HS, {"group": "school", "group_equal": ["loadings", "regressions"]}),
     "hs_covy": (sem, M_HS + "\n textual ~ visual\n speed ~ visual", HS, {}),
     "hs_obsmed_school": (sem, M_OBSMED, HS, {"group": "school"}),
     "hs_med_school": (sem, M_MEDG, HS, {"group": "school", "group_equal": ["loadings"]}),

@@ -9,7 +9,8 @@ from test_sem_lavaan import REF, get_fit
 
 NAMES = ["hs_1g", "hs_stdlv", "hs_school_load", "hs_school_part", "hs_school_strict", "hs_second",
          "hs_med", "hs_labels", "hs_pergroup", "bfi_1g", "bfi_gender", "wai_3f", "wai_hier", "wai_gender",
-         "hs_med_school", "hs_sex_regeq", "hs_meanstr", "hs_covy"]
+         "hs_med_school", "hs_sex_regeq", "hs_meanstr", "hs_covy",
+         "hs_mimic", "hs_mimic_school"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -17,6 +18,11 @@ def test_modindices_match_lavaan(name):
     fit = get_fit(name)
     ours = fit.modindices()
     ref = pd.DataFrame(REF[name]["mi"])
+    # not reproduced (see psychometrics/sem/modindices.py): rows of fixed.x covariates, which
+    # lavaan lists only in constrained multi-group models
+    ov_x = set(fit.partable.roles.ov_x)
+    keep = ~(((ref.op == "~~") & ref.lhs.isin(ov_x)) | ((ref.op == "~") & ref.lhs.isin(ov_x)))
+    ref = ref[keep].reset_index(drop=True)
     gl = fit.group_labels
     g_ours = [gl.index(v) + 1 if v is not None else 1 for v in ours["group"]]
     # same candidate parameters in the same order as lavaan

@@ -11,10 +11,11 @@ of F for the candidates and ``I`` the unit expected information of the extended 
     V = I_cc - I_cf  K (K' I_ff K)^-1 K'  I_fc,      mi = N g_c^2 / diag(V),
     epc = -g_c / diag(V),
 
-so equality constraints of the model stay in force.  Exogenous (fixed.x) covariates stay
-fixed: lavaan refits the extended model with fixed.x, which leaves their rows without an index
-(checked on a saturated observed-variable path model, where lavaan returns no candidates); (Sorbom, 1989, Psychometrika 54;
-Saris, Satorra & Sorbom, 1987 for the EPC).  Candidates with ``diag(V) < eps^(1/3)`` (not
+so equality constraints of the model stay in force (Sorbom, 1989, Psychometrika 54;
+Saris, Satorra & Sorbom, 1987 for the EPC).  Not reproduced: rows of exogenous (fixed.x)
+covariates -- their variances/covariances and their regressions on other variables
+(``x ~ f``) -- are left out; lavaan drops them (NA) in models without equality constraints but
+lists them in constrained multi-group models (mi ~ 0 for the variances).  Candidates with ``diag(V) < eps^(1/3)`` (not
 identified when freed) are dropped.  ``sepc_lv``/``sepc_all``/``sepc_nox`` standardise the EPC
 as lavaan does (``cov.std = TRUE``).
 """
@@ -43,6 +44,9 @@ def _candidates(fit) -> list[tuple]:
         if pt.op[i] == "~~":
             existing.add((pt.rhs[i], "~~", pt.lhs[i], g))
     out = []
+    # Exogenous (fixed.x) rows and regressions of exogenous covariates are left out: lavaan
+    # reports them as NA (dropped) in unconstrained models and with mi ~ 0 (variances) or
+    # values we do not reproduce (x ~ f) in models with equality constraints.
     # 1. every fixed row of the model
     for i in range(pt.nrow):
         if (pt.free[i] == 0 and pt.op[i] in ("=~", "~~", "~", "~1") and pt.group[i] > 0
@@ -105,13 +109,14 @@ def modindices(fit, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFr
     group = list(pt.group)
     free = list(pt.free)
     ustart = list(pt.ustart)
-    exo = [0] * pt.nrow
+    exo = list(pt.exo)
     x_ext = list(fit.x_full)
     cand_cols = []
     for c, (a, o, b, g, row) in enumerate(cands):
         k = n_full + c
         if row is not None:
             free[row] = k + 1
+            exo[row] = 0
             x_ext.append(est[row])
         else:
             lhs.append(a); op.append(o); rhs.append(b); group.append(g)
@@ -155,7 +160,7 @@ def modindices(fit, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFr
     EPC = epc.copy()
     is_var = np.array([o == "~~" and a == b for a, o, b in zip(c_lhs, c_op, c_rhs)])
     for k, (a, o, b, g, row) in enumerate(cands):
-        if is_var[k]:
+        if is_var[k] and not (row is not None and pt.exo[row]):
             EPC[k] = est[row] if row is not None else 0.0
     from .results import standardize
     allc = [C for C, _ in fit.model.implied(fit.x, all_vars=True)]

@@ -64,6 +64,9 @@ COVY <- ' visual  =~ x1 + x2 + x3
           speed   =~ x7 + x8 + x9
           textual ~ visual
           speed ~ visual '
+MIMIC <- ' visual  =~ x1 + x2 + x3
+           textual =~ x4 + x5 + x6
+           visual + textual ~ ageyr + grade '
 BFI <- ' agree =~ A1 + A2 + A3 + A4 + A5
          consc =~ C1 + C2 + C3 + C4 + C5
          extra =~ E1 + E2 + E3 + E4 + E5
@@ -98,6 +101,8 @@ fits <- list(
   hs_meanstr      = list(fun="cfa", model=HS, data="hs", args=list(meanstructure=TRUE)),
   hs_covy         = list(fun="sem", model=COVY, data="hs", args=list()),
   hs_obsmed_school= list(fun="sem", model=OBSMED, data="hs", args=list(group="school")),
+  hs_mimic        = list(fun="sem", model=MIMIC, data="hs", args=list()),
+  hs_mimic_school = list(fun="sem", model=MIMIC, data="hs", args=list(group="school", group.equal=c("loadings", "regressions"))),
   hs_pergroup     = list(fun="cfa", model=PG, data="hs", args=list(group="school")),
   bfi_1g          = list(fun="cfa", model=BFI, data="bfi", args=list()),
   bfi_gender      = list(fun="cfa", model=BFI, data="bfi_g", args=list(group="gender")),
