@@ -212,6 +212,15 @@ out$bfi_gender_ml <- run_case("bfi_gender_ml", BFI_MODEL, bfi, "gender",
 out$bfi_gender_mlr_fiml <- run_case("bfi_gender_mlr_fiml", BFI_MODEL, bfi, "gender",
                                     estimator = "MLR", missing = "ml",
                                     levels = c("configural", "metric", "scalar"))
+# a five-instrument measurement model (the 25 bfi items), as a study's full model
+BFI5_MODEL <- "agree =~ A1 + A2 + A3 + A4 + A5
+consc =~ C1 + C2 + C3 + C4 + C5
+extra =~ E1 + E2 + E3 + E4 + E5
+neuro =~ N1 + N2 + N3 + N4 + N5
+open =~ O1 + O2 + O3 + O4 + O5"
+out$bfi5_gender_ml <- run_case("bfi5_gender_ml", BFI5_MODEL, bfi, "gender",
+                               levels = c("configural", "metric", "scalar"),
+                               score_levels = c("scalar"), search = TRUE)
 out$bfi_education_ml <- run_case("bfi_education_ml", BFI_MODEL, bfi, "education",
                                  levels = c("configural", "metric", "scalar"),
                                  score_levels = c("scalar"))
