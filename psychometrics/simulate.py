@@ -152,6 +152,19 @@ class SimulatedStudy:
                 "n": int(len(self.data))}
 
 
+def _mvn_zero_mean(rng, cov: np.ndarray, n: int) -> np.ndarray:
+    """Draws as ``rng.multivariate_normal(0, cov, n)`` (same random numbers, same SVD
+    factor) but with the signs of the singular vectors fixed, so the data do not depend
+    on the LAPACK build (numpy leaves those signs to LAPACK)."""
+    z = rng.standard_normal((n, cov.shape[0]))
+    _, sv, v = np.linalg.svd(cov)
+    for i in range(v.shape[0]):
+        j = int(np.flatnonzero(np.abs(v[i]) > 1e-12)[0])
+        if v[i, j] > 0:
+            v[i] = -v[i]
+    return z @ (np.sqrt(sv)[:, None] * v)
+
+
 def _categorise(y: np.ndarray, n_cat: int, low: int) -> np.ndarray:
     cuts = np.asarray(THRESHOLDS[n_cat])
     return low + np.searchsorted(cuts, y)
@@ -203,7 +216,7 @@ def simulate_example_study(out_dir: str | os.PathLike | None = None, *, seed: in
     vo = resid_var(b[("outcome", "engagement")], b[("outcome", "alliance")])
     vs = resid_var(b[("satisfaction", "engagement")], b[("satisfaction", "alliance")])
     c = RESIDUAL_COR_OUT_SAT * np.sqrt(vo * vs)
-    e = rng.multivariate_normal([0.0, 0.0], [[vo, c], [c, vs]], size=n)
+    e = _mvn_zero_mean(rng, np.array([[vo, c], [c, vs]]), n)
     outcome = b[("outcome", "engagement")] * engagement + b[("outcome", "alliance")] * alliance + e[:, 0]
     satisfaction = b[("satisfaction", "engagement")] * engagement + b[("satisfaction", "alliance")] * alliance + e[:, 1]
 
