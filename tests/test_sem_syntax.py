@@ -114,3 +114,10 @@ def test_bad_options():
         cfa(M_HS, HS, group="school", group_equal=["loading"])
     with pytest.raises(ModelError):
         cfa(M_HS, HS, missing="pairwise")
+
+
+def test_zero_variance_variable():
+    d = HS.copy()
+    d["x3"] = 2.0
+    with pytest.raises(ModelError, match="x3"):
+        cfa(M_HS, d)

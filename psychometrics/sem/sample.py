@@ -151,6 +151,11 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
         else:
             mean = np.nanmean(arr, axis=0)
             cov = np.diag(np.nanvar(arr, axis=0))
+        zero = [ov_names[j] for j in range(len(ov_names)) if not cov[j, j] > 0]
+        if zero:
+            where = f" in group {lab!r}" if group is not None else ""
+            raise ModelError(f"variable(s) with zero variance{where} in {source}: {', '.join(zero)} "
+                             "(every case has the same value); remove them from the model")
         gs = GroupStats(label=lab, nobs=n, cov=cov, mean=mean, data=arr, case_ids=ids)
         if missing == "listwise":
             gs.h1_cov, gs.h1_mean = cov, mean
