@@ -125,8 +125,59 @@ def numerical_hessian(grad, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     return 0.5 * (H + H.T)
 
 
+def ram_curvature(model, x, gms) -> np.ndarray:
+    """Analytic curvature term ``sum_g sum_k g_gk d^2 m_gk / dx dx'`` of the engine's RAM model
+    (``Sigma = F B P B' F'``, ``mu = F B M``, ``B = (I - A)^-1``) in the reduced parameters.
+
+    With ``phi = tr(T B P B') + u' B M`` (``T``, ``u``: the moment gradient as a symmetric
+    matrix / vector on the observed block) and ``C = B P B'``, ``Q = C T B``, ``R = B' T B``,
+    ``v = B' u``, ``w = B M``: ``d2 phi / da_ij da_kl = 2 (Q_jk B_li + Q_li B_jk + C_jl R_ki)
+    + v_k B_li w_j + v_i B_jk w_l``; ``d2 phi / da_ij dp_kl = 2 (B_jk R_li + B_jl R_ki [k != l])``;
+    ``d2 phi / da_ij dm_k = v_i B_jk``; all other second derivatives vanish.
+    """
+    xf = model.K @ np.asarray(x, dtype=float)
+    p, m = model.p, model.m
+    r, c = vech_indices(p)
+    Hf = np.zeros((model.n_full, model.n_full))
+    for g, (A, P, M) in enumerate(model.matrices(xf, full=True)):
+        gm = np.asarray(gms[g], dtype=float)
+        if model.meanstructure:
+            g_mu, g_v = gm[:p], gm[p:]
+        else:
+            g_mu, g_v = np.zeros(p), gm
+        T = np.zeros((m, m))
+        half = np.where(r == c, 1.0, 0.5) * g_v
+        T[r, c] += half
+        T[c, r] += np.where(r == c, 0.0, half)
+        u = np.zeros(m)
+        u[:p] = g_mu
+        B = np.linalg.inv(np.eye(m) - A)
+        C = B @ P @ B.T
+        Q = C @ T @ B
+        R = B.T @ T @ B
+        v = B.T @ u
+        w = B @ M
+        a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = model.idx[g]
+        if len(a_k):
+            i1, j1 = a_i[:, None], a_j[:, None]
+            i2, j2 = a_i[None, :], a_j[None, :]
+            haa = 2.0 * (Q[j1, i2] * B[j2, i1] + Q[j2, i1] * B[j1, i2] + C[j1, j2] * R[i2, i1])
+            haa += v[i2] * B[j2, i1] * w[j1] + v[i1] * B[j1, i2] * w[j2]
+            Hf[np.ix_(a_k, a_k)] += haa
+            if len(p_k):
+                kk, ll = p_i[None, :], p_j[None, :]
+                hap = 2.0 * (B[j1, kk] * R[ll, i1] + (kk != ll) * B[j1, ll] * R[kk, i1])
+                Hf[np.ix_(a_k, p_k)] += hap
+                Hf[np.ix_(p_k, a_k)] += hap.T
+            if len(m_k) and model.meanstructure:
+                ham = v[i1] * B[j1, m_i[None, :]]
+                Hf[np.ix_(a_k, m_k)] += ham
+                Hf[np.ix_(m_k, a_k)] += ham.T
+    return model.K.T @ Hf @ model.K
+
+
 def observed_hessian(implied, delta, x, patterns: list, h1: list, meanstructure: bool,
-                     h: float = 1e-6) -> np.ndarray:
+                     h: float = 1e-6, curvature=None) -> np.ndarray:
     """Observed information of the model: the Hessian of ``F = -(logl - logl_h1) / N``.
 
     Computed as ``sum_g (N_g/N) Delta_g' I_g Delta_g + d/dx [sum_g Delta_g(x)' g_g]`` with
@@ -153,10 +204,13 @@ def observed_hessian(implied, delta, x, patterns: list, h1: list, meanstructure:
         gms.append(gm)
         H += d.T @ info @ d
 
-    def curv(xx):
-        return sum(dd.T @ g for dd, g in zip(delta(xx), gms))
+    if curvature is not None:
+        H += curvature(x, gms)
+    else:
+        def curv(xx):
+            return sum(dd.T @ g for dd, g in zip(delta(xx), gms))
 
-    H += _jacobian(curv, x, h)
+        H += _jacobian(curv, x, h)
     return 0.5 * (H + H.T)
 
 
@@ -479,7 +533,8 @@ def saturated_moments(patterns: MissingPatterns, missing: bool):
 
 
 def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, df: int,
-                   chisq: float | None = None, h1: list | None = None) -> MLRResult:
+                   chisq: float | None = None, h1: list | None = None,
+                   curvature=None) -> MLRResult:
     """MLR for a model given as functions of its free parameters.
 
     ``implied(x)`` -> list of ``(Sigma_g, mu_g)``; ``delta(x)`` -> list of ``Delta_g``
@@ -502,7 +557,7 @@ def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, 
     p = pats[0].p
 
     x = np.asarray(x, dtype=float)
-    H = observed_hessian(implied, delta, x, pats, h1, meanstructure)
+    H = observed_hessian(implied, delta, x, pats, h1, meanstructure, curvature=curvature)
     imp = implied(x)
     dl = delta(x)
     groups = [GroupMoments(pt, np.asarray(s), None if m is None else np.asarray(m), s1, mu1, d,
@@ -553,7 +608,8 @@ def mlr(fit) -> MLRResult:
     chisq = 2.0 * fit.ntotal * float(fit.fmin)
     try:
         res = mlr_statistics(lambda xx: fit.model.implied(xx), lambda xx: fit.model.delta(xx),
-                             fit.x, pats, meanstructure, missing, int(fit.df), chisq=chisq, h1=h1)
+                             fit.x, pats, meanstructure, missing, int(fit.df), chisq=chisq, h1=h1,
+                             curvature=_engine_curvature(fit.model))
     except (np.linalg.LinAlgError, ValueError) as exc:
         text = f"MLR: robust standard errors and scaled test not available ({exc})"
         fit.diagnostics.add("singular_information", text)
@@ -573,6 +629,14 @@ def mlr(fit) -> MLRResult:
     fit._robust_measures = dict(res.measures)
     fit._robust_result = res
     return res
+
+
+def _engine_curvature(model):
+    """The analytic RAM curvature when the engine's model exposes its matrices, else None
+    (then the curvature is differentiated numerically)."""
+    if all(hasattr(model, a) for a in ("idx", "matrices", "K", "n_full", "p", "m")):
+        return lambda xx, gms: ram_curvature(model, xx, gms)
+    return None
 
 
 MLR_KEYS = ("chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor",

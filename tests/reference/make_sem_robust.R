@@ -58,7 +58,7 @@ info0 <- lavaan:::lav_mvnorm_missing_information_observed_samplestats(Yp = Yp, M
 out$moments <- list(
   h1_mu = as.numeric(h1$Mu), h1_sigma = h1$Sigma, h1_logl = ll_h1,
   mu0 = Mu0, sigma0 = Sigma0, logl0 = ll0,
-  scores0_rows = sc0[c(1, 2, 3, 100, 2800), ], scores0_colsums = colSums(sc0),
+  scores0_rows = sc0[c(1, 2, 3, 100, 2800), ],
   info0_diag = diag(info0), info0_first_col = info0[, 1], info0_col40 = info0[, 40])
 
 # Bootstrap: lavaan's nonparametric bootstrap SEs of the HS model (1000 draws)
@@ -67,5 +67,21 @@ fit_b <- cfa(hs_model, data = hs, se = "bootstrap", bootstrap = 1000)
 peb <- parameterEstimates(fit_b, ci = TRUE, boot.ci.type = "perc")
 out$hs_boot <- list(lhs = peb$lhs, op = peb$op, rhs = peb$rhs, est = peb$est, se = peb$se,
                     R = 1000)
+
+# CI formulas of parameterEstimates(boot.ci.type = "perc" / "bca.simple") on fixed draws
+norm_inter <- get("norm.inter", envir = asNamespace("boot"))
+t_fixed <- sin(1:199) * 3 + (1:199) / 50
+t0 <- 1.1
+bca_simple <- function(t, t0, level) {
+  zalpha <- qnorm((1 + c(-level, level)) / 2)
+  w <- qnorm(sum(t < t0) / length(t))
+  norm_inter(t, pnorm(w + (w + zalpha)))[, 2]
+}
+out$ci_formulas <- list(
+  t = t_fixed, t0 = t0,
+  perc95 = norm_inter(t_fixed, (1 + c(-0.95, 0.95)) / 2)[, 2],
+  perc90 = norm_inter(t_fixed, (1 + c(-0.90, 0.90)) / 2)[, 2],
+  perc95_200 = norm_inter(c(t_fixed, 7), (1 + c(-0.95, 0.95)) / 2)[, 2],
+  bca95 = bca_simple(t_fixed, t0, 0.95), bca90 = bca_simple(t_fixed, t0, 0.90))
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, matrix = "rowmajor"), "sem_robust.json")

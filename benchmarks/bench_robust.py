@@ -1,0 +1,121 @@
+"""Speed of the estimation extensions (MLR, FIML, bootstrap), side by side with lavaan.
+
+    python benchmarks/bench_robust.py            # lavaan too when Rscript is present
+    python benchmarks/bench_robust.py --no-r --boot 1000 --jobs 2
+
+Three workloads (as in issue 3):
+1. the four-model MLR invariance sequence (configural, metric, scalar, strict) of the bfi
+   five-factor model by gender, listwise (N = 2,236): fit + fit_measures() per model;
+2. the same sequence with FIML (N = 2,800; 87 missing-data patterns overall);
+3. 1,000 nonparametric bootstrap refits of the HolzingerSwineford1939 three-factor model.
+lavaan 0.6-14 is timed inside one R process (start-up and data reading excluded):
+cfa(..., estimator = "MLR"[, missing = "ml"]) + fitMeasures(), and bootstrapLavaan(fit, R).
+Prints seconds and the ratio lavaan / psychometrics.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import pandas as pd
+
+HERE = pathlib.Path(__file__).resolve().parent
+DATA = HERE.parent / "tests" / "data"
+sys.path.insert(0, str(HERE.parent))
+
+import psychometrics as pm  # noqa: E402
+from psychometrics.sem.bootstrap import bootstrap  # noqa: E402
+
+BFI_MODEL = "\n".join(f"{f} =~ " + " + ".join(f"{t}{i}" for i in range(1, 6))
+                      for f, t in zip(["agree", "consc", "extra", "neuro", "open"], "ACENO"))
+HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+LEVELS = [(), ("loadings",), ("loadings", "intercepts"), ("loadings", "intercepts", "residuals")]
+
+
+def run_sequence(bfi, missing):
+    out = []
+    for eq in LEVELS:
+        fit = pm.cfa(BFI_MODEL, bfi, group="gender", estimator="MLR", missing=missing, group_equal=eq)
+        fm = fit.fit_measures()
+        fit.parameters()
+        out.append((fm["chisq"], fm["chisq_scaled"], fm["cfi_robust"]))
+    return out
+
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(lavaan))
+args <- commandArgs(TRUE); data_dir <- args[1]; R <- as.integer(args[2])
+bfi <- read.csv(file.path(data_dir, "bfi.csv")); hs <- read.csv(file.path(data_dir, "hs1939.csv"))
+m <- paste("agree =~ A1 + A2 + A3 + A4 + A5", "consc =~ C1 + C2 + C3 + C4 + C5",
+  "extra =~ E1 + E2 + E3 + E4 + E5", "neuro =~ N1 + N2 + N3 + N4 + N5",
+  "open =~ O1 + O2 + O3 + O4 + O5", sep = "\n")
+levels <- list(character(0), "loadings", c("loadings", "intercepts"),
+               c("loadings", "intercepts", "residuals"))
+seq_time <- function(missing) system.time(for (eq in levels) {
+  f <- cfa(m, data = bfi, group = "gender", estimator = "MLR", missing = missing, group.equal = eq)
+  fitMeasures(f); parameterEstimates(f) })[["elapsed"]]
+t1 <- seq_time("listwise"); t2 <- seq_time("ml")
+hsm <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+fit <- cfa(hsm, data = hs); set.seed(1)
+t3 <- system.time(suppressWarnings(bootstrapLavaan(fit, R = R)))[["elapsed"]]
+cat(sprintf("%.3f %.3f %.3f\n", t1, t2, t3))
+"""
+
+
+def lavaan_times(R):
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
+        fh.write(R_SCRIPT)
+    res = subprocess.run(["Rscript", fh.name, str(DATA), str(R)], capture_output=True, text=True)
+    pathlib.Path(fh.name).unlink()
+    if res.returncode != 0:
+        print(res.stderr[-2000:])
+        return None
+    return [float(v) for v in res.stdout.split()[-3:]]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    warnings.simplefilter("ignore")
+    bfi = pd.read_csv(DATA / "bfi.csv")
+    hs = pd.read_csv(DATA / "hs1939.csv")
+    pm.cfa(HS_MODEL, hs, estimator="MLR").fit_measures()          # warm up imports
+    ours = []
+    for missing in ("listwise", "fiml"):
+        t = time.perf_counter()
+        run_sequence(bfi, missing)
+        ours.append(time.perf_counter() - t)
+    fit = pm.cfa(HS_MODEL, hs)
+    t = time.perf_counter()
+    res = bootstrap(fit, R=a.boot, seed=1, n_jobs=a.jobs)
+    ours.append(time.perf_counter() - t)
+    print(f"bootstrap: {res.summary()}")
+    lav = None if a.no_r else lavaan_times(a.boot)
+    names = ["MLR invariance sequence, bfi by gender, listwise",
+             "MLR invariance sequence, bfi by gender, FIML",
+             f"bootstrap, HS model, R = {a.boot} (n_jobs = {a.jobs})"]
+    print(f"{'workload':55s} {'ours (s)':>9s} {'lavaan (s)':>11s} {'ratio':>7s}")
+    for i, name in enumerate(names):
+        lv = f"{lav[i]:11.2f}" if lav else f"{'-':>11s}"
+        ratio = f"{lav[i] / ours[i]:7.1f}" if lav else f"{'-':>7s}"
+        print(f"{name:55s} {ours[i]:9.2f} {lv} {ratio}")
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+        print("load average:", " ".join(load))
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    main()
