@@ -440,3 +440,25 @@ def test_split_half_with_hypothesised_model():
     assert res.fit_measures["df"] == 24
     assert res.fit_measures["ntotal"] == len(res.cfa_index)
     assert "CFI" in res.summary()
+
+
+def test_malformed_tables_raise_only_psychometrics_errors():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    cell = st.one_of(st.none(), st.integers(-3, 9), st.floats(allow_nan=True, allow_infinity=True),
+                     st.sampled_from(["", "x", "3", "۳", " "]))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.integers(0, 12), st.integers(0, 5), st.data())
+    def run(n, p, data):
+        rows = [[data.draw(cell) for _ in range(p)] for _ in range(n)]
+        df = pd.DataFrame(rows, columns=[f"i{j}" for j in range(p)])
+        for fn in (pm.kmo, pm.bartlett, lambda d: pm.efa(d, 1), pm.map_test,
+                   lambda d: pm.parallel_analysis(d, n_iter=3, seed=1)):
+            try:
+                fn(df)
+            except PsychometricsError:
+                pass
+
+    run()
