@@ -30,6 +30,7 @@ thead th { border-top: 2px solid #000; border-bottom: 1px solid #000; padding: .
            font-weight: normal; }
 tbody td { padding: .15rem .6rem; text-align: end; white-space: nowrap; }
 tbody td.txt, tbody th { text-align: start; font-weight: normal; padding: .15rem .6rem; }
+tbody th { white-space: nowrap; }
 tbody tr:last-child td, tbody tr:last-child th { border-bottom: 2px solid #000; }
 p.note { font-size: .85rem; margin-top: .2rem; }
 p.note em { font-style: italic; }

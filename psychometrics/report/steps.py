@@ -54,14 +54,34 @@ def keyed_items(r, si) -> pd.DataFrame:
     return reverse_key(x, si.instrument, si.columns)
 
 
+ROBUST_COLUMNS = ["chisq_scaled", "pvalue_scaled", "cfi_robust", "tli_robust", "rmsea_robust"]
+
+
 def _fit_row(fit) -> dict:
+    """lavaan fitMeasures of one model, in table order (robust versions after the ML ones)."""
     fm = fit.fit_measures()
-    row = {k: fm.get(k) for k in FIT_COLUMNS}
-    for k in ("chisq_scaled", "df_scaled", "pvalue_scaled", "cfi_robust", "tli_robust",
-              "rmsea_robust", "cfi_scaled", "rmsea_scaled"):
-        if k in fm:
-            row[k] = fm.get(k)
+    row = {}
+    for k in FIT_COLUMNS:
+        row[k] = fm.get(k)
+        if k == "pvalue" and fm.get("chisq_scaled") is not None:
+            row["chisq_scaled"] = fm.get("chisq_scaled")
+            row["pvalue_scaled"] = fm.get("pvalue_scaled")
+        if k == "rmsea_ci_upper" and fm.get("cfi_robust") is not None:
+            for c in ("cfi_robust", "tli_robust", "rmsea_robust"):
+                row[c] = fm.get(c)
     return row
+
+
+def _short(r, si) -> str:
+    """A short name of an instrument for wide tables: its abbreviation in parentheses
+    (``... (WAI-SR)``), else its name without a parenthesis."""
+    label = _label(r, si)
+    if label.endswith(")") and "(" in label:
+        head, _, inner = label[:-1].rpartition("(")
+        if inner and " " not in inner:
+            return inner
+        return head.strip() or si.id
+    return label
 
 
 def _section_warnings(section, messages) -> None:
@@ -386,8 +406,7 @@ def _cfa_one(r, si, s):
     data = keyed_items(r, si)
     fit = cfa(model, data, **_fit_kwargs(r))
     r.cfa_fits[si.id] = fit
-    label = f"CFA {_label(r, si)}"
-    r.fits.append((f"cfa_{si.id}", label, fit))
+    r.fits.append((f"cfa_{si.id}", f"CFA {_short(r, si)}", fit))
     _section_warnings(s, r.collect_warnings(f"CFA {si.id}", fit))
     s.add(Code(model))
     fm = fit.fit_measures()
@@ -470,7 +489,7 @@ def _invariance_one(r, si, s):
              list(tab.index), list(cfi), list(rmsea),
              level_labels={lv: r.t("lv_" + str(lv)) for lv in tab.index})
     for lv, fit in (_get(inv, "fits", default={}) or {}).items():
-        r.fits.append((f"invariance_{si.id}_{lv}", f"{_label(r, si)}: {lv}", fit))
+        r.fits.append((f"invariance_{si.id}_{lv}", f"{_short(r, si)}: {r.t('lv_' + str(lv))}", fit))
     return jsonable(inv.to_dict() if hasattr(inv, "to_dict") else {"table": tab})
 
 
@@ -623,8 +642,14 @@ def step_fit_table(r):
             r.warn(label, f"fit measures unavailable ({exc})")
     df = pd.DataFrame.from_dict(rows, orient="index")
     r.table(s, "fit_indices", r.t("t_fit"), df, {c: FIT_FORMATS.get(c, "r3") for c in df.columns}
-            | {"chisq_scaled": "f2", "df_scaled": "f2", "pvalue_scaled": "p"},
-            note=r.t("n_fit"), index_label=tr("model", r.lang))
+            | {"chisq_scaled": "f2", "pvalue_scaled": "p"},
+            note=r.t("n_fit"), index_label=tr("model", r.lang),
+            column_labels={"chisq": "χ²", "pvalue": "p", "chisq_scaled": "χ² scaled",
+                           "pvalue_scaled": "p scaled", "rmsea_ci_lower": "RMSEA 90% CI lower",
+                           "rmsea_ci_upper": "RMSEA 90% CI upper", "cfi": "CFI", "tli": "TLI",
+                           "rmsea": "RMSEA", "srmr": "SRMR", "aic": "AIC", "bic": "BIC",
+                           "cfi_robust": "CFI robust", "tli_robust": "TLI robust",
+                           "rmsea_robust": "RMSEA robust"})
 
 
 def step_methods(r, section):
