@@ -79,8 +79,18 @@ class GroupMoments:
 
     def first_order(self, structured: bool = True) -> np.ndarray:
         """``J = (1/N_g) sum_i s_i s_i'`` (lavaan's h1 first-order information)."""
-        sc = self.scores(structured)
-        return sc.T @ sc / self.n
+        mu, sigma = (self._mu(), self.sigma) if structured else (self.h1_mu, self.h1_sigma)
+        name = f"J{int(self.meanstructure)}"
+
+        def compute(m_, s_):
+            sc = self.scores(structured)
+            return sc.T @ sc / self.n
+        return self.patterns._memo(name, np.asarray(mu), np.asarray(sigma), compute)
+
+    def meat(self) -> np.ndarray:
+        """``Delta' J Delta`` at the implied moments, via the projected scores."""
+        sd = self.scores(True) @ self.delta
+        return sd.T @ sd / self.n
 
     def h1_observed(self, structured: bool = False) -> np.ndarray:
         """Observed information of the saturated model (per case) at the saturated moments
@@ -91,6 +101,14 @@ class GroupMoments:
             return info
         p = self.patterns.p
         return info[p:, p:]
+
+    def trace_h1(self) -> float:
+        """``tr(A1^-1 B1)`` of the unstructured (saturated) model (lavaan's trace.h1)."""
+        def compute(m_, s_):
+            A1 = self.h1_observed(structured=False)
+            B1 = self.first_order(structured=False)
+            return float(np.sum(B1 * _sym_inv_zero(A1).T))
+        return self.patterns._memo(f"trh1{int(self.meanstructure)}", self.h1_mu, self.h1_sigma, compute)
 
 
 def complete_information(sigma: np.ndarray, meanstructure: bool = True) -> np.ndarray:
@@ -269,13 +287,10 @@ def sandwich_and_scaling(groups: list, hessian: np.ndarray, df: float) -> MLRCor
     tr_h1, tr_h0 = [], []
     for g in groups:
         fg = g.n / ntotal
-        J = g.first_order(structured=True)
-        b0 = g.delta.T @ J @ g.delta
+        b0 = g.meat()
         b0_groups.append(b0)
         B0 += fg * b0
-        A1 = g.h1_observed(structured=False)
-        B1 = g.first_order(structured=False)
-        tr_h1.append(float(np.sum(B1 * _sym_inv_zero(A1).T)))
+        tr_h1.append(g.trace_h1())
         tr_h0.append(float(fg * np.sum(b0 * e_inv.T)))
     vcov = e_inv @ B0 @ e_inv / ntotal
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
