@@ -639,7 +639,9 @@ class EFAResult:
     Proportion); ``eigenvalues``: of the correlation matrix; ``common_eigenvalues``:
     of the reduced matrix (communalities on the diagonal, psych's ``values``);
     ``correlation``: the correlation matrix analysed; ``warnings``: numerical
-    trouble (Heywood cases, non-convergence, smoothing, few cases).
+    trouble (Heywood cases, non-convergence, smoothing, few cases); ``fit``: psych's
+    goodness-of-fit statistics (chi-square, TLI, RMSEA with 90% interval, BIC, RMSR; see
+    :func:`_fit_statistics`).
     """
 
     loadings: pd.DataFrame
@@ -660,6 +662,7 @@ class EFAResult:
     converged: bool
     iterations: int
     objective: float
+    fit: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
     @property
@@ -709,13 +712,105 @@ class EFAResult:
             "communalities": self.communalities, "uniquenesses": self.uniquenesses,
             "variance": self.variance, "eigenvalues": self.eigenvalues,
             "common_eigenvalues": self.common_eigenvalues, "converged": self.converged,
-            "iterations": self.iterations, "objective": self.objective, "warnings": self.warnings})
+            "iterations": self.iterations, "objective": self.objective, "fit": self.fit,
+            "warnings": self.warnings})
 
     def summary(self) -> str:
         v = self.variance
         return (f"EFA {self.method}/{self.rotation}, {self.n_factors} factor(s), n = {self.n_obs}: "
                 f"cumulative variance {v.loc['Cumulative Var'].iloc[-1]:.2f}"
                 + (f"; {len(self.warnings)} warning(s)" if self.warnings else ""))
+
+
+def _fit_statistics(r: np.ndarray, L: np.ndarray, phi: np.ndarray, n_obs: int,
+                    n_pairs: np.ndarray | None, alpha: float = 0.1) -> dict:
+    """Goodness of fit of an EFA solution as ``psych::fa`` reports it (psych's ``fa.stats``).
+
+    Keys (psych's names in brackets): ``dof``; ``objective`` (ML discrepancy of the model
+    R^-1 R, after smoothing); ``chisq`` [STATISTIC] = objective * (n - 1 - (2p + 5)/6 - 2k/3)
+    with its ``pvalue`` [PVAL]; ``null_chisq``, ``null_dof``; ``tli`` [TLI]; ``rmsea`` with its
+    ``1 - alpha`` interval ``rmsea_lower`` / ``rmsea_upper``; ``bic`` [BIC], ``sabic`` [SABIC];
+    ``rms`` (root mean square off-diagonal residual) and ``crms`` (corrected for df); ``fit``,
+    ``fit_off``; the empirical chi-square ``echisq`` [chi] with ``epvalue`` [EPVAL] and ``ebic``
+    [EBIC], weighted by the pairwise counts (``nh``: their harmonic mean) as psych does.
+    """
+    from scipy import optimize, stats
+
+    p, k = L.shape
+    model = L @ phi @ L.T
+    residual = r - model
+    r2 = float(np.sum(r * r))
+    rstar2 = float(np.sum(residual * residual))
+    dof = p * (p - 1) / 2 - p * k + k * (k - 1) / 2
+    off = residual.copy()
+    np.fill_diagonal(off, 0.0)
+    out: dict = {"dof": dof, "n_obs": n_obs}
+    if n_pairs is None:
+        n_pairs = np.full(r.shape, float(n_obs))
+    npo = np.asarray(n_pairs, dtype=float)
+    rstar_off = float(np.sum(off ** 2 * npo))
+    r2o = r * r * npo
+    r2_off = float(np.sum(r2o) - np.trace(r2o))
+    nh = float(len(npo.ravel()) / np.sum(1.0 / npo))
+    out["nh"] = nh
+    out["echisq"] = rstar_off
+    out["rms"] = math.sqrt(rstar_off / (nh * p * (p - 1)))
+    if dof > 0:
+        out["epvalue"] = float(stats.chi2.sf(rstar_off, dof))
+        out["crms"] = math.sqrt(rstar_off / (2 * nh * dof))
+        out["ebic"] = rstar_off - dof * math.log(nh)
+    else:
+        out["epvalue"] = out["crms"] = out["ebic"] = None
+    out["fit"] = 1 - rstar2 / r2
+    out["fit_off"] = 1 - rstar_off / r2_off
+    m = model.copy()
+    np.fill_diagonal(m, np.diag(r))
+    if np.linalg.eigvalsh(m)[0] < _EPS:
+        m = _smooth(m)
+    rs = _smooth(r) if np.linalg.eigvalsh(r)[0] < _EPS else r
+    mir = np.linalg.solve(m, rs)
+    sign, logdet = np.linalg.slogdet(mir)
+    objective = float(np.trace(mir) - logdet - p)
+    out["objective"] = objective
+    nm = (n_obs - 1) - (2 * p + 5) / 6 - 2 * k / 3
+    chisq = max(objective * nm, 0.0)
+    out["chisq"] = chisq
+    out["pvalue"] = float(stats.chi2.sf(chisq, dof)) if dof > 0 else None
+    f0 = float(np.trace(rs) - np.linalg.slogdet(rs)[1] - p)
+    out["null_dof"] = p * (p - 1) / 2
+    out["null_chisq"] = f0 * ((n_obs - 1) - (2 * p + 5) / 6)
+    mm = objective / dof if dof != 0 else np.nan
+    m0 = f0 * 2 / (p * (p - 1))
+    out["tli"] = (m0 - mm) / (m0 - 1 / nm)
+    out["rmsea"] = out["rmsea_lower"] = out["rmsea_upper"] = out["bic"] = out["sabic"] = None
+    if dof > 0:
+        rmsea = math.sqrt(max(chisq / (dof * n_obs) - 1 / (n_obs - 1), 0.0))
+        tail = alpha / 2
+        hi = max(n_obs, chisq) + 2 * n_obs
+
+        def ncp_for(target):
+            return optimize.brentq(lambda x: stats.ncx2.cdf(chisq, dof, x) - target if x > 0
+                                   else stats.chi2.cdf(chisq, dof) - target, 0.0, hi)
+
+        upper = 0.0
+        if stats.chi2.cdf(chisq, dof) > tail:
+            try:
+                upper = math.sqrt(ncp_for(tail) / (n_obs - 1) / dof)
+            except ValueError:
+                upper = 0.0 if rmsea <= 0 else None
+        lower = 0.0
+        if stats.chi2.cdf(chisq, dof) > 1 - tail:
+            try:
+                lower = math.sqrt(ncp_for(1 - tail) / (n_obs - 1) / dof)
+            except ValueError:
+                lower = None
+        if upper is not None and upper < rmsea:
+            upper = None
+        if lower is not None and lower > rmsea:
+            lower = None
+        out.update(rmsea=rmsea, rmsea_lower=lower, rmsea_upper=upper,
+                   bic=chisq - dof * math.log(n_obs), sabic=chisq - dof * math.log((n_obs + 2) / 24))
+    return out
 
 
 def _norm_rotation(rotation: str | None) -> str:
@@ -806,7 +901,7 @@ def _efa_from_cor(c: _Cor, n_factors: int, method: str, rotation: str, rec: list
         correlation=pd.DataFrame(r, index=names, columns=names), n_factors=n_factors,
         method=method, rotation=rotation if n_factors > 1 else "none", oblique=oblique,
         n_obs=c.n_obs, missing=missing, converged=ex.converged, iterations=ex.iterations,
-        objective=ex.objective, warnings=rec)
+        objective=ex.objective, fit=_fit_statistics(r, Lr, phi_m, c.n_obs, c.n_pairs), warnings=rec)
 
 
 def efa(items: Any, n_factors: int, method: str = "minres", rotation: str = "oblimin",

@@ -122,6 +122,27 @@ def test_efa_matches_psych_fa(key):
     json.dumps(res.to_dict())
 
 
+@pytest.mark.parametrize("key", list(REF["fits"]))
+def test_efa_fit_statistics_match_psych(key):
+    f = REF["fits"][key]
+    data = HS if key.startswith("hs") else ITEMS
+    rot = {"geominQ": "geomin"}.get(f["rotate"], f["rotate"])
+    fit = pm.efa(data, f["nfactors"], method=f["fm"], rotation=rot).fit
+    for name, want in f["stats"].items():
+        got = fit[name]
+        if want is None:
+            assert got is None, name
+            continue
+        if name in ("pvalue", "epvalue"):
+            # p-values as small as 1e-264 follow from chi-squares agreeing to ~1e-6
+            assert got == pytest.approx(want, rel=1e-2, abs=1e-12), name
+        elif name in ("bic", "sabic", "ebic"):
+            # differences of two large numbers: absolute tolerance .05 on values in the 100s-1000s
+            assert got == pytest.approx(want, abs=0.05), name
+        else:
+            assert got == pytest.approx(want, rel=1e-4), name
+
+
 def test_efa_principal_axis_is_psych_exactly():
     # psych's PA iterations (SMC start, stop at |change in sum h2| < .001) are replicated step by step
     f = REF["fits"]["pa_oblimin"]

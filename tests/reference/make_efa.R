@@ -30,6 +30,14 @@ out <- list(nfactors = nf, fm = fm, rotate = rot,
               vaccounted = mat(f$Vaccounted),
               values = as.numeric(f$values), e_values = as.numeric(f$e.values))
   if (!is.null(f$Phi)) out$phi <- mat(f$Phi)
+  nz <- function(v) if (is.null(v)) NA else unname(v)
+  out$stats <- list(dof = f$dof, objective = nz(f$objective), chisq = nz(f$STATISTIC),
+                    pvalue = nz(f$PVAL), null_chisq = nz(f$null.chisq), null_dof = nz(f$null.dof),
+                    tli = nz(f$TLI), rmsea = nz(f$RMSEA[1]), rmsea_lower = nz(f$RMSEA[2]),
+                    rmsea_upper = nz(f$RMSEA[3]), bic = nz(f$BIC), sabic = nz(f$SABIC),
+                    rms = nz(f$rms), crms = nz(f$crms), fit = nz(f$fit), fit_off = nz(f$fit.off),
+                    echisq = nz(f$chi), epvalue = nz(f$EPVAL), ebic = nz(f$EBIC), nh = nz(f$nh),
+                    n_obs = nz(f$n.obs))
   out
 }
 
