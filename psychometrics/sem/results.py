@@ -570,6 +570,8 @@ class CFAFit:
         fm["rmsea_close_h0"] = 0.05
         fm["rmsea_notclose_h0"] = 0.08
         fm.update(self._srmr(implied))
+        ints = ("npar", "df", "baseline_df", "ntotal")
+        fm = {k: (int(v) if k in ints else float(v)) for k, v in fm.items()}
         if self._robust_measures:
             fm.update(self._robust_measures)
         self._cache["fm"] = fm

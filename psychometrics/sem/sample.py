@@ -125,12 +125,14 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
         gcol = data[group]
         keep = gcol.notna()
         labels = [v.item() if hasattr(v, "item") else v for v in pd.unique(gcol[keep])]
+        # a numeric group column with missing values is float: show 1.0 as 1 (as R does)
+        labels_out = [int(v) if isinstance(v, float) and v.is_integer() else v for v in labels]
     else:
         gcol = None
         keep = pd.Series(True, index=data.index)
         labels = [None]
     ss = SampleStats(ov_names=list(ov_names), groups=[], group_var=group, missing=missing)
-    for lab in labels:
+    for lab, lab_out in zip(labels, labels_out if group is not None else labels):
         rows = keep if gcol is None else (keep & (gcol == lab))
         Xg = X[rows.to_numpy()]
         arr = Xg.to_numpy(dtype=float)
@@ -156,7 +158,7 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
             where = f" in group {lab!r}" if group is not None else ""
             raise ModelError(f"variable(s) with zero variance{where} in {source}: {', '.join(zero)} "
                              "(every case has the same value); remove them from the model")
-        gs = GroupStats(label=lab, nobs=n, cov=cov, mean=mean, data=arr, case_ids=ids)
+        gs = GroupStats(label=lab_out, nobs=n, cov=cov, mean=mean, data=arr, case_ids=ids)
         if missing == "listwise":
             gs.h1_cov, gs.h1_mean = cov, mean
             gs.h1_logl = saturated_logl(n, cov)
