@@ -188,7 +188,7 @@ def test_estimates_and_se(name):
 @pytest.mark.parametrize("name", list(CASES))
 def test_standardized(name):
     m, _ = merged(name)
-    for ours, theirs in (("std_lv", "std.lv"), ("std_all", "std.all")):
+    for ours, theirs in (("std_lv", "std.lv"), ("std_all", "std.all"), ("std_nox", "std.nox")):
         bad = ~close(m[ours], m[theirs]) & ((m[ours] - m[theirs]).abs() > 1e-4 * m["se_r"])
         assert not bad.any(), m[bad][["lhs", "op", "rhs", "g", ours, theirs]]
 

@@ -30,8 +30,9 @@ Z975 = stats.norm.ppf(0.975)
 
 
 # ---------------------------------------------------------------------------- standardisation
-def standardize(lhs, op, rhs, group, values, rv, model: Model, all_cov: list):
-    """lavaan's std.lv and std.all (``cov.std = TRUE``) of arbitrary rows.
+def standardize(lhs, op, rhs, group, values, rv, model: Model, all_cov: list, ov_x_names=None):
+    """lavaan's std.lv and std.all (``cov.std = TRUE``) of arbitrary rows; with ``ov_x_names``
+    also std.nox (exogenous covariates left unstandardised, ``lav_standardize_all_nox``).
 
     ``values``: the numbers to standardise; ``rv[(g, name)]``: the estimated (residual)
     variance parameter of ``name`` in group ``g`` (used for covariances); ``all_cov[g]``: the
@@ -74,38 +75,45 @@ def standardize(lhs, op, rhs, group, values, rv, model: Model, all_cov: list):
                     out_lv[i] /= RV(b)
         elif o == "~1" and a in lvs:
             out_lv[i] /= ETA(a)
-    out_all = out_lv.copy()
-    for i in range(n):
-        g = group[i]
-        if g < 1:
-            continue
-        C = all_cov[g - 1]
-        d = np.diag(C)
-        def OV(v):
-            x = d[pos[v]]
-            return np.sqrt(x) if x > np.finfo(float).eps else np.nan
-        def RV(v):
-            x = rv.get((g, v))
-            return np.sqrt(abs(x)) if x is not None else np.nan
-        o, a, b = op[i], lhs[i], rhs[i]
-        if o == "=~" and b not in lvs:
-            out_all[i] /= OV(b)
-        elif o == "~":
-            if a not in lvs:
-                out_all[i] /= OV(a)
-            if b not in lvs:
-                out_all[i] *= OV(b)
-        elif o == "~~":
-            if a == b and a not in lvs:
-                out_all[i] /= OV(a) ** 2
-            elif a != b:
+    def to_all(ov_x):
+        out = out_lv.copy()
+        for i in range(n):
+            g = group[i]
+            if g < 1:
+                continue
+            d = np.diag(all_cov[g - 1])
+
+            def OV(v):
+                x = d[pos[v]]
+                return np.sqrt(x) if x > np.finfo(float).eps else np.nan
+
+            def RV(v):
+                x = rv.get((g, v))
+                return np.sqrt(abs(x)) if x is not None else np.nan
+            o, a, b = op[i], lhs[i], rhs[i]
+            if o == "=~" and b not in lvs:
+                out[i] /= OV(b)
+            elif o == "~":
                 if a not in lvs:
-                    out_all[i] /= RV(a)
-                if b not in lvs:
-                    out_all[i] /= RV(b)
-        elif o == "~1" and a not in lvs:
-            out_all[i] /= OV(a)
-    return out_lv, out_all
+                    out[i] /= OV(a)
+                if b not in lvs and b not in ov_x:
+                    out[i] *= OV(b)
+            elif o == "~~":
+                if a == b and a not in lvs and a not in ov_x:
+                    out[i] /= OV(a) ** 2
+                elif a != b:
+                    if a not in lvs and a not in ov_x:
+                        out[i] /= RV(a)
+                    if b not in lvs and b not in ov_x:
+                        out[i] /= RV(b)
+            elif o == "~1" and a not in lvs and a not in ov_x:
+                out[i] /= OV(a)
+        return out
+
+    out_all = to_all(set())
+    if ov_x_names is None:
+        return out_lv, out_all
+    return out_lv, out_all, to_all(set(ov_x_names))
 
 
 # ---------------------------------------------------------------------------- fit indices
@@ -419,7 +427,7 @@ class CFAFit:
 
         Columns: lhs, op, rhs, group (the group's value; None for a single group and for
         defined parameters), label, est, se, z, pvalue, ci_lower, ci_upper (95%), std_lv,
-        std_all.  Fixed parameters have se 0 and NaN z/pvalue; ``rsquare=True`` appends
+        std_all, std_nox.  Fixed parameters have se 0 and NaN z/pvalue; ``rsquare=True`` appends
         lavaan's ``r2`` rows.
         """
         pt = self.partable
@@ -432,15 +440,17 @@ class CFAFit:
         hi = est + Z975 * se
         rv = {(int(pt.group[i]), pt.lhs[i]): est[i] for i in range(pt.nrow)
               if pt.op[i] == "~~" and pt.lhs[i] == pt.rhs[i]}
-        std_lv, std_all = standardize(pt.lhs, pt.op, pt.rhs, pt.group, est, rv, self.model, self._all_cov())
+        ov_x = pt.roles.ov_x if self.options.get("fixed_x", True) else []
+        std_lv, std_all, std_nox = standardize(pt.lhs, pt.op, pt.rhs, pt.group, est, rv, self.model,
+                                               self._all_cov(), ov_x_names=ov_x)
         labels = [pt.eq_label[i] for i in range(pt.nrow)]
         gl = self.group_labels
         grp = [gl[g - 1] if self.ngroups > 1 else None for g in pt.group]
         df = pd.DataFrame({"lhs": pt.lhs, "op": pt.op, "rhs": pt.rhs, "group": grp, "label": labels,
                            "est": est, "se": se, "z": z, "pvalue": pval, "ci_lower": lo, "ci_upper": hi,
-                           "std_lv": std_lv, "std_all": std_all})
+                           "std_lv": std_lv, "std_all": std_all, "std_nox": std_nox})
         if pt.defined:
-            df = pd.concat([df, self._defined_frame(std_lv, std_all)], ignore_index=True)
+            df = pd.concat([df, self._defined_frame(std_lv, std_all, std_nox)], ignore_index=True)
         if rsquare:
             r2 = self.r2()
             rows = [{"lhs": r.variable, "op": "r2", "rhs": r.variable,
@@ -449,7 +459,7 @@ class CFAFit:
             df = pd.concat([df, pd.DataFrame(rows)], ignore_index=True)
         return df
 
-    def _defined_frame(self, std_lv, std_all) -> pd.DataFrame:
+    def _defined_frame(self, std_lv, std_all, std_nox) -> pd.DataFrame:
         pt = self.partable
         defs = self._defs()
         vals = self._defined_values(self.x)
@@ -466,13 +476,14 @@ class CFAFit:
                     lab[pt.label[i]] = stdv[i]
             return _defined.evaluate(defs, lab)
 
-        slv, sall = std_vals(std_lv), std_vals(std_all)
+        slv, sall, snox = std_vals(std_lv), std_vals(std_all), std_vals(std_nox)
         vals = np.asarray(vals)
         return pd.DataFrame({"lhs": [f.lhs for f in pt.defined], "op": ":=",
                              "rhs": [f.rhs for f in pt.defined], "group": None,
                              "label": [f.lhs for f in pt.defined], "est": vals, "se": se, "z": z,
                              "pvalue": 2 * stats.norm.sf(np.abs(z)), "ci_lower": vals - Z975 * se,
-                             "ci_upper": vals + Z975 * se, "std_lv": slv, "std_all": sall})
+                             "ci_upper": vals + Z975 * se, "std_lv": slv, "std_all": sall,
+                             "std_nox": snox})
 
     def r2(self) -> pd.DataFrame:
         """R-squared of endogenous variables (``lavInspect(fit, "rsquare")``): group, variable, r2."""
