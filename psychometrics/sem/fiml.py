@@ -83,6 +83,35 @@ def _sym_pair_matrix(X: np.ndarray, Y: np.ndarray, r: np.ndarray | None = None,
     return t1 + t2 * off_c + t3 * off_r + t4 * off_rc
 
 
+def _sym_pair_sub(X, Y, r, c):
+    """:func:`_sym_pair_matrix` for an arbitrary subset of vech positions ``(r, c)``."""
+    off = (r != c).astype(float)
+    t1 = X[np.ix_(c, c)] * Y[np.ix_(r, r)]
+    t2 = X[np.ix_(c, r)] * Y[np.ix_(r, c)]
+    t3 = X[np.ix_(r, c)] * Y[np.ix_(c, r)]
+    t4 = X[np.ix_(r, r)] * Y[np.ix_(c, c)]
+    return t1 + t2 * off[None, :] + t3 * off[:, None] + t4 * (off[:, None] * off[None, :])
+
+
+_PATTERN_CACHE: dict = {}
+
+
+def patterns_for(data: np.ndarray) -> "MissingPatterns":
+    """A :class:`MissingPatterns` for ``data``, shared by every fit of the same data array
+    (an invariance sequence or a model and its baseline reuse the patterns, the EM estimate
+    and the saturated-model information).  Keyed by the data's bytes; keeps 8 entries."""
+    import hashlib
+    y = np.ascontiguousarray(np.asarray(data, dtype=float))
+    key = (y.shape, hashlib.sha1(y.tobytes()).hexdigest())
+    mp = _PATTERN_CACHE.get(key)
+    if mp is None:
+        if len(_PATTERN_CACHE) >= 8:
+            _PATTERN_CACHE.pop(next(iter(_PATTERN_CACHE)))
+        mp = MissingPatterns(y)
+        _PATTERN_CACHE[key] = mp
+    return mp
+
+
 @dataclass
 class Pattern:
     """One missing-data pattern: observed variable indices, its cases and their statistics."""
@@ -264,9 +293,16 @@ class MissingPatterns:
         (lavaan's ``lav_mvnorm_missing_information_observed_samplestats``)."""
         return self._memo("info", mu, sigma, self._information_observed)
 
-    def _information_observed(self, mu, sigma):
+    def information_observed_subset(self, mu, sigma, vech_sel) -> np.ndarray:
+        """:meth:`information_observed` restricted to ``[mu, vech(Sigma)[vech_sel]]`` (cheap
+        when few covariance entries are needed, e.g. for the independence model)."""
+        return self._information_observed(mu, sigma, np.asarray(vech_sel, dtype=int))
+
+    def _information_observed(self, mu, sigma, vech_sel=None):
         p = self.p
         r, c = vech_indices(p)
+        if vech_sel is not None:
+            r, c = r[vech_sel], c[vech_sel]
         q = len(r)
         H = np.zeros((p + q, p + q))
         for pt in self.patterns:
@@ -289,12 +325,23 @@ class MissingPatterns:
             cross = wf[:, r] * wdf[c][None, :] + wf[:, c] * wdf[r][None, :] * off[None, :]
             H[:p, p:] -= n * cross
             # Sigma, Sigma: n/2 tr(W dS1 W dS2) - n tr(W dS1 B dS2)
-            H[p:, p:] += n * _sym_pair_matrix(wf, 0.5 * wf - bf, r, c)
+            if vech_sel is None:
+                H[p:, p:] += n * _sym_pair_matrix(wf, 0.5 * wf - bf)
+            else:
+                H[p:, p:] += n * _sym_pair_sub(wf, 0.5 * wf - bf, r, c)
         H[p:, :p] = H[:p, p:].T
         return -H / self.n
 
     # -- EM for the saturated model ----------------------------------------------------
     def em(self, max_iter: int = 500, tol: float = 1e-5):
+        key = ("em", max_iter, tol)
+        cache = self.__dict__.setdefault("_em_cache", {})
+        if key not in cache:
+            cache[key] = self._em(max_iter, tol)
+        mu, sigma, it, ok = cache[key]
+        return mu.copy(), sigma.copy(), it, ok
+
+    def _em(self, max_iter: int = 500, tol: float = 1e-5):
         """EM estimates of the saturated model: returns ``(mu, Sigma, n_iter, converged)``.
 
         Follows lavaan's ``lav_mvnorm_missing_h1_estimate_moments``: start at the available-case
@@ -422,7 +469,7 @@ def objective_for_sample(sample) -> FIMLObjective:
     for gs in sample.groups:
         pats = getattr(gs, "_fiml_patterns", None)
         if pats is None:
-            pats = MissingPatterns(np.asarray(gs.data, dtype=float))
+            pats = patterns_for(gs.data)
             gs._fiml_patterns = pats
         em = getattr(gs, "_fiml_em", None)
         if em is None:

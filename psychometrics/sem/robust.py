@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from .fiml import MissingPatterns, vech_indices, vech, _sym_pair_matrix
+from .fiml import MissingPatterns, patterns_for, vech_indices, vech, _sym_pair_matrix
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,8 +347,15 @@ def baseline_model(groups: list) -> Baseline:
             delta[diag_pos, np.arange(p)] = 1.0
         gb = GroupMoments(g.patterns, sig_b, mu_b, g.h1_sigma, g.h1_mu, delta, g.meanstructure)
         out_groups.append(gb)
-        info = gb.h1_observed(structured=True)
-        blocks.append((g.n / ntotal) * delta.T @ info @ delta)
+        # only the mean and variance rows of the information are needed
+        sub = g.patterns.information_observed_subset(gb._mu(), sig_b, diag_pos)
+        if g.meanstructure:
+            rows = np.concatenate([np.arange(p), p + diag_pos])
+            info = sub
+        else:
+            rows = diag_pos
+            info = sub[p:, p:]
+        blocks.append((g.n / ntotal) * delta[rows].T @ info @ delta[rows])
         mu_eval = mu_b if g.meanstructure else g.h1_mu
         ll_b = g.patterns.loglik(mu_eval, sig_b)
         ll_1 = g.patterns.loglik(g.h1_mu, g.h1_sigma)
@@ -408,20 +415,26 @@ def fiml_corrected(groups: list, baseline: Baseline, df: int, version: str = "V3
     Jm = [g.first_order(structured=False) for g in groups]
     Wc = [complete_information(g.h1_sigma, g.meanstructure) for g in groups]
     Wmi = [np.linalg.inv(w) for w in Wm]
-    Wc_all = _bdiag([f * w for f, w in zip(fg, Wc)])
-    Wm_all = _bdiag([f * w for f, w in zip(fg, Wm)])
-    Wmi_all = _bdiag([w / f for f, w in zip(fg, Wmi)])
-    Gamma_all = _bdiag([wi @ j @ wi / f for f, wi, j in zip(fg, Wmi, Jm)])
+
+    # block-diagonal pieces (per group) and the low-rank form U = Wm - L E^-1 L', L = Wm Delta
+    X_g = [(wi / f) @ (f * wc) @ (wi / f) for f, wi, wc in zip(fg, Wmi, Wc)]     # Wmi Wc Wmi
+    G_g = [wi @ j @ wi / f for f, wi, j in zip(fg, Wmi, Jm)]                      # Gamma
+    Wm_g = [f * w for f, w in zip(fg, Wm)]
 
     def k_of(deltas):
-        D = np.vstack(deltas)
-        E = D.T @ Wm_all @ D
-        U = Wm_all - Wm_all @ D @ np.linalg.solve(E, D.T @ Wm_all)
+        L_g = [w @ d for w, d in zip(Wm_g, deltas)]
+        E = sum(d.T @ l for d, l in zip(deltas, L_g))
+        Einv = np.linalg.inv(E)
         if version == "V3":
-            M = U @ Wmi_all @ Wc_all @ Wmi_all @ U @ Gamma_all
-        else:
-            M = Wc_all @ Wmi_all @ U @ Wmi_all
-        return float(np.trace(M))
+            t1 = sum(float(np.sum((w @ x @ w) * gm.T)) for w, x, gm in zip(Wm_g, X_g, G_g))
+            t2 = sum(l.T @ (x @ w @ gm) @ l for l, x, w, gm in zip(L_g, X_g, Wm_g, G_g))
+            lxl = sum(l.T @ x @ l for l, x in zip(L_g, X_g))
+            lgl = sum(l.T @ gm @ l for l, gm in zip(L_g, G_g))
+            return t1 - 2.0 * float(np.sum(Einv * t2.T)) + float(np.trace(Einv @ lxl @ Einv @ lgl))
+        wc_wmi = [(f * wc) @ (wi / f) for f, wc, wi in zip(fg, Wc, Wmi)]
+        t1 = sum(float(np.trace(a)) for a in wc_wmi)
+        t2 = sum(l.T @ (wi / f) @ (f * wc) @ (wi / f) @ l for l, wi, wc, f in zip(L_g, Wmi, Wc, fg))
+        return t1 - float(np.sum(Einv * t2.T))
 
     xx3 = _ml_complete_chisq(groups)
     c3 = k_of([g.delta for g in groups]) / df if df > 0 else float("nan")
@@ -614,7 +627,7 @@ def mlr(fit) -> MLRResult:
     for gs in sample.groups:
         pt = getattr(gs, "_fiml_patterns", None)
         if pt is None:
-            pt = MissingPatterns(np.asarray(gs.data, dtype=float))
+            pt = patterns_for(gs.data)
             gs._fiml_patterns = pt
         pats.append(pt)
         mu1 = gs.h1_mean if gs.h1_mean is not None else gs.mean
