@@ -368,3 +368,15 @@ def test_html_in_headless_chromium(which, request, tmp_path):
     res = _chromium(["--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()], tmp_path)
     assert shot.exists() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="pdflatex is not installed (apt-get install -y texlive-latex-recommended)")
+def test_latex_appendix_compiles(run_en, tmp_path):
+    _, out, _ = run_en
+    shutil.copy(out / "appendix.tex", tmp_path / "appendix.tex")
+    res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "appendix.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert (tmp_path / "appendix.pdf").stat().st_size > 10_000
+    assert "Overfull" not in (tmp_path / "appendix.log").read_text(errors="replace")

@@ -23,6 +23,15 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "\u03bb": r"$\lambda$", "\u2013": "--", "\u2066": "", "\u2069": ""}
 
 
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta",
+          "θ": "theta", "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
+          "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Σ": "Sigma",
+          "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega"}
+_SPECIAL.update({ch: "$\\%s$" % name for ch, name in _GREEK.items()})
+_SPECIAL.update({"\u221a": r"$\surd$", "\u00d7": r"$\times$", "\u2009": " ", "\u00a0": "~",
+                 "\u2026": r"\ldots{}", "\u00b3": r"\textsuperscript{3}"})
+
+
 def tex_escape(s: str) -> str:
     return "".join(_SPECIAL.get(ch, ch) for ch in str(s))
 
@@ -30,16 +39,21 @@ def tex_escape(s: str) -> str:
 def render_table(t: Table, lang: str) -> str:
     cells = table_cells(t, lang)
     specs = (["s"] if t.show_index else []) + [t.spec(c) for c in t.data.columns]
-    cols = "".join("l" if s == "s" else "r" for s in specs)
+    widths = [max(len(str(row[j])) for row in cells) for j in range(len(specs))]
+    # long text (item wording) wraps in a paragraph column; numbers are right-aligned
+    cols = "".join(("p{5cm}" if w > 40 else "l") if s == "s" else "r"
+                   for s, w in zip(specs, widths))
+    wide = len(specs) > 8
     lines = [r"\begin{table}[htbp]", r"\centering", r"\small",
              r"{\raggedright\textbf{%s %s}\par\textit{%s}\par\smallskip}" % (
                  tr("table", lang), localise(str(t.number or ""), lang), tex_escape(t.title)),
              r"\label{tab:%s}" % t.key.replace("_", "-"),
-             r"\begin{tabular}{%s}" % cols, r"\toprule",
+             (r"\resizebox{\textwidth}{!}{" if wide else "") + r"\begin{tabular}{%s}" % cols,
+             r"\toprule",
              " & ".join(tex_escape(c) for c in cells[0]) + r" \\", r"\midrule"]
     for row in cells[1:]:
         lines.append(" & ".join(tex_escape(c) for c in row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if wide else "")]
     if t.note:
         lines.append(r"\par\smallskip\parbox{\linewidth}{\footnotesize\textit{%s.} %s}"
                      % (tr("note", lang), tex_escape(t.note)))
@@ -51,7 +65,7 @@ def render_latex(report: Report, path: str | Path | None = None) -> str:
     """Return the LaTeX appendix as a string; write it to ``path`` when given."""
     report.number()
     lang = report.language
-    pre = [r"\documentclass[11pt]{article}", r"\usepackage{booktabs}",
+    pre = [r"\documentclass[11pt]{article}", r"\usepackage{booktabs}", r"\usepackage{graphicx}",
            r"\usepackage[margin=2cm]{geometry}"]
     if report.rtl:
         pre += [r"\usepackage{xepersian}", r"\settextfont{Vazirmatn}",
