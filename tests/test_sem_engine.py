@@ -154,3 +154,34 @@ def test_too_few_cases_recorded():
 def test_observed_information_equals_expected_when_saturated():
     fit = get_fit("hs_obsmed")
     assert np.allclose(fit.information("observed"), fit.information("expected"), rtol=1e-4, atol=1e-6)
+
+
+def test_random_models_never_crash():
+    """Random (often absurd) models either fit, with any trouble in diagnostics, or raise a
+    PsychometricsError; no other exception escapes (seeded, 60 models)."""
+    import random
+
+    from psychometrics.errors import PsychometricsError
+    from psychometrics.sem import sem
+
+    rng = random.Random(20261122)
+    names = ["f1", "f2", "x1", "x2", "x3", "x4", "x5", "x6", "1"]
+    for _ in range(60):
+        lines = []
+        for _ in range(rng.randint(1, 4)):
+            lhs = rng.choice(names[:-1])
+            op = rng.choice(["=~", "~~", "~"])
+            rhs = " + ".join(rng.choice(["", "a*", "0*", "NA*", "1*", "c(b,d)*", "start(2)*"])
+                             + rng.choice(names) for _ in range(rng.randint(1, 3)))
+            lines.append(f"{lhs} {op} {rhs}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = sem("\n".join(lines), HS, group=rng.choice([None, "school"]),
+                          group_equal=rng.choice([(), ("loadings", "intercepts")]))
+                fit.fit_measures()
+                fit.parameters()
+                fit.modindices()
+                fit.to_dict()
+            except PsychometricsError:
+                pass

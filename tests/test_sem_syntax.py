@@ -121,3 +121,16 @@ def test_zero_variance_variable():
     d["x3"] = 2.0
     with pytest.raises(ModelError, match="x3"):
         cfa(M_HS, d)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="fx12 =~+*;#\n()cNA.,:-", max_size=40))
+def test_parser_never_crashes(text):
+    """Any text either parses or raises ModelSyntaxError (never another exception)."""
+    try:
+        parse_model(text)
+    except ModelSyntaxError:
+        pass

@@ -146,7 +146,10 @@ class Model:
         return out
 
     def _moments(self, A, P, M):
-        B = np.linalg.inv(np.eye(self.m) - A)
+        try:
+            B = np.linalg.inv(np.eye(self.m) - A)
+        except np.linalg.LinAlgError:  # (I - A) singular: a non-recursive model at these values
+            B = np.full((self.m, self.m), np.nan)
         G = B[: self.p]
         C = B @ P @ B.T
         Sigma = C[: self.p, : self.p]

@@ -134,6 +134,8 @@ def modindices(fit, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFr
     implied = emodel.implied(x_ext, full=True)
     deltas = emodel.delta(x_ext, full=True)
     _, gm = fit.objective.value_and_gradient(implied)
+    if gm is None:  # implied covariance matrix not positive definite at the estimates
+        return pd.DataFrame(columns=cols)
     grad = sum(D.T @ g for D, g in zip(deltas, gm))
     info = expected_information(emodel, x_ext, fit.weights, full=True, implied=implied, deltas=deltas)
     K = fit.K

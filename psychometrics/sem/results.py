@@ -75,6 +75,7 @@ def standardize(lhs, op, rhs, group, values, rv, model: Model, all_cov: list, ov
                     out_lv[i] /= RV(b)
         elif o == "~1" and a in lvs:
             out_lv[i] /= ETA(a)
+
     def to_all(ov_x):
         out = out_lv.copy()
         for i in range(n):
@@ -327,6 +328,16 @@ class CFAFit:
             if w.min() <= 1e-10 * max(w.max(), 1e-300):
                 self._warn("npd_sample", f"sample covariance matrix of group {self._gname(g)} is not "
                            f"positive definite (smallest eigenvalue {w.min():.3g})")
+        try:
+            bad_implied = []
+            for g, (Sigma, mu) in enumerate(self.model.implied(self.x)):
+                if not np.all(np.isfinite(Sigma)) or np.linalg.eigvalsh(Sigma).min() <= 0:
+                    bad_implied.append(g)
+        except np.linalg.LinAlgError:
+            bad_implied = list(range(self.ngroups))
+        for g in bad_implied:
+            self._warn("npd_implied", f"model-implied covariance matrix of group {self._gname(g)} "
+                       "is not positive definite at the estimates")
         npar = self.x.size
         if self.ntotal < npar:
             self._warn("small_n", f"{self.ntotal} cases for {npar} free parameters: too few cases")

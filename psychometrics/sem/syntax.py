@@ -258,6 +258,8 @@ def parse_model(text: str) -> list[Formula]:
                     raise ModelSyntaxError("invalid variable name", line, var)
                 if op == "=~" and var == lhs:
                     raise ModelSyntaxError("a latent variable cannot be its own indicator", line, var)
+                if op == "~" and var == lhs:
+                    raise ModelSyntaxError("a variable cannot be regressed on itself", line, var)
                 f = Formula(lhs, this_op, var, line)
                 for mtok in mods:
                     if not mtok.strip():
