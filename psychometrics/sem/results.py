@@ -123,8 +123,10 @@ def rmsea_ci(X2, df, N, G=1, level=0.90):
     if not (np.isfinite(X2) and np.isfinite(df)) or df < 1:
         return 0.0, 0.0
 
-    def cdf(lam):
-        return stats.chi2.cdf(X2, df) if lam <= 0 else stats.ncx2.cdf(X2, df, lam)
+    from scipy.special import chdtr, chndtr
+
+    def cdf(lam):  # non-central chi-square cdf (scipy.special ufuncs: fast inside brentq)
+        return chdtr(df, X2) if lam <= 0 else chndtr(X2, df, lam)
 
     upper_p = 1 - (1 - level) / 2
     lower_p = (1 - level) / 2
