@@ -39,7 +39,7 @@ from ._results import jsonable
 from .errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
 
 __all__ = ["kmo", "bartlett", "parallel_analysis", "map_test", "efa", "dimensionality",
-           "split_half_validation", "correlation_matrix",
+           "split_half_validation", "correlation_matrix", "scree_criteria",
            "KMOResult", "BartlettResult", "ParallelAnalysisResult", "MAPResult", "EFAResult",
            "DimensionalityResult", "SplitHalfResult"]
 
@@ -121,18 +121,20 @@ def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m = ~np.isnan(x)
     xz = np.where(m, x, 0.0)
     mf = m.astype(float)
-    if x.ndim == 2:
-        a = xz.T @ np.concatenate([xz, mf], axis=1)
-        b = np.concatenate([xz * xz, mf], axis=1).T @ mf
-    else:   # one 2-D product per matrix: faster than numpy's stacked matmul here
-        a = np.stack([xz[k].T @ np.concatenate([xz[k], mf[k]], axis=1) for k in range(len(x))])
-        b = np.stack([np.concatenate([xz[k] * xz[k], mf[k]], axis=1).T @ mf[k] for k in range(len(x))])
+    with np.errstate(over="ignore", invalid="ignore"):   # absurd values end as non-finite r
+        if x.ndim == 2:
+            a = xz.T @ np.concatenate([xz, mf], axis=1)
+            b = np.concatenate([xz * xz, mf], axis=1).T @ mf
+        else:   # one 2-D product per matrix: faster than numpy's stacked matmul here
+            a = np.stack([xz[k].T @ np.concatenate([xz[k], mf[k]], axis=1) for k in range(len(x))])
+            b = np.stack([np.concatenate([xz[k] * xz[k], mf[k]], axis=1).T @ mf[k]
+                          for k in range(len(x))])
     sxy = a[..., :, :p]
     sx = a[..., :, p:]                           # sum of x_i over rows where j observed
     sxx = b[..., :p, :]
     n = b[..., p:, :]
     sw = np.swapaxes
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         mi = sx / n                              # mean of i on the pair (i, j)
         mj = sw(sx, -1, -2) / n
         cov = sxy - n * mi * mj
@@ -146,10 +148,11 @@ def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _complete_cor(x: np.ndarray) -> np.ndarray:
     """Pearson correlations of complete data; one matrix or a stack (B x n x p)."""
-    xc = x - x.mean(axis=-2, keepdims=True)
-    c = np.ascontiguousarray(np.swapaxes(xc, -1, -2)) @ xc
-    d = np.sqrt(np.diagonal(c, axis1=-2, axis2=-1))
-    r = c / (d[..., :, None] * d[..., None, :])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        xc = x - x.mean(axis=-2, keepdims=True)
+        c = np.ascontiguousarray(np.swapaxes(xc, -1, -2)) @ xc
+        d = np.sqrt(np.diagonal(c, axis1=-2, axis2=-1))
+        r = c / (d[..., :, None] * d[..., None, :])
     p = x.shape[-1]
     r[..., np.arange(p), np.arange(p)] = 1.0
     return r
@@ -1338,7 +1341,8 @@ class DimensionalityResult:
     ``table``: DataFrame, one row per criterion (``criterion``, ``suggested``,
     ``reference``); ``eigenvalues`` (for the scree plot), ``parallel``
     (:class:`ParallelAnalysisResult`, with the simulated mean / quantile curves),
-    ``map`` (:class:`MAPResult`), ``kmo`` and ``bartlett``.
+    ``map`` (:class:`MAPResult`), ``kmo``, ``bartlett`` and ``scree`` (:func:`scree_criteria`
+    against the parallel-analysis percentile).
     """
 
     table: pd.DataFrame
@@ -1347,13 +1351,14 @@ class DimensionalityResult:
     map: MAPResult
     kmo: KMOResult
     bartlett: BartlettResult
+    scree: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
     def to_dict(self) -> dict:
-        return jsonable({"table": self.table, "eigenvalues": self.eigenvalues,
+        return jsonable({"table": self.table, "eigenvalues": self.eigenvalues, "scree": self.scree,
                          "parallel": self.parallel.to_dict(), "map": self.map.to_dict(),
                          "kmo": self.kmo.to_dict(), "bartlett": self.bartlett.to_dict(),
                          "warnings": self.warnings})
@@ -1362,11 +1367,55 @@ class DimensionalityResult:
         return "; ".join(f"{c}: {s}" for c, s in zip(self.table["criterion"], self.table["suggested"]))
 
 
+def scree_criteria(eigenvalues: Sequence[float], aparallel: Sequence[float] | None = None) -> dict:
+    """Non-graphical scree tests of Raiche, Walls, Magis, Riopel & Blais (2013), as
+    ``nFactors::nScree(x = eigenvalues, aparallel = aparallel)``.
+
+    Returns a dict: ``noc`` (optimal coordinates: leading eigenvalues above both the line
+    through the next and the last eigenvalue and ``aparallel``), ``naf`` (acceleration factor:
+    the component before the largest second difference, among those whose predecessor is
+    above ``aparallel``), ``pred_eig`` and ``af`` (the per-position values, NaN where nScree
+    leaves NA).  ``aparallel`` defaults to 1 for every position (nScree's default).
+    """
+    eig = np.asarray(eigenvalues, dtype=float)
+    nk = len(eig)
+    ap = np.ones(nk) if aparallel is None else np.asarray(aparallel, dtype=float)
+    if nk < 3 or len(ap) != nk:
+        raise PsychometricsError("scree_criteria needs at least 3 eigenvalues and one aparallel value each")
+
+    def pred(i):   # 1-based i: line through (i+1, eig[i+1]) and (nk, eig[nk]), evaluated at i
+        x1, y1, y2 = i + 1, eig[i], eig[nk - 1]
+        if x1 == nk:
+            return np.nan
+        return y1 + (y2 - y1) / (nk - x1) * (i - x1)
+
+    pred_eig = np.full(nk, np.nan)
+    i, nc = 0, 0
+    while i < nk:
+        i += 1
+        pe = pred(i)
+        pred_eig[i - 1] = pe
+        nc = i - 1
+        if not (eig[i - 1] >= pe and eig[i - 1] >= ap[i - 1]):   # NaN (last position) stops too
+            break
+    af = np.full(nk, np.nan)
+    for j in range(2, nk):
+        if eig[j - 2] >= ap[j - 2]:
+            af[j - 1] = eig[j] - 2 * eig[j - 1] + eig[j - 2]
+    naf = int(np.nanargmax(af)) if np.any(np.isfinite(af)) else 0   # position j (1-based) - 1
+    for k in range(nc + 1, nk - 1):
+        pred_eig[k - 1] = pred(k)
+    for j in range(2, nk):
+        af[j - 1] = eig[j] - 2 * eig[j - 1] + eig[j - 2]
+    return {"noc": int(nc), "naf": naf, "pred_eig": pred_eig, "af": af}
+
+
 def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = "normal",
                    quantile: float = 0.95, missing: str = "pairwise") -> DimensionalityResult:
     """Every retention criterion side by side: Kaiser's eigenvalue > 1, parallel analysis
     (components and factors, :func:`parallel_analysis`), Velicer's MAP (original and 2000
-    revision, :func:`map_test`); with KMO and Bartlett's test for the report.
+    revision, :func:`map_test`), the non-graphical scree tests (optimal coordinates and
+    acceleration factor, :func:`scree_criteria`); with KMO and Bartlett's test for the report.
 
     Returns a :class:`DimensionalityResult` whose ``table`` has one row per criterion.
     """
@@ -1379,6 +1428,7 @@ def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = 
     c = _correlate(df, missing=missing, record=[])
     mp = _map_from_cor(c.r, [])
     ev = pa.observed_pc
+    scree = scree_criteria(ev, pa.sim_pc_quantile)
     rows = [
         ("Kaiser: eigenvalues > 1", int(np.sum(ev > 1)), "Kaiser (1960)"),
         ("Parallel analysis, components", pa.n_components,
@@ -1387,13 +1437,16 @@ def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = 
          f"Horn (1965); psych::fa.parallel, {int(quantile * 100)}th percentile"),
         ("MAP, squared partials", mp.suggested_original, "Velicer (1976); psych::VSS"),
         ("MAP, fourth powers", mp.suggested_revised, "Velicer, Eaton & Fava (2000)"),
+        ("Scree, optimal coordinates", scree["noc"],
+         "Raiche et al. (2013); nFactors::nScree against the parallel-analysis percentile"),
+        ("Scree, acceleration factor", scree["naf"], "Raiche et al. (2013); nFactors::nScree"),
     ]
     table = pd.DataFrame(rows, columns=["criterion", "suggested", "reference"])
     for w in k.warnings + b.warnings + pa.warnings + mp.warnings:
         if w not in rec:
             rec.append(w)
     return DimensionalityResult(table=table, eigenvalues=ev, parallel=pa, map=mp, kmo=k, bartlett=b,
-                                warnings=rec)
+                                scree=scree, warnings=rec)
 
 
 

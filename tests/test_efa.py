@@ -483,3 +483,26 @@ def test_malformed_tables_raise_only_psychometrics_errors():
                 pass
 
     run()
+
+
+# ------------------------------------------------------------------ non-graphical scree tests
+
+@pytest.mark.parametrize("key", list(REF["scree"]))
+def test_scree_criteria_match_nfactors(key):
+    ref = REF["scree"][key]
+    ap = None if ref["aparallel"] is None or not isinstance(ref["aparallel"], list) else ref["aparallel"]
+    out = E.scree_criteria(ref["eig"], ap)
+    assert out["noc"] == ref["noc"] and out["naf"] == ref["naf"]
+    # jsonlite writes R's NA in these columns as the string "NA"
+    want_pred = np.array([np.nan if v in (None, "NA") else v for v in ref["pred_eig"]], dtype=float)
+    want_af = np.array([np.nan if v in (None, "NA") else v for v in ref["af"]], dtype=float)
+    assert np.array_equal(np.isnan(out["pred_eig"]), np.isnan(want_pred))
+    assert np.allclose(out["pred_eig"], want_pred, rtol=1e-10, equal_nan=True)
+    assert np.allclose(out["af"], want_af, rtol=1e-10, equal_nan=True)
+
+
+def test_dimensionality_includes_scree_rows():
+    d = pm.dimensionality(HS, seed=1, n_iter=20)
+    t = d.table.set_index("criterion")["suggested"]
+    assert t["Scree, optimal coordinates"] == E.scree_criteria(d.eigenvalues, d.parallel.sim_pc_quantile)["noc"]
+    assert "Scree, acceleration factor" in t.index

@@ -1,7 +1,8 @@
 # Reference values for psychometrics/efa.py (tests/test_efa.py).
 # psych 2.2.9, GPArotation 2022.10-2.  Run from tests/reference:  Rscript make_efa.R
 # Writes efa.json.  Correlations are pairwise-complete (psych's default `use = "pairwise"`).
-suppressPackageStartupMessages({library(psych); library(GPArotation); library(jsonlite)})
+suppressPackageStartupMessages({library(psych); library(GPArotation); library(jsonlite)
+                                 library(nFactors)})   # nFactors 2.4.1 (Debian r-cran-nfactors)
 
 bfi <- read.csv("../data/bfi.csv")
 items <- bfi[, c(paste0("A", 1:5), paste0("C", 1:5), paste0("E", 1:5),
@@ -91,9 +92,23 @@ random_fa <- lapply(1:20, function(i) {
   list(r = mat(rr), values = as.numeric(f$values))
 })
 
+# non-graphical scree tests on fixed inputs (observed eigenvalues; aparallel = psych's mean
+# random eigenvalues from above, or nScree's default of 1)
+scree_ref <- function(eig, ap) {
+  sc <- if (is.null(ap)) nScree(x = eig) else nScree(x = eig, aparallel = ap)
+  list(eig = eig, aparallel = if (is.null(ap)) NA else ap, noc = sc$Components$noc,
+       naf = sc$Components$naf, pred_eig = sc$Analysis$Pred.eig, af = sc$Analysis$Acc.factor)
+}
+hs_eig <- eigen(cor(hsx))$values
+scree <- list(bfi_pa = scree_ref(as.numeric(pa$pc.values), as.numeric(pa$pc.sim)),
+              bfi_one = scree_ref(as.numeric(pa$pc.values), NULL),
+              hs_one = scree_ref(hs_eig, NULL),
+              hs_pa = scree_ref(hs_eig, rep(1.1, length(hs_eig))))
+
 out <- list(
   meta = list(psych = as.character(packageVersion("psych")),
               GPArotation = as.character(packageVersion("GPArotation")),
+              nFactors = as.character(packageVersion("nFactors")),
               R = R.version.string, items = colnames(items)),
   cor_pairwise = mat(r),
   kmo = list(msa = k$MSA, msai = as.numeric(k$MSAi)),
@@ -108,7 +123,8 @@ out <- list(
                   pc_sim_mean = as.numeric(pa$pc.sim), fa_sim_mean = as.numeric(pa$fa.sim),
                   pc_resample_mean = as.numeric(pa$pc.simr), fa_resample_mean = as.numeric(pa$fa.simr),
                   ncomp = pa$ncomp, nfact = pa$nfact),
-  random_fa = random_fa
+  random_fa = random_fa,
+  scree = scree
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, matrix = "rowmajor"), "efa.json")
 cat("wrote efa.json\n")
