@@ -380,10 +380,7 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
             if exo_a[r1]:
                 continue
             if free_idx[r1] == 0:
-                # fixed in group 1 (e.g. a marker or a zero latent mean): fix the others too
-                for r in rows[1:]:
-                    if free_idx[r] > 0 and not label[r] and user_a[r] == 0:
-                        pass
+                # fixed in group 1 (a marker, a zero latent mean): nothing to tie
                 continue
             tied = False
             for r in rows[1:]:

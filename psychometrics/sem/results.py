@@ -693,7 +693,12 @@ class CFAFit:
         lines.append(pe.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         return "\n".join(lines)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The parameter table with R-squared rows (``parameters(rsquare=True)``)."""
+        return self.parameters(rsquare=True)
+
     def to_dict(self) -> dict:
+        """Plain JSON data: estimator, convergence, N, groups, fit measures, parameters, diagnostics."""
         return jsonable({"estimator": self.estimator, "missing": self.missing,
                          "converged": self.converged, "ntotal": self.ntotal,
                          "groups": self.group_labels, "nobs": self.sample.nobs,
