@@ -10,7 +10,7 @@ from test_sem_lavaan import REF, get_fit
 NAMES = ["hs_1g", "hs_stdlv", "hs_school_load", "hs_school_part", "hs_school_strict", "hs_second",
          "hs_med", "hs_labels", "hs_pergroup", "bfi_1g", "bfi_gender", "wai_3f", "wai_hier", "wai_gender",
          "hs_med_school", "hs_sex_regeq", "hs_meanstr", "hs_covy",
-         "hs_mimic", "hs_mimic_school"]
+         "hs_mimic", "hs_mimic_school", "bfi_educ"]
 
 
 @pytest.mark.parametrize("name", NAMES)

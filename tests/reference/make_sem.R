@@ -106,11 +106,13 @@ fits <- list(
   hs_pergroup     = list(fun="cfa", model=PG, data="hs", args=list(group="school")),
   bfi_1g          = list(fun="cfa", model=BFI, data="bfi", args=list()),
   bfi_gender      = list(fun="cfa", model=BFI, data="bfi_g", args=list(group="gender")),
+  bfi_educ        = list(fun="cfa", model="agree =~ A1 + A2 + A3 + A4 + A5", data="bfi_e", args=list(group="education", group.equal=c("loadings", "intercepts"), group.partial="A1~1")),
   wai_3f          = list(fun="cfa", model=WAI3, data="wai", args=list()),
   wai_hier        = list(fun="cfa", model=WAIH, data="wai", args=list()),
   wai_gender      = list(fun="cfa", model=WAI3, data="wai", args=list(group="gender", group.equal="loadings"))
 )
-datasets <- list(hs=hs, bfi=bfi_cc, bfi_g=bfi_cc_g, wai=wai_cc)
+bfi_cc_e <- bfi[complete.cases(bfi[, c(paste0("A", 1:5), "education")]), ]
+datasets <- list(hs=hs, bfi=bfi_cc, bfi_g=bfi_cc_g, wai=wai_cc, bfi_e=bfi_cc_e)
 
 out <- list(lavaan_version = as.character(packageVersion("lavaan")))
 for (nm in names(fits)) {
