@@ -8,7 +8,6 @@ defined parameters with respect to the free parameters, here by central differen
 from __future__ import annotations
 
 import ast
-import math
 
 import numpy as np
 
@@ -75,5 +74,3 @@ def check_names(defs_src, known: set) -> None:
                                    f.line, unknown[0])
         seen.add(f.lhs)
 
-
-__all__ = ["compile_expression", "evaluate", "jacobian", "check_names", "math"]

@@ -16,14 +16,12 @@
 """
 from __future__ import annotations
 
-import warnings
-
 import contextlib
 
 import numpy as np
 from scipy import optimize as spo
 
-from ..errors import Diagnostics, ModelError, PsychometricsWarning
+from ..errors import ModelError
 from .model import Model, vech_indices
 from .sample import LOG2PI, SampleStats
 

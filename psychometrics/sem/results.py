@@ -21,7 +21,7 @@ from .._results import jsonable
 from ..errors import Diagnostics, ModelError, PsychometricsWarning
 from . import defined as _defined
 from .estimate import expected_information, make_objective, optimize, robust_post, single_thread_blas
-from .model import Model, vech_indices
+from .model import Model
 from .partable import ParTable, VarRoles, build_partable
 from .sample import SampleStats, sample_stats
 from .syntax import parse_model
