@@ -137,6 +137,22 @@ def test_seed_determinism_and_jobs(hs_fit):
     assert not np.allclose(a.draws, c.draws)
 
 
+def test_newton_and_quasi_newton_refits_agree(hs_fit):
+    from psychometrics.sem.estimate import make_objective, optimize
+    from psychometrics.sem.model import Model
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        ss = bs._resampled_sample(hs_fit.sample, [rng.integers(0, 301, 301)])
+        model = Model(hs_fit.partable, ss)
+        obj = make_objective(model, ss, "listwise")
+        xn, ok1 = bs._newton_refit(model, obj, ss, hs_fit.x)
+        xq, ok2 = bs._scoring_refit(model, obj, hs_fit.x, [1.0])
+        ref = optimize(model, obj, hs_fit.x, [1.0])
+        assert ok1 and ok2 and ref["converged"]
+        np.testing.assert_allclose(xn, ref["x"], atol=1e-6)
+        np.testing.assert_allclose(xq, ref["x"], atol=1e-6)
+
+
 def test_refit_is_a_real_minimum(hs_fit):
     # a draw equal to the original data (identity resample) reproduces the estimates
     payload = (hs_fit.partable, hs_fit.sample, hs_fit.missing, hs_fit.x + 0.01, None)
@@ -147,7 +163,7 @@ def test_refit_is_a_real_minimum(hs_fit):
 
 def test_failed_draws_are_reported(hs_fit, monkeypatch):
     calls = {"n": 0}
-    real = bs._scoring_refit
+    real = bs._newton_refit
 
     def flaky(*args, **kw):
         calls["n"] += 1
@@ -155,7 +171,7 @@ def test_failed_draws_are_reported(hs_fit, monkeypatch):
             raise np.linalg.LinAlgError("singular")
         return real(*args, **kw)
 
-    monkeypatch.setattr(bs, "_scoring_refit", flaky)
+    monkeypatch.setattr(bs, "_newton_refit", flaky)
     with pytest.warns(PsychometricsWarning, match="failed"):
         res = bs.bootstrap(hs_fit, R=9, seed=3)
     assert res.failed == [2, 5, 8]

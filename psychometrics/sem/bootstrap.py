@@ -190,6 +190,100 @@ def _scoring_refit(model, obj, x0, weights, h_inv=None, tol=1e-8, max_iter=100):
     return x, bool(np.max(np.abs(g)) < 1e-6)
 
 
+def _complete_info(W, S, d, meanstructure):
+    """Observed information per case of the complete-data normal log-likelihood in
+    ``[mu, vech(Sigma)]`` at implied ``Sigma^-1 = W`` for sample ``S`` and ``d = ybar - mu``."""
+    from .fiml import _sym_pair_matrix, vech_indices
+
+    p = W.shape[0]
+    Wd = W @ d
+    B = W @ (S + np.outer(d, d)) @ W
+    ss = _sym_pair_matrix(W, B - 0.5 * W)
+    if not meanstructure:
+        return ss
+    r, c = vech_indices(p)
+    off = (r != c).astype(float)
+    cross = W[:, r] * Wd[c][None, :] + W[:, c] * Wd[r][None, :] * off[None, :]
+    q = len(r)
+    out = np.zeros((p + q, p + q))
+    out[:p, :p] = W
+    out[:p, p:] = cross
+    out[p:, :p] = cross.T
+    out[p:, p:] = ss
+    return out
+
+
+def _newton_refit(model, obj, sample, x0, tol=1e-8, max_iter=30):
+    """Newton-Raphson refit for complete data (exact observed Hessian: Delta' I Delta plus the
+    analytic curvature of the RAM moments), with step halving.  Returns ``(x, converged)``."""
+    from .robust import ram_curvature
+
+    w = [g.nobs / sample.ntotal for g in sample.groups]
+    x = np.asarray(x0, dtype=float).copy()
+    f = None
+    for _ in range(max_iter):
+        implied = model.implied(x)
+        fx, gm = obj.value_and_gradient(implied)
+        if not np.isfinite(fx) or gm is None:
+            return x, False
+        deltas = model.delta(x)
+        g = sum(D.T @ gg for D, gg in zip(deltas, gm))
+        if np.max(np.abs(g)) < tol:
+            return x, True
+        H = ram_curvature(model, x, gm)
+        for wg, gs, (Sig, mu), D in zip(w, sample.groups, implied, deltas):
+            W = np.linalg.inv(Sig)
+            d = gs.mean - mu if model.meanstructure else np.zeros(len(mu))
+            H += wg * D.T @ _complete_info(W, gs.cov, d, model.meanstructure) @ D
+        try:
+            L = np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:   # not convex here: a Fisher-scoring step instead
+            from .estimate import expected_information
+            try:
+                L = np.linalg.cholesky(expected_information(model, x, w, implied=implied, deltas=deltas))
+            except np.linalg.LinAlgError:
+                return x, False
+        step = np.linalg.solve(L.T, np.linalg.solve(L, g))
+        t = 1.0
+        f = fx
+        for _ in range(20):
+            xn = x - t * step
+            try:
+                fn = obj.value(model.implied(xn))
+            except np.linalg.LinAlgError:
+                fn = np.inf
+            if np.isfinite(fn) and fn <= f + 1e-12 * max(1.0, abs(f)):
+                break
+            t *= 0.5
+        else:
+            return x, bool(np.max(np.abs(g)) < 1e-6)
+        x = xn
+    return x, False
+
+
+def _initial_inverse_hessian(fit):
+    """Inverse observed Hessian of F at the original estimates (a near-exact metric for the
+    quasi-Newton refits of every draw); the inverse expected information if that fails."""
+    from .fiml import patterns_for
+    from .robust import _engine_curvature, observed_hessian
+
+    try:
+        pats = [patterns_for(g.data) for g in fit.sample.groups]
+        h1 = [(g.h1_mean if g.h1_mean is not None else g.mean,
+               g.h1_cov if g.h1_cov is not None else g.cov) for g in fit.sample.groups]
+        H = observed_hessian(fit.model.implied, fit.model.delta, fit.x, pats, h1,
+                             bool(fit.model.meanstructure), curvature=_engine_curvature(fit.model))
+        Hi = np.linalg.inv(H)
+        if np.all(np.isfinite(Hi)) and np.all(np.linalg.eigvalsh(0.5 * (Hi + Hi.T)) > 0):
+            return Hi
+    except (np.linalg.LinAlgError, ValueError, AttributeError, TypeError):
+        pass
+    try:
+        return np.linalg.inv(fit.information("expected"))
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _refit_many(payload, draws):
     """Refit the model to each draw; returns (estimates R x k, converged, admissible)."""
     from .estimate import make_objective, optimize
@@ -209,7 +303,11 @@ def _refit_many(payload, draws):
                 model = Model(pt, ss)
                 obj = make_objective(model, ss, missing)
                 weights = [g.nobs / ss.ntotal for g in ss.groups]
-                xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
+                conv = False
+                if missing == "listwise" and hasattr(model, "idx"):
+                    xb, conv = _newton_refit(model, obj, ss, x0)
+                if not conv:
+                    xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
                 if not conv:
                     opt = optimize(model, obj, x0, weights)
                     xb, conv = opt["x"], opt["converged"]
@@ -337,10 +435,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     for g in template.groups:   # drop cached FIML objects before pickling
         for attr in ("_fiml_patterns", "_fiml_em"):
             g.__dict__.pop(attr, None)
-    try:
-        h_inv = np.linalg.inv(fit.information("expected")) if warm_start else None
-    except np.linalg.LinAlgError:
-        h_inv = None
+    h_inv = _initial_inverse_hessian(fit) if warm_start else None
     payload = (fit.partable, template, fit.missing, x0, h_inv)
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
