@@ -468,6 +468,11 @@ def _invariance_one(r, si, s):
     data = keyed_items(r, si)
     gcol = r.dataset.group_column
     data[gcol] = r.dataset.group
+    ref = r.study.group.reference if r.study.group is not None else None
+    if ref is not None:
+        # groups are taken in order of first appearance (lavaan): the study's reference
+        # group goes first so that latent means are differences from it
+        data = data.iloc[np.argsort((data[gcol] != ref).to_numpy(), kind="stable")]
     levels = tuple(r.options.get("invariance_levels") or ("configural", "metric", "scalar", "strict"))
     inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **_fit_kwargs(r))
     _section_warnings(s, r.collect_warnings(f"invariance {si.id}", inv))
@@ -488,6 +493,16 @@ def _invariance_one(r, si, s):
     r.figure(s, f"invariance_{si.id}", r.t("f_invariance", name=_label(r, si)), F.invariance_plot,
              list(tab.index), list(cfi), list(rmsea),
              level_labels={lv: r.t("lv_" + str(lv)) for lv in tab.index})
+    lm = getattr(inv, "latent_means", None)
+    if isinstance(lm, pd.DataFrame) and len(lm):
+        keep = [c for c in ("mean_diff", "se", "z", "pvalue", "d") if c in lm.columns]
+        lmf = lm[keep].copy()
+        lmf.index = [f"{r.factor_labels().get(f, f)}: {g}" for f, g in zip(lm["factor"], lm["group"])]
+        r.table(s, f"latent_means_{si.id}", r.t("t_latent_means", name=_label(r, si)), lmf,
+                {"mean_diff": "f3", "se": "f3", "z": "f2", "pvalue": "p", "d": "f2"},
+                note=r.t("n_latent_means", ref=str(getattr(inv, "reference_group", ""))),
+                index_label=tr("factor", r.lang),
+                column_labels={"mean_diff": r.t("c_mean_diff"), "se": "SE", "pvalue": "p"})
     for lv, fit in (_get(inv, "fits", default={}) or {}).items():
         r.fits.append((f"invariance_{si.id}_{lv}", f"{_short(r, si)}: {r.t('lv_' + str(lv))}", fit))
     return jsonable(inv.to_dict() if hasattr(inv, "to_dict") else {"table": tab})
@@ -653,12 +668,34 @@ def step_fit_table(r):
 
 
 def step_methods(r, section):
-    st = r.study
-    section.add(Paragraph(r.t("p_methods_" + st.estimator.lower() + "_" + st.missing),
-                          {"nb": r.options["bootstrap"], "seed": r.seed,
-                           "n_iter": r.options["parallel_iterations"],
-                           "group": r.dataset.group_column or "—"}))
-    section.add(Paragraph(r.t("p_methods_cutoffs"), {}))
+    """The methods paragraphs, written from what was actually run (and with what options)."""
+    st, res, o = r.study, r.results, r.options
+    ran = lambda key: bool(res.get(key))  # noqa: E731
+    parts = []
+    if ran("screening"):
+        parts.append(("m_screening", {}))
+    if ran("item_analysis") or ran("reliability"):
+        parts.append(("m_reliability" if o["omega_bootstrap"] else "m_reliability_noboot",
+                      {"nb": o["omega_bootstrap"]}))
+    if ran("efa"):
+        parts.append(("m_efa", {"n_iter": o["parallel_iterations"],
+                                "method": o.get("efa_method", "minres"),
+                                "rotation": o.get("rotation", "oblimin")}))
+        if o["split_half"]:
+            parts.append(("m_split_half", {}))
+    if ran("cfa") or ran("measurement_model"):
+        parts.append(("p_methods_" + st.estimator.lower() + "_" + st.missing, {}))
+        parts.append(("m_fit", {}))
+    if ran("invariance"):
+        parts.append(("m_invariance", {"group": r.dataset.group_column or "—"}))
+    if ran("validity"):
+        parts.append(("m_validity" if o["bootstrap"] else "m_validity_noboot",
+                      {"nb": o["bootstrap"]}))
+    if res.get("structural", {}).get("fit_measures"):
+        parts.append(("m_structural", {}))
+    parts.append(("m_seed", {"seed": r.seed}))
+    for key, values in parts:
+        section.add(Paragraph(r.t(key), values))
 
 
 def step_warnings(r):
