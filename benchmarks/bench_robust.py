@@ -55,7 +55,7 @@ bfi <- read.csv(file.path(data_dir, "bfi.csv")); hs <- read.csv(file.path(data_d
 m <- paste("agree =~ A1 + A2 + A3 + A4 + A5", "consc =~ C1 + C2 + C3 + C4 + C5",
   "extra =~ E1 + E2 + E3 + E4 + E5", "neuro =~ N1 + N2 + N3 + N4 + N5",
   "open =~ O1 + O2 + O3 + O4 + O5", sep = "\n")
-levels <- list(character(0), "loadings", c("loadings", "intercepts"),
+levels <- list("", "loadings", c("loadings", "intercepts"),
                c("loadings", "intercepts", "residuals"))
 seq_time <- function(missing) system.time(for (eq in levels) {
   f <- cfa(m, data = bfi, group = "gender", estimator = "MLR", missing = missing, group.equal = eq)

@@ -5,8 +5,10 @@ What lavaan 0.6-14 does for MLR (checked in its source and ``lavInspect(fit, "op
 
 * **Bread**: the *observed* information (``information = "observed"``,
   ``observed.information = "hessian"``), for complete and for incomplete (FIML) data alike:
-  the Hessian of the fit function ``F`` (``chisq = 2 N F``), obtained by central differences of
-  the analytic gradient (step 1e-6, four-point rule, then symmetrised; ``lav_model_hessian``).
+  the Hessian of the fit function ``F`` (``chisq = 2 N F``).  lavaan differentiates its analytic
+  gradient numerically (``lav_model_hessian``); here it is computed as
+  ``Delta' I_obs(m) Delta`` plus the analytic curvature of the moments (:func:`ram_curvature`,
+  numerical differences of ``Delta`` as a fallback) -- the same matrix to ~1e-9.
 * **Meat**: first-order information from casewise scores of the normal log-likelihood at the
   model-implied moments (``h1.information = "structured"``):
   ``B0 = sum_g (N_g/N) Delta_g' J_g Delta_g`` with ``J_g = (1/N_g) sum_i s_i s_i'``.
