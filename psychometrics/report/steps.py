@@ -16,7 +16,7 @@ import pandas as pd
 from .._results import jsonable
 from . import figures as F
 from . import fmt
-from .i18n import tr
+from .i18n import TEXT, tr
 from .model import Code, Notice, Paragraph, Report, Section, WarningList
 from .pipeline import ValidationRun, _get, command_line, has, need, now_utc, versions
 
@@ -477,16 +477,27 @@ def _invariance_one(r, si, s):
     inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **_fit_kwargs(r))
     _section_warnings(s, r.collect_warnings(f"invariance {si.id}", inv))
     tab = inv.table.copy()
-    cols = [c for c in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq_diff", "df_diff",
-                        "p_diff", "delta_cfi", "delta_rmsea", "delta_srmr", "decision")
-            if c in tab.columns]
-    robust = [c for c in ("chisq_scaled", "cfi_robust", "rmsea_robust") if c in tab.columns]
-    df = tab[cols[:2] + robust + cols[2:]]
+    robust = "cfi_robust" in tab.columns and tab["cfi_robust"].notna().any()
+    # with MLR the robust indices replace the ML ones (all of them are in results.json)
+    fit_cols = (["chisq_scaled", "df", "cfi_robust", "rmsea_robust", "srmr"] if robust
+                else ["chisq", "df", "cfi", "rmsea", "srmr"])
+    cols = [c for c in fit_cols + ["chisq_diff", "df_diff", "p_diff", "delta_cfi", "delta_rmsea",
+                                   "delta_srmr", "decision"] if c in tab.columns]
+    df = tab[cols].copy()
+    if "decision" in df.columns:
+        df["decision"] = df["decision"].map(
+            lambda d: r.t("dec_" + str(d).replace(" ", "_")) if ("dec_" + str(d).replace(" ", "_"))
+            in TEXT else d)
     r.table(s, f"invariance_{si.id}", r.t("t_invariance", name=_label(r, si)), df,
             {"chisq": "f2", "chisq_scaled": "f2", "df": "d", "cfi": "r3", "tli": "r3",
              "rmsea": "r3", "srmr": "r3", "cfi_robust": "r3", "rmsea_robust": "r3",
              "chisq_diff": "f2", "df_diff": "d", "p_diff": "p", "delta_cfi": "r3",
              "delta_rmsea": "r3", "delta_srmr": "r3", "decision": "s"},
+            column_labels={"chisq": "χ²", "chisq_scaled": "χ² scaled", "cfi": "CFI",
+                           "cfi_robust": "CFI robust", "rmsea": "RMSEA", "rmsea_robust": "RMSEA robust",
+                           "srmr": "SRMR", "chisq_diff": "Δχ²", "df_diff": "Δdf", "p_diff": "p",
+                           "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "delta_srmr": "ΔSRMR",
+                           "decision": r.t("c_decision")},
             note=r.t("n_invariance"), index_label=tr("level", r.lang))
     cfi = tab["cfi_robust"] if "cfi_robust" in tab.columns and tab["cfi_robust"].notna().all() else tab["cfi"]
     rmsea = tab["rmsea_robust"] if "rmsea_robust" in tab.columns and tab["rmsea_robust"].notna().all() else tab["rmsea"]
