@@ -288,7 +288,7 @@ def _reliability(r, s):
             oci = (o.ci or {}).get("omega_total") if isinstance(o.ci, dict) else None
             oci = list(oci) if oci is not None else [None, None]
             rows.append({
-                "scale": f"{_label(r, si)}: {_sub_label(r, si, name) if name != 'total' else r.t('c_total')}",
+                "scale": f"{_short(r, si)}: {_sub_label(r, si, name) if name != 'total' else r.t('c_total')}",
                 "k": len(cols), "n": a.n_obs, "alpha": a.estimate,
                 "alpha_lo": a.ci[0], "alpha_hi": a.ci[1],
                 "omega": o.omega_total, "omega_lo": oci[0], "omega_hi": oci[1],
