@@ -201,6 +201,9 @@ def test_results_json_has_versions_options_seed(run_en):
     assert meta["estimator"] == "ML" and meta["missing"] == "fiml"
     assert res["data"]["n_cases"] == 324
     assert res["study"]["title"].startswith("Example study")
+    # no machine paths: the study and data files are given relative to the output / study folder
+    assert res["meta"]["study_file"] == "study.yaml" and res["study"]["data"] == "data.csv"
+    assert str(out) not in (out / "results.json").read_text(encoding="utf-8")
     # every number of every table is in the JSON, with the table's number
     assert all("number" in t for t in res["tables"].values())
 

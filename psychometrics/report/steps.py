@@ -753,11 +753,14 @@ def run_all(r) -> ValidationRun:
         r.figures_dir.mkdir(parents=True, exist_ok=True)
     n_inst = len(st.instruments)
     r.progress.total = 1 + n_inst * 5 + 4
-    r.results["meta"] = {"study_file": str(st.path), "created": now_utc(),
+    r.results["meta"] = {"study_file": _portable(st.path, r.out_dir), "created": now_utc(),
                          "command": command_line(), "versions": versions(),
                          "options": r.options, "seed": r.seed, "estimator": st.estimator,
                          "missing": st.missing, "language": lang}
     r.results["study"] = st.to_dict()
+    # no machine paths in results.json: the data file relative to the study file
+    r.results["study"]["data"] = _portable(st.data, Path(st.path).parent if st.path else None)
+    r.results["study"]["path"] = _portable(st.path, r.out_dir)
 
     step_overview(r)
     methods = r.report.add(Section("methods", tr("sec_methods", r.lang)))
@@ -780,6 +783,19 @@ def run_all(r) -> ValidationRun:
     r.report.number()
     return ValidationRun(report=r.report, results=r.results, warnings=list(r.warnings),
                          figures_dir=r.figures_dir, timings=dict(r.progress.times))
+
+
+def _portable(path, base) -> str | None:
+    """``path`` relative to ``base`` (a folder) when possible, else its file name."""
+    if path is None:
+        return None
+    import os
+    try:
+        if base is not None:
+            return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
+    except ValueError:
+        pass
+    return Path(path).name
 
 
 class _null:
