@@ -124,7 +124,8 @@ def render_html(report: Report, path: str | Path | None = None) -> str:
     report.number()
     lang = report.language
     font = "'Vazirmatn', Tahoma, sans-serif" if report.rtl else "Georgia, 'Times New Roman', serif"
-    css = (_font_face() + "\n" if report.rtl else "") + CSS % {"font": font}
+    css = (_font_face() + "\nol { list-style-type: persian; }\n" if report.rtl else "") \
+        + CSS % {"font": font}
     toc = "".join(f"<li><a href='#sec-{_esc(s.key)}'>{_esc(s.title)}</a></li>"
                   for s in report.sections if s.level == 1)
     body = []

@@ -121,7 +121,8 @@ def step_overview(r):
         inst = si.instrument
         rows.append({"instrument": _label(r, si), "items": inst.n_items,
                      "subscales": ", ".join(_sub_label(r, si, f) for f in inst.factors()),
-                     "range": f"{inst.min}–{inst.max}" if inst.min is not None else "—",
+                     "range": fmt.localise(f"{inst.min}–{inst.max}", r.lang)
+                     if inst.min is not None else "—",
                      "reversed": ", ".join(si.columns[i] for i in inst.reverse_items) or "—"})
     df = pd.DataFrame(rows).set_index("instrument")
     r.table(s, "instruments", r.t("t_instruments"), df,
