@@ -221,7 +221,7 @@ def _newton_refit(model, obj, sample, x0, tol=1e-8, max_iter=30):
     w = [g.nobs / sample.ntotal for g in sample.groups]
     x = np.asarray(x0, dtype=float).copy()
     f = None
-    for _ in range(max_iter):
+    for it in range(max_iter):
         implied = model.implied(x)
         fx, gm = obj.value_and_gradient(implied)
         if not np.isfinite(fx) or gm is None:
@@ -230,11 +230,15 @@ def _newton_refit(model, obj, sample, x0, tol=1e-8, max_iter=30):
         g = sum(D.T @ gg for D, gg in zip(deltas, gm))
         if np.max(np.abs(g)) < tol:
             return x, True
-        H = ram_curvature(model, x, gm)
-        for wg, gs, (Sig, mu), D in zip(w, sample.groups, implied, deltas):
-            W = np.linalg.inv(Sig)
-            d = gs.mean - mu if model.meanstructure else np.zeros(len(mu))
-            H += wg * D.T @ _complete_info(W, gs.cov, d, model.meanstructure) @ D
+        if it == 0:   # far from the draw's optimum: one Fisher-scoring step first
+            from .estimate import expected_information
+            H = expected_information(model, x, w, implied=implied, deltas=deltas)
+        else:
+            H = ram_curvature(model, x, gm)
+            for wg, gs, (Sig, mu), D in zip(w, sample.groups, implied, deltas):
+                W = np.linalg.inv(Sig)
+                d = gs.mean - mu if model.meanstructure else np.zeros(len(mu))
+                H += wg * D.T @ _complete_info(W, gs.cov, d, model.meanstructure) @ D
         try:
             L = np.linalg.cholesky(H)
         except np.linalg.LinAlgError:   # not convex here: a Fisher-scoring step instead
@@ -244,6 +248,9 @@ def _newton_refit(model, obj, sample, x0, tol=1e-8, max_iter=30):
             except np.linalg.LinAlgError:
                 return x, False
         step = np.linalg.solve(L.T, np.linalg.solve(L, g))
+        if it > 0 and np.max(np.abs(step)) < 1e-6 and np.max(np.abs(g)) < 1e-5:
+            # quadratic convergence: the remaining error after this step is O(step^2)
+            return x - step, True
         t = 1.0
         f = fx
         for _ in range(20):
@@ -441,7 +448,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         n_jobs = os.cpu_count() or 1
     n_jobs = max(1, min(int(n_jobs), R))
     if n_jobs == 1:
-        est, ok, adm = _refit_many(payload, draws)
+        est, ok, adm = _worker((payload, draws))
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
