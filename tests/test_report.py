@@ -323,11 +323,38 @@ def test_persian_report(run_fa):
 
 
 def test_persian_figure_text_is_shaped():
-    from psychometrics.report.figures import shape
-    out = shape("درگیری ۱۲", "fa")
-    assert out != "درگیری ۱۲"                       # reshaped to presentation forms + visual order
-    assert any(0xFE70 <= ord(c) <= 0xFEFF for c in out)
-    assert shape("abc", "en") == "abc"
+    """Figures get Persian digits and correctly joined right-to-left letters: matplotlib with
+    complex text layout gets the logical text, an older engine the reshaped visual order."""
+    from psychometrics.report import figures
+    out = figures.shape("درگیری 12", "fa")
+    assert "۱۲" in out
+    if figures._engine_does_bidi():
+        assert out == "درگیری ۱۲"
+    else:
+        assert any(0xFE70 <= ord(c) <= 0xFEFF for c in out)      # presentation forms
+        assert out != "درگیری ۱۲"                                 # visual order
+    assert figures.shape("abc", "en") == "abc"
+
+
+def test_bidi_probe_matches_the_engine():
+    """The probe's answer is right: drawing what shape() returns gives the same pixels as
+    drawing the reshaped word in visual order with a plain left-to-right engine would not."""
+    import arabic_reshaper
+    from psychometrics.report import figures
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    import matplotlib.figure
+
+    def pixels(txt):
+        fig = matplotlib.figure.Figure(figsize=(1.2, 0.5), dpi=60)
+        FigureCanvasAgg(fig)
+        fig.text(0.1, 0.3, txt, fontproperties=figures.font_manager.FontProperties(
+            fname=str(figures.FONT_FILE)), fontsize=14)
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+    word = "\u0628\u0628\u0646"
+    same = np.array_equal(pixels(word), pixels(arabic_reshaper.reshape(word)))
+    assert figures._engine_does_bidi() is same
 
 
 def test_font_and_licence_are_shipped():

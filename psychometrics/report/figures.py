@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
@@ -30,14 +31,52 @@ FONT_FILE = ASSETS / "Vazirmatn-Regular.ttf"
 _registered = False
 
 
+_ENGINE_DOES_BIDI: bool | None = None
+
+
+def _engine_does_bidi() -> bool:
+    """Whether matplotlib's text engine shapes and orders right-to-left text itself.
+
+    Older matplotlib draws characters one by one, left to right, so Persian must be
+    reshaped (arabic_reshaper) and put in visual order (python-bidi) first; newer
+    matplotlib (complex text layout) does both itself, and doing it again would reverse
+    the text.  Probe once: with such an engine a raw Persian word renders exactly like
+    its reshaped form."""
+    global _ENGINE_DOES_BIDI
+    if _ENGINE_DOES_BIDI is None:
+        import arabic_reshaper
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        def pixels(txt):
+            fig = matplotlib.figure.Figure(figsize=(1.2, 0.5), dpi=60)
+            FigureCanvasAgg(fig)
+            fig.text(0.1, 0.3, txt, fontproperties=font_manager.FontProperties(
+                fname=str(FONT_FILE)), fontsize=14)
+            fig.canvas.draw()
+            return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+        word = "\u0628\u0628\u0646"   # three joining letters: shaping changes every glyph
+        try:
+            _ENGINE_DOES_BIDI = bool(np.array_equal(pixels(word),
+                                                    pixels(arabic_reshaper.reshape(word))))
+        except Exception:  # pragma: no cover - fall back to the classic recipe
+            _ENGINE_DOES_BIDI = False
+    return _ENGINE_DOES_BIDI
+
+
 def shape(text: str, lang: str = "en") -> str:
-    """Return ``text`` ready for matplotlib: Persian shaped + visual order, digits localised."""
+    """Return ``text`` ready for matplotlib: Persian digits, and -- unless matplotlib's text
+    engine does it itself (see :func:`_engine_does_bidi`) -- Persian letters reshaped to
+    their joined forms (arabic_reshaper) in visual order (python-bidi)."""
     text = str(text)
     if lang != "fa":
         return text
+    text = localise(text, "fa")
+    if _engine_does_bidi():
+        return text
     import arabic_reshaper
     from bidi.algorithm import get_display
-    return get_display(arabic_reshaper.reshape(localise(text, "fa")))
+    return get_display(arabic_reshaper.reshape(text))
 
 
 @contextlib.contextmanager
