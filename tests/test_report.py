@@ -410,3 +410,28 @@ def test_latex_appendix_compiles(run_en, tmp_path):
     assert res.returncode == 0, res.stdout[-3000:]
     assert (tmp_path / "appendix.pdf").stat().st_size > 10_000
     assert "Overfull" not in (tmp_path / "appendix.log").read_text(errors="replace")
+
+
+def test_cfa_and_fit_tables_are_the_fitted_numbers(run_en):
+    """Standardised loadings and fit indices in the tables are the fitted models' own numbers."""
+    import docx
+    run, out, _ = run_en
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    if not res["cfa"]:
+        pytest.skip("the SEM engine is not available")
+    par = res["cfa"]["csq8"]["parameters"]
+    cols = par["columns"]
+    loadings = {row[cols.index("rhs")]: row[cols.index("std_all")] for row in par["data"]
+                if row[cols.index("op")] == "=~"}
+    t = res["tables"]["cfa_csq8"]
+    beta = t["frame"]["columns"].index("std_all")
+    for item, row in zip(t["frame"]["index"], t["frame"]["data"]):
+        assert row[beta] == loadings[item]
+    # the Word cell shows that number, APA-formatted
+    d = docx.Document(str(out / "appendix.docx"))
+    wt = d.tables[t["number"] - 1]
+    assert wt.rows[1].cells[1 + beta].text == fmt.fmt_number(loadings["csq_1"], "r")
+    fit = res["tables"]["fit_indices"]["frame"]
+    row = fit["data"][fit["index"].index("CFA CSQ-8")]
+    assert row[fit["columns"].index("cfi")] == res["cfa"]["csq8"]["fit_measures"]["cfi"]
+    assert row[fit["columns"].index("rmsea")] == res["cfa"]["csq8"]["fit_measures"]["rmsea"]
