@@ -155,7 +155,7 @@ def _en_study(tmp_path: Path) -> Path:
 def run_en(tmp_path_factory):
     out = tmp_path_factory.mktemp("report_en")
     run = run_validation(_en_study(out), out, bootstrap=30, parallel_iterations=20,
-                         omega_bootstrap=5)
+                         omega_bootstrap=5, sem_bootstrap=8)
     paths = write_outputs(run, out)
     return run, out, paths
 
@@ -435,3 +435,23 @@ def test_cfa_and_fit_tables_are_the_fitted_numbers(run_en):
     row = fit["data"][fit["index"].index("CFA CSQ-8")]
     assert row[fit["columns"].index("cfi")] == res["cfa"]["csq8"]["fit_measures"]["cfi"]
     assert row[fit["columns"].index("rmsea")] == res["cfa"]["csq8"]["fit_measures"]["rmsea"]
+
+
+def test_structural_model_with_bootstrap_cis(run_en):
+    run, out, _ = run_en
+    st = run.results["structural"]
+    if not st.get("fit_measures"):
+        pytest.skip("the SEM engine is not available")
+    assert "engagement ~ a*alliance" in st["syntax"] and "goal =~" in st["syntax"]
+    t = run.report.table("structural")
+    assert {"ind_outcome", "ind_satisfaction", "engagement ~ alliance"} <= set(t.data.index)
+    if st["bootstrap"] is None:
+        assert "delta-method" in t.note
+        return
+    assert st["bootstrap"]["R"] == 8 and st["bootstrap"]["seed"] == 20261122
+    assert "percentile bootstrap" in t.note
+    boot = st["bootstrap"]["parameters"]
+    cols = boot["columns"]
+    row = next(r for r in boot["data"] if r[cols.index("lhs")] == "ind_outcome")
+    assert t.data.loc["ind_outcome", "ci_lower"] == row[cols.index("ci_lower")]
+    assert t.data.loc["ind_outcome", "ci_upper"] == row[cols.index("ci_upper")]

@@ -226,16 +226,10 @@ TEXT.update({
                       "fa": "فایل مطالعه مسیر ساختاری ندارد؛ تنها نحو مدل اندازه‌گیری نشان داده شده است."},
     "t_structural": {"en": "Structural Model: Paths and Indirect Effects",
                      "fa": "مدل ساختاری: مسیرها و اثرهای غیرمستقیم"},
-    "n_structural": {"en": "est = unstandardised estimate; β = standardised (std.all). Confidence intervals "
-                           "of defined effects (:=) are percentile bootstrap intervals ({nb} draws) when "
-                           "nb > 0, otherwise delta-method intervals.",
-                     "fa": "est = برآورد استانداردنشده؛ β = استاندارد (std.all). فاصله‌های اطمینان اثرهای "
-                           "تعریف‌شده (:=) بوت‌استرپ صدکی ({nb} نمونه) هستند و در غیر این صورت روش دلتا."},
-    "n_structural_delta": {"en": "est = unstandardised estimate; β = standardised (std.all). Confidence "
-                                 "intervals are 95% Wald (delta-method) intervals, as lavaan's "
-                                 "parameterEstimates() without bootstrap.",
-                           "fa": "est = برآورد استانداردنشده؛ β = استاندارد (std.all). فاصله‌های اطمینان ۹۵٪ "
-                                 "والد (روش دلتا) هستند، مانند parameterEstimates() در lavaan بدون بوت‌استرپ."},
+    "n_structural": {"en": 'B = unstandardised estimate; β = standardised (std.all). 95% CIs of all paths and of the defined effects (:=, indirect and total effects) are percentile bootstrap intervals ({nb} successful draws, cases resampled, the model refitted to each draw; lavaan\'s parameterEstimates with se = "bootstrap"); SE and p are from the fitted model.',
+        "fa": 'B = برآورد استانداردنشده؛ β = استاندارد (std.all). فاصله\u200cهای اطمینان ۹۵٪ همه\u200cی مسیرها و اثرهای تعریف\u200cشده (:=، اثرهای غیرمستقیم و کل) بوت\u200cاسترپ صدکی هستند ({nb} نمونه\u200cی موفق، با بازنمونه\u200cگیری موردها و برازش دوباره\u200cی مدل)؛ SE و p از مدل برازش\u200cشده است.'},
+    "n_structural_delta": {"en": "B = unstandardised estimate; β = standardised (std.all). Confidence intervals are 95% Wald (delta-method) intervals, as lavaan's parameterEstimates() without bootstrap.",
+        "fa": 'B = برآورد استانداردنشده؛ β = استاندارد (std.all). فاصله\u200cهای اطمینان ۹۵٪ والد (روش دلتا) هستند، مانند parameterEstimates() در lavaan بدون بوت\u200cاسترپ.'},
     "no_sem_bootstrap": {"en": "Bootstrap confidence intervals of the indirect effects ({nb} draws requested) "
                                "are not available: this version of the SEM engine (psychometrics.sem) has no "
                                "bootstrap. The intervals below are delta-method intervals.",
@@ -335,6 +329,13 @@ TEXT.update({
               "effects were defined as products and sums of path coefficients.",
         "fa": "مدل ساختاری فایل مطالعه با همان برآوردگر برازش شد؛ اثرهای غیرمستقیم و کل به‌صورت حاصل‌ضرب و "
               "مجموع ضرایب مسیر تعریف شدند."},
+    "m_structural_boot": {
+        "en": "The structural model of the study file was fitted with the same estimator; indirect and total "
+              "effects were defined as products and sums of path coefficients, with percentile bootstrap 95% "
+              "CIs ({nb:d} of {R:d} draws successful; cases resampled within groups and the model refitted "
+              "to each draw).",
+        "fa": "مدل ساختاری فایل مطالعه با همان برآوردگر برازش شد؛ اثرهای غیرمستقیم و کل به‌صورت حاصل‌ضرب و "
+              "مجموع ضرایب مسیر تعریف شدند، با فاصله‌ی اطمینان ۹۵٪ بوت‌استرپ صدکی ({nb:d} از {R:d} نمونه موفق)."},
     "m_seed": {"en": "All random draws used the seed {seed:d}.",
                "fa": "همه‌ی نمونه‌گیری‌های تصادفی با بذر {seed:d} انجام شد."},
     "p_software": {

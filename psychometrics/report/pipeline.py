@@ -101,7 +101,8 @@ class _Runner:
     """Holds the state of one run; each ``step_*`` method fills one part of the report."""
 
     def __init__(self, study_path, out_dir, *, bootstrap=None, language=None, progress=None,
-                 figures=True, parallel_iterations=None, omega_bootstrap=None):
+                 figures=True, parallel_iterations=None, omega_bootstrap=None,
+                 sem_bootstrap=None):
         self.study_path = Path(study_path)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress or Progress(enabled=False)
@@ -110,6 +111,7 @@ class _Runner:
         self.make_figures = figures
         self.parallel_override = parallel_iterations
         self.omega_bootstrap = omega_bootstrap
+        self.sem_bootstrap = sem_bootstrap
         self.results: dict = {"instruments": {}, "tables": {}, "errors": []}
         self.warnings: list[str] = []
         self.fits: list[tuple[str, str, Any]] = []     # (key, label, fit) of every model fitted
@@ -226,7 +228,8 @@ class _Runner:
 def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
                    language: str | None = None, progress: Progress | None = None,
                    figures: bool = True, parallel_iterations: int | None = None,
-                   omega_bootstrap: int | None = None) -> ValidationRun:
+                   omega_bootstrap: int | None = None,
+                   sem_bootstrap: int | None = None) -> ValidationRun:
     """Run the whole validation of a study file; return a :class:`ValidationRun`.
 
     ``bootstrap`` overrides the study's ``options.bootstrap`` (draws for the
@@ -236,11 +239,13 @@ def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
     :class:`~psychometrics.errors.DataError`; failures of single analyses are
     reported in their sections instead.  ``parallel_iterations``: random data sets of the
     parallel analysis (default 100); ``omega_bootstrap``: bootstrap draws of the omega CIs
-    (default ``min(bootstrap, 50)``: omega refits a factor model in every draw).
+    (default ``min(bootstrap, 50)``: omega refits a factor model in every draw);
+    ``sem_bootstrap``: bootstrap draws of the structural model's CIs (indirect effects;
+    default ``bootstrap``; each draw refits the whole model).
     """
     runner = _Runner(study_path, out_dir, bootstrap=bootstrap, language=language,
                      progress=progress, figures=figures, parallel_iterations=parallel_iterations,
-                     omega_bootstrap=omega_bootstrap)
+                     omega_bootstrap=omega_bootstrap, sem_bootstrap=sem_bootstrap)
     return runner.run()
 
 

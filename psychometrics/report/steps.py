@@ -615,9 +615,8 @@ def step_structural(r):
 
 def _structural(r, s, model):
     sem = need("sem", "sem")
-    nb = r.options["bootstrap"]
-    kw = dict(_fit_kwargs(r))
-    fit = sem(model, all_items(r), **kw)
+    nb = r.options["sem_bootstrap"]
+    fit = sem(model, all_items(r), **_fit_kwargs(r))
     r.fits.append(("structural", r.t("m_structural"), fit))
     _section_warnings(s, r.collect_warnings("structural model", fit))
     fm = fit.fit_measures()
@@ -625,33 +624,40 @@ def _structural(r, s, model):
     params = fit.parameters()
     reg = params[params["op"].isin(["~", ":="])].copy()
     boot = None
-    if nb and not hasattr(fit, "bootstrap"):
-        s.add(Notice(r.t("no_sem_bootstrap", nb=nb)))
-        r.warn("structural model", r.t("no_sem_bootstrap", nb=nb))
-    if nb and hasattr(fit, "bootstrap"):
-        bar = r.progress.bar("bootstrap (indirect effects)", nb)
-        bk = {"n_boot": nb, "seed": r.seed}
-        if _accepts(fit.bootstrap, "progress"):
-            bk["progress"] = bar
-        boot = fit.bootstrap(**bk)
-        bar(nb)
+    if nb:
+        try:
+            bootstrap = need("sem.bootstrap", "bootstrap")
+        except Exception:
+            bootstrap = None
+        if bootstrap is None:
+            s.add(Notice(r.t("no_sem_bootstrap", nb=nb)))
+            r.warn("structural model", r.t("no_sem_bootstrap", nb=nb))
+        else:
+            with r.progress.step(f"bootstrap of the structural model ({nb} draws, 2 processes)"):
+                boot = bootstrap(fit, R=nb, seed=r.seed, n_jobs=-1)
+            _section_warnings(s, r.collect_warnings("structural model bootstrap", boot))
     df = pd.DataFrame({
         "path": [f"{a} {op} {b}" if op == "~" else f"{a}" for a, op, b in
                  zip(reg["lhs"], reg["op"], reg["rhs"])],
         "est": reg["est"].to_numpy(), "se": reg["se"].to_numpy(), "pvalue": reg["pvalue"].to_numpy(),
         "ci_lower": reg["ci_lower"].to_numpy(), "ci_upper": reg["ci_upper"].to_numpy(),
         "std_all": reg["std_all"].to_numpy()}).set_index("path")
-    if boot is not None and isinstance(boot, pd.DataFrame):
-        for c in ("ci_lower", "ci_upper"):
-            b = boot.set_index(boot.index)
-            if c in boot.columns and len(boot) == len(df):
-                df[c] = boot[c].to_numpy()
+    if boot is not None:
+        bf = boot.to_frame(ci_type="perc")
+        key = lambda fr: list(zip(fr["lhs"], fr["op"], fr["rhs"]))  # noqa: E731
+        ci = {k: (lo, hi) for k, lo, hi in zip(key(bf), bf["ci_lower"], bf["ci_upper"])}
+        df["ci_lower"] = [ci.get(k, (np.nan, np.nan))[0] for k in key(reg)]
+        df["ci_upper"] = [ci.get(k, (np.nan, np.nan))[1] for k in key(reg)]
+        note = r.t("n_structural", nb=boot.n_successful)
+    else:
+        note = r.t("n_structural_delta")
     r.table(s, "structural", r.t("t_structural"), df,
             {"est": "f3", "se": "f3", "pvalue": "p", "ci_lower": "f3", "ci_upper": "f3",
-             "std_all": "r"}, note=r.t("n_structural", nb=nb if boot is not None else 0),
-            index_label=r.t("c_path"))
+             "std_all": "r"}, note=note, index_label=r.t("c_path"),
+            column_labels={"est": "B", "se": "SE", "pvalue": "p", "ci_lower": "95% CI lower",
+                           "ci_upper": "95% CI upper", "std_all": "β"})
     out = _fit_dict(fit, model)
-    out["bootstrap"] = jsonable(boot)
+    out["bootstrap"] = jsonable(boot.to_dict()) if boot is not None else None
     return out
 
 
@@ -704,7 +710,12 @@ def step_methods(r, section):
         parts.append(("m_validity" if o["bootstrap"] else "m_validity_noboot",
                       {"nb": o["bootstrap"]}))
     if res.get("structural", {}).get("fit_measures"):
-        parts.append(("m_structural", {}))
+        boot = res["structural"].get("bootstrap")
+        if boot:
+            parts.append(("m_structural_boot", {"nb": boot.get("successful") or 0,
+                                                "R": boot.get("R") or 0}))
+        else:
+            parts.append(("m_structural", {}))
     parts.append(("m_seed", {"seed": r.seed}))
     for key, values in parts:
         section.add(Paragraph(r.t(key), values))
@@ -746,6 +757,7 @@ def run_all(r) -> ValidationRun:
                  "parallel_iterations": int(r.parallel_override or opts.get("parallel_iterations", 100)),
                  **{k: v for k, v in opts.items() if k not in ("bootstrap", "split_half",
                                                                  "parallel_iterations")}}
+    r.options["sem_bootstrap"] = int(r.sem_bootstrap if r.sem_bootstrap is not None else nb)
     r.options["omega_bootstrap"] = int(r.omega_bootstrap if r.omega_bootstrap is not None
                                        else min(nb, OMEGA_BOOT_DEFAULT))
     r.seed = st.seed if st.seed is not None else 0
