@@ -302,12 +302,19 @@ def _refit_many(payload, draws):
     ok = np.zeros(len(draws), dtype=bool)
     adm = np.ones(len(draws), dtype=bool)
     import warnings as _w
+    reuse = None
     for i, draw in enumerate(draws):
         try:
             with _w.catch_warnings():
                 _w.simplefilter("ignore")
                 ss = _resampled_sample(template, draw)
-                model = Model(pt, ss)
+                if reuse is not None:   # the model matrices do not depend on the data
+                    model = reuse
+                    model._sample_mean = [g.mean for g in ss.groups]
+                else:
+                    model = Model(pt, ss)
+                    if not np.any(np.asarray(pt.exo)) and hasattr(model, "_sample_mean"):
+                        reuse = model
                 obj = make_objective(model, ss, missing)
                 weights = [g.nobs / ss.ntotal for g in ss.groups]
                 conv = False

@@ -181,6 +181,7 @@ def ram_curvature(model, x, gms) -> np.ndarray:
         if len(a_k):
             i1, j1 = a_i[:, None], a_j[:, None]
             i2, j2 = a_i[None, :], a_j[None, :]
+            # (index grids are cheap; the arithmetic below is a few vectorised gathers)
             haa = 2.0 * (Q[j1, i2] * B[j2, i1] + Q[j2, i1] * B[j1, i2] + C[j1, j2] * R[i2, i1])
             haa += v[i2] * B[j2, i1] * w[j1] + v[i1] * B[j1, i2] * w[j2]
             Hf[np.ix_(a_k, a_k)] += haa
