@@ -147,3 +147,14 @@ def test_singular_model_is_recorded_not_raised(hs):
     assert fm["df"] == 0
     assert np.isnan(fm["chisq_scaling_factor"])
     assert np.all(np.isfinite(fit.parameters().se))
+
+
+def test_hs_structural_mlr_with_defined_parameters(hs):
+    # mediation model (regressions among latent variables) with defined indirect/total
+    # effects: robust SEs of := parameters use the sandwich covariance (delta method)
+    from psychometrics.sem import sem as sem_fit
+    model = HS_MODEL + "\n textual ~ a*visual\n speed ~ b*textual + c*visual\n ab := a*b\n total := c + a*b"
+    fit = sem_fit(model, hs, estimator="MLR")
+    _check_engine(fit, REF["hs_sem_mlr"])
+    pe = fit.parameters()
+    assert set(pe[pe.op == ":="].lhs) == {"ab", "total"}

@@ -35,6 +35,11 @@ out$hs_mlr_school <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", group 
 out$hs_mlr_sex <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", group = "sex"))
 out$hs_mlr_fiml <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", missing = "ml"))
 
+# structural (mediation) model with a defined indirect effect: robust SEs of := parameters
+hs_sem <- paste(hs_model, "textual ~ a*visual", "speed ~ b*textual + c*visual",
+                "ab := a*b", "total := c + a*b", sep = "\n")
+out$hs_sem_mlr <- dump_fit(sem(hs_sem, data = hs, estimator = "MLR"))
+
 bfi_d <- bfi[, c(items, "gender")]
 out$bfi_ml_fiml <- dump_fit(cfa(bfi_model, data = bfi_d, missing = "ml"))
 out$bfi_mlr <- dump_fit(cfa(bfi_model, data = bfi_d, estimator = "MLR"))
