@@ -197,8 +197,12 @@ def test_defined_parameters_mediation(hs):
 
 
 def test_bad_arguments(hs_fit):
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match="R must be"):
         bs.bootstrap(hs_fit, R=1)
+    with pytest.raises(ModelError, match="n_jobs"):
+        bs.bootstrap(hs_fit, R=10, n_jobs=0)
+    with pytest.raises(ModelError, match="fitted model"):
+        bs.bootstrap("not a fit", R=10)
     res = bs.BootstrapResult(R=2, seed=None, draws=np.zeros((2, hs_fit.x.size)), defined=np.zeros((2, 0)),
                              failed=[], nonadmissible=[], x=hs_fit.x, defined_est=np.zeros(0),
                              frame=pd.DataFrame(columns=["lhs", "op", "rhs", "group", "label", "est", "kind", "col"]))

@@ -429,6 +429,11 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     """
     from .model import Model
 
+    if not all(hasattr(fit, a) for a in ("partable", "model", "sample", "x", "missing")):
+        raise ModelError("bootstrap: fit must be a fitted model from psychometrics.cfa()/sem() "
+                         f"(got {type(fit).__name__})")
+    if not isinstance(n_jobs, (int, np.integer)) or (n_jobs < 1 and n_jobs != -1):
+        raise ModelError(f"bootstrap: n_jobs must be a positive integer or -1 (got {n_jobs!r})")
     if not isinstance(R, (int, np.integer)) or R < 2:
         raise ModelError(f"bootstrap: R must be an integer of at least 2 (got {R!r})")
     rng = np.random.default_rng(seed)

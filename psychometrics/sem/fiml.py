@@ -479,6 +479,9 @@ def objective_for_sample(sample) -> FIMLObjective:
                 msg = (f"EM for the saturated model of group {gs.label!r} did not converge in "
                        f"{em[2]} iterations")
                 sample.warnings.append(msg)
+                import warnings as _warnings
+                from ..errors import PsychometricsWarning
+                _warnings.warn(msg, PsychometricsWarning, stacklevel=3)
             gs.h1_mean, gs.h1_cov = em[0], em[1]
             gs.h1_logl = pats.loglik(em[0], em[1])
         groups.append(pats)

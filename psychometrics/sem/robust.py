@@ -651,7 +651,7 @@ def mlr(fit) -> MLRResult:
         fit._robust_vcov = np.full((n, n), np.nan)
         fit._robust_measures = {k: float("nan") for k in MLR_KEYS}
         return None
-    for text in res.warnings:
+    for text in list(getattr(sample, "warnings", [])) + list(res.warnings):
         fit.diagnostics.add("mlr", text)
         fit.warnings.append(text)
         _warnings.warn(text, PsychometricsWarning, stacklevel=3)
