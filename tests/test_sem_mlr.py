@@ -28,7 +28,10 @@ BFI_MODEL = "\n".join(
 
 DESIGN_KEYS = ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor", "cfi_scaled",
                "tli_scaled", "rmsea_scaled", "cfi_robust", "tli_robust", "rmsea_robust"]
-EXTRA_KEYS = ["baseline_chisq_scaled", "baseline_df_scaled", "baseline_chisq_scaling_factor"]
+EXTRA_KEYS = ["baseline_chisq_scaled", "baseline_df_scaled", "baseline_chisq_scaling_factor",
+              "rmsea_ci_lower_scaled", "rmsea_ci_upper_scaled", "rmsea_pvalue_scaled",
+              "rmsea_notclose_pvalue_scaled", "rmsea_ci_lower_robust", "rmsea_ci_upper_robust",
+              "rmsea_pvalue_robust", "rmsea_notclose_pvalue_robust"]
 
 
 @pytest.fixture(scope="module")

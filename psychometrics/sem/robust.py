@@ -488,6 +488,47 @@ def _rmsea(x2, df, n, g, c=1.0):
     return math.sqrt(max(x2 / n / df - c / n, 0.0)) * math.sqrt(g)
 
 
+def _rmsea_ci(x2, df, n, g, c=1.0, level=0.90):
+    """lavaan's ``lav_fit_rmsea_ci`` (non-central chi-square limits, scaled by ``c.hat``)."""
+    from scipy import optimize as spo
+    from scipy.special import chdtr, chndtr
+
+    if not all(np.isfinite(v) for v in (x2, df, n, c)) or df < 1:
+        return (0.0, 0.0) if np.isfinite(x2) and np.isfinite(df) else (float("nan"), float("nan"))
+
+    def cdf(lam):
+        return chdtr(df, x2) if lam <= 0 else chndtr(x2, df, lam)
+
+    up, lo_p = 1 - (1 - level) / 2, (1 - level) / 2
+    if cdf(0.0) - up < 0:
+        lo = 0.0
+    else:
+        try:
+            lam = spo.brentq(lambda l: cdf(l) - up, 0.0, x2, xtol=1e-12)
+            lo = math.sqrt(c * lam / (n * df)) * math.sqrt(g)
+        except ValueError:
+            lo = float("nan")
+    nr = max(n, x2 * 4)
+    if cdf(nr) - lo_p > 0 or cdf(0.0) - lo_p < 0:
+        hi = 0.0
+    else:
+        try:
+            lam = spo.brentq(lambda l: cdf(l) - lo_p, 0.0, nr, xtol=1e-12)
+            hi = math.sqrt(c * lam / (n * df)) * math.sqrt(g)
+        except ValueError:
+            hi = float("nan")
+    return lo, hi
+
+
+def _rmsea_pvalues(x2, df, n, g, c=1.0):
+    """lavaan's close-fit (H0: RMSEA <= .05) and not-close-fit (H0: RMSEA >= .08) p-values."""
+    if not all(np.isfinite(v) for v in (x2, df, n, c)) or df <= 0:
+        return float("nan"), float("nan")
+    close = float(stats.ncx2.sf(x2, df, n * df / c * 0.05 ** 2 / g))
+    notclose = float(stats.ncx2.cdf(x2, df, n * df / c * 0.08 ** 2 / g))
+    return close, notclose
+
+
 def robust_fit_measures(chisq: float, df: int, core: MLRCore, baseline: Baseline,
                         baseline_core: MLRCore, ntotal: int, ngroups: int,
                         fiml: dict | None = None) -> dict:
@@ -510,6 +551,18 @@ def robust_fit_measures(chisq: float, df: int, core: MLRCore, baseline: Baseline
         "rmsea_scaled": _rmsea(chisq, core.trace_ugamma, ntotal, ngroups) if core.trace_ugamma else float("nan"),
     }
     out.update(robust_indices(chisq, df, c, baseline.chisq, baseline.df, cb, ntotal, ngroups, fiml))
+    # RMSEA confidence limits and close-fit tests (lav_fit_rmsea_lavobject)
+    df2 = core.trace_ugamma if core.trace_ugamma else float("nan")
+    lo, hi = _rmsea_ci(chisq, df2, ntotal, ngroups)
+    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = lo, hi
+    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = _rmsea_pvalues(chisq, df2, ntotal, ngroups)
+    if fiml is not None:
+        x3s, df3, c3 = fiml["XX3_scaled"], fiml["df3"], fiml["c_hat3"]
+    else:
+        x3s, df3, c3 = chisq_s, df, c
+    lo, hi = _rmsea_ci(x3s, df3, ntotal, ngroups, c3)
+    out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = lo, hi
+    out["rmsea_pvalue_robust"], out["rmsea_notclose_pvalue_robust"] = _rmsea_pvalues(x3s, df3, ntotal, ngroups, c3)
     return out
 
 
