@@ -31,7 +31,8 @@ DESIGN_KEYS = ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_fact
 EXTRA_KEYS = ["baseline_chisq_scaled", "baseline_df_scaled", "baseline_chisq_scaling_factor",
               "rmsea_ci_lower_scaled", "rmsea_ci_upper_scaled", "rmsea_pvalue_scaled",
               "rmsea_notclose_pvalue_scaled", "rmsea_ci_lower_robust", "rmsea_ci_upper_robust",
-              "rmsea_pvalue_robust", "rmsea_notclose_pvalue_robust"]
+              "rmsea_pvalue_robust", "rmsea_notclose_pvalue_robust", "nnfi_scaled", "rfi_scaled",
+              "nfi_scaled", "pnfi_scaled", "ifi_scaled", "rni_scaled", "nnfi_robust", "rni_robust"]
 
 
 @pytest.fixture(scope="module")

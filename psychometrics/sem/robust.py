@@ -480,6 +480,19 @@ def _tli(x2, df, x2b, dfb, c=1.0, cb=1.0):
     return 1.0
 
 
+def _rni(x2, df, x2b, dfb, c=1.0, cb=1.0):
+    vals = [x2, df, x2b, dfb, c, cb]
+    if any(v is None or not np.isfinite(v) for v in vals):
+        return float("nan")
+    if df > 0 and c != 1 and cb != 1:
+        t1, t2 = x2 - c * df, x2b - cb * dfb
+    else:
+        t1, t2 = x2 - df, x2b - dfb
+    if math.isclose(t2, 0.0, abs_tol=1.5e-8):
+        return float("nan")
+    return 1.0 - t1 / t2
+
+
 def _rmsea(x2, df, n, g, c=1.0):
     if x2 is None or df is None or not np.isfinite(x2) or not np.isfinite(df) or not np.isfinite(c):
         return float("nan")
@@ -551,6 +564,18 @@ def robust_fit_measures(chisq: float, df: int, core: MLRCore, baseline: Baseline
         "rmsea_scaled": _rmsea(chisq, core.trace_ugamma, ntotal, ngroups) if core.trace_ugamma else float("nan"),
     }
     out.update(robust_indices(chisq, df, c, baseline.chisq, baseline.df, cb, ntotal, ngroups, fiml))
+    # the other incremental indices on the scaled statistics, as fitMeasures() lists them
+    try:
+        from .results import incremental_indices
+        other = incremental_indices(chisq_s, df, base_s, baseline.df)
+        for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
+            out[f"{k}_scaled"] = other[k]
+    except (ImportError, KeyError):  # pragma: no cover - engine without these indices
+        pass
+    out["nnfi_robust"] = out["tli_robust"]
+    out["rni_robust"] = _rni(*((fiml["XX3"], df, fiml["XX3_null"], baseline.df, fiml["c_hat3"],
+                                fiml["c_hat3_null"]) if fiml is not None else
+                               (chisq, df, baseline.chisq, baseline.df, c, cb)))
     # RMSEA confidence limits and close-fit tests (lav_fit_rmsea_lavobject)
     df2 = core.trace_ugamma if core.trace_ugamma else float("nan")
     lo, hi = _rmsea_ci(chisq, df2, ntotal, ngroups)
