@@ -276,6 +276,7 @@ class MLRCore:
     scaling_factor: float
     e_inv: np.ndarray
     b0_groups: list
+    h1_ndat: int = 0
 
 
 def sandwich_and_scaling(groups: list, hessian: np.ndarray, df: float) -> MLRCore:
@@ -297,11 +298,12 @@ def sandwich_and_scaling(groups: list, hessian: np.ndarray, df: float) -> MLRCor
         tr_h0.append(float(fg * np.sum(b0 * e_inv.T)))
     vcov = e_inv @ B0 @ e_inv / ntotal
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    h1_ndat = int(sum(int(np.sum(np.diag(g.h1_observed(structured=False)) != 0)) for g in groups))
     trace = float(sum(tr_h1) - sum(tr_h0))
     c = trace / df if df > 0 else float("nan")
     if c < 0:
         c = float("nan")
-    return MLRCore(vcov, se, trace, tr_h1, tr_h0, c, e_inv, b0_groups)
+    return MLRCore(vcov, se, trace, tr_h1, tr_h0, c, e_inv, b0_groups, h1_ndat)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -544,7 +546,7 @@ def _rmsea_pvalues(x2, df, n, g, c=1.0):
 
 def robust_fit_measures(chisq: float, df: int, core: MLRCore, baseline: Baseline,
                         baseline_core: MLRCore, ntotal: int, ngroups: int,
-                        fiml: dict | None = None) -> dict:
+                        fiml: dict | None = None, npar_full: int | None = None) -> dict:
     """The MLR fit-measure keys of DESIGN.md (plus the scaled baseline statistics)."""
     c = core.scaling_factor
     cb = baseline_core.scaling_factor
@@ -564,6 +566,11 @@ def robust_fit_measures(chisq: float, df: int, core: MLRCore, baseline: Baseline
         "rmsea_scaled": _rmsea(chisq, core.trace_ugamma, ntotal, ngroups) if core.trace_ugamma else float("nan"),
     }
     out.update(robust_indices(chisq, df, c, baseline.chisq, baseline.df, cb, ntotal, ngroups, fiml))
+    # lavaan's split of the scaling factor: h1 part per sample moment, h0 part per free
+    # parameter (lavaan counts the parameters before equality constraints, nx.free)
+    npar = npar_full if npar_full is not None else core.e_inv.shape[0]
+    out["scaling_factor_h1"] = sum(core.trace_h1) / core.h1_ndat if core.h1_ndat else float("nan")
+    out["scaling_factor_h0"] = sum(core.trace_h0) / npar if npar else float("nan")
     # the other incremental indices on the scaled statistics, as fitMeasures() lists them
     try:
         from .results import incremental_indices
@@ -643,7 +650,7 @@ def saturated_moments(patterns: MissingPatterns, missing: bool):
 
 def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, df: int,
                    chisq: float | None = None, h1: list | None = None,
-                   curvature=None) -> MLRResult:
+                   curvature=None, npar_full: int | None = None) -> MLRResult:
     """MLR for a model given as functions of its free parameters.
 
     ``implied(x)`` -> list of ``(Sigma_g, mu_g)``; ``delta(x)`` -> list of ``Delta_g``
@@ -686,7 +693,8 @@ def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, 
     fiml = None
     if missing:
         fiml = fiml_corrected(groups, base, df, version="V3")
-    measures = robust_fit_measures(chisq, df, core, base, base_core, ntotal, len(groups), fiml)
+    measures = robust_fit_measures(chisq, df, core, base, base_core, ntotal, len(groups), fiml,
+                                   npar_full=npar_full)
     return MLRResult(core.vcov, core.se, measures, core, base_core, base, H, fiml, warn)
 
 
@@ -718,7 +726,8 @@ def mlr(fit) -> MLRResult:
     try:
         res = mlr_statistics(lambda xx: fit.model.implied(xx), lambda xx: fit.model.delta(xx),
                              fit.x, pats, meanstructure, missing, int(fit.df), chisq=chisq, h1=h1,
-                             curvature=_engine_curvature(fit.model))
+                             curvature=_engine_curvature(fit.model),
+                             npar_full=getattr(fit.model, "n_full", None))
     except (np.linalg.LinAlgError, ValueError) as exc:
         text = f"MLR: robust standard errors and scaled test not available ({exc})"
         fit.diagnostics.add("singular_information", text)

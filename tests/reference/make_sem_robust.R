@@ -33,6 +33,8 @@ out <- list()
 out$hs_mlr <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR"))
 out$hs_mlr_school <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", group = "school"))
 out$hs_mlr_sex <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", group = "sex"))
+out$hs_mlr_school_metric <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", group = "school",
+                                         group.equal = "loadings"))
 out$hs_mlr_fiml <- dump_fit(cfa(hs_model, data = hs, estimator = "MLR", missing = "ml"))
 
 # structural (mediation) model with a defined indirect effect: robust SEs of := parameters
