@@ -336,6 +336,10 @@ TEXT.update({
               "to each draw).",
         "fa": "مدل ساختاری فایل مطالعه با همان برآوردگر برازش شد؛ اثرهای غیرمستقیم و کل به‌صورت حاصل‌ضرب و "
               "مجموع ضرایب مسیر تعریف شدند، با فاصله‌ی اطمینان ۹۵٪ بوت‌استرپ صدکی ({nb:d} از {R:d} نمونه موفق)."},
+    "n_few_draws": {"en": "Only {R} draws were used (quick run); for publication use 1,000 or more "
+                          "(psychometrics validate ... --sem-bootstrap 1000).",
+                    "fa": "تنها {R} نمونه به کار رفت (اجرای سریع)؛ برای انتشار ۱۰۰۰ نمونه یا بیشتر به کار ببرید "
+                          "(psychometrics validate ... --sem-bootstrap 1000)."},
     "m_seed": {"en": "All random draws used the seed {seed:d}.",
                "fa": "همه‌ی نمونه‌گیری‌های تصادفی با بذر {seed:d} انجام شد."},
     "p_software": {

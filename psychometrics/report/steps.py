@@ -649,6 +649,8 @@ def _structural(r, s, model):
         df["ci_lower"] = [ci.get(k, (np.nan, np.nan))[0] for k in key(reg)]
         df["ci_upper"] = [ci.get(k, (np.nan, np.nan))[1] for k in key(reg)]
         note = r.t("n_structural", nb=boot.n_successful)
+        if boot.R < 1000:
+            note += " " + r.t("n_few_draws", R=boot.R)
     else:
         note = r.t("n_structural_delta")
     r.table(s, "structural", r.t("t_structural"), df,
