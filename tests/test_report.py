@@ -120,7 +120,9 @@ def test_docx_persian_is_rtl(tmp_path):
     d = docx.Document(str(render_docx(rep, tmp_path / "fa.docx")))
     tbl = d.tables[0]._tbl
     assert tbl.tblPr.find(qn("w:bidiVisual")) is not None
-    assert d.tables[0].rows[1].cells[1].text == "۳٫۲۰"
+    # numbers are left-to-right embeddings (U+202A ... U+202C) inside the RTL table
+    assert d.tables[0].rows[1].cells[1].text == "\u202a۳٫۲۰\u202c"
+    assert d.tables[0].rows[1].cells[0].text == "x1"
 
 
 def test_latex_and_xlsx_small(tmp_path):

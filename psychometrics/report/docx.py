@@ -17,13 +17,15 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.enum.section import WD_ORIENT
+from docx.shared import Emu, Inches, Pt
 
 from . import fmt
 from .i18n import tr
 from .model import Report, Table
 
 FONT_FA = "Vazirmatn"
+LRE, PDF = "\u202a", "\u202c"
 FONT_EN = "Times New Roman"
 
 
@@ -72,6 +74,10 @@ def _cell_text(cell, text: str, rtl: bool, align, number: bool = False) -> None:
     p = cell.paragraphs[0]
     if rtl:
         _set_rtl_paragraph(p)
+    if rtl and number:
+        # left-to-right embedding: Persian digits with the Arabic decimal separator would
+        # otherwise be reordered in a right-to-left paragraph (minus sign on the right)
+        text = LRE + text + PDF
     run = p.add_run(text)
     if rtl and number:
         # a number stays a left-to-right run (its minus sign and "<" on the left)
@@ -119,7 +125,7 @@ def table_cells(t: Table, lang: str) -> list[list[str]]:
     return rows
 
 
-def add_table(doc, t: Table, lang: str) -> None:
+def add_table(doc, t: Table, lang: str, usable_width: int) -> None:
     rtl = lang == "fa"
     num = fmt.localise(str(t.number), lang) if t.number is not None else ""
     _para(doc, f"{tr('table', lang)} {num}", rtl, bold=True)
@@ -134,11 +140,22 @@ def add_table(doc, t: Table, lang: str) -> None:
         bv.set(qn("w:val"), "1")
         tblPr.append(bv)
     specs = ([None] if t.show_index else []) + [t.spec(c) for c in t.data.columns]
+    # column widths from the longest entry (longest word of the header), so numbers do not
+    # wrap and text columns get the room; scaled to the width between the margins
+    need = []
+    for j in range(n_cols):
+        head = max((len(w) for w in str(cells[0][j]).split()), default=1)
+        body = max((len(r[j]) for r in cells[1:]), default=1)
+        need.append(min(max(head, body, 4), 45))
+    scale = usable_width / sum(need)
+    wt.autofit = False
+    widths = [Emu(int(n * scale)) for n in need]
     start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
     end = WD_ALIGN_PARAGRAPH.LEFT if rtl else WD_ALIGN_PARAGRAPH.RIGHT
     for i, row in enumerate(cells):
         for j, text in enumerate(row):
             cell = wt.cell(i, j)
+            cell.width = widths[j]
             if i == 0:
                 align = WD_ALIGN_PARAGRAPH.CENTER
             else:
@@ -159,6 +176,13 @@ def render_docx(report: Report, path: str | Path) -> Path:
     lang = report.language
     rtl = report.rtl
     doc = Document()
+    # landscape pages: the wide APA tables (fit indices, invariance) fit without wrapping numbers
+    sec = doc.sections[0]
+    sec.orientation = WD_ORIENT.LANDSCAPE
+    sec.page_width, sec.page_height = Inches(11), Inches(8.5)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(sec, side, Inches(0.8))
+    usable = int(sec.page_width - sec.left_margin - sec.right_margin)
     style = doc.styles["Normal"]
     style.font.name = FONT_FA if rtl else FONT_EN
     style.font.size = Pt(11)
@@ -175,7 +199,7 @@ def render_docx(report: Report, path: str | Path) -> Path:
             _set_rtl_paragraph(h)
         _style_run(h.add_run(section.title), rtl, bold=True)
         for t in tables:
-            add_table(doc, t, lang)
+            add_table(doc, t, lang, usable)
     path = Path(path)
     doc.save(path)
     return path
