@@ -124,3 +124,17 @@ def test_validate_small_study_writes_everything(tmp_path, capsys):
     res = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert res["meta"]["options"]["bootstrap"] == 10
     assert list(res["study"]["instruments"][0]["columns"].values())[0] == "eng_1"
+
+
+def test_demo_end_to_end_quick(tmp_path, capsys):
+    """`psychometrics demo` writes the example study and validates it (few draws, no figures)."""
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "--bootstrap", "5", "--sem-bootstrap", "0",
+                 "--omega-bootstrap", "0", "--parallel-iterations", "5", "--no-figures"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    assert (out / "example" / "study.yaml").exists() and (out / "report.html").exists()
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert res["data"]["n_cases"] == 324
+    assert res["meta"]["options"]["bootstrap"] == 5
+    assert "Example study written to" in cap.out
