@@ -8,8 +8,7 @@ Public API (see README and DESIGN.md):
     pm.alpha(items); pm.omega(items); pm.kmo(items); pm.bartlett(items)
     pm.parallel_analysis(items, seed=1); pm.efa(items, n_factors=3)
 
-Names are imported lazily so that ``import psychometrics`` stays fast and
-the command line starts quickly.
+Most names are imported lazily, on first use.
 """
 from __future__ import annotations
 
@@ -43,6 +42,17 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+# Three public functions share their name with the module that defines them
+# (efa.py, validity.py, the sem/ package).  Importing such a module binds the
+# *module* to the package attribute, which would shadow a lazy export, so these
+# three are imported eagerly: the package attribute is then the function, in
+# every import order.  (Submodules stay importable: ``from psychometrics.sem
+# import cfa``.)
+from .efa import efa  # noqa: E402
+from .sem import sem  # noqa: E402
+from .validity import validity  # noqa: E402
 
 
 def __getattr__(name: str):

@@ -1627,20 +1627,3 @@ def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None
     return SplitHalfResult(efa_index=list(data.index[a]), cfa_index=list(data.index[b]),
                            group_counts=counts, efa=e, assignment=assignment, dropped_items=dropped,
                            model=model, cfa=cfa_fit, fit_measures=fm, seed=seed, warnings=rec)
-
-
-# --------------------------------------------------------------------------- module is callable
-# ``psychometrics.efa`` is both this module and the public function ``pm.efa``.  Importing the
-# submodule (e.g. through ``pm.kmo`` or ``from psychometrics.efa import ...``) makes the package
-# attribute ``efa`` refer to the module; making the module callable keeps ``pm.efa(items, k)``
-# working whatever the import order.
-import sys as _sys
-import types as _types
-
-
-class _CallableModule(_types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return efa(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule

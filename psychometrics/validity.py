@@ -607,20 +607,3 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
                                   obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])
     res.group = mats["group"] if mats.get("group_var") is not None else None
     return res
-
-
-# ``psychometrics.validity`` is both this module and its main function.  The
-# package exports the function lazily, but importing the submodule (for
-# example through ``pm.htmt`` or ``pm.comp_rel_sem``) makes Python bind the
-# *module* to the package attribute ``validity``.  Making the module callable
-# keeps ``pm.validity(fit, ...)`` working in every import order.
-import sys as _sys
-import types as _types
-
-
-class _CallableModule(_types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return validity(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule
