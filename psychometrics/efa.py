@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ._results import jsonable
+from ._validate import numeric_items
 from .errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
 
 __all__ = ["kmo", "bartlett", "parallel_analysis", "map_test", "efa", "dimensionality",
@@ -81,34 +82,7 @@ def _items_frame(items: Any, source: str = _SOURCE, min_items: int = 2) -> pd.Da
     dup = df.columns[df.columns.duplicated()].tolist()
     if dup:
         raise DataError(f"{source}: duplicated item column(s): {', '.join(map(str, dup))}")
-    problems = []
-    out = {}
-    for col in df.columns:
-        s = df[col]
-        if pd.api.types.is_bool_dtype(s):
-            s = s.astype(float)
-        num = pd.to_numeric(s, errors="coerce")
-        bad = num.isna() & s.notna()
-        for idx in s.index[bad.to_numpy()]:
-            problems.append(CellProblem(source, idx, col, s[idx], "not a number"))
-        num = num.astype(float)
-        inf = ~np.isfinite(num.to_numpy()) & num.notna().to_numpy()
-        for idx in s.index[inf]:
-            problems.append(CellProblem(source, idx, col, s[idx], "not a finite number"))
-        out[col] = num.where(np.isfinite(num), np.nan)
-    if problems:
-        raise DataError(f"{source}: {len(problems)} non-numeric item value(s)", problems)
-    res = pd.DataFrame(out, index=df.index)
-    for col in res.columns:
-        v = res[col].dropna()
-        if len(v) < 3:
-            raise DataError(f"{source}: column {col!r} has {len(v)} non-missing value(s); at least 3 needed",
-                            [CellProblem(source, "all rows", col, None, "empty or almost empty column")])
-        if float(v.max()) == float(v.min()):
-            raise DataError(f"{source}: column {col!r} is constant (every value is {v.iloc[0]!r}); "
-                            "a constant item has no correlation",
-                            [CellProblem(source, "all rows", col, v.iloc[0], "zero variance")])
-    return res
+    return numeric_items(df, source, min_nonmissing=3)
 
 
 def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from psychometrics._results import jsonable
-from psychometrics.errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning
+from psychometrics._validate import numeric_items
+from psychometrics.errors import PsychometricsError, PsychometricsWarning
 
 __all__ = ["alpha", "omega", "comp_rel_sem", "item_analysis", "AlphaResult", "OmegaResult",
            "CompRelResult", "ReliabilityInputError"]
@@ -94,32 +95,7 @@ def _prepare(items: Any, keys: Any = None, min_items: int = 2) -> tuple[pd.DataF
     if items.columns.duplicated().any():
         dup = items.columns[items.columns.duplicated()].tolist()
         raise ReliabilityInputError(f"{src}: duplicated item column(s) {dup}")
-    problems = []
-    cols = {}
-    for c in items.columns:
-        s = items[c]
-        if pd.api.types.is_bool_dtype(s):
-            s = s.astype(float)
-        num = pd.to_numeric(s, errors="coerce")
-        bad = num.isna() & s.notna()
-        for row in s.index[bad.to_numpy()]:
-            problems.append(CellProblem(src, row, str(c), s.loc[row], "not a number"))
-        inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
-        for row in s.index[inf]:
-            problems.append(CellProblem(src, row, str(c), s.loc[row], "infinite value"))
-        cols[c] = num.astype(float).where(~np.isinf(num.astype(float)))
-    if problems:
-        raise DataError(f"{src}: {len(problems)} non-numeric item value(s)", problems)
-    x = pd.DataFrame(cols, index=items.index)
-    for c in x.columns:
-        v = x[c].dropna()
-        if len(v) < 2:
-            raise ReliabilityInputError(
-                f"{src}: item column {c!r} has {len(v)} non-missing value(s); at least 2 are needed")
-        if np.ptp(v.to_numpy()) == 0:
-            raise ReliabilityInputError(
-                f"{src}: item column {c!r} has no variance (every value is {v.iloc[0]!r}); "
-                f"remove it before computing reliability")
+    x = numeric_items(items, src, min_nonmissing=2)
     key = _keys_vector(keys, list(x.columns), src)
     if (key < 0).any():
         arr = x.to_numpy()

@@ -1,0 +1,51 @@
+"""Validation of item tables shared by the analyses (EFA, reliability).
+
+``numeric_items`` turns a DataFrame of item columns into floats and raises a
+:class:`~psychometrics.errors.DataError` naming source, row, column and value
+for every non-numeric or infinite cell, and for columns that are (almost)
+empty or constant.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import CellProblem, DataError
+
+
+def numeric_items(df: pd.DataFrame, source: str, min_nonmissing: int = 2) -> pd.DataFrame:
+    """Return ``df`` as a float DataFrame (same index and column names).
+
+    Raises DataError listing every cell that is not a finite number, and for a column with
+    fewer than ``min_nonmissing`` values or no variance.
+    """
+    problems = []
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s):
+            s = s.astype(float)
+        num = pd.to_numeric(s, errors="coerce")
+        for row in s.index[(num.isna() & s.notna()).to_numpy()]:
+            problems.append(CellProblem(source, row, str(col), s.loc[row], "not a number"))
+        num = num.astype(float)
+        inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
+        for row in s.index[inf]:
+            problems.append(CellProblem(source, row, str(col), s.loc[row], "not a finite number"))
+        out[col] = num.where(~np.isinf(num))
+    if problems:
+        raise DataError(f"{source}: {len(problems)} non-numeric item value(s)", problems)
+    res = pd.DataFrame(out, index=df.index)
+    for col in res.columns:
+        v = res[col].dropna()
+        if len(v) < min_nonmissing:
+            raise DataError(
+                f"{source}: item column {col!r} has {len(v)} non-missing value(s); "
+                f"at least {min_nonmissing} are needed",
+                [CellProblem(source, "all rows", str(col), None, "empty or almost empty column")])
+        if float(v.max()) == float(v.min()):
+            raise DataError(
+                f"{source}: item column {col!r} is constant (every value is {v.iloc[0]!r}): "
+                "an item with no variance cannot be analysed; remove it",
+                [CellProblem(source, "all rows", str(col), v.iloc[0], "zero variance")])
+    return res
