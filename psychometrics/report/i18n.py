@@ -196,7 +196,7 @@ TEXT.update({
                              "most constrained model that held; d = standardised difference.",
                        "fa": "میانگین مکنون هر گروه منهای گروه مرجع ({ref}) در مقیدترین مدل پذیرفته‌شده؛ "
                              "d = تفاوت استانداردشده."},
-    "m_structural": {"en": "Structural model", "fa": "مدل ساختاری"},
+    "label_structural": {"en": "Structural model", "fa": "مدل ساختاری"},
     "t_validity": {"en": "Convergent Validity: AVE and Composite Reliability",
                    "fa": "روایی همگرا: AVE و پایایی ترکیبی"},
     "n_validity": {"en": "AVE = average variance extracted; CR = composite reliability (from the full "

@@ -617,7 +617,7 @@ def _structural(r, s, model):
     sem = need("sem", "sem")
     nb = r.options["sem_bootstrap"]
     fit = sem(model, all_items(r), **_fit_kwargs(r))
-    r.fits.append(("structural", r.t("m_structural"), fit))
+    r.fits.append(("structural", r.t("label_structural"), fit))
     _section_warnings(s, r.collect_warnings("structural model", fit))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
