@@ -44,15 +44,16 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-# Three public functions share their name with the module that defines them
-# (efa.py, validity.py, the sem/ package).  Importing such a module binds the
-# *module* to the package attribute, which would shadow a lazy export, so these
-# three are imported eagerly: the package attribute is then the function, in
-# every import order.  (Submodules stay importable: ``from psychometrics.sem
-# import cfa``.)
-from .efa import efa  # noqa: E402
-from .sem import sem  # noqa: E402
-from .validity import validity  # noqa: E402
+# Some public functions share their name with the module that defines them
+# (efa.py, invariance.py, validity.py, the sem/ package).  Importing such a
+# module binds the *module* to the package attribute, which would shadow a lazy
+# export, so these are imported eagerly: the package attribute is then the
+# function, in every import order.  (Submodules stay importable:
+# ``from psychometrics.sem import cfa``.)
+for _name, _module in _EXPORTS.items():
+    if _name == _module:
+        globals()[_name] = getattr(importlib.import_module(f"psychometrics.{_module}"), _name)
+del _name, _module
 
 
 def __getattr__(name: str):
