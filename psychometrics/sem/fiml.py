@@ -299,6 +299,8 @@ class MissingPatterns:
         return self._information_observed(mu, sigma, np.asarray(vech_sel, dtype=int))
 
     def _information_observed(self, mu, sigma, vech_sel=None):
+        if vech_sel is None:
+            return self._information_observed_all(mu, sigma)
         p = self.p
         r, c = vech_indices(p)
         if vech_sel is not None:
@@ -329,6 +331,43 @@ class MissingPatterns:
                 H[p:, p:] += n * _sym_pair_matrix(wf, 0.5 * wf - bf)
             else:
                 H[p:, p:] += n * _sym_pair_sub(wf, 0.5 * wf - bf, r, c)
+        H[p:, :p] = H[:p, p:].T
+        return -H / self.n
+
+    def _information_observed_all(self, mu, sigma):
+        """:meth:`information_observed` with all patterns at once: the Sigma-Sigma block
+        ``sum_k n_k D'(W_k kron Y_k)D`` is gathered from the single product
+        ``M = sum_k n_k vec(W_k) vec(Y_k)'`` (one matrix multiplication instead of a
+        Kronecker-type product per pattern)."""
+        p = self.p
+        r, c = vech_indices(p)
+        K = len(self.patterns)
+        wf = np.zeros((K, p, p))
+        yf = np.zeros((K, p, p))
+        wdf = np.zeros((K, p))
+        n = np.empty(K)
+        for k, pt in enumerate(self.patterns):
+            o = pt.observed
+            w, _ = self._inv_logdet(sigma[pt.grid])
+            d = pt.mean - mu[o]
+            t = pt.cov + np.outer(d, d)
+            wf[k][pt.grid] = w
+            yf[k][pt.grid] = 0.5 * w - w @ t @ w
+            wdf[k, o] = w @ d
+            n[k] = pt.n
+        q = len(r)
+        H = np.zeros((p + q, p + q))
+        H[:p, :p] = -np.einsum("k,kij->ij", n, wf)
+        A = np.einsum("kia,kb->iab", wf * n[:, None, None], wdf)
+        off = (r != c).astype(float)
+        H[:p, p:] = -(A[:, r, c] + A[:, c, r] * off[None, :])
+        M = (wf * n[:, None, None]).reshape(K, p * p).T @ yf.reshape(K, p * p)
+        cc, rr, cr, rc, off_c, off_r, off_rc = _pair_index(p)
+        t1 = M[cc, rr].reshape(q, q)
+        t2 = M[cr, rc].reshape(q, q)
+        t3 = M[rc, cr].reshape(q, q)
+        t4 = M[rr, cc].reshape(q, q)
+        H[p:, p:] = t1 + t2 * off_c + t3 * off_r + t4 * off_rc
         H[p:, :p] = H[:p, p:].T
         return -H / self.n
 
@@ -487,3 +526,156 @@ def objective_for_sample(sample) -> FIMLObjective:
         groups.append(pats)
         h1.append(em)
     return FIMLObjective(groups, h1=h1)
+
+
+# ---------------------------------------------------------------------------------------------
+# bootstrap refits: the FIML objective of a resample, from the original data's patterns
+# ---------------------------------------------------------------------------------------------
+class PatternDesign:
+    """The missing-data patterns of one group's data, prepared once so that the FIML objective
+    of any resample of its rows (:meth:`resample`) costs two small matrix products instead of
+    regrouping the cases.  Rows with every variable missing are ignored (as lavaan does)."""
+
+    def __init__(self, data: np.ndarray):
+        y = np.asarray(data, dtype=float)
+        obs = ~np.isnan(y)
+        self.n, self.p = y.shape
+        keep = obs.any(axis=1)
+        self.keep = keep
+        keys, inverse = np.unique(obs[keep], axis=0, return_inverse=True)
+        self.row_pattern = np.full(self.n, -1)
+        self.row_pattern[keep] = np.asarray(inverse).ravel()
+        self.masks = keys                                  # npat x p, True = observed
+        # centred at the available-case means: sums of small numbers keep the gradient accurate
+        self.center = np.where(obs.any(axis=0), np.nanmean(np.where(obs, y, np.nan), axis=0), 0.0) \
+            if obs.any() else np.zeros(self.p)
+        y0 = np.where(obs, y - self.center, 0.0)
+        rows = np.flatnonzero(keep)
+        self.order = rows[np.argsort(self.row_pattern[rows], kind="stable")]
+        pats = self.row_pattern[self.order]
+        self.starts = np.flatnonzero(np.r_[True, pats[1:] != pats[:-1]])
+        self.y0 = y0[self.order]
+        self.yy = (self.y0[:, :, None] * self.y0[:, None, :]).reshape(len(self.order), -1)
+
+    def resample(self, rows: np.ndarray) -> "ResampleFIML":
+        """Sufficient statistics (per pattern: case count, sum and cross-product sum of the
+        observed values) of the cases ``data[rows]``."""
+        counts = np.bincount(np.asarray(rows), minlength=self.n).astype(float)[self.order]
+        nk = np.add.reduceat(counts, self.starts)
+        s1 = np.add.reduceat(self.y0 * counts[:, None], self.starts)
+        s2 = np.add.reduceat(self.yy * counts[:, None], self.starts)
+        present = nk > 0
+        return ResampleFIML(self.masks[present], nk[present], s1[present],
+                            s2[present].reshape(-1, self.p, self.p), center=self.center)
+
+
+class ResampleFIML:
+    """Observed-data log-likelihood and gradient (``[mu, vech(Sigma)]``) of one group from
+    pattern sufficient statistics, all patterns in one batch: ``Sigma_oo^-1`` of a pattern
+    with missing set ``m`` is ``W - W_.m W_mm^-1 W_m.`` (``W = Sigma^-1``) and
+    ``log|Sigma_oo| = log|Sigma| + log|W_mm|``.  The same mathematics as
+    :meth:`MissingPatterns.value_and_gradient` (which inverts each pattern's block); used for
+    the refits of the bootstrap, which need neither the EM saturated model nor case order."""
+
+    def __init__(self, masks, nk, s1, s2, center=None):
+        self.center = center      # the sums are of y - center
+        self.masks = np.asarray(masks, dtype=bool)
+        self.nk = np.asarray(nk, dtype=float)
+        self.s1 = s1
+        self.s2 = s2
+        self.n = float(self.nk.sum())
+        self.p = self.masks.shape[1]
+        self.mask2 = (self.masks[:, :, None] & self.masks[:, None, :]).astype(float)
+        r, c = vech_indices(self.p)
+        self.vech = (r, c, np.where(r == c, 1.0, 2.0))
+        nmiss = (~self.masks).sum(axis=1)
+        self.batches = []
+        for j in np.unique(nmiss):
+            ks = np.flatnonzero(nmiss == j)
+            miss = np.array([np.flatnonzero(~self.masks[k]) for k in ks]).reshape(len(ks), j)
+            self.batches.append((ks, int(j), miss))
+
+    def value_and_gradient(self, mu, sigma, gradient: bool = True):
+        """``(logl without the 2 pi constant, d logl / d m)``; raises LinAlgError when
+        Sigma is not positive definite.  With ``W_k = W - V_k' V_k`` (``V_k = L_m^-1 W_m.``,
+        ``L_m`` the Cholesky factor of ``W_mm``) every sum over patterns is a sum over the
+        complete-data terms minus low-rank corrections (cost O(K p^2 |m|), not O(K p^3))."""
+        p = self.p
+        if self.center is not None:
+            mu = mu - self.center
+        L = np.linalg.cholesky(sigma)
+        logdet = 2.0 * float(np.log(np.diag(L)).sum())
+        Li = np.linalg.inv(L)
+        W = Li.T @ Li
+        n = self.nk
+        T = (self.s2 - self.s1[:, :, None] * mu[None, None, :] - mu[None, :, None] * self.s1[:, None, :]
+             + n[:, None, None] * np.outer(mu, mu)[None]) * self.mask2
+        dm = (self.s1 - n[:, None] * mu[None, :]) * self.masks
+        Tsum = T.sum(axis=0)
+        ldsum = float(n.sum()) * logdet
+        trace = float(np.sum(W * Tsum))
+        if gradient:
+            gmu = W @ dm.sum(axis=0)
+            WT = W @ Tsum
+            G = WT @ W
+            nW = float(n.sum()) * W
+        for ks, j, miss in self.batches:
+            if j == 0:
+                continue
+            k = len(ks)
+            U = W[:, miss].transpose(1, 2, 0)                      # k x j x p  (W_m.)
+            Wmm = W[miss[:, :, None], miss[:, None, :]]            # k x j x j
+            Lm = np.linalg.cholesky(Wmm)
+            ldsum += float(n[ks] @ (2.0 * np.log(np.diagonal(Lm, axis1=1, axis2=2)).sum(axis=1)))
+            V = np.linalg.solve(Lm, U)                             # k x j x p
+            TV = T[ks] @ V.transpose(0, 2, 1)                      # k x p x j
+            VTV = V @ TV                                           # k x j x j
+            trace -= float(np.trace(VTV, axis1=1, axis2=2).sum())
+            if not gradient:
+                continue
+            Vf = V.reshape(k * j, p)
+            gmu -= np.einsum("kjp,kj->p", V, np.einsum("kjp,kp->kj", V, dm[ks]))
+            WTV = (W @ TV.transpose(1, 0, 2).reshape(p, k * j))     # p x (k j)
+            S = WTV @ Vf
+            G += Vf.T @ (VTV @ V).reshape(k * j, p) - S - S.T
+            nW -= (V * n[ks, None, None]).reshape(k * j, p).T @ Vf
+        ll = -0.5 * (ldsum + trace)
+        if not gradient:
+            return ll, None
+        gs = 0.5 * (G - nW)
+        r, c, mult = self.vech
+        return ll, np.concatenate([gmu, gs[r, c] * mult])
+
+
+class ResampleFIMLObjective:
+    """The engine objective (CONTRIBUTING.md) of a bootstrap resample under FIML:
+    ``F = -(logl - c) / N`` with ``c`` a constant (the log-likelihood at the start values,
+    not the EM saturated model: a constant does not move the estimates)."""
+
+    def __init__(self, groups: list):
+        self.groups = groups
+        self.ntotal = sum(g.n for g in groups)
+        self.const = 0.0
+        self.meanstructure = True
+
+    def set_reference(self, implied) -> None:
+        ll = 0.0
+        for g, (sigma, mu) in zip(self.groups, implied):
+            ll += g.value_and_gradient(np.asarray(mu), np.asarray(sigma), False)[0]
+        self.const = ll
+
+    def value_and_gradient(self, implied, gradient: bool = True):
+        total, grads = 0.0, []
+        for g, (sigma, mu) in zip(self.groups, implied):
+            try:
+                ll, gr = g.value_and_gradient(np.asarray(mu), np.asarray(sigma), gradient)
+            except np.linalg.LinAlgError:
+                return np.inf, None
+            total += ll
+            if gradient:
+                grads.append(-gr / self.ntotal)
+        f = -(total - self.const) / self.ntotal
+        return (f, grads) if gradient else (f, None)
+
+    def value(self, implied) -> float:
+        return self.value_and_gradient(implied, gradient=False)[0]
