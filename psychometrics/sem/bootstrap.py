@@ -137,9 +137,11 @@ def _admissible(model, x) -> bool:
     return True
 
 
-def _scoring_refit(model, obj, x0, weights, h_inv=None, tol=1e-8, max_iter=100):
+def _scoring_refit(model, obj, x0, weights, h_inv=None, tol=1e-8, max_iter=100, stall_exit=False):
     """Quasi-Newton refit from a warm start: BFGS updates of the inverse Hessian started at the
     inverse expected information (of the original fit when given), Armijo backtracking.
+    ``stall_exit``: stop (converged) once F no longer decreases in floating point and the
+    largest gradient entry is below 1e-6 (the point cannot be improved at this precision).
     Returns ``(x, converged)``; the engine's own optimiser is the fallback."""
     from .estimate import expected_information
 
@@ -179,6 +181,8 @@ def _scoring_refit(model, obj, x0, weights, h_inv=None, tol=1e-8, max_iter=100):
             t *= 0.5
         else:
             return x, bool(np.max(np.abs(g)) < 1e-6)
+        if stall_exit and fn >= f and np.max(np.abs(gn)) < 1e-6:
+            return xn, True
         s_ = xn - x
         y_ = gn - g
         sy = s_ @ y_
@@ -292,8 +296,15 @@ def _initial_inverse_hessian(fit):
 
 
 def _refit_many(payload, draws):
-    """Refit the model to each draw; returns (estimates R x k, converged, admissible)."""
+    """Refit the model to each draw; returns (estimates R x k, converged, admissible).
+
+    With FIML the refit first uses :class:`~psychometrics.sem.fiml.ResampleFIMLObjective`
+    (pattern statistics of the draw from the original data's patterns; no EM saturated model,
+    whose log-likelihood is a constant that does not move the estimates); a draw on which it
+    does not converge is refitted exactly as before (EM, the engine's objective and optimiser).
+    """
     from .estimate import make_objective, optimize
+    from .fiml import PatternDesign, ResampleFIMLObjective
     from .model import Model
 
     pt, template, missing, x0, h_inv = payload
@@ -303,28 +314,43 @@ def _refit_many(payload, draws):
     adm = np.ones(len(draws), dtype=bool)
     import warnings as _w
     reuse = None
+    designs = [PatternDesign(g.data) for g in template.groups] if missing == "fiml" else None
     for i, draw in enumerate(draws):
         try:
             with _w.catch_warnings():
                 _w.simplefilter("ignore")
-                ss = _resampled_sample(template, draw)
+                ss = None
                 if reuse is not None:   # the model matrices do not depend on the data
                     model = reuse
-                    model._sample_mean = [g.mean for g in ss.groups]
                 else:
+                    ss = _resampled_sample(template, draw)
                     model = Model(pt, ss)
                     if not np.any(np.asarray(pt.exo)) and hasattr(model, "_sample_mean"):
                         reuse = model
-                obj = make_objective(model, ss, missing)
-                weights = [g.nobs / ss.ntotal for g in ss.groups]
+                sizes = [len(d) for d in draw]
+                weights = [n / sum(sizes) for n in sizes]
                 conv = False
-                if missing == "listwise" and hasattr(model, "idx"):
-                    xb, conv = _newton_refit(model, obj, ss, x0)
+                if designs is not None:
+                    fobj = ResampleFIMLObjective([d.resample(idx) for d, idx in zip(designs, draw)])
+                    try:
+                        fobj.set_reference(model.implied(x0))
+                        xb, conv = _scoring_refit(model, fobj, x0, weights, h_inv, stall_exit=True)
+                    except np.linalg.LinAlgError:
+                        conv = False
                 if not conv:
-                    xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
-                if not conv:
-                    opt = optimize(model, obj, x0, weights)
-                    xb, conv = opt["x"], opt["converged"]
+                    if ss is None:
+                        ss = _resampled_sample(template, draw)
+                    if reuse is not None:
+                        model._sample_mean = [g.mean for g in ss.groups]
+                    obj = make_objective(model, ss, missing)
+                    weights = [g.nobs / ss.ntotal for g in ss.groups]
+                    if missing == "listwise" and hasattr(model, "idx"):
+                        xb, conv = _newton_refit(model, obj, ss, x0)
+                    if not conv:
+                        xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
+                    if not conv:
+                        opt = optimize(model, obj, x0, weights)
+                        xb, conv = opt["x"], opt["converged"]
             if conv and np.all(np.isfinite(xb)):
                 est[i] = xb
                 ok[i] = True
