@@ -282,6 +282,9 @@ def _instrument_yaml(name: str, title: str, title_fa: str, factor: str, factor_f
         "title_fa": title_fa,
         "citation": citation,
         "response_scale": {"min": low, "max": high},
+        # one missing item in five may be prorated: without a rule, every case with a
+        # single skipped item would get no scale score
+        "max_missing_share": 0.2,
         "items": [],
         "factors": {factor: [str(i + 1) for i in range(len(items))]},
         "factor_labels": {factor: {"en": factor.capitalize(), "fa": factor_fa}},
