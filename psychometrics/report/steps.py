@@ -8,7 +8,6 @@ a statistic: the numbers in tables are copied from result objects.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,7 @@ from . import figures as F
 from . import fmt
 from .i18n import TEXT, tr
 from .model import Code, Notice, Paragraph, Report, Section, WarningList
-from .pipeline import ValidationRun, _get, command_line, has, need, now_utc, versions
+from .pipeline import ValidationRun, _get, command_line, need, now_utc, versions
 
 OMEGA_BOOT_DEFAULT = 50
 FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
@@ -148,15 +147,21 @@ def step_overview(r):
 
 
 # ----------------------------------------------------------------------------------------------
-def step_screening(r):
-    top = r.report.add(Section("screening", tr("sec_screening", r.lang)))
+def _each_instrument(r, prefix, what, one, key):
+    """Run ``one(r, si, section)`` for every instrument of the study, each in its own
+    sub-section (a failure becomes a notice there); the results go to ``r.results[key]``."""
     out = {}
     for si in r.study.instruments:
-        s = r.report.add(Section(f"screening_{si.id}", _label(r, si), level=2))
-        res = r.guarded(s, f"screening: {si.id}", _screen_one, r, si, s)
+        s = r.report.add(Section(f"{prefix}_{si.id}", _label(r, si), level=2))
+        res = r.guarded(s, f"{what}: {si.id}", one, r, si, s)
         if res is not None:
             out[si.id] = res
-    r.results["screening"] = out
+    r.results[key] = out
+
+
+def step_screening(r):
+    top = r.report.add(Section("screening", tr("sec_screening", r.lang)))
+    _each_instrument(r, "screening", "screening", _screen_one, "screening")
     return top
 
 
@@ -218,13 +223,7 @@ def _distribution_figure(r, si, s):
 # ----------------------------------------------------------------------------------------------
 def step_items(r):
     r.report.add(Section("items", tr("sec_items", r.lang)))
-    out = {}
-    for si in r.study.instruments:
-        s = r.report.add(Section(f"items_{si.id}", _label(r, si), level=2))
-        res = r.guarded(s, f"item analysis: {si.id}", _items_one, r, si, s)
-        if res is not None:
-            out[si.id] = res
-    r.results["item_analysis"] = out
+    _each_instrument(r, "items", "item analysis", _items_one, "item_analysis")
 
 
 def _items_one(r, si, s):
@@ -314,13 +313,7 @@ def _reliability(r, s):
 # ----------------------------------------------------------------------------------------------
 def step_efa(r):
     r.report.add(Section("efa", tr("sec_efa", r.lang)))
-    out = {}
-    for si in r.study.instruments:
-        s = r.report.add(Section(f"efa_{si.id}", _label(r, si), level=2))
-        res = r.guarded(s, f"EFA: {si.id}", _efa_one, r, si, s)
-        if res is not None:
-            out[si.id] = res
-    r.results["efa"] = out
+    _each_instrument(r, "efa", "EFA", _efa_one, "efa")
 
 
 def _efa_one(r, si, s):
@@ -385,20 +378,9 @@ def _efa_one(r, si, s):
 
 
 # ----------------------------------------------------------------------------------------------
-def _std_loadings(params: pd.DataFrame, factor_of: dict | None = None) -> pd.DataFrame:
-    p = params[params["op"] == "=~"]
-    return p
-
-
 def step_cfa(r):
     r.report.add(Section("cfa", tr("sec_cfa", r.lang)))
-    out = {}
-    for si in r.study.instruments:
-        s = r.report.add(Section(f"cfa_{si.id}", _label(r, si), level=2))
-        res = r.guarded(s, f"CFA: {si.id}", _cfa_one, r, si, s)
-        if res is not None:
-            out[si.id] = res
-    r.results["cfa"] = out
+    _each_instrument(r, "cfa", "CFA", _cfa_one, "cfa")
 
 
 def _cfa_one(r, si, s):
@@ -451,17 +433,11 @@ def _fit_paragraph(r, s, fm):
 # ----------------------------------------------------------------------------------------------
 def step_invariance(r):
     r.report.add(Section("invariance", tr("sec_invariance", r.lang)))
-    out = {}
     if r.dataset.group is None:
         r.report.sections[-1].add(Notice(r.t("no_group")))
         r.results["invariance"] = {}
         return
-    for si in r.study.instruments:
-        s = r.report.add(Section(f"invariance_{si.id}", _label(r, si), level=2))
-        res = r.guarded(s, f"invariance: {si.id}", _invariance_one, r, si, s)
-        if res is not None:
-            out[si.id] = res
-    r.results["invariance"] = out
+    _each_instrument(r, "invariance", "invariance", _invariance_one, "invariance")
 
 
 def _invariance_one(r, si, s):
@@ -545,7 +521,6 @@ def _measurement(r, s):
     s.add(Code(model))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
-    params = fit.parameters()
     return _fit_dict(fit, model)
 
 
