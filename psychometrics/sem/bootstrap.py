@@ -24,7 +24,6 @@ Hinkley (1997) (``boot::norm.inter``); lavaan 0.6-14 ``lav_bootstrap.R`` and
 from __future__ import annotations
 
 import copy
-import math
 import os
 from dataclasses import dataclass, field
 
@@ -99,7 +98,7 @@ def boot_se(t) -> float:
 # ---------------------------------------------------------------------------------------------
 def _resampled_sample(template, draws_g):
     """A copy of the fit's SampleStats with each group's rows replaced by ``data[idx]``."""
-    from .sample import GroupStats, saturated_logl
+    from .sample import GroupStats, complete_case_moments, saturated_logl
 
     ss = copy.copy(template)
     ss.groups = []
@@ -107,14 +106,7 @@ def _resampled_sample(template, draws_g):
     for gs, idx in zip(template.groups, draws_g):
         y = gs.data[idx]
         n = y.shape[0]
-        cc = y[~np.isnan(y).any(axis=1)]
-        if cc.shape[0] >= 2:
-            mean = cc.mean(axis=0)
-            dev = cc - mean
-            cov = dev.T @ dev / cc.shape[0]
-        else:
-            mean = np.nanmean(y, axis=0)
-            cov = np.diag(np.nanvar(y, axis=0))
+        mean, cov = complete_case_moments(y)
         g = GroupStats(label=gs.label, nobs=n, cov=cov, mean=mean, data=y, case_ids=gs.case_ids[idx])
         if template.missing == "listwise":
             g.h1_cov, g.h1_mean = cov, mean

@@ -78,6 +78,18 @@ def saturated_logl(n: int, cov: np.ndarray) -> float:
     return float(-n / 2 * (p * LOG2PI + logdet + p))
 
 
+def complete_case_moments(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (N denominator, as lavaan's ML sample statistics) of the rows of
+    ``arr`` without NaN; with fewer than two such rows, per-variable available-case means and a
+    diagonal covariance (only a start for FIML, whose h1 moments come from EM)."""
+    cc = arr[~np.isnan(arr).any(axis=1)]
+    if cc.shape[0] >= 2:
+        mean = cc.mean(axis=0)
+        dev = cc - mean
+        return mean, dev.T @ dev / cc.shape[0]
+    return np.nanmean(arr, axis=0), np.diag(np.nanvar(arr, axis=0))
+
+
 def _numeric(data: pd.DataFrame, cols: list, source: str) -> pd.DataFrame:
     problems = []
     out = {}
@@ -145,14 +157,7 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
         n = arr.shape[0]
         if n < 2:
             raise ModelError(f"group {lab!r} has {n} complete case(s); at least 2 are needed")
-        cc = arr[~np.isnan(arr).any(axis=1)]
-        if cc.shape[0] >= 2:
-            mean = cc.mean(axis=0)
-            dev = cc - mean
-            cov = dev.T @ dev / cc.shape[0]
-        else:
-            mean = np.nanmean(arr, axis=0)
-            cov = np.diag(np.nanvar(arr, axis=0))
+        mean, cov = complete_case_moments(arr)
         zero = [ov_names[j] for j in range(len(ov_names)) if not cov[j, j] > 0]
         if zero:
             where = f" in group {lab!r}" if group is not None else ""
