@@ -1,0 +1,781 @@
+"""Polychoric correlations and the WLSMV sample statistics of ordinal items.
+
+Two public analyses:
+
+* :func:`polychoric` -- the polychoric correlation matrix of ordinal items with
+  its thresholds, reproducing either ``psych::polychoric`` (``method="psych"``)
+  or ``lavaan::lavCor(ordered = TRUE)`` (``method="lavaan"``).
+* :func:`ordinal_sample_stats` -- per group, the thresholds, the polychoric
+  correlations and their asymptotic covariance matrix Gamma (lavaan's
+  ``NACOV``), the sample statistics a WLSMV / DWLS / ULSMV fit works from
+  (Muthen 1984; lavaan's ``muthen1984``, ``lav_samplestats_step1/step2``).
+
+Both use the two-step estimator: each item's thresholds come from its own
+marginal proportions (``qnorm`` of the cumulative proportions), and each
+correlation maximises the bivariate likelihood of the pair's contingency table
+with those thresholds fixed (Olsson 1979).  The bivariate normal CDF is Genz's
+(2004) algorithm (as in R's ``pbivnorm`` / ``mnormt``), evaluated for every
+cell of every pair at once.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from ._results import jsonable
+from .errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning
+
+__all__ = ["polychoric", "PolychoricResult", "ordinal_sample_stats", "OrdinalStats",
+           "OrdinalGroupStats", "OrdinalDataError", "MAX_CATEGORIES"]
+
+MAX_CATEGORIES = 10
+_SQRT_EPS = math.sqrt(np.finfo(float).eps)
+_BIG = 38.0          # stands in for +-Inf thresholds: Phi(-38) underflows to 0
+_TWO_PI = 2.0 * math.pi
+
+
+class OrdinalDataError(PsychometricsError):
+    """Ordinal items that cannot be analysed (one category, too many, empty in a group...)."""
+
+
+# --------------------------------------------------------------------------
+# bivariate normal distribution (Genz 2004, "Numerical computation of
+# rectangular bivariate and trivariate normal and t probabilities")
+# --------------------------------------------------------------------------
+
+_GL_W = np.array([.01761400713915212, .04060142980038694, .06267204833410906,
+                  .08327674157670475, 0.1019301198172404, 0.1181945319615184,
+                  0.1316886384491766, 0.1420961093183821, 0.1491729864726037,
+                  0.1527533871307259])
+_GL_X = np.array([0.9931285991850949, 0.9639719272779138, 0.9122344282513259,
+                  0.8391169718222188, 0.7463319064601508, 0.6360536807265150,
+                  0.5108670019508271, 0.3737060887154196, 0.2277858511416451,
+                  0.07652652113349733])
+_W20 = np.concatenate([_GL_W, _GL_W])
+_X20 = np.concatenate([1 - _GL_X, 1 + _GL_X])
+
+
+def _bvnu(h: np.ndarray, k: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """P(X > h, Y > k) for a standard bivariate normal with correlation r (finite h, k).
+
+    Genz's BVNU (20-point Gauss-Legendre rule throughout), vectorised; the
+    arrays broadcast against each other.
+    """
+    h, k, r = np.broadcast_arrays(np.asarray(h, float), np.asarray(k, float),
+                                  np.asarray(r, float))
+    shape = h.shape
+    h, k, r = h.ravel(), k.ravel(), r.ravel()
+    out = np.empty(h.shape)
+    small = np.abs(r) < 0.925
+    if small.any():
+        hs_, ks_, rs_ = h[small], k[small], r[small]
+        hk = hs_ * ks_
+        hs = (hs_ * hs_ + ks_ * ks_) / 2
+        asr = np.arcsin(rs_) / 2
+        sn = np.sin(asr[:, None] * _X20)
+        bvn = np.exp((sn * hk[:, None] - hs[:, None]) / (1 - sn * sn)) @ _W20
+        out[small] = bvn * asr / _TWO_PI + ndtr(-hs_) * ndtr(-ks_)
+    big = ~small
+    if big.any():
+        hb, kb, rb = h[big], k[big].copy(), r[big]
+        neg = rb < 0
+        kb[neg] = -kb[neg]
+        hk = hb * kb
+        bvn = np.zeros(hb.shape)
+        inner = np.abs(rb) < 1
+        if inner.any():
+            hi, ki, ri, hki = hb[inner], kb[inner], rb[inner], hk[inner]
+            as_ = 1 - ri * ri
+            a = np.sqrt(as_)
+            bs = (hi - ki) ** 2
+            asr = -(bs / as_ + hki) / 2
+            c = (4 - hki) / 8
+            d = (12 - hki) / 80
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                v = np.where(asr > -100,
+                             a * np.exp(asr) * (1 - c * (bs - as_) * (1 - d * bs) / 3
+                                                + c * d * as_ * as_), 0.0)
+                b = np.sqrt(bs)
+                sp = math.sqrt(_TWO_PI) * ndtr(-b / a)
+                v = np.where(hki > -100,
+                             v - np.exp(-hki / 2) * sp * b * (1 - c * bs * (1 - d * bs) / 3), v)
+                a2 = a / 2
+                xs = (a2[:, None] * _X20) ** 2
+                asr2 = -(bs[:, None] / xs + hki[:, None]) / 2
+                sp2 = 1 + c[:, None] * xs * (1 + 5 * d[:, None] * xs)
+                rs = np.sqrt(1 - xs)
+                ep = np.exp(-(hki[:, None] / 2) * xs / (1 + rs) ** 2) / rs
+                term = np.where(asr2 > -100, np.exp(asr2) * (sp2 - ep), 0.0)
+            bvn[inner] = (a2 * (term @ _W20) - v) / _TWO_PI
+        res = np.where(rb > 0, bvn + ndtr(-np.maximum(hb, kb)),
+                       -bvn + np.maximum(0.0, ndtr(-hb) - ndtr(-kb)))
+        out[big] = res
+    return np.clip(out, 0.0, 1.0).reshape(shape)
+
+
+def _pbvn(x, y, r):
+    """Phi_2(x, y; r) = P(X < x, Y < y)."""
+    return _bvnu(-np.asarray(x, float), -np.asarray(y, float), r)
+
+
+def _dbvn(x, y, r):
+    """Standard bivariate normal density with correlation r."""
+    s = 1 - r * r
+    with np.errstate(under="ignore", over="ignore"):
+        return np.exp(-(x * x - 2 * r * x * y + y * y) / (2 * s)) / (_TWO_PI * np.sqrt(s))
+
+
+# --------------------------------------------------------------------------
+# cell probabilities of a batch of pairs with the same table shape
+# --------------------------------------------------------------------------
+
+def _cell_probs(t1: np.ndarray, t2: np.ndarray, rho: np.ndarray, derivs: int = 0):
+    """Cell probabilities PI (P x K1 x K2) of P pairs, and optionally d PI / d rho.
+
+    t1: (P, K1-1) and t2: (P, K2-1) finite or infinite thresholds; rho: (P,).
+    derivs=1 adds phi = d PI / d rho, derivs=2 also d2 PI / d rho2.
+    """
+    P = rho.shape[0]
+    a = np.clip(t1, -_BIG, _BIG)[:, :, None]
+    b = np.clip(t2, -_BIG, _BIG)[:, None, :]
+    r = rho[:, None, None]
+    K1, K2 = t1.shape[1] + 1, t2.shape[1] + 1
+    bi = np.zeros((P, K1 + 1, K2 + 1))
+    bi[:, 1:K1, 1:K2] = _pbvn(a, b, r)
+    bi[:, K1, 1:K2] = ndtr(np.clip(t2, -_BIG, _BIG))
+    bi[:, 1:K1, K2] = ndtr(np.clip(t1, -_BIG, _BIG))
+    bi[:, K1, K2] = 1.0
+    pi = bi[:, 1:, 1:] - bi[:, 1:, :-1] - bi[:, :-1, 1:] + bi[:, :-1, :-1]
+    if not derivs:
+        return pi
+    den = np.zeros((P, K1 + 1, K2 + 1))
+    d = _dbvn(a, b, r)
+    den[:, 1:K1, 1:K2] = d
+    phi = den[:, 1:, 1:] - den[:, 1:, :-1] - den[:, :-1, 1:] + den[:, :-1, :-1]
+    if derivs == 1:
+        return pi, phi
+    s = 1 - r * r
+    q = a * a - 2 * r * a * b + b * b
+    dd = np.zeros((P, K1 + 1, K2 + 1))
+    dd[:, 1:K1, 1:K2] = d * (r / s + a * b / s - r * q / (s * s))
+    dphi = dd[:, 1:, 1:] - dd[:, 1:, :-1] - dd[:, :-1, 1:] + dd[:, :-1, :-1]
+    return pi, phi, dphi
+
+
+# --------------------------------------------------------------------------
+# the two optimisers: lavaan's (Newton to convergence on the bounded ML
+# problem) and psych's (R's optimize(), Brent's fmin, run in lock step)
+# --------------------------------------------------------------------------
+
+def _loglik_lavaan(freq, pi):
+    pi = np.maximum(pi, _SQRT_EPS)
+    return np.sum(freq * np.log(pi), axis=(1, 2))
+
+
+def _newton_rho(freq, t1, t2, start, lower=-0.999, upper=0.999, tol=1e-10, maxit=100):
+    """ML rho of each table with fixed thresholds, as lavaan's lav_bvord_cor_twostep_fit.
+
+    lavaan minimises -logl/N with nlminb (gradient and Hessian) in [-0.999, 0.999],
+    cell probabilities floored at sqrt(eps).  Here: safeguarded Newton steps
+    (Fisher scoring when the Hessian is not negative, step halving when the
+    likelihood drops).  Returns (rho, converged).
+    """
+    rho = np.clip(start.astype(float), lower, upper)
+    n = freq.sum(axis=(1, 2))
+    conv = np.zeros(rho.shape, bool)
+    active = np.ones(rho.shape, bool)
+    ll = _loglik_lavaan(freq, _cell_probs(t1, t2, rho))
+    for _ in range(maxit):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        f, a, b, r = freq[idx], t1[idx], t2[idx], rho[idx]
+        pi, phi, dphi = _cell_probs(a, b, r, derivs=2)
+        ok = pi > _SQRT_EPS
+        pis = np.where(ok, pi, 1.0)
+        g = np.sum(np.where(ok, f * phi / pis, 0.0), axis=(1, 2))
+        h = np.sum(np.where(ok, f * (dphi / pis - phi * phi / (pis * pis)), 0.0), axis=(1, 2))
+        fisher = np.sum(np.where(ok, phi * phi / pis, 0.0), axis=(1, 2)) * n[idx]
+        step = np.where(h < 0, -g / np.where(h < 0, h, -1.0), g / np.maximum(fisher, 1e-300))
+        done = np.abs(g) / np.maximum(n[idx], 1) < tol
+        new = np.clip(r + step, lower, upper)
+        ll_old = ll[idx]
+        for _half in range(30):
+            ll_new = _loglik_lavaan(f, _cell_probs(a, b, new))
+            worse = (ll_new < ll_old - 1e-12 * np.abs(ll_old)) & ~done
+            if not worse.any():
+                break
+            new = np.where(worse, (new + r) / 2, new)
+        moved = np.abs(new - r)
+        rho[idx] = np.where(done, r, new)
+        ll[idx] = np.where(done, ll_old, ll_new)
+        fin = done | (moved < 1e-13)
+        conv[idx[fin]] = True
+        active[idx[fin]] = False
+    return rho, conv
+
+
+_GOLD = (3.0 - math.sqrt(5.0)) * 0.5
+
+
+def _psych_objective(tab, t1, t2, rho):
+    """psych's polyF: -sum(tab * log P) over cells with P > 0."""
+    p = _cell_probs(t1, t2, rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return -np.sum(tab * lp, axis=(1, 2))
+
+
+def _brent_rho(tab, t1, t2, tol=np.finfo(float).eps ** 0.25, ax=-1.0, bx=1.0, maxit=200):
+    """R's optimize(polyF, c(-1, 1)) -- Brent's fmin (R's Brent_fmin) -- for every table at once.
+
+    Each table runs its own Brent iteration; the iterations advance in lock
+    step so every objective evaluation covers all unfinished tables.
+    Returns (rho, converged).
+    """
+    P = tab.shape[0]
+    eps = math.sqrt(np.finfo(float).eps)
+    a = np.full(P, ax)
+    b = np.full(P, bx)
+    v = a + _GOLD * (b - a)
+    w = v.copy()
+    x = v.copy()
+    d = np.zeros(P)
+    e = np.zeros(P)
+    fx = _psych_objective(tab, t1, t2, x)
+    fv = fx.copy()
+    fw = fx.copy()
+    tol3 = tol / 3.0
+    active = np.ones(P, bool)
+    for _ in range(maxit):
+        xm = (a + b) * 0.5
+        tol1 = eps * np.abs(x) + tol3
+        t2_ = tol1 * 2.0
+        stop = np.abs(x - xm) <= t2_ - (b - a) * 0.5
+        active &= ~stop
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        xa, wa, va, fxa, fwa, fva = x[idx], w[idx], v[idx], fx[idx], fw[idx], fv[idx]
+        aa, ba, da, ea, xma, tol1a, t2a = a[idx], b[idx], d[idx], e[idx], xm[idx], tol1[idx], t2_[idx]
+        p = np.zeros(idx.size)
+        q = np.zeros(idx.size)
+        r = np.zeros(idx.size)
+        fit = np.abs(ea) > tol1a
+        r_ = (xa - wa) * (fxa - fva)
+        q_ = (xa - va) * (fxa - fwa)
+        p_ = (xa - va) * q_ - (xa - wa) * r_
+        q_ = (q_ - r_) * 2.0
+        p_ = np.where(q_ > 0, -p_, p_)
+        q_ = np.abs(q_)
+        p = np.where(fit, p_, p)
+        q = np.where(fit, q_, q)
+        r = np.where(fit, ea, r)
+        ea = np.where(fit, da, ea)
+        golden = (np.abs(p) >= np.abs(q * 0.5 * r)) | (p <= q * (aa - xa)) | (p >= q * (ba - xa))
+        e_gold = np.where(xa < xma, ba - xa, aa - xa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_par = p / q
+        u_par = xa + d_par
+        near = (u_par - aa < t2a) | (ba - u_par < t2a)
+        d_par = np.where(near, np.where(xa >= xma, -tol1a, tol1a), d_par)
+        ea = np.where(golden, e_gold, ea)
+        da = np.where(golden, _GOLD * e_gold, d_par)
+        u = np.where(np.abs(da) >= tol1a, xa + da, np.where(da > 0, xa + tol1a, xa - tol1a))
+        fu = _psych_objective(tab[idx], t1[idx], t2[idx], u)
+        better = fu <= fx[idx]
+        # fu <= fx
+        nb = np.where(better, np.where(u < xa, aa, xa), np.where(u < xa, u, aa))
+        nbb = np.where(better, np.where(u < xa, xa, ba), np.where(u < xa, ba, u))
+        aa, ba = nb, nbb
+        c1 = ~better & ((fu <= fwa) | (wa == xa))
+        c2 = ~better & ~c1 & ((fu <= fva) | (va == xa) | (va == wa))
+        nv = np.where(better, wa, np.where(c1, wa, np.where(c2, u, va)))
+        nfv = np.where(better, fwa, np.where(c1, fwa, np.where(c2, fu, fva)))
+        nw = np.where(better, xa, np.where(c1, u, wa))
+        nfw = np.where(better, fxa, np.where(c1, fu, fwa))
+        nx = np.where(better, u, xa)
+        nfx = np.where(better, fu, fxa)
+        a[idx], b[idx], d[idx], e[idx] = aa, ba, da, ea
+        v[idx], fv[idx], w[idx], fw[idx], x[idx], fx[idx] = nv, nfv, nw, nfw, nx, nfx
+    return x, ~active
+
+
+# --------------------------------------------------------------------------
+# data preparation
+# --------------------------------------------------------------------------
+
+def _source(items) -> str:
+    return str(getattr(items, "attrs", {}).get("source", "items"))
+
+
+def _as_frame(items: Any, columns: Sequence | None = None) -> pd.DataFrame:
+    if not isinstance(items, pd.DataFrame):
+        items = pd.DataFrame(np.asarray(items))
+    if columns is not None:
+        missing = [c for c in columns if c not in items.columns]
+        if missing:
+            raise OrdinalDataError(f"{_source(items)}: column(s) {missing} not found in the data")
+        items = items[list(columns)]
+    return items
+
+
+def _numeric(df: pd.DataFrame, src: str) -> pd.DataFrame:
+    problems = []
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.ordered:
+            codes = s.cat.codes.astype(float).where(s.notna())
+            out[col] = codes + 1
+            continue
+        num = pd.to_numeric(s, errors="coerce").astype(float)
+        bad = (num.isna() & s.notna()) | np.isinf(num.fillna(0))
+        for row in s.index[bad.to_numpy()]:
+            problems.append(CellProblem(src, row, str(col), s.loc[row], "not a number"))
+        out[col] = num
+    if problems:
+        raise DataError(f"{src}: {len(problems)} non-numeric ordinal item value(s)", problems)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _check_categories(df: pd.DataFrame, src: str, max_categories: int) -> list:
+    """Observed (sorted) values of each column; errors for one category or too many."""
+    levels = []
+    for col in df.columns:
+        vals = np.unique(df[col].dropna().to_numpy())
+        if vals.size < 2:
+            shown = vals[0] if vals.size else "no observed value"
+            raise OrdinalDataError(
+                f"{src}: column {col!r} has only one observed category ({shown!r}); an ordinal "
+                f"item needs at least two -- drop it from the ordinal analysis")
+        if vals.size > max_categories:
+            raise OrdinalDataError(
+                f"{src}: column {col!r} has {vals.size} distinct values "
+                f"(from {vals[0]!r} to {vals[-1]!r}); at most {max_categories} categories are "
+                f"allowed for an ordered item -- treat it as continuous")
+        levels.append(vals)
+    return levels
+
+
+def _codes(df: pd.DataFrame, levels: list) -> np.ndarray:
+    """0-based category codes (int), -1 for missing."""
+    out = np.full(df.shape, -1, dtype=np.int64)
+    for j, col in enumerate(df.columns):
+        v = df[col].to_numpy(dtype=float)
+        ok = ~np.isnan(v)
+        out[ok, j] = np.searchsorted(levels[j], v[ok])
+    return out
+
+
+def _tables(codes: np.ndarray, ncat: np.ndarray, pairs: np.ndarray) -> list:
+    """Contingency table of every pair (complete cases of the pair), by np.bincount."""
+    out = []
+    for i, j in pairs:
+        ci, cj = codes[:, i], codes[:, j]
+        ok = (ci >= 0) & (cj >= 0)
+        k1, k2 = int(ncat[i]), int(ncat[j])
+        out.append(np.bincount(ci[ok] * k2 + cj[ok], minlength=k1 * k2).reshape(k1, k2)
+                   .astype(float))
+    return out
+
+
+def _marginal_thresholds(counts: np.ndarray) -> np.ndarray:
+    """qnorm of the cumulative proportions (without the last), as lav_uvord_th / psych."""
+    prop = counts / counts.sum()
+    return ndtri(np.cumsum(prop)[:-1])
+
+
+def _lower_pairs(p: int) -> np.ndarray:
+    """Pairs (i, j), i > j, in lavaan's vech order (column by column of the lower triangle)."""
+    return np.array([(i, j) for j in range(p - 1) for i in range(j + 1, p)], dtype=int).reshape(-1, 2)
+
+
+def _solve_groups(shapes_key, items_list, solver):
+    """Run ``solver`` on pairs grouped by table shape; items_list: list of (tab, t1, t2, start)."""
+    res = np.full(len(items_list), np.nan)
+    conv = np.zeros(len(items_list), bool)
+    groups: dict = {}
+    for k, key in enumerate(shapes_key):
+        groups.setdefault(key, []).append(k)
+    for key, idx in groups.items():
+        tab = np.stack([items_list[k][0] for k in idx])
+        t1 = np.stack([items_list[k][1] for k in idx])
+        t2 = np.stack([items_list[k][2] for k in idx])
+        start = np.array([items_list[k][3] for k in idx], dtype=float)
+        r, c = solver(tab, t1, t2, start)
+        res[idx] = r
+        conv[idx] = c
+    return res, conv
+
+
+def _pearson_start(codes, i, j):
+    ci, cj = codes[:, i], codes[:, j]
+    ok = (ci >= 0) & (cj >= 0)
+    if ok.sum() < 2:
+        return 0.0
+    x, y = ci[ok].astype(float), cj[ok].astype(float)
+    sx, sy = x.std(), y.std()
+    if sx == 0 or sy == 0:
+        return 0.0
+    r = float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
+    return r if abs(r) < 1 else 0.0
+
+
+def _lavaan_pair_rho(freqs, t1s, t2s, starts, zero_add=(0.5, 0.0)):
+    """lavaan's lav_bvord_cor_twostep_fit for a list of pairs (thresholds fixed).
+
+    2 x 2 tables: one empty cell -> zero_add[0] moved into it keeping the
+    margins; two empty cells -> rho = +-1; a zero odds-ratio numerator ->
+    rho = 0; both thresholds 0 -> -cos(2 pi p11).  Larger tables: zero_add[1]
+    added to empty cells (lavaan's default 0).  Returns (rho, converged, empty).
+    """
+    m = len(freqs)
+    rho = np.full(m, np.nan)
+    conv = np.ones(m, bool)
+    empty = np.zeros(m, bool)
+    todo = []
+    for k in range(m):
+        f = freqs[k].copy()
+        empty[k] = bool((f == 0).any())
+        if f.shape == (2, 2):
+            z = np.flatnonzero(f.ravel() == 0)
+            if z.size == 2:
+                rho[k] = 1.0 if f[0, 0] > 0 else -1.0
+                continue
+            if z.size == 1 and zero_add[0] > 0:
+                s = 1 if z[0] in (0, 3) else -1
+                f[0, 0] += s * zero_add[0]
+                f[1, 1] += s * zero_add[0]
+                f[1, 0] -= s * zero_add[0]
+                f[0, 1] -= s * zero_add[0]
+            if f[0, 0] * f[1, 1] == f[0, 1] * f[1, 0]:
+                rho[k] = 0.0
+                continue
+            if t1s[k][0] == 0 and t2s[k][0] == 0:
+                rho[k] = -math.cos(2 * math.pi * f[0, 0] / f.sum())
+                continue
+        elif zero_add[1] > 0 and empty[k]:
+            f[f == 0] = zero_add[1]
+        todo.append((k, f))
+    if todo:
+        ks = [k for k, _ in todo]
+        keys = [freqs[k].shape for k in ks]
+        r, c = _solve_groups(keys, [(f, t1s[k], t2s[k], starts[k]) for k, f in todo],
+                             lambda tab, a, b, s: _newton_rho(tab, a, b, s))
+        rho[ks] = r
+        conv[ks] = c
+    return rho, conv, empty
+
+
+# --------------------------------------------------------------------------
+# polychoric()
+# --------------------------------------------------------------------------
+
+@dataclass
+class PolychoricResult:
+    """Polychoric correlations of ordinal items.
+
+    Attributes
+    ----------
+    rho : DataFrame (items x items), the polychoric correlation matrix (after
+        smoothing, when it was applied).
+    thresholds : DataFrame (items x t1..tk): the thresholds; items with fewer
+        categories have NaN in the last columns.  psych's global thresholds
+        can be -Inf / +Inf for unused end categories.
+    n : DataFrame (items x items) of the cases used for each pair (pairwise),
+        or an int (listwise).
+    method, missing, correct : the options used.
+    smoothed : True when the matrix was not positive definite and was smoothed
+        (psych's ``cor.smooth``); ``rho_unsmoothed`` then holds the original.
+    diagnostics : dict -- ``min_eigenvalue`` (before smoothing), ``empty_cells``
+        (list of [item, item, number of empty cells]), ``unused_categories``,
+        ``corrected_cells`` (cells given ``correct``), ``not_converged``
+        (pairs), ``missing_pairs`` (pairs without a correlation), ``global``.
+    warnings : human-readable list of everything in diagnostics that needs care.
+    """
+
+    rho: pd.DataFrame
+    thresholds: pd.DataFrame
+    n: Any
+    method: str
+    missing: str
+    correct: float
+    smoothed: bool
+    diagnostics: dict
+    warnings: list = field(default_factory=list)
+    rho_unsmoothed: pd.DataFrame | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The polychoric correlation matrix."""
+        return self.rho.copy()
+
+    def pairs(self) -> pd.DataFrame:
+        """One row per pair: item1, item2, rho, n."""
+        cols = list(self.rho.columns)
+        rows = []
+        for j in range(len(cols)):
+            for i in range(j + 1, len(cols)):
+                n = self.n.iloc[i, j] if isinstance(self.n, pd.DataFrame) else self.n
+                rows.append((cols[j], cols[i], self.rho.iloc[i, j], n))
+        return pd.DataFrame(rows, columns=["item1", "item2", "rho", "n"])
+
+    def to_dict(self) -> dict:
+        return jsonable({"rho": self.rho, "thresholds": self.thresholds, "n": self.n,
+                         "method": self.method, "missing": self.missing,
+                         "correct": self.correct, "smoothed": self.smoothed,
+                         "diagnostics": self.diagnostics, "warnings": self.warnings})
+
+    def summary(self) -> str:
+        p = self.rho.shape[0]
+        off = self.rho.to_numpy()[np.tril_indices(p, -1)]
+        return (f"Polychoric correlations ({self.method}, {self.missing}) of {p} items: "
+                f"mean r = {np.nanmean(off):.3f}, range {np.nanmin(off):.3f} to "
+                f"{np.nanmax(off):.3f}" + ("; smoothed (not positive definite)" if self.smoothed else ""))
+
+
+def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12):
+    """psych::cor.smooth: eigenvalues < eig_tol set to 100 * eig_tol, rescaled to sum p."""
+    ev, vec = np.linalg.eigh(r)
+    ev = ev.copy()
+    ev[ev < eig_tol] = 100 * eig_tol
+    ev = ev * r.shape[0] / ev.sum()
+    x = (vec * ev) @ vec.T
+    d = np.sqrt(np.diag(x))
+    x = x / np.outer(d, d)
+    np.fill_diagonal(x, 1.0)
+    return x
+
+
+def polychoric(items: Any, missing: str = "pairwise", correct: float | None = None,
+               method: str = "psych", smooth: bool | None = None, global_thresholds: bool = True,
+               max_categories: int = MAX_CATEGORIES, columns: Sequence | None = None) -> PolychoricResult:
+    """Polychoric correlation matrix and thresholds of ordinal items.
+
+    Returns a :class:`PolychoricResult` (``.rho``, ``.thresholds``, ``.n``,
+    ``.diagnostics``, ``.warnings``).  Two-step estimator (Olsson 1979):
+    thresholds from each item's margins, then the ML correlation of each pair
+    with thresholds fixed.
+
+    ``method="psych"`` reproduces ``psych::polychoric`` (psych 2.2.9) with its
+    defaults: values shifted by the smallest value over all items; when every
+    item has the same largest value (psych's ``global = TRUE``) the thresholds
+    are each item's own (all its observed cases) and no correction is applied;
+    otherwise (``global = FALSE``, as psych switches) each pair's table drops
+    empty rows and columns, adds ``correct`` (default 0.5) counts to every
+    empty cell, and takes its thresholds from its own margins.  rho maximises
+    the likelihood with R's ``optimize`` (Brent's fmin, tolerance
+    ``.Machine$double.eps^0.25``, replicated step by step); a matrix that is not
+    positive definite is smoothed as ``psych::cor.smooth`` (``smooth=True``).
+    Only ``missing="pairwise"`` is psych's own (``"listwise"`` first drops
+    incomplete rows).
+
+    ``method="lavaan"`` reproduces ``lavaan::lavCor(x, ordered = names(x))``
+    (lavaan 0.6-14): categories are the observed values of each item,
+    ``missing="listwise"`` (lavaan's default; pass it explicitly) or
+    ``"pairwise"`` (thresholds from each item's available cases, correlations
+    from each pair's complete cases); rho is the exact ML estimate in
+    [-0.999, 0.999] with cell probabilities floored at sqrt(machine eps), 2 x 2
+    tables follow lavaan's ``zero.add = c(0.5, 0)`` rules and ``correct``
+    (default 0) counts are added to empty cells of larger tables.  lavaan does
+    not smooth (``smooth=False``); a non-positive-definite matrix is reported.
+
+    Bad input (a column with one observed category, more than
+    ``max_categories`` categories, non-numeric values) raises
+    :class:`OrdinalDataError` / :class:`~psychometrics.errors.DataError`;
+    psych's own cap is 8 categories.
+    """
+    if method not in ("psych", "lavaan"):
+        raise OrdinalDataError(f"method must be 'psych' or 'lavaan', got {method!r}")
+    if missing not in ("pairwise", "listwise"):
+        raise OrdinalDataError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+    df = _as_frame(items, columns)
+    src = _source(df)
+    if df.shape[1] < 2:
+        raise OrdinalDataError(f"{src}: polychoric correlations need at least two items, "
+                               f"got {df.shape[1]}")
+    df = _numeric(df, src)
+    warn: list = []
+    diag: dict = {"empty_cells": [], "unused_categories": [], "corrected_cells": 0,
+                  "not_converged": [], "missing_pairs": [], "min_eigenvalue": None}
+    if missing == "listwise":
+        keep = df.notna().all(axis=1)
+        df = df[keep]
+        if len(df) < 2:
+            raise OrdinalDataError(f"{src}: fewer than two complete cases for listwise deletion")
+    if correct is None:
+        correct = 0.5 if method == "psych" else 0.0
+    if smooth is None:
+        smooth = method == "psych"
+    names = [str(c) for c in df.columns]
+    if method == "psych":
+        rho, tau, diag = _psych_matrix(df, src, correct, global_thresholds, max_categories, diag, warn)
+    else:
+        rho, tau, diag = _lavaan_matrix(df, src, correct, max_categories, diag, warn)
+    p = rho.shape[0]
+    present = ~np.isnan(df.to_numpy(float))
+    cnt = present.T.astype(float) @ present.astype(float)
+    n_out: Any = int(len(df)) if missing == "listwise" else pd.DataFrame(
+        cnt.astype(int), index=names, columns=names)
+    unsmoothed = None
+    smoothed = False
+    if not np.isnan(rho).any():
+        ev = np.linalg.eigvalsh(rho)
+        diag["min_eigenvalue"] = float(ev[0])
+        if ev[0] < np.finfo(float).eps:
+            if smooth:
+                unsmoothed = pd.DataFrame(rho.copy(), index=names, columns=names)
+                rho = _cor_smooth(rho)
+                smoothed = True
+                warn.append(f"the polychoric matrix was not positive definite (smallest eigenvalue "
+                            f"{ev[0]:.4g}) and was smoothed (psych::cor.smooth)")
+            else:
+                warn.append(f"the polychoric matrix is not positive definite (smallest eigenvalue "
+                            f"{ev[0]:.4g})")
+    elif smooth:
+        warn.append("some correlations are missing, smoothing turned off")
+    k = tau.shape[1]
+    res = PolychoricResult(
+        rho=pd.DataFrame(rho, index=names, columns=names),
+        thresholds=pd.DataFrame(tau, index=names, columns=[f"t{i + 1}" for i in range(k)]),
+        n=n_out, method=method, missing=missing, correct=float(correct), smoothed=smoothed,
+        diagnostics=diag, warnings=warn, rho_unsmoothed=unsmoothed)
+    for w in warn:
+        warnings.warn(w, PsychometricsWarning, stacklevel=2)
+    return res
+
+
+def _psych_matrix(df, src, correct, global_thr, max_categories, diag, warn):
+    x = df.to_numpy(float)
+    obs = x[~np.isnan(x)]
+    if obs.size == 0:
+        raise OrdinalDataError(f"{src}: no observed values")
+    nonint = ~np.isnan(x) & (x != np.round(x))
+    if nonint.any():
+        r, c = np.argwhere(nonint)[0]
+        raise DataError(f"{src}: psych's polychoric needs whole-number categories",
+                        [CellProblem(src, df.index[r], str(df.columns[c]), x[r, c],
+                                     "not a whole number")])
+    # items without variance: psych deletes them with a message
+    keep = []
+    for j, col in enumerate(df.columns):
+        v = x[:, j][~np.isnan(x[:, j])]
+        if v.size < 2 or np.all(v == v[0]):
+            raise OrdinalDataError(
+                f"{src}: column {col!r} has only one observed category "
+                f"({v[0] if v.size else 'no observed value'!r}); an ordinal item needs at least "
+                f"two -- drop it (psych::polychoric deletes such items)")
+        keep.append(j)
+    xmin = np.nanmin(x)
+    nvalues = int(np.nanmax(x) - xmin + 1)
+    if nvalues > max_categories:
+        raise OrdinalDataError(
+            f"{src}: the items take {nvalues} different values from {np.nanmin(x):g} to "
+            f"{np.nanmax(x):g}; at most {max_categories} categories are allowed for ordered "
+            f"items -- treat them as continuous")
+    codes = np.where(np.isnan(x), -1, x - xmin).astype(np.int64)   # 0-based
+    p = x.shape[1]
+    xmax = np.array([codes[:, j].max() for j in range(p)])
+    if xmax.min() != xmax.max() and global_thr:
+        global_thr = False
+        warn.append("the items do not have an equal number of response alternatives; "
+                    "thresholds are estimated pair by pair (psych's global = FALSE)")
+    diag["global"] = bool(global_thr)
+    freq = np.stack([np.bincount(codes[:, j][codes[:, j] >= 0], minlength=nvalues)
+                     for j in range(p)])
+    for j in range(p):
+        lo, hi = 0, int(xmax[j])
+        unused = [float(v + xmin) for v in range(lo, hi + 1) if freq[j, v] == 0]
+        if unused:
+            diag["unused_categories"].append([str(df.columns[j]), unused])
+            warn.append(f"column {df.columns[j]!r}: categories {unused} are never used")
+    with np.errstate(divide="ignore"):
+        tau = ndtri(np.cumsum(freq / freq.sum(axis=1, keepdims=True), axis=1)[:, :-1])
+    pairs = np.array([(i, j) for i in range(1, p) for j in range(i)], dtype=int)
+    tabs = _tables(codes, np.full(p, nvalues), pairs)
+    jobs, keys, where = [], [], []
+    rho = np.eye(p)
+    for k, (i, j) in enumerate(pairs):
+        tab = tabs[k]
+        tot = tab.sum()
+        if tot == 0:
+            rho[i, j] = rho[j, i] = np.nan
+            diag["missing_pairs"].append([str(df.columns[i]), str(df.columns[j])])
+            continue
+        nz = int((tab[tab.any(axis=1)][:, tab.any(axis=0)] == 0).sum())
+        if nz:
+            diag["empty_cells"].append([str(df.columns[i]), str(df.columns[j]), nz])
+        tab = tab / tot
+        if global_thr:
+            t1, t2 = tau[i], tau[j]
+        else:
+            tab = tab[tab.any(axis=1)][:, tab.any(axis=0)]
+            if correct > 0 and (tab == 0).any():
+                diag["corrected_cells"] += int((tab == 0).sum())
+                tab = np.where(tab == 0, correct / tot, tab)
+            if min(tab.shape) < 2:
+                rho[i, j] = rho[j, i] = np.nan
+                diag["missing_pairs"].append([str(df.columns[i]), str(df.columns[j])])
+                continue
+            with np.errstate(divide="ignore"):
+                t1 = ndtri(np.cumsum(tab.sum(axis=1))[:-1])
+                t2 = ndtri(np.cumsum(tab.sum(axis=0))[:-1])
+        jobs.append((tab, t1, t2, 0.0))
+        keys.append(tab.shape)
+        where.append((i, j))
+    if jobs:
+        r, conv = _solve_groups(keys, jobs, lambda tab, a, b, s: _brent_rho(tab, a, b))
+        for (i, j), v, c in zip(where, r, conv):
+            rho[i, j] = rho[j, i] = v
+            if not c:
+                diag["not_converged"].append([str(df.columns[i]), str(df.columns[j])])
+    if diag["corrected_cells"] and correct > 0:
+        warn.append(f"{diag['corrected_cells']} cells were adjusted for 0 values using the "
+                    f"correction for continuity ({correct})")
+    if diag["missing_pairs"]:
+        warn.append(f"no polychoric correlation for {len(diag['missing_pairs'])} pair(s) "
+                    f"(a table with fewer than two non-empty rows or columns): "
+                    f"{diag['missing_pairs'][:5]}")
+    if diag["not_converged"]:
+        warn.append(f"the estimation did not converge for pairs {diag['not_converged']}")
+    return rho, tau, diag
+
+
+def _lavaan_matrix(df, src, correct, max_categories, diag, warn):
+    levels = _check_categories(df, src, max_categories)
+    codes = _codes(df, levels)
+    ncat = np.array([lv.size for lv in levels])
+    p = len(levels)
+    diag["global"] = True
+    th = []
+    for j in range(p):
+        c = codes[:, j]
+        th.append(_marginal_thresholds(np.bincount(c[c >= 0], minlength=ncat[j]).astype(float)))
+    pairs = _lower_pairs(p)
+    tabs = _tables(codes, ncat, pairs)
+    starts = [_pearson_start(codes, i, j) for i, j in pairs]
+    # lavaan calls the bivariate fit with y1 = the earlier variable (j), y2 = the later (i)
+    rho_v, conv, empty = _lavaan_pair_rho([t.T for t in tabs], [th[j] for i, j in pairs],
+                                          [th[i] for i, j in pairs], starts,
+                                          zero_add=(0.5, float(correct)))
+    rho = np.eye(p)
+    for k, (i, j) in enumerate(pairs):
+        rho[i, j] = rho[j, i] = rho_v[k]
+        if empty[k]:
+            diag["empty_cells"].append([str(df.columns[j]), str(df.columns[i]),
+                                        int((tabs[k] == 0).sum())])
+        if not conv[k]:
+            diag["not_converged"].append([str(df.columns[j]), str(df.columns[i])])
+    if diag["not_converged"]:
+        warn.append(f"the estimation did not converge for pairs {diag['not_converged']}")
+    k = int(ncat.max()) - 1
+    tau = np.full((p, k), np.nan)
+    for j in range(p):
+        tau[j, :th[j].size] = th[j]
+    return rho, tau, diag
