@@ -30,6 +30,10 @@ _EXPORTS = {
     "mahalanobis_outliers": "screening", "item_analysis": "reliability",
     # reliability
     "alpha": "reliability", "omega": "reliability", "comp_rel_sem": "reliability",
+    # ordinal items
+    "polychoric": "polychoric", "PolychoricResult": "polychoric",
+    "ordinal_sample_stats": "polychoric", "OrdinalStats": "polychoric",
+    "OrdinalDataError": "polychoric",
     # EFA
     "kmo": "efa", "bartlett": "efa", "parallel_analysis": "efa", "map_test": "efa",
     "efa": "efa", "dimensionality": "efa", "split_half_validation": "efa",

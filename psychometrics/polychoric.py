@@ -779,3 +779,328 @@ def _lavaan_matrix(df, src, correct, max_categories, diag, warn):
     for j in range(p):
         tau[j, :th[j].size] = th[j]
     return rho, tau, diag
+
+
+# --------------------------------------------------------------------------
+# WLSMV sample statistics: thresholds, polychoric correlations and Gamma
+# --------------------------------------------------------------------------
+
+@dataclass
+class OrdinalGroupStats:
+    """The ordinal sample statistics of one group, in lavaan's order.
+
+    Attributes
+    ----------
+    group : the group's value (None without groups).
+    nobs : number of cases used (lavaan's ``nobs``).
+    columns : the ordered variables, in the order given.
+    levels : per variable, the observed values that define its categories
+        (category k of a variable is its k-th smallest value, over all groups).
+    n_categories : per variable.
+    thresholds : 1-D array, variable by variable, t1..tk (lavaan's ``TH``).
+    threshold_names : ``"x|t1"``, ... (lavaan's ``TH.NAMES``).
+    th_idx : 1-D int array, the (0-based) variable of each threshold.
+    cor : the polychoric correlation matrix (p x p).
+    cor_vech : the correlations below the diagonal, column by column (lavaan's
+        ``lav_matrix_vech(COR, diagonal = FALSE)``).
+    wls_obs : ``[thresholds, cor_vech]`` (lavaan's ``WLS.obs``).
+    gamma : asymptotic covariance matrix of ``wls_obs`` (lavaan's ``NACOV``,
+        ``lavInspect(fit, "gamma")``): N times the sandwich of Muthen (1984).
+    wls_v_diag : ``1 / diag(gamma)``, the DWLS weights (lavaan's ``WLS.VD``;
+        ``lavInspect(fit, "wls.v")`` is ``diag(wls_v_diag)``).
+    n_pairs : p x p matrix of cases observed on both variables (pairwise).
+    zero_cell_tables : pairs [var1, var2] whose table has empty cells.
+    warnings : list of strings.
+    """
+
+    group: Any
+    nobs: int
+    columns: list
+    levels: list
+    n_categories: np.ndarray
+    thresholds: np.ndarray
+    threshold_names: list
+    th_idx: np.ndarray
+    cor: np.ndarray
+    cor_vech: np.ndarray
+    wls_obs: np.ndarray
+    gamma: np.ndarray
+    wls_v_diag: np.ndarray
+    n_pairs: np.ndarray
+    zero_cell_tables: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return jsonable({k: getattr(self, k) for k in (
+            "group", "nobs", "columns", "levels", "n_categories", "thresholds", "threshold_names",
+            "th_idx", "cor", "wls_obs", "gamma", "wls_v_diag", "zero_cell_tables", "warnings")})
+
+
+@dataclass
+class OrdinalStats:
+    """Ordinal sample statistics of every group (see :func:`ordinal_sample_stats`).
+
+    ``groups`` is a list of :class:`OrdinalGroupStats` in the order of
+    ``group_labels`` (order of first appearance in the data, as lavaan).
+    """
+
+    groups: list
+    group_labels: list
+    columns: list
+    missing: str
+    warnings: list = field(default_factory=list)
+
+    @property
+    def nobs(self) -> list:
+        return [g.nobs for g in self.groups]
+
+    def __getitem__(self, i) -> OrdinalGroupStats:
+        return self.groups[i]
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Thresholds, one row per group x threshold: group, name, threshold, se (sqrt(gamma/N))."""
+        rows = []
+        for g in self.groups:
+            nth = g.thresholds.size
+            se = np.sqrt(np.diag(g.gamma)[:nth] / g.nobs)
+            for name, t, s in zip(g.threshold_names, g.thresholds, se):
+                rows.append((g.group, name, t, s))
+        return pd.DataFrame(rows, columns=["group", "name", "threshold", "se"])
+
+    def to_dict(self) -> dict:
+        return jsonable({"group_labels": self.group_labels, "columns": self.columns,
+                         "missing": self.missing, "warnings": self.warnings,
+                         "groups": [g.to_dict() for g in self.groups]})
+
+
+def _uv_scores(c: np.ndarray, th: np.ndarray) -> np.ndarray:
+    """Case-wise scores of the univariate probit log-likelihood w.r.t. the thresholds.
+
+    lavaan's lav_uvord_scores (no covariates): (1[y=k] phi(z1) - 1[y-1=k] phi(z2)) / pi;
+    0 for missing cases.  c: 0-based codes (-1 missing).
+    """
+    K = th.size + 1
+    n = c.size
+    ok = c >= 0
+    cc = np.where(ok, c, 0)
+    up = np.concatenate([th, [100.0]])
+    lo = np.concatenate([[-100.0], th])
+    z1, z2 = up[cc], lo[cc]
+    pi = ndtr(z1) - ndtr(z2)
+    d1 = np.exp(-0.5 * z1 * z1) / math.sqrt(_TWO_PI)
+    d2 = np.exp(-0.5 * z2 * z2) / math.sqrt(_TWO_PI)
+    sc = np.zeros((n, K - 1))
+    rows = np.arange(n)
+    m1 = ok & (cc <= K - 2)
+    sc[rows[m1], cc[m1]] += d1[m1] / pi[m1]
+    m2 = ok & (cc >= 1)
+    sc[rows[m2], cc[m2] - 1] -= d2[m2] / pi[m2]
+    return sc
+
+
+def _bv_cell_scores(th1: np.ndarray, th2: np.ndarray, rho: float):
+    """Cell-level scores of the bivariate probit likelihood (lavaan's lav_bvord_cor_scores).
+
+    Returns (dx_rho (K1 x K2), dth1 (K1 x K2 x K1-1), dth2 (K1 x K2 x K2-1)), with
+    zeros in cells whose probability is <= sqrt(eps) (lavaan sets them NA and
+    sums with na.rm).
+    """
+    K1, K2 = th1.size + 1, th2.size + 1
+    pi, phi = _cell_probs(th1[None], th2[None], np.array([rho]), derivs=1)
+    pi, phi = np.maximum(pi[0], _SQRT_EPS), phi[0]
+    bad = pi <= _SQRT_EPS
+    lik = np.where(bad, 1.0, pi)
+    up1 = np.concatenate([th1, [100.0]])[:, None]
+    lo1 = np.concatenate([[-100.0], th1])[:, None]
+    up2 = np.concatenate([th2, [100.0]])[None, :]
+    lo2 = np.concatenate([[-100.0], th2])[None, :]
+    R = math.sqrt(1 - rho * rho)
+    dn = lambda z: np.exp(-0.5 * z * z) / math.sqrt(_TWO_PI)   # noqa: E731
+    if R == 0:
+        y1z1 = np.broadcast_to(dn(up1) * 0.5, (K1, K2))
+        y1z2 = np.broadcast_to(dn(lo1) * 0.5, (K1, K2))
+        y2z1 = np.broadcast_to(dn(up2) * 0.5, (K1, K2))
+        y2z2 = np.broadcast_to(dn(lo2) * 0.5, (K1, K2))
+    else:
+        y1z1 = dn(up1) * (ndtr((up2 - rho * up1) / R) - ndtr((lo2 - rho * up1) / R))
+        y1z2 = dn(lo1) * (ndtr((up2 - rho * lo1) / R) - ndtr((lo2 - rho * lo1) / R))
+        y2z1 = dn(up2) * (ndtr((up1 - rho * up2) / R) - ndtr((lo1 - rho * up2) / R))
+        y2z2 = dn(lo2) * (ndtr((up1 - rho * lo2) / R) - ndtr((lo1 - rho * lo2) / R))
+    dth1 = np.zeros((K1, K2, K1 - 1))
+    a = np.arange(K1)
+    dth1[a[:-1], :, a[:-1]] += y1z1[:-1, :]
+    dth1[a[1:], :, a[1:] - 1] -= y1z2[1:, :]
+    dth2 = np.zeros((K1, K2, K2 - 1))
+    b = np.arange(K2)
+    dth2[:, b[:-1], b[:-1]] += y2z1[:, :-1]
+    dth2[:, b[1:], b[1:] - 1] -= y2z2[:, 1:]
+    keep = ~bad
+    dx = np.where(keep, phi / lik, 0.0)
+    dth1 = np.where(keep[:, :, None], dth1 / lik[:, :, None], 0.0)
+    dth2 = np.where(keep[:, :, None], dth2 / lik[:, :, None], 0.0)
+    return dx, dth1, dth2
+
+
+def _group_stats(codes: np.ndarray, levels: list, names: list, group: Any, nobs: int,
+                 src: str, missing: str) -> OrdinalGroupStats:
+    p = codes.shape[1]
+    ncat = np.array([lv.size for lv in levels])
+    warn = []
+    th, th_names, th_idx = [], [], []
+    for j in range(p):
+        c = codes[:, j]
+        cnt = np.bincount(c[c >= 0], minlength=ncat[j])
+        if (cnt == 0).any():
+            empty = [levels[j][k].item() if hasattr(levels[j][k], "item") else levels[j][k]
+                     for k in np.flatnonzero(cnt == 0)]
+            where = "" if group is None else f" in group {group!r}"
+            raise OrdinalDataError(
+                f"{src}: column {names[j]!r}: categor{'y' if len(empty) == 1 else 'ies'} "
+                f"{empty} {'is' if len(empty) == 1 else 'are'} empty{where} (frequencies "
+                f"{dict(zip([v.item() if hasattr(v, 'item') else v for v in levels[j]], cnt.tolist()))}"
+                f"); thresholds cannot be estimated -- collapse the category with a neighbour "
+                f"for all groups, or analyse the item as continuous")
+        t = _marginal_thresholds(cnt.astype(float))
+        th.append(t)
+        th_names += [f"{names[j]}|t{k + 1}" for k in range(t.size)]
+        th_idx += [j] * t.size
+    nth = len(th_names)
+    start = np.concatenate([[0], np.cumsum(ncat - 1)])
+    pairs = _lower_pairs(p)
+    tabs = _tables(codes, ncat, pairs)
+    starts = [_pearson_start(codes, i, j) for i, j in pairs]
+    rho_v, conv, empty = _lavaan_pair_rho([t.T for t in tabs], [th[j] for i, j in pairs],
+                                          [th[i] for i, j in pairs], starts)
+    cor = np.eye(p)
+    zero_tables = []
+    for k, (i, j) in enumerate(pairs):
+        cor[i, j] = cor[j, i] = rho_v[k]
+        if empty[k]:
+            zero_tables.append([names[j], names[i]])
+        if not conv[k]:
+            warn.append(f"the polychoric correlation of {names[j]} and {names[i]} did not converge")
+        if abs(rho_v[k]) > 0.99:
+            warn.append(f"the polychoric correlation of {names[i]} and {names[j]} is (nearly) 1.0")
+    # case-wise scores (Muthen 1984; lavaan's muthen1984)
+    npair = pairs.shape[0]
+    sc_th = np.zeros((codes.shape[0], nth))
+    for j in range(p):
+        sc_th[:, start[j]:start[j + 1]] = _uv_scores(codes[:, j], th[j])
+    sc_cor = np.zeros((codes.shape[0], npair))
+    a21 = np.zeros((npair, nth))
+    for k, (i, j) in enumerate(pairs):
+        dx, d1, d2 = _bv_cell_scores(th[i], th[j], float(cor[i, j]))
+        ci, cj = codes[:, i], codes[:, j]
+        ok = (ci >= 0) & (cj >= 0)
+        sc_cor[ok, k] = dx[ci[ok], cj[ok]]
+        w = tabs[k] * dx
+        a21[k, start[i]:start[i + 1]] = np.einsum("ab,abk->k", w, d1)
+        a21[k, start[j]:start[j + 1]] = np.einsum("ab,abk->k", w, d2)
+    sc = np.hstack([sc_th, sc_cor])
+    inner = sc.T @ sc
+    a11_inv = np.zeros((nth, nth))
+    for j in range(p):
+        s = slice(start[j], start[j + 1])
+        blk = inner[s, s]
+        try:
+            a11_inv[s, s] = np.linalg.inv(blk)
+        except np.linalg.LinAlgError:
+            a11_inv[s, s] = np.linalg.pinv(blk)
+            warn.append("trouble constructing the weight matrix; generalized inverse used for A11")
+    a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
+    if (a22 == 0).any():
+        warn.append("trouble constructing the weight matrix; generalized inverse used for A22")
+    a22_inv = np.where(a22 == 0, 0.0, 1.0 / np.where(a22 == 0, 1.0, a22))
+    b_inv = np.zeros((nth + npair, nth + npair))
+    b_inv[:nth, :nth] = a11_inv
+    b_inv[nth:, :nth] = -a22_inv[:, None] * (a21 @ a11_inv)
+    b_inv[nth:, nth:] = np.diag(a22_inv)
+    gamma = nobs * (b_inv @ inner @ b_inv.T)
+    gamma = (gamma + gamma.T) / 2
+    d = np.diag(gamma)
+    present = (codes >= 0).astype(float)
+    thr = np.concatenate(th)
+    vech = cor[pairs[:, 0], pairs[:, 1]]
+    with np.errstate(divide="ignore"):
+        wv = np.where(d > 0, 1.0 / d, 0.0)
+    return OrdinalGroupStats(
+        group=group, nobs=int(nobs), columns=list(names), levels=[lv.tolist() for lv in levels],
+        n_categories=ncat, thresholds=thr, threshold_names=th_names, th_idx=np.array(th_idx),
+        cor=cor, cor_vech=vech, wls_obs=np.concatenate([thr, vech]), gamma=gamma,
+        wls_v_diag=wv, n_pairs=(present.T @ present).astype(int), zero_cell_tables=zero_tables,
+        warnings=warn)
+
+
+def ordinal_sample_stats(data: pd.DataFrame, ordered_columns: Sequence, group: str | None = None,
+                         missing: str = "listwise",
+                         max_categories: int = MAX_CATEGORIES) -> OrdinalStats:
+    """Sample statistics for WLSMV / DWLS / ULSMV estimation from ordinal items.
+
+    Returns an :class:`OrdinalStats` with, per group, the thresholds (variable
+    by variable, t1..tk), the polychoric correlations (``cor`` and
+    ``cor_vech``: below the diagonal, column by column), their concatenation
+    ``wls_obs`` and its asymptotic covariance matrix ``gamma`` (N x the
+    sandwich A^-1 B A^-T of Muthen (1984), built from the case-wise scores of
+    the univariate and bivariate probit likelihoods), and ``wls_v_diag =
+    1 / diag(gamma)``, the DWLS weights.  This reproduces lavaan 0.6-14
+    (``muthen1984``, ``lav_samplestats_step1/step2``; ``lavInspect(fit,
+    "sampstat")``, ``"gamma"``, ``"wls.v"`` of a ``cfa(..., ordered = ...,
+    estimator = "WLSMV")`` fit, whose variables come in the order of
+    ``ordered_columns``).
+
+    ``group``: column whose values define the groups, in order of first
+    appearance (rows with a missing group are dropped).  Categories of each
+    variable are its observed values over all groups; a category that is empty
+    in one group raises :class:`OrdinalDataError` (lavaan stops likewise), as
+    does a variable with one category or more than ``max_categories``.
+    ``missing``: ``"listwise"`` (lavaan's default for ordered data: a case with
+    any missing value among ``ordered_columns`` is dropped) or ``"pairwise"``
+    (cases missing on every variable are dropped; thresholds use each
+    variable's available cases, correlations each pair's complete cases, and
+    missing scores count as 0, as lavaan).
+    """
+    if missing not in ("listwise", "pairwise"):
+        raise OrdinalDataError(f"missing must be 'listwise' or 'pairwise', got {missing!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise OrdinalDataError("data must be a pandas DataFrame")
+    src = _source(data)
+    cols = list(ordered_columns)
+    if len(cols) < 2:
+        raise OrdinalDataError(f"{src}: WLSMV needs at least two ordered variables, got {cols}")
+    if group is not None and group not in data.columns:
+        raise OrdinalDataError(f"{src}: group column {group!r} not found in the data")
+    df = _numeric(_as_frame(data, cols), src)
+    gcol = None
+    if group is not None:
+        gcol = data[group]
+        keep = gcol.notna().to_numpy()
+        df, gcol = df[keep], gcol[keep]
+    levels = _check_categories(df, src, max_categories)
+    codes_all = _codes(df, levels)
+    names = [str(c) for c in cols]
+    if gcol is None:
+        labels, members = [None], [np.ones(len(df), bool)]
+    else:
+        labels = [g.item() if hasattr(g, "item") else g for g in pd.unique(gcol)]
+        gv = gcol.to_numpy()
+        members = [gv == g for g in pd.unique(gcol)]
+    out = []
+    for lab, m in zip(labels, members):
+        c = codes_all[m]
+        if missing == "listwise":
+            c = c[(c >= 0).all(axis=1)]
+        else:
+            c = c[(c >= 0).any(axis=1)]
+        if c.shape[0] < 2:
+            where = "" if lab is None else f" in group {lab!r}"
+            raise OrdinalDataError(f"{src}: fewer than two usable cases{where} "
+                                   f"({missing} deletion)")
+        out.append(_group_stats(c, levels, names, lab, c.shape[0], src, missing))
+    warn = [w if g.group is None else f"group {g.group!r}: {w}" for g in out for w in g.warnings]
+    for w in warn:
+        warnings.warn(w, PsychometricsWarning, stacklevel=2)
+    return OrdinalStats(groups=out, group_labels=[None if g is None else g for g in labels],
+                        columns=names, missing=missing, warnings=warn)
