@@ -302,6 +302,7 @@ class AlphaResult:
     items: pd.DataFrame
     missing: str = "pairwise"
     warnings: list = field(default_factory=list)
+    ordinal: bool = False
 
     @property
     def raw_alpha(self) -> float:
@@ -314,7 +315,7 @@ class AlphaResult:
         d = {k: getattr(self, k) for k in (
             "estimate", "std_alpha", "G6", "average_r", "median_r", "s_n", "ase", "mean", "sd",
             "n_obs", "n_items", "ci", "ci_method", "level", "ci_feldt", "ci_duhachek", "ci_boot",
-            "n_boot", "seed", "missing", "warnings")}
+            "n_boot", "seed", "missing", "warnings", "ordinal")}
         d["items"] = self.items
         return jsonable(d)
 
@@ -402,7 +403,7 @@ def item_analysis(items: pd.DataFrame, keys: Any = None) -> pd.DataFrame:
 
 
 def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | None = None,
-          level: float = 0.95) -> AlphaResult:
+          level: float = 0.95, ordinal: bool = False) -> AlphaResult:
     """Cronbach's alpha of one scale, reproducing ``psych::alpha`` (psych 2.2.9).
 
     Returns an :class:`AlphaResult`: ``.estimate`` (raw alpha from the
@@ -423,6 +424,14 @@ def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | No
     default nothing is reversed (scoring reverses items upstream).  Items with a
     negative loading on the first principal component are reported in
     ``.warnings`` (psych warns likewise).
+
+    ``ordinal=True``: ordinal alpha (Zumbo, Gadermann & Zeisser 2007), alpha
+    of the polychoric correlation matrix, as ``psych::alpha(polychoric(x)$rho)``
+    (:func:`psychometrics.polychoric`, psych's method, smoothed when not
+    positive definite).  Every statistic then comes from that matrix (raw =
+    standardised alpha, ``raw_r`` = ``std_r``); ``mean``/``sd`` and the item
+    means describe the observed scores; the Feldt CI uses n = number of rows;
+    no bootstrap (``n_boot`` must be 0).
     """
     if not (0 < level < 1):
         raise ReliabilityInputError(f"level must be between 0 and 1, got {level!r}")
@@ -431,6 +440,8 @@ def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | No
     x, key = _prepare(items, keys)
     arr = x.to_numpy()
     n_sub, p = arr.shape
+    if ordinal:
+        return _ordinal_alpha(x, key, n_boot, level)
     c = _pairwise_cov(arr)
     if not np.all(np.isfinite(c)):
         raise ReliabilityInputError(
@@ -485,6 +496,44 @@ def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | No
         level=level, ci_feldt=tuple(map(float, feldt)), ci_duhachek=tuple(map(float, duh)),
         ci_boot=boot_ci, n_boot=int(n_boot), seed=seed,
         items=_item_table(x, c, r, key), warnings=warn)
+
+
+def _ordinal_alpha(x: pd.DataFrame, key: np.ndarray, n_boot: int, level: float) -> AlphaResult:
+    """alpha(..., ordinal=True): psych::alpha of the polychoric matrix (Zumbo et al. 2007)."""
+    from .polychoric import polychoric
+    if n_boot:
+        raise ReliabilityInputError("n_boot is not available with ordinal=True (ordinal alpha has "
+                                    "no bootstrap here); use n_boot=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # re-issued below, prefixed
+        poly = polychoric(x, method="psych")
+    warn = [f"polychoric: {w}" for w in poly.warnings]
+    r = poly.rho.to_numpy()
+    if np.isnan(r).any():
+        raise ReliabilityInputError(f"{_source_name(x)}: some polychoric correlations could not be "
+                                    f"estimated ({poly.diagnostics['missing_pairs']}); no ordinal alpha")
+    n_sub, p = x.shape
+    s = _alpha_stats(r, r)
+    tab = _item_table(x, r, r, key)
+    tab["raw_r"] = tab["std_r"]
+    total = _row_means(x.to_numpy())
+    a = s["raw_alpha"]
+    alpha_p = 1 - level
+    df1, df2 = n_sub - 1, (n_sub - 1) * (p - 1)
+    feldt = (1 - (1 - a) * stats.f.ppf(1 - alpha_p / 2, df1, df2),
+             1 - (1 - a) * stats.f.ppf(alpha_p / 2, df1, df2))
+    ase = float(np.sqrt(s["Q"] / n_sub))
+    z = stats.norm.ppf(1 - alpha_p / 2)
+    for w in warn:
+        warnings.warn(w, PsychometricsWarning, stacklevel=3)
+    return AlphaResult(
+        estimate=float(a), std_alpha=float(s["std_alpha"]), G6=float(s["G6"]),
+        average_r=float(s["average_r"]), median_r=float(s["median_r"]), s_n=float(s["s_n"]),
+        ase=ase, mean=float(np.nanmean(total)), sd=float(np.nanstd(total, ddof=1)),
+        n_obs=int(n_sub), n_items=int(p), ci=tuple(map(float, feldt)), ci_method="Feldt",
+        level=level, ci_feldt=tuple(map(float, feldt)),
+        ci_duhachek=(float(a - z * ase), float(a + z * ase)), ci_boot=None, n_boot=0, seed=None,
+        items=tab, warnings=warn, ordinal=True)
 
 
 # --------------------------------------------------------------------------
