@@ -723,9 +723,15 @@ def _psych_matrix(df, src, correct, global_thr, max_categories, diag, warn):
                 rho[i, j] = rho[j, i] = np.nan
                 diag["missing_pairs"].append([str(df.columns[i]), str(df.columns[j])])
                 continue
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):
                 t1 = ndtri(np.cumsum(tab.sum(axis=1))[:-1])
                 t2 = ndtri(np.cumsum(tab.sum(axis=0))[:-1])
+            if np.isnan(t1).any() or np.isnan(t2).any():
+                # the added cells push a cumulative proportion above 1: psych::polychoric
+                # stops with an error ("lower>upper integration limits") on such a table
+                rho[i, j] = rho[j, i] = np.nan
+                diag["missing_pairs"].append([str(df.columns[i]), str(df.columns[j])])
+                continue
         jobs.append((tab, t1, t2, 0.0))
         keys.append(tab.shape)
         where.append((i, j))
@@ -740,7 +746,8 @@ def _psych_matrix(df, src, correct, global_thr, max_categories, diag, warn):
                     f"correction for continuity ({correct})")
     if diag["missing_pairs"]:
         warn.append(f"no polychoric correlation for {len(diag['missing_pairs'])} pair(s) "
-                    f"(a table with fewer than two non-empty rows or columns): "
+                    f"(a table with fewer than two non-empty rows or columns, or whose continuity "
+                    f"correction pushes a cumulative proportion above 1 -- psych stops there): "
                     f"{diag['missing_pairs'][:5]}")
     if diag["not_converged"]:
         warn.append(f"the estimation did not converge for pairs {diag['not_converged']}")
