@@ -800,17 +800,27 @@ class OrdinalGroupStats:
     ----------
     group : the group's value (None without groups).
     nobs : number of cases used (lavaan's ``nobs``).
-    columns : the ordered variables, in the order given.
-    levels : per variable, the observed values that define its categories
-        (category k of a variable is its k-th smallest value, over all groups).
-    n_categories : per variable.
-    thresholds : 1-D array, variable by variable, t1..tk (lavaan's ``TH``).
-    threshold_names : ``"x|t1"``, ... (lavaan's ``TH.NAMES``).
-    th_idx : 1-D int array, the (0-based) variable of each threshold.
-    cor : the polychoric correlation matrix (p x p).
+    columns : the variables, in lavaan's order (see ``order``).
+    types : per variable, ``"ordered"`` or ``"numeric"`` (continuous).
+    levels : per ordered variable, the observed values that define its
+        categories (category k is its k-th smallest value, over all groups);
+        None for a continuous variable.
+    n_categories : per variable (0 for continuous).
+    thresholds : 1-D array, variable by variable, t1..tk; a continuous
+        variable contributes one entry, minus its mean (lavaan's ``WLS.obs``).
+    threshold_names : ``"x|t1"``, ...; a continuous variable's name alone
+        (lavaan's ``TH.NAMES``).
+    th_idx : 1-D int array, the (0-based) variable of each threshold; -1 for
+        a continuous variable's mean entry (lavaan's ``TH.IDX`` uses 0).
+    means, variances : per variable; a continuous variable's ML mean and
+        variance (divisor N), NaN and 1 for ordered variables.
+    cor : the correlation matrix (p x p): polychoric, polyserial, Pearson.
+    cov : ``cor`` rescaled by the continuous variables' standard deviations.
     cor_vech : the correlations below the diagonal, column by column (lavaan's
         ``lav_matrix_vech(COR, diagonal = FALSE)``).
-    wls_obs : ``[thresholds, cor_vech]`` (lavaan's ``WLS.obs``).
+    wls_obs : ``[thresholds, variances of the continuous variables, vech of cov
+        without diagonal]`` (lavaan's ``WLS.obs``); ``[thresholds, cor_vech]``
+        with ordered variables only.
     gamma : asymptotic covariance matrix of ``wls_obs`` (lavaan's ``NACOV``,
         ``lavInspect(fit, "gamma")``): N times the sandwich of Muthen (1984).
     wls_v_diag : ``1 / diag(gamma)``, the DWLS weights (lavaan's ``WLS.VD``;
@@ -823,12 +833,16 @@ class OrdinalGroupStats:
     group: Any
     nobs: int
     columns: list
+    types: list
     levels: list
     n_categories: np.ndarray
     thresholds: np.ndarray
     threshold_names: list
     th_idx: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
     cor: np.ndarray
+    cov: np.ndarray
     cor_vech: np.ndarray
     wls_obs: np.ndarray
     gamma: np.ndarray
@@ -839,8 +853,9 @@ class OrdinalGroupStats:
 
     def to_dict(self) -> dict:
         return jsonable({k: getattr(self, k) for k in (
-            "group", "nobs", "columns", "levels", "n_categories", "thresholds", "threshold_names",
-            "th_idx", "cor", "wls_obs", "gamma", "wls_v_diag", "zero_cell_tables", "warnings")})
+            "group", "nobs", "columns", "types", "levels", "n_categories", "thresholds",
+            "threshold_names", "th_idx", "means", "variances", "cor", "cov", "wls_obs", "gamma",
+            "wls_v_diag", "zero_cell_tables", "warnings")})
 
 
 @dataclass
@@ -951,132 +966,333 @@ def _bv_cell_scores(th1: np.ndarray, th2: np.ndarray, rho: float):
     return dx, dth1, dth2
 
 
-def _group_stats(codes: np.ndarray, levels: list, names: list, group: Any, nobs: int,
-                 src: str, missing: str) -> OrdinalGroupStats:
-    p = codes.shape[1]
-    ncat = np.array([lv.size for lv in levels])
+def _empty_category_error(src, name, levels, cnt, group):
+    empty = [_py(levels[k]) for k in np.flatnonzero(cnt == 0)]
+    where = "" if group is None else f" in group {group!r}"
+    freqs = dict(zip([_py(v) for v in levels], cnt.tolist()))
+    return OrdinalDataError(
+        f"{src}: column {name!r}: categor{'y' if len(empty) == 1 else 'ies'} {empty} "
+        f"{'is' if len(empty) == 1 else 'are'} empty{where} (frequencies {freqs}); thresholds "
+        f"cannot be estimated -- collapse the category with a neighbour for all groups, or "
+        f"analyse the item as continuous")
+
+
+def _py(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _bounded_max(negll, lo, hi):
+    """Minimise a smooth 1-D function on [lo, hi] (bounded Brent, tight tolerance)."""
+    from scipy.optimize import minimize_scalar
+    r = minimize_scalar(negll, bounds=(lo, hi), method="bounded",
+                        options={"xatol": 1e-11, "maxiter": 500})
+    return float(r.x), bool(r.success)
+
+
+def _polyserial(y, mu, var, c, th):
+    """Two-step ML polyserial correlation (lavaan's lav_bvmix_cor_twostep_fit), its scores.
+
+    y: continuous values, c: 0-based categories of the ordered variable (both observed);
+    mu, var: the continuous variable's ML mean and variance; th: the thresholds.
+    Returns (rho, converged, score function of rho).
+    """
+    sd = math.sqrt(var)
+    z = (y - mu) / sd
+    up = np.concatenate([th, [100.0]])[c]
+    lo = np.concatenate([[-100.0], th])[c]
+    logpy1 = -0.5 * z * z - 0.5 * math.log(_TWO_PI) - math.log(sd)
+    dbl_eps = np.finfo(float).eps
+
+    def negll(rho):
+        R = math.sqrt(1 - rho * rho)
+        pr = np.maximum(ndtr((up - rho * z) / R) - ndtr((lo - rho * z) / R), dbl_eps)
+        ll = logpy1 + np.log(pr)
+        keep = ll >= math.log(_SQRT_EPS)
+        return -np.sum(ll[keep]) / y.size
+
+    rho, ok = _bounded_max(negll, -0.995, 0.995)
+    return rho, ok
+
+
+def _polyserial_scores(y, mu, var, c, th, rho):
+    """Case-wise scores of the polyserial likelihood (lavaan's lav_bvmix_cor_scores)."""
+    sd = math.sqrt(var)
+    z = (y - mu) / sd
+    up = np.concatenate([th, [100.0]])[c]
+    lo = np.concatenate([[-100.0], th])[c]
+    R = math.sqrt(1 - rho * rho)
+    t1, t0 = (up - rho * z) / R, (lo - rho * z) / R
+    d1 = np.exp(-0.5 * t1 * t1) / math.sqrt(_TWO_PI)
+    d0 = np.exp(-0.5 * t0 * t0) / math.sqrt(_TWO_PI)
+    pinv = 1.0 / np.maximum(ndtr(t1) - ndtr(t0), np.finfo(float).eps)
+    dd = d1 - d0
+    dx_mu = (z + pinv * (rho / R) * dd) / sd
+    dx_var = ((z * z - 1) + (pinv * rho * z / R) * dd) / (2 * var)
+    K = th.size + 1
+    dth = np.zeros((y.size, K - 1))
+    rows = np.arange(y.size)
+    m1 = c <= K - 2
+    dth[rows[m1], c[m1]] += d1[m1]
+    m2 = c >= 1
+    dth[rows[m2], c[m2] - 1] -= d0[m2]
+    dth *= (pinv / R)[:, None]
+    dx_rho = pinv / R ** 3 * (d1 * (up * rho - z) - d0 * (lo * rho - z))
+    return dx_rho, dx_mu, dx_var, dth
+
+
+def _pearson_ml(y1, y2, m1, v1, m2, v2, complete):
+    """lavaan's lav_bvreg_cor_twostep_fit: Pearson r without missing values, else the ML
+    correlation of the pair's complete cases with means and variances fixed."""
+    if complete:
+        return float(np.corrcoef(y1, y2)[0, 1]), True
+    a, b = (y1 - m1) / math.sqrt(v1), (y2 - m2) / math.sqrt(v2)
+
+    def negll(rho):
+        s = 1 - rho * rho
+        return -np.mean(-0.5 * math.log(s) - (a * a - 2 * rho * a * b + b * b) / (2 * s))
+
+    return _bounded_max(negll, -0.999, 0.999)
+
+
+def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list, names: list,
+                 group: Any, src: str) -> OrdinalGroupStats:
+    """One group's statistics (lavaan's muthen1984 without covariates)."""
+    n, p = codes.shape
+    nobs = n
+    ordv = [t == "ordered" for t in types]
+    num_idx = [v for v in range(p) if not ordv[v]]
+    nnum = len(num_idx)
     warn = []
     th, th_names, th_idx = [], [], []
+    means = np.full(p, np.nan)
+    variances = np.ones(p)
+    ncat = np.zeros(p, int)
     for j in range(p):
-        c = codes[:, j]
-        cnt = np.bincount(c[c >= 0], minlength=ncat[j])
-        if (cnt == 0).any():
-            empty = [levels[j][k].item() if hasattr(levels[j][k], "item") else levels[j][k]
-                     for k in np.flatnonzero(cnt == 0)]
-            where = "" if group is None else f" in group {group!r}"
-            raise OrdinalDataError(
-                f"{src}: column {names[j]!r}: categor{'y' if len(empty) == 1 else 'ies'} "
-                f"{empty} {'is' if len(empty) == 1 else 'are'} empty{where} (frequencies "
-                f"{dict(zip([v.item() if hasattr(v, 'item') else v for v in levels[j]], cnt.tolist()))}"
-                f"); thresholds cannot be estimated -- collapse the category with a neighbour "
-                f"for all groups, or analyse the item as continuous")
-        t = _marginal_thresholds(cnt.astype(float))
-        th.append(t)
-        th_names += [f"{names[j]}|t{k + 1}" for k in range(t.size)]
-        th_idx += [j] * t.size
-    nth = len(th_names)
-    start = np.concatenate([[0], np.cumsum(ncat - 1)])
+        if ordv[j]:
+            ncat[j] = levels[j].size
+            c = codes[:, j]
+            cnt = np.bincount(c[c >= 0], minlength=ncat[j])
+            if (cnt == 0).any():
+                raise _empty_category_error(src, names[j], levels[j], cnt, group)
+            t = _marginal_thresholds(cnt.astype(float))
+            th.append(t)
+            th_names += [f"{names[j]}|t{k + 1}" for k in range(t.size)]
+            th_idx += [j] * t.size
+        else:
+            y = yraw[:, j]
+            ok = ~np.isnan(y)
+            if ok.sum() < 2 or np.var(y[ok]) == 0:
+                raise OrdinalDataError(f"{src}: continuous column {names[j]!r} has no variance"
+                                       + ("" if group is None else f" in group {group!r}"))
+            means[j] = y[ok].mean()
+            variances[j] = np.mean((y[ok] - means[j]) ** 2)
+            th.append(np.array([means[j]]))
+            th_names.append(names[j])
+            th_idx.append(-1)
+    sizes = np.array([t.size for t in th])
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    nth = int(start[-1])
+    var_col = {v: nth + k for k, v in enumerate(num_idx)}
     pairs = _lower_pairs(p)
-    tabs = _tables(codes, ncat, pairs)
-    starts = [_pearson_start(codes, i, j) for i, j in pairs]
-    rho_v, conv, empty = _lavaan_pair_rho([t.T for t in tabs], [th[j] for i, j in pairs],
-                                          [th[i] for i, j in pairs], starts)
+    npair = pairs.shape[0]
     cor = np.eye(p)
     zero_tables = []
-    for k, (i, j) in enumerate(pairs):
-        cor[i, j] = cor[j, i] = rho_v[k]
-        if empty[k]:
-            zero_tables.append([names[j], names[i]])
-        if not conv[k]:
-            warn.append(f"the polychoric correlation of {names[j]} and {names[i]} did not converge")
-        if abs(rho_v[k]) > 0.99:
-            warn.append(f"the polychoric correlation of {names[i]} and {names[j]} is (nearly) 1.0")
-    # case-wise scores (Muthen 1984; lavaan's muthen1984)
-    npair = pairs.shape[0]
-    sc_th = np.zeros((codes.shape[0], nth))
+    # ordered x ordered pairs: all at once
+    oo = [k for k, (i, j) in enumerate(pairs) if ordv[i] and ordv[j]]
+    tabs = {}
+    if oo:
+        pp = pairs[oo]
+        tl = _tables(codes, np.maximum(ncat, 1), pp)
+        starts = [_pearson_start(codes, i, j) for i, j in pp]
+        rho_v, conv, empty = _lavaan_pair_rho([t.T for t in tl], [th[j] for i, j in pp],
+                                              [th[i] for i, j in pp], starts)
+        for k, (i, j), r, cv, em, t in zip(oo, pp, rho_v, conv, empty, tl):
+            cor[i, j] = cor[j, i] = r
+            tabs[k] = t
+            if em:
+                zero_tables.append([names[j], names[i]])
+            if not cv:
+                warn.append(f"the polychoric correlation of {names[j]} and {names[i]} did not "
+                            f"converge")
+    # scores (Muthen 1984; lavaan's muthen1984)
+    sc_th = np.zeros((n, nth))
+    sc_var = np.zeros((n, nnum))
     for j in range(p):
-        sc_th[:, start[j]:start[j + 1]] = _uv_scores(codes[:, j], th[j])
-    sc_cor = np.zeros((codes.shape[0], npair))
-    a21 = np.zeros((npair, nth))
+        if ordv[j]:
+            sc_th[:, start[j]:start[j + 1]] = _uv_scores(codes[:, j], th[j])
+        else:
+            y = yraw[:, j]
+            ok = ~np.isnan(y)
+            res = y[ok] - means[j]
+            sc_th[ok, start[j]] = res / variances[j]
+            sc_var[ok, var_col[j] - nth] = -1 / (2 * variances[j]) + res * res / (
+                2 * variances[j] ** 2)
+    a11n = nth + nnum
+    sc_cor = np.zeros((n, npair))
+    a21 = np.zeros((npair, a11n))
+    h21 = np.zeros((npair, a11n))
+    h22 = np.ones(npair)
     for k, (i, j) in enumerate(pairs):
-        dx, d1, d2 = _bv_cell_scores(th[i], th[j], float(cor[i, j]))
-        ci, cj = codes[:, i], codes[:, j]
-        ok = (ci >= 0) & (cj >= 0)
-        sc_cor[ok, k] = dx[ci[ok], cj[ok]]
-        w = tabs[k] * dx
-        a21[k, start[i]:start[i + 1]] = np.einsum("ab,abk->k", w, d1)
-        a21[k, start[j]:start[j + 1]] = np.einsum("ab,abk->k", w, d2)
-    sc = np.hstack([sc_th, sc_cor])
+        if ordv[i] and ordv[j]:
+            dx, d1, d2 = _bv_cell_scores(th[i], th[j], float(cor[i, j]))
+            ci, cj = codes[:, i], codes[:, j]
+            ok = (ci >= 0) & (cj >= 0)
+            sc_cor[ok, k] = dx[ci[ok], cj[ok]]
+            w = tabs[k] * dx
+            a21[k, start[i]:start[i + 1]] = np.einsum("ab,abk->k", w, d1)
+            a21[k, start[j]:start[j + 1]] = np.einsum("ab,abk->k", w, d2)
+        elif not ordv[i] and not ordv[j]:
+            y1, y2 = yraw[:, i], yraw[:, j]
+            ok = ~np.isnan(y1) & ~np.isnan(y2)
+            complete = not (np.isnan(y1).any() or np.isnan(y2).any())
+            r, cv = _pearson_ml(y1[ok], y2[ok], means[i], variances[i], means[j], variances[j],
+                                complete)
+            cor[i, j] = cor[j, i] = r
+            if not cv:
+                warn.append(f"the correlation of {names[j]} and {names[i]} did not converge")
+            v1, v2 = variances[i], variances[j]
+            s1, s2 = math.sqrt(v1), math.sqrt(v2)
+            e1, e2 = y1[ok] - means[i], y2[ok] - means[j]
+            R = 1 - r * r
+            dmu1 = (2 * e1 / v1 - 2 * r * e2 / (s1 * s2)) / (2 * R)
+            dmu2 = -(2 * r * e1 / (s1 * s2) - 2 * e2 / v2) / (2 * R)
+            dv1 = -(0.5 / v1 - (e1 * e1 / (v1 * v1) - r * e1 * e2 / (v1 * s1 * s2)) / (2 * R))
+            dv2 = -(0.5 / v2 + (r * e1 * e2 / (v2 * s1 * s2) - e2 * e2 / (v2 * v2)) / (2 * R))
+            zq = e1 * e1 / v1 - 2 * r * e1 * e2 / (s1 * s2) + e2 * e2 / v2
+            drho = r / R + (e1 * e2 / (s1 * s2 * R) - zq * r / (R * R))
+            sc_cor[ok, k] = drho
+            a21[k, start[i]] = drho @ dmu1
+            a21[k, start[j]] = drho @ dmu2
+            a21[k, var_col[i]] = drho @ dv1
+            a21[k, var_col[j]] = drho @ dv2
+            h21[k, var_col[i]] = s2 * r / (2 * s1)
+            h21[k, var_col[j]] = s1 * r / (2 * s2)
+            h22[k] = s1 * s2
+        else:
+            num, ordn = (i, j) if not ordv[i] else (j, i)
+            y, c = yraw[:, num], codes[:, ordn]
+            ok = ~np.isnan(y) & (c >= 0)
+            r, cv = _polyserial(y[ok], means[num], variances[num], c[ok], th[ordn])
+            cor[i, j] = cor[j, i] = r
+            if not cv:
+                warn.append(f"the polyserial correlation of {names[j]} and {names[i]} did not "
+                            f"converge")
+            drho, dmu, dvar, dth = _polyserial_scores(y[ok], means[num], variances[num], c[ok],
+                                                      th[ordn], r)
+            sc_cor[ok, k] = drho
+            a21[k, start[num]] = drho @ dmu
+            a21[k, start[ordn]:start[ordn + 1]] = drho @ dth
+            a21[k, var_col[num]] = drho @ dvar
+            s1 = math.sqrt(variances[num])
+            h21[k, var_col[num]] = r / (2 * s1)
+            h22[k] = s1
+        if abs(cor[i, j]) > 0.99:
+            warn.append(f"the correlation of {names[i]} and {names[j]} is (nearly) 1.0")
+    sc = np.hstack([sc_th, sc_var, sc_cor])
     inner = sc.T @ sc
-    a11_inv = np.zeros((nth, nth))
+    a11_inv = np.zeros((a11n, a11n))
     for j in range(p):
-        s = slice(start[j], start[j + 1])
-        blk = inner[s, s]
+        idx = list(range(start[j], start[j + 1])) + ([var_col[j]] if j in var_col else [])
+        blk = inner[np.ix_(idx, idx)]
         try:
-            a11_inv[s, s] = np.linalg.inv(blk)
+            a11_inv[np.ix_(idx, idx)] = np.linalg.inv(blk)
         except np.linalg.LinAlgError:
-            a11_inv[s, s] = np.linalg.pinv(blk)
+            a11_inv[np.ix_(idx, idx)] = np.linalg.pinv(blk)
             warn.append("trouble constructing the weight matrix; generalized inverse used for A11")
     a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
     if (a22 == 0).any():
         warn.append("trouble constructing the weight matrix; generalized inverse used for A22")
     a22_inv = np.where(a22 == 0, 0.0, 1.0 / np.where(a22 == 0, 1.0, a22))
-    b_inv = np.zeros((nth + npair, nth + npair))
-    b_inv[:nth, :nth] = a11_inv
-    b_inv[nth:, :nth] = -a22_inv[:, None] * (a21 @ a11_inv)
-    b_inv[nth:, nth:] = np.diag(a22_inv)
-    gamma = nobs * (b_inv @ inner @ b_inv.T)
+    m = a11n + npair
+    b_inv = np.zeros((m, m))
+    b_inv[:a11n, :a11n] = a11_inv
+    b_inv[a11n:, :a11n] = -a22_inv[:, None] * (a21 @ a11_inv)
+    b_inv[a11n:, a11n:] = np.diag(a22_inv)
+    w = b_inv @ inner @ b_inv.T
+    if nnum:
+        h = np.eye(m)
+        h[a11n:, :a11n] = h21
+        h[a11n:, a11n:] = np.diag(h22)
+        w = h @ w @ h.T
+    flip = np.ones(m)
+    flip[start[num_idx]] = -1.0
+    gamma = nobs * (w * np.outer(flip, flip))
     gamma = (gamma + gamma.T) / 2
     d = np.diag(gamma)
-    present = (codes >= 0).astype(float)
+    sds = np.sqrt(variances)
+    cov = cor * np.outer(sds, sds)
     thr = np.concatenate(th)
-    vech = cor[pairs[:, 0], pairs[:, 1]]
+    thr_obs = thr * flip[:nth]
+    cor_vech = cor[pairs[:, 0], pairs[:, 1]]
+    cov_vech = cov[pairs[:, 0], pairs[:, 1]]
+    present = ((codes >= 0) | ~np.isnan(yraw)).astype(float)
     with np.errstate(divide="ignore"):
         wv = np.where(d > 0, 1.0 / d, 0.0)
     return OrdinalGroupStats(
-        group=group, nobs=int(nobs), columns=list(names), levels=[lv.tolist() for lv in levels],
-        n_categories=ncat, thresholds=thr, threshold_names=th_names, th_idx=np.array(th_idx),
-        cor=cor, cor_vech=vech, wls_obs=np.concatenate([thr, vech]), gamma=gamma,
-        wls_v_diag=wv, n_pairs=(present.T @ present).astype(int), zero_cell_tables=zero_tables,
-        warnings=warn)
+        group=group, nobs=int(nobs), columns=list(names), types=list(types),
+        levels=[None if lv is None else [_py(v) for v in lv] for lv in levels],
+        n_categories=ncat, thresholds=thr_obs, threshold_names=th_names,
+        th_idx=np.array(th_idx), means=means, variances=variances, cor=cor, cov=cov,
+        cor_vech=cor_vech, wls_obs=np.concatenate([thr_obs, variances[num_idx], cov_vech]),
+        gamma=gamma, wls_v_diag=wv, n_pairs=(present.T @ present).astype(int),
+        zero_cell_tables=zero_tables, warnings=warn)
 
 
-def ordinal_sample_stats(data: pd.DataFrame, ordered_columns: Sequence, group: str | None = None,
-                         missing: str = "listwise",
+def ordinal_sample_stats(data: pd.DataFrame, ordered_columns: Sequence,
+                         continuous_columns: Sequence = (), group: str | None = None,
+                         missing: str = "listwise", order: Sequence | None = None,
                          max_categories: int = MAX_CATEGORIES) -> OrdinalStats:
-    """Sample statistics for WLSMV / DWLS / ULSMV estimation from ordinal items.
+    """Sample statistics for WLSMV / DWLS / ULSMV estimation from ordinal (and continuous) items.
 
-    Returns an :class:`OrdinalStats` with, per group, the thresholds (variable
-    by variable, t1..tk), the polychoric correlations (``cor`` and
-    ``cor_vech``: below the diagonal, column by column), their concatenation
-    ``wls_obs`` and its asymptotic covariance matrix ``gamma`` (N x the
+    Returns an :class:`OrdinalStats` with, per group (:class:`OrdinalGroupStats`),
+    the thresholds (variable by variable, t1..tk), the polychoric (polyserial,
+    Pearson) correlations (``cor``; ``cor_vech``: below the diagonal, column by
+    column), ``wls_obs`` (lavaan's ``WLS.obs``: thresholds -- minus the mean for
+    a continuous variable --, the continuous variables' variances, then the
+    vech of ``cov``, the correlations rescaled by the continuous variables'
+    standard deviations) and its asymptotic covariance matrix ``gamma`` (N x the
     sandwich A^-1 B A^-T of Muthen (1984), built from the case-wise scores of
-    the univariate and bivariate probit likelihoods), and ``wls_v_diag =
-    1 / diag(gamma)``, the DWLS weights.  This reproduces lavaan 0.6-14
-    (``muthen1984``, ``lav_samplestats_step1/step2``; ``lavInspect(fit,
-    "sampstat")``, ``"gamma"``, ``"wls.v"`` of a ``cfa(..., ordered = ...,
-    estimator = "WLSMV")`` fit, whose variables come in the order of
-    ``ordered_columns``).
+    the univariate and bivariate likelihoods, rescaled from correlations to
+    covariances for continuous variables), and ``wls_v_diag = 1 / diag(gamma)``,
+    the DWLS weights.  With ordered variables only, ``wls_obs`` is
+    ``[thresholds, cor_vech]``.  This reproduces lavaan 0.6-14 (``muthen1984``,
+    ``lav_samplestats_step1/step2``, polyserial correlations by
+    ``lav_bvmix_cor_twostep_fit``; ``lavInspect(fit, "sampstat")``,
+    ``"wls.obs"``, ``"gamma"``, ``"wls.v"`` of a ``cfa(..., ordered = ...,
+    estimator = "WLSMV")`` fit without covariates).
 
-    ``group``: column whose values define the groups, in order of first
-    appearance (rows with a missing group are dropped).  Categories of each
-    variable are its observed values over all groups; a category that is empty
-    in one group raises :class:`OrdinalDataError` (lavaan stops likewise), as
-    does a variable with one category or more than ``max_categories``.
-    ``missing``: ``"listwise"`` (lavaan's default for ordered data: a case with
-    any missing value among ``ordered_columns`` is dropped) or ``"pairwise"``
-    (cases missing on every variable are dropped; thresholds use each
-    variable's available cases, correlations each pair's complete cases, and
-    missing scores count as 0, as lavaan).
+    Variables come in the order ``order`` (lavaan: the order of the observed
+    variables in the model), by default ``ordered_columns`` then
+    ``continuous_columns``.  ``group``: column whose values define the groups,
+    in order of first appearance (rows with a missing group are dropped).
+    Categories of each ordered variable are its observed values over all
+    groups; a category that is empty in one group raises
+    :class:`OrdinalDataError` (lavaan stops likewise), as does a variable with
+    one category or more than ``max_categories``.  ``missing``: ``"listwise"``
+    (lavaan's default for ordered data: a case missing any of the variables is
+    dropped) or ``"pairwise"`` (cases missing every variable are dropped;
+    univariate statistics use each variable's available cases, correlations
+    each pair's complete cases, missing scores count as 0, as lavaan).
     """
     if missing not in ("listwise", "pairwise"):
         raise OrdinalDataError(f"missing must be 'listwise' or 'pairwise', got {missing!r}")
     if not isinstance(data, pd.DataFrame):
         raise OrdinalDataError("data must be a pandas DataFrame")
     src = _source(data)
-    cols = list(ordered_columns)
+    ordered = [str(c) for c in ordered_columns]
+    cont = [str(c) for c in continuous_columns]
+    both = set(ordered) & set(cont)
+    if both:
+        raise OrdinalDataError(f"{src}: column(s) {sorted(both)} declared both ordered and continuous")
+    cols = list(order) if order is not None else ordered + cont
+    if sorted(map(str, cols)) != sorted(ordered + cont):
+        raise OrdinalDataError(f"{src}: order {list(cols)} must list exactly the ordered and "
+                               f"continuous columns")
+    if not ordered:
+        raise OrdinalDataError(f"{src}: no ordered variables; WLSMV sample statistics need at "
+                               f"least one")
     if len(cols) < 2:
-        raise OrdinalDataError(f"{src}: WLSMV needs at least two ordered variables, got {cols}")
+        raise OrdinalDataError(f"{src}: WLSMV needs at least two variables, got {cols}")
     if group is not None and group not in data.columns:
         raise OrdinalDataError(f"{src}: group column {group!r} not found in the data")
     df = _numeric(_as_frame(data, cols), src)
@@ -1085,29 +1301,36 @@ def ordinal_sample_stats(data: pd.DataFrame, ordered_columns: Sequence, group: s
         gcol = data[group]
         keep = gcol.notna().to_numpy()
         df, gcol = df[keep], gcol[keep]
-    levels = _check_categories(df, src, max_categories)
-    codes_all = _codes(df, levels)
+    types = ["ordered" if c in ordered else "numeric" for c in map(str, cols)]
+    ord_pos = [k for k, t in enumerate(types) if t == "ordered"]
+    lv_ord = _check_categories(df.iloc[:, ord_pos], src, max_categories)
+    levels: list = [None] * len(cols)
+    for k, lv in zip(ord_pos, lv_ord):
+        levels[k] = lv
+    yraw_all = df.to_numpy(float)
+    codes_all = np.full(yraw_all.shape, -1, dtype=np.int64)
+    codes_all[:, ord_pos] = _codes(df.iloc[:, ord_pos], lv_ord)
     names = [str(c) for c in cols]
     if gcol is None:
         labels, members = [None], [np.ones(len(df), bool)]
     else:
-        labels = [g.item() if hasattr(g, "item") else g for g in pd.unique(gcol)]
+        uniq = pd.unique(gcol)
+        labels = [_py(g) for g in uniq]
         gv = gcol.to_numpy()
-        members = [gv == g for g in pd.unique(gcol)]
+        members = [gv == g for g in uniq]
     out = []
     for lab, m in zip(labels, members):
-        c = codes_all[m]
-        if missing == "listwise":
-            c = c[(c >= 0).all(axis=1)]
-        else:
-            c = c[(c >= 0).any(axis=1)]
+        c, y = codes_all[m], yraw_all[m]
+        seen = ~np.isnan(y)
+        rows = seen.all(axis=1) if missing == "listwise" else seen.any(axis=1)
+        c, y = c[rows], y[rows]
         if c.shape[0] < 2:
             where = "" if lab is None else f" in group {lab!r}"
             raise OrdinalDataError(f"{src}: fewer than two usable cases{where} "
                                    f"({missing} deletion)")
-        out.append(_group_stats(c, levels, names, lab, c.shape[0], src, missing))
+        out.append(_group_stats(c, y, types, levels, names, lab, src))
     warn = [w if g.group is None else f"group {g.group!r}: {w}" for g in out for w in g.warnings]
     for w in warn:
         warnings.warn(w, PsychometricsWarning, stacklevel=2)
-    return OrdinalStats(groups=out, group_labels=[None if g is None else g for g in labels],
-                        columns=names, missing=missing, warnings=warn)
+    return OrdinalStats(groups=out, group_labels=labels, columns=names, missing=missing,
+                        warnings=warn)

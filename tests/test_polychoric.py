@@ -202,6 +202,41 @@ def test_wlsmv_sample_stats(name, bfi, study):
         np.testing.assert_allclose(g.wls_v_diag, arr(r["wls_v_diag"]), rtol=RTOL)
 
 
+@pytest.mark.parametrize("name,missing", [("wlsmv_mixed", "listwise"),
+                                          ("wlsmv_mixed_pairwise", "pairwise")])
+def test_wlsmv_sample_stats_mixed(name, missing, bfi):
+    """Ordered A1-A5 with continuous C1-C5 (model order C first): polyserial and Pearson
+    correlations, means and variances, lavaan's WLS.obs and Gamma for mixed data."""
+    ref = REF[name]
+    r = ref["groups"][0]
+    a = [f"A{i}" for i in range(1, 6)]
+    c = [f"C{i}" for i in range(1, 6)]
+    st = quiet(pm.ordinal_sample_stats, bfi, a, continuous_columns=c, order=c + a,
+               missing=missing)
+    g = st[0]
+    assert st.nobs == list(np.atleast_1d(ref["nobs"]))
+    assert g.columns == r["ov_names"]
+    assert g.types == ["numeric"] * 5 + ["ordered"] * 5
+    assert [n for n in g.threshold_names if "|" in n] == r["th_names"]
+    np.testing.assert_allclose(g.means[:5], r["mean"][:5], rtol=RTOL)
+    np.testing.assert_allclose(g.thresholds[g.th_idx >= 0], arr(r["th"]), rtol=RTOL)
+    # correlations: lavaan's nlminb tolerance again (~1e-7 absolute in the covariances)
+    np.testing.assert_allclose(g.cov, arr(r["cor"]), rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(g.wls_obs, arr(r["wls_obs"]), rtol=RTOL, atol=1e-6)
+    gam = arr(r["gamma"])
+    np.testing.assert_allclose(g.gamma, gam, rtol=RTOL, atol=1e-6 * np.abs(gam).max())
+    np.testing.assert_allclose(g.wls_v_diag, arr(r["wls_v_diag"]), rtol=RTOL)
+
+
+def test_mixed_bad_declarations(bfi):
+    with pytest.raises(OrdinalDataError, match="both ordered and continuous"):
+        pm.ordinal_sample_stats(bfi, ["A1", "A2"], continuous_columns=["A2"])
+    with pytest.raises(OrdinalDataError, match="order"):
+        pm.ordinal_sample_stats(bfi, ["A1", "A2"], continuous_columns=["C1"], order=["A1", "C1"])
+    with pytest.raises(OrdinalDataError, match="no ordered"):
+        pm.ordinal_sample_stats(bfi, [], continuous_columns=["C1", "C2"])
+
+
 def test_cor_vech_is_lavaan_order(bfi):
     st = quiet(pm.ordinal_sample_stats, bfi, ["A1", "A2", "A3", "A4"])
     g = st[0]

@@ -37,10 +37,13 @@ wlsmv_case <- function(model, x, items, group = NULL, missing = "listwise") {
   fit <- cfa(model, data = x, ordered = items, estimator = "WLSMV", group = group,
              missing = missing)
   ss <- lavInspect(fit, "sampstat"); ga <- lavInspect(fit, "gamma"); wv <- lavInspect(fit, "wls.v")
-  if (is.null(group)) { ss <- list(ss); ga <- list(ga); wv <- list(wv) }
+  wo <- lavInspect(fit, "wls.obs")
+  if (is.null(group)) { ss <- list(ss); ga <- list(ga); wv <- list(wv); wo <- list(wo) }
   groups <- lapply(seq_along(ss), function(g) {
     ov <- rownames(ss[[g]]$cov)
     list(ov_names = ov, th = unname(as.numeric(ss[[g]]$th)), th_names = names(ss[[g]]$th),
+         mean = if (is.null(ss[[g]]$mean)) NULL else unname(as.numeric(ss[[g]]$mean)),
+         wls_obs = unname(as.numeric(wo[[g]])),
          cor = mat(unclass(ss[[g]]$cov)), gamma = mat(unclass(ga[[g]])),
          wls_v_diag = unname(diag(wv[[g]])))
   })
@@ -73,6 +76,11 @@ ab <- c(paste0("A", 1:5), paste0("C", 1:5))
 out$wlsmv_bfi <- wlsmv_case(m_bfi, bfi, ab)
 out$wlsmv_bfi_gender <- wlsmv_case(m_bfi, bfi, ab, group = "gender")
 out$wlsmv_bfi_pairwise <- wlsmv_case(m_bfi, bfi, ab, missing = "pairwise")
+# mixed ordered (A1-A5) and continuous (C1-C5, treated as numeric) indicators: polyserial
+# correlations, means and variances in the sample statistics (lavaan's muthen1984 mixed case)
+m_mix <- "C =~ C1 + C2 + C3 + C4 + C5\n A =~ A1 + A2 + A3 + A4 + A5"
+out$wlsmv_mixed <- wlsmv_case(m_mix, bfi, paste0("A", 1:5))
+out$wlsmv_mixed_pairwise <- wlsmv_case(m_mix, bfi, paste0("A", 1:5), missing = "pairwise")
 m_csq <- paste("S =~", paste(csq, collapse = " + "))
 out$wlsmv_csq <- wlsmv_case(m_csq, study, csq)
 out$wlsmv_csq_gender <- wlsmv_case(m_csq, study, csq, group = "gender")
