@@ -555,7 +555,8 @@ def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12):
 
 def polychoric(items: Any, missing: str = "pairwise", correct: float | None = None,
                method: str = "psych", smooth: bool | None = None, global_thresholds: bool = True,
-               max_categories: int = MAX_CATEGORIES, columns: Sequence | None = None) -> PolychoricResult:
+               max_categories: int = MAX_CATEGORIES, columns: Sequence | None = None,
+               continuous: Sequence = ()) -> PolychoricResult:
     """Polychoric correlation matrix and thresholds of ordinal items.
 
     Returns a :class:`PolychoricResult` (``.rho``, ``.thresholds``, ``.n``,
@@ -586,6 +587,12 @@ def polychoric(items: Any, missing: str = "pairwise", correct: float | None = No
     (default 0) counts are added to empty cells of larger tables.  lavaan does
     not smooth (``smooth=False``); a non-positive-definite matrix is reported.
 
+    ``continuous``: columns of ``items`` to treat as continuous (lavaan method
+    only): their correlations with ordered items are polyserial and among
+    themselves Pearson (pairwise: ML with fixed means and variances), as
+    ``lavCor(x, ordered = <the others>)`` (lavaan's ``lav_bvmix_cor_twostep_fit``,
+    Olsson, Drasgow & Dorans 1982); their rows of ``.thresholds`` are NaN.
+
     Bad input (a column with one observed category, more than
     ``max_categories`` categories, non-numeric values) raises
     :class:`OrdinalDataError` / :class:`~psychometrics.errors.DataError`;
@@ -614,8 +621,17 @@ def polychoric(items: Any, missing: str = "pairwise", correct: float | None = No
     if smooth is None:
         smooth = method == "psych"
     names = [str(c) for c in df.columns]
+    cont = [str(c) for c in continuous]
+    if cont and method != "lavaan":
+        raise OrdinalDataError("continuous columns (polyserial correlations) follow lavaan: use "
+                               "method='lavaan'")
+    unknown = [c for c in cont if c not in names]
+    if unknown:
+        raise OrdinalDataError(f"{src}: continuous column(s) {unknown} not among the items")
     if method == "psych":
         rho, tau, diag = _psych_matrix(df, src, correct, global_thresholds, max_categories, diag, warn)
+    elif cont:
+        rho, tau, diag = _lavaan_mixed(df, names, cont, missing, max_categories, diag, warn)
     else:
         rho, tau, diag = _lavaan_matrix(df, src, correct, max_categories, diag, warn)
     p = rho.shape[0]
@@ -752,6 +768,28 @@ def _psych_matrix(df, src, correct, global_thr, max_categories, diag, warn):
     if diag["not_converged"]:
         warn.append(f"the estimation did not converge for pairs {diag['not_converged']}")
     return rho, tau, diag
+
+
+def _lavaan_mixed(df, names, cont, missing, max_categories, diag, warn):
+    ordered = [c for c in names if c not in cont]
+    d = df.copy()
+    d.columns = names
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        st = ordinal_sample_stats(d, ordered, continuous_columns=cont, order=names,
+                                  missing=missing, max_categories=max_categories)
+    g = st[0]
+    diag["global"] = True
+    diag["empty_cells"] = [list(z) for z in g.zero_cell_tables]
+    diag["continuous"] = cont
+    warn.extend(g.warnings)
+    k = max([n - 1 for n in g.n_categories] + [1])
+    tau = np.full((len(names), k), np.nan)
+    for j in range(len(names)):
+        if g.types[j] == "ordered":
+            t = g.thresholds[g.th_idx == j]
+            tau[j, :t.size] = t
+    return g.cor.copy(), tau, diag
 
 
 def _lavaan_matrix(df, src, correct, max_categories, diag, warn):

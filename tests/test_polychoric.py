@@ -165,6 +165,22 @@ def test_lavcor(name, bfi, study):
     assert not res.smoothed
 
 
+@pytest.mark.parametrize("name", ["lavcor_mixed_listwise", "lavcor_mixed_pairwise"])
+def test_lavcor_mixed_polyserial(name, bfi):
+    """lavCor with ordered A1-A5 and continuous C1-C5: polyserial and Pearson correlations."""
+    ref = REF[name]
+    cont = [c for c in ref["items"] if c not in ref["ordered"]]
+    res = quiet(pm.polychoric, bfi[ref["items"]], method="lavaan", missing=ref["missing"],
+                continuous=cont)
+    # polyserial rho: lavaan's nlminb stops at ~1e-7 absolute
+    np.testing.assert_allclose(res.rho.to_numpy(), arr(ref["rho"]), rtol=RTOL, atol=1e-6)
+    th = res.thresholds.to_numpy().ravel()
+    np.testing.assert_allclose(th[np.isfinite(th)], arr(ref["th"]), rtol=RTOL)
+    assert res.thresholds.loc[cont].isna().all().all()
+    with pytest.raises(OrdinalDataError, match="method='lavaan'"):
+        pm.polychoric(bfi[ref["items"]], continuous=cont)
+
+
 # --------------------------------------------------------------------------
 # WLSMV sample statistics (lavInspect sampstat / gamma / wls.v)
 # --------------------------------------------------------------------------

@@ -24,10 +24,11 @@ psych_case <- function(x, ...) {
 }
 
 # lavCor(ordered = TRUE): thresholds and polychoric matrix, listwise (default) or pairwise
-lavcor_case <- function(x, missing = "listwise") {
-  fit <- lavCor(x, ordered = colnames(x), missing = missing, output = "fit")
+lavcor_case <- function(x, missing = "listwise", ordered = colnames(x)) {
+  fit <- lavCor(x, ordered = ordered, missing = missing, output = "fit")
   ss <- lavInspect(fit, "sampstat")
-  list(items = colnames(x), missing = missing, rho = mat(unclass(ss$cov)),
+  list(items = colnames(x), missing = missing, ordered = ordered,
+       rho = mat(cov2cor(unclass(ss$cov))),
        th = unname(as.numeric(ss$th)), th_names = names(ss$th),
        nobs = lavInspect(fit, "nobs"))
 }
@@ -70,6 +71,11 @@ out$lavcor_bfi_listwise <- lavcor_case(bfi[, items25])
 out$lavcor_bfi_pairwise <- lavcor_case(bfi[, items25], "pairwise")
 out$lavcor_csq_listwise <- lavcor_case(study[, csq])
 out$lavcor_csq_pairwise <- lavcor_case(study[, csq], "pairwise")
+# mixed: ordered A1-A5 with continuous C1-C5 -> polyserial correlations
+out$lavcor_mixed_listwise <- lavcor_case(bfi[, c(paste0("A", 1:5), paste0("C", 1:5))],
+                                         ordered = paste0("A", 1:5))
+out$lavcor_mixed_pairwise <- lavcor_case(bfi[, c(paste0("A", 1:5), paste0("C", 1:5))], "pairwise",
+                                         ordered = paste0("A", 1:5))
 
 m_bfi <- "A =~ A1 + A2 + A3 + A4 + A5\n C =~ C1 + C2 + C3 + C4 + C5"
 ab <- c(paste0("A", 1:5), paste0("C", 1:5))
