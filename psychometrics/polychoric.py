@@ -5,10 +5,13 @@ Two public analyses:
 * :func:`polychoric` -- the polychoric correlation matrix of ordinal items with
   its thresholds, reproducing either ``psych::polychoric`` (``method="psych"``)
   or ``lavaan::lavCor(ordered = TRUE)`` (``method="lavaan"``).
+  With ``continuous=`` columns (lavaan method) it gives polyserial
+  correlations for mixed items, as ``lavCor`` does.
 * :func:`ordinal_sample_stats` -- per group, the thresholds, the polychoric
-  correlations and their asymptotic covariance matrix Gamma (lavaan's
-  ``NACOV``), the sample statistics a WLSMV / DWLS / ULSMV fit works from
-  (Muthen 1984; lavaan's ``muthen1984``, ``lav_samplestats_step1/step2``).
+  (and polyserial / Pearson, for continuous columns) correlations and their
+  asymptotic covariance matrix Gamma (lavaan's ``NACOV``), the sample
+  statistics a WLSMV / DWLS / ULSMV fit works from (Muthen 1984; lavaan's
+  ``muthen1984``, ``lav_samplestats_step1/step2``).
 
 Both use the two-step estimator: each item's thresholds come from its own
 marginal proportions (``qnorm`` of the cumulative proportions), and each
