@@ -578,7 +578,10 @@ def polychoric(items: Any, missing: str = "pairwise", correct: float | None = No
     ``.Machine$double.eps^0.25``, replicated step by step); a matrix that is not
     positive definite is smoothed as ``psych::cor.smooth`` (``smooth=True``).
     Only ``missing="pairwise"`` is psych's own (``"listwise"`` first drops
-    incomplete rows).
+    incomplete rows).  One limit: in a table whose likelihood keeps falling
+    towards rho = +-1 (an empty cell with global thresholds), where R's
+    optimize stops depends on mnormt's integration error, so such values agree
+    with psych only roughly (both near +-1).
 
     ``method="lavaan"`` reproduces ``lavaan::lavCor(x, ordered = names(x))``
     (lavaan 0.6-14): categories are the observed values of each item,

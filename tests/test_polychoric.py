@@ -165,6 +165,36 @@ def test_lavcor(name, bfi, study):
     assert not res.smoothed
 
 
+def _binary(bfi):
+    d = bfi.iloc[:60]
+    cuts = {"b1": ("A1", 5), "b2": ("A2", 6), "b3": ("C1", 6), "b4": ("E1", 6), "b5": ("N1", 6)}
+    return pd.DataFrame({k: (d[c] >= v).astype(float).where(d[c].notna()) for k, (c, v) in cuts.items()})
+
+
+def test_binary_items_with_empty_cells(bfi):
+    """2 x 2 tables with one empty cell: lavaan moves 0.5 into it keeping the margins."""
+    x = _binary(bfi)
+    ref = REF["lavcor_binary_listwise"]
+    res = quiet(pm.polychoric, x, method="lavaan", missing="listwise")
+    assert len(res.diagnostics["empty_cells"]) == 3
+    np.testing.assert_allclose(res.rho.to_numpy(), arr(ref["rho"]), rtol=RTOL, atol=1e-8)
+    th = res.thresholds.to_numpy().ravel()
+    np.testing.assert_allclose(th, arr(ref["th"]), rtol=RTOL)
+    # psych (global thresholds, no correction) on the same items, unsmoothed.  In the three
+    # tables with an empty cell the likelihood keeps falling towards rho = -1 and is almost
+    # flat there: where optimize() stops depends on mnormt::sadmvn's integration error
+    # (abseps 1e-6), so those three are only checked to lie near -1; the other 7 at 1e-4.
+    ps = quiet(pm.polychoric, x, smooth=False)
+    got, exp = ps.rho.to_numpy(), arr(REF["psych_binary"]["rho"])
+    empty = np.zeros_like(got, bool)
+    for a, b in [("b3", "b4"), ("b3", "b5"), ("b4", "b5")]:
+        i, j = x.columns.get_loc(a), x.columns.get_loc(b)
+        empty[i, j] = empty[j, i] = True
+    np.testing.assert_allclose(got[~empty], exp[~empty], rtol=RTOL, atol=1e-10)
+    assert np.all(got[empty] < -0.9) and np.all(exp[empty] < -0.9)
+    assert np.all(np.abs(got[empty] - exp[empty]) < 0.05)
+
+
 @pytest.mark.parametrize("name", ["lavcor_mixed_listwise", "lavcor_mixed_pairwise"])
 def test_lavcor_mixed_polyserial(name, bfi):
     """lavCor with ordered A1-A5 and continuous C1-C5: polyserial and Pearson correlations."""

@@ -77,6 +77,13 @@ out$lavcor_mixed_listwise <- lavcor_case(bfi[, c(paste0("A", 1:5), paste0("C", 1
 out$lavcor_mixed_pairwise <- lavcor_case(bfi[, c(paste0("A", 1:5), paste0("C", 1:5))], "pairwise",
                                          ordered = paste0("A", 1:5))
 
+# binary items with empty cells in 2 x 2 tables (lavaan's zero.add = c(0.5, 0) rule)
+b <- bfi[1:60, ]
+bin <- data.frame(b1 = as.numeric(b$A1 >= 5), b2 = as.numeric(b$A2 >= 6), b3 = as.numeric(b$C1 >= 6),
+                  b4 = as.numeric(b$E1 >= 6), b5 = as.numeric(b$N1 >= 6))
+out$lavcor_binary_listwise <- lavcor_case(bin)
+out$psych_binary <- psych_case(bin, smooth = FALSE)
+
 m_bfi <- "A =~ A1 + A2 + A3 + A4 + A5\n C =~ C1 + C2 + C3 + C4 + C5"
 ab <- c(paste0("A", 1:5), paste0("C", 1:5))
 out$wlsmv_bfi <- wlsmv_case(m_bfi, bfi, ab)
