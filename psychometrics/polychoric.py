@@ -895,6 +895,15 @@ class OrdinalGroupStats:
     zero_cell_tables: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
+    @property
+    def wls_obs_names(self) -> list:
+        """A name for each entry of ``wls_obs``: ``x|t1`` (thresholds), ``x`` (minus the mean
+        of a continuous x), ``x~~x`` (its variance), ``y~~x`` (correlations, vech order)."""
+        num = [c for c, t in zip(self.columns, self.types) if t == "numeric"]
+        p = len(self.columns)
+        pairs = [f"{self.columns[i]}~~{self.columns[j]}" for i, j in _lower_pairs(p)]
+        return list(self.threshold_names) + [f"{v}~~{v}" for v in num] + pairs
+
     def to_dict(self) -> dict:
         return jsonable({k: getattr(self, k) for k in (
             "group", "nobs", "columns", "types", "levels", "n_categories", "thresholds",

@@ -272,6 +272,9 @@ def test_wlsmv_sample_stats_mixed(name, missing, bfi):
     gam = arr(r["gamma"])
     np.testing.assert_allclose(g.gamma, gam, rtol=RTOL, atol=1e-6 * np.abs(gam).max())
     np.testing.assert_allclose(g.wls_v_diag, arr(r["wls_v_diag"]), rtol=RTOL)
+    names = g.wls_obs_names
+    assert names[:6] == ["C1", "C2", "C3", "C4", "C5", "A1|t1"]
+    assert names[30:32] == ["C1~~C1", "C2~~C2"] and names[35] == "C2~~C1"
 
 
 def test_mixed_bad_declarations(bfi):
@@ -291,6 +294,9 @@ def test_cor_vech_is_lavaan_order(bfi):
     np.testing.assert_allclose(g.cor_vech, expect)
     assert g.gamma.shape == (4 * 5 + 6, 4 * 5 + 6)
     assert list(g.th_idx[:6]) == [0] * 5 + [1]
+    names = g.wls_obs_names
+    assert len(names) == g.wls_obs.size
+    assert names[:2] == ["A1|t1", "A1|t2"] and names[20:23] == ["A2~~A1", "A3~~A1", "A4~~A1"]
     f = st.to_frame()
     assert list(f.columns) == ["group", "name", "threshold", "se"] and len(f) == 20
     json.dumps(st.to_dict())
