@@ -1271,6 +1271,10 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
     flip[start[num_idx]] = -1.0
     gamma = nobs * (w * np.outer(flip, flip))
     gamma = (gamma + gamma.T) / 2
+    if not np.isfinite(gamma).all():
+        warn.append("the asymptotic covariance matrix (Gamma) has non-finite entries -- a "
+                    "correlation of +-1 (e.g. a 2 x 2 table with two empty cells); WLSMV "
+                    "standard errors and tests cannot be computed from these data")
     d = np.diag(gamma)
     sds = np.sqrt(variances)
     cov = cor * np.outer(sds, sds)

@@ -384,3 +384,13 @@ def test_empty_cells_reported_lavaan(bfi):
     res = quiet(pm.polychoric, male[ITEMS25[:6]], method="lavaan", missing="listwise")
     assert res.diagnostics["empty_cells"]
     assert all(len(e) == 3 and e[2] > 0 for e in res.diagnostics["empty_cells"])
+
+
+def test_perfect_2x2_table_is_reported(bfi):
+    """Two empty cells in a 2 x 2 table: rho = 1 as lavaan, Gamma not finite -> a warning."""
+    x = pd.DataFrame({"a": [1, 1, 1, 2, 2, 1, 2, 1], "b": [1, 1, 1, 2, 2, 1, 2, 1],
+                      "c": [1, 2, 1, 2, 1, 1, 2, 2]}, dtype=float)
+    st = quiet(pm.ordinal_sample_stats, x, ["a", "b", "c"])
+    assert st[0].cor[1, 0] == 1.0
+    assert any("nearly) 1.0" in w for w in st.warnings)
+    assert any("non-finite" in w for w in st.warnings)
