@@ -219,6 +219,7 @@ WLSMV_CASES = {
     "wlsmv_bfi": ("bfi", AC, None, "listwise"),
     "wlsmv_bfi_gender": ("bfi", AC, "gender", "listwise"),
     "wlsmv_bfi_pairwise": ("bfi", AC, None, "pairwise"),
+    "wlsmv_bfi_gender_pairwise": ("bfi", AC, "gender", "pairwise"),
     "wlsmv_csq": ("study", CSQ, None, "listwise"),
     "wlsmv_csq_gender": ("study", CSQ, "gender", "listwise"),
 }

@@ -89,6 +89,7 @@ ab <- c(paste0("A", 1:5), paste0("C", 1:5))
 out$wlsmv_bfi <- wlsmv_case(m_bfi, bfi, ab)
 out$wlsmv_bfi_gender <- wlsmv_case(m_bfi, bfi, ab, group = "gender")
 out$wlsmv_bfi_pairwise <- wlsmv_case(m_bfi, bfi, ab, missing = "pairwise")
+out$wlsmv_bfi_gender_pairwise <- wlsmv_case(m_bfi, bfi, ab, group = "gender", missing = "pairwise")
 # mixed ordered (A1-A5) and continuous (C1-C5, treated as numeric) indicators: polyserial
 # correlations, means and variances in the sample statistics (lavaan's muthen1984 mixed case)
 m_mix <- "C =~ C1 + C2 + C3 + C4 + C5\n A =~ A1 + A2 + A3 + A4 + A5"
