@@ -1483,7 +1483,8 @@ class SplitHalfResult:
 
 def _safe_name(name: str) -> str:
     import re
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) else None
+    from ._text import is_name  # Unicode names (issue 12)
+    return name if is_name(name) and not name.startswith(".") else None
 
 
 def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None,

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ._text import plain, show
+
 MAX_SHOWN = 20
 
 
@@ -23,7 +25,10 @@ class PsychometricsError(Exception):
 
 @dataclass(frozen=True)
 class CellProblem:
-    """One offending cell of an input file (row is the case id when known)."""
+    """One offending cell of an input file (row is the case id when known).
+
+    Row and value are kept as plain Python objects (never ``np.int64``); the message
+    quotes at most one cell, cut to 40 characters."""
 
     file: str
     row: Any
@@ -31,8 +36,13 @@ class CellProblem:
     value: Any
     problem: str
 
+    def __post_init__(self):
+        object.__setattr__(self, "row", plain(self.row))
+        object.__setattr__(self, "value", plain(self.value))
+
     def __str__(self) -> str:
-        return f"{self.file}: row {self.row!r}, column {self.column!r}, value {self.value!r}: {self.problem}"
+        return (f"{self.file}: row {show(self.row)}, column {show(self.column)}, "
+                f"value {show(self.value)}: {self.problem}")
 
 
 class DataError(PsychometricsError):

@@ -194,7 +194,7 @@ def chisq_difference(fm1: dict, fm0: dict, robust: bool) -> dict:
 
 
 # ---------------------------------------------------------------- model scanning
-_NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
+from ._text import NAME_PATTERN as _NAME  # Unicode names (issue 12)
 
 
 def _scan_model(model: str) -> dict:

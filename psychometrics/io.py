@@ -31,70 +31,25 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from . import _text as _text_mod
 from ._results import jsonable
+from ._text import code_key, file_problem, is_missing, normalize_text, plain, show, to_number
 from .errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning, StudyError
 
 __all__ = ["normalize_text", "to_number", "read_data", "load_dataset", "Dataset", "Change"]
 
 # --------------------------------------------------------------------------- normalisation
+# normalize_text / to_number live in psychometrics._text (shared with scales.py, which
+# normalises the names in study files the same way); re-exported here.
 
-_DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
-_DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
-_LETTERS = {ord("ي"): "ی", ord("ى"): "ی", ord("ك"): "ک", ord("ۀ"): "هٔ"}
-_PUNCT = {ord("٫"): ".", ord("٬"): ",", ord("−"): "-", ord("–"): "-",
-          ord("\u00a0"): " ", ord("\u202f"): " ", ord("\u2009"): " "}
-# direction marks, BOM and other invisible format characters (not the ZWNJ, which
-# is part of Persian spelling)
-_INVISIBLE = {ord(c): None for c in "\ufeff\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-              "\u2066\u2067\u2068\u2069\u061c"}
-_TABLE = {**_DIGITS, **_LETTERS, **_PUNCT, **_INVISIBLE}
-_WS = re.compile(r"\s+")
-_NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_normalize_str = _text_mod._normalize_str
+_is_missing = is_missing
+_code_key = code_key
 
-
-@functools.lru_cache(maxsize=65536)
-def _normalize_str(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).translate(_TABLE)
-    return _WS.sub(" ", text).strip()
-
-
-@functools.lru_cache(maxsize=65536)
-def _str_number(text: str) -> float | None:
-    text = _normalize_str(text)
-    if not text or not _NUM_RE.match(text):
-        return None
-    out = float(text)
-    return out if math.isfinite(out) else None
-
-
-def normalize_text(value: str) -> str:
-    """Normalise one text cell or label: Persian/Arabic-Indic digits -> ASCII,
-    Arabic ي/ك -> Persian ی/ک, Arabic decimal/thousands separators and the minus
-    sign -> ASCII, invisible direction marks removed, whitespace collapsed and
-    stripped (NFC first)."""
-    return _normalize_str(str(value))
-
-
-def to_number(value: Any) -> float | None:
-    """The number in a cell (after :func:`normalize_text`), or None when it is not one.
-    Missing cells (None, NaN, "") are None too; booleans are not numbers."""
-    if value is None or isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return float(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return _str_number(value) if isinstance(value, str) else None
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, (float, np.floating)) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value == ""
+#: largest data file read (bytes); an .xlsx file may also not unpack to more than
+#: MAX_XLSX_UNPACKED bytes (a "zip bomb" of a few kB can unpack to gigabytes)
+MAX_DATA_BYTES = 200_000_000
+MAX_XLSX_UNPACKED = 1_000_000_000
 
 
 def _numeric_or_none(series: pd.Series) -> pd.Series | None:
@@ -117,8 +72,29 @@ def _numeric_or_none(series: pd.Series) -> pd.Series | None:
     return pd.Series(arr, index=series.index, name=series.name)
 
 
-def _normalise_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
-    """Normalise header and text cells; convert all-numeric columns to numbers."""
+def _id_text(v: Any) -> str | None:
+    """A cell of the id column as text: text is only normalised ('007' stays '007', Persian
+    digits become ASCII), whole numbers are written without a decimal point, and nothing
+    passes through a float that could lose digits.  None for an empty cell."""
+    if _is_missing(v):
+        return None
+    if isinstance(v, str):
+        return _normalize_str(v) or None
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isfinite(v) and v == int(v):
+            return str(int(v))
+        return repr(v)
+    return normalize_text(str(v)) or None
+
+
+def _normalise_frame(df: pd.DataFrame, file: str, text_columns=()) -> pd.DataFrame:
+    """Normalise header and text cells; convert all-numeric columns to numbers, except
+    ``text_columns`` (normalised names), which keep their cells as text (ids)."""
     # columns without a header and without any value (a trailing delimiter) are dropped
     empty_cols = [j for j, c in enumerate(df.columns)
                   if (_is_missing(c) or str(c).strip() == "" or str(c).startswith("Unnamed:"))
@@ -141,7 +117,12 @@ def _normalise_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
         raise DataError(f"{file}: duplicate column name(s) in the header: {dup}",
                         [CellProblem(file, "header", n, n, "duplicate column name") for n in dup])
     out = {}
+    keep_text = {normalize_text(c) for c in text_columns}
     for j, name in enumerate(names):
+        if name in keep_text:
+            out[name] = pd.Series([_id_text(v) for v in df.iloc[:, j].to_numpy(dtype=object)],
+                                  index=df.index, name=name, dtype=object)
+            continue
         cells = []
         for v in df.iloc[:, j].to_numpy(dtype=object):
             if isinstance(v, str):
@@ -192,12 +173,51 @@ def _decode(raw: bytes, file: str, encoding: str | None) -> tuple[str, str]:
                 f"line {line}: {raw[exc.start:exc.start + 4]!r}); re-save it as UTF-8",
                 [CellProblem(file, f"line {line}", "-", raw[exc.start:exc.start + 4],
                              "invalid UTF-8 byte")]) from None
-    try:
-        text = raw.decode("cp1256")
-    except UnicodeDecodeError as exc:  # pragma: no cover - cp1256 maps nearly every byte
-        raise DataError(f"{file}: the file is neither UTF-8 nor Windows-1256 text "
-                        f"(byte {exc.start}); save it as UTF-8 CSV") from None
-    return text, "cp1256"
+    return _guess_8bit(raw, file)
+
+
+_ARABIC = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_WORD = re.compile(r"\w+")
+
+
+def _guess_8bit(raw: bytes, file: str) -> tuple[str, str]:
+    """Decode a text that is not UTF-8: Windows-1256 (Persian/Arabic) or Windows-1252
+    (Western European, a superset of the printable Latin-1).
+
+    The same bytes are letters in both code pages, so the decision looks at words: read as
+    Windows-1256, a Western file gives words that mix Arabic and Latin letters
+    ('Mنnnlich' for 'Männlich'), a Persian file gives words of Arabic letters only.  Only
+    Arabic-only words -> cp1256; only mixed words -> cp1252; both kinds -> the file is
+    refused with a request to name the encoding (``encoding:`` in the study file).
+    Returns (text, encoding)."""
+    text56 = raw.decode("cp1256", errors="replace")
+    mixed = arabic = 0
+    first_mixed = None
+    for w in _WORD.findall(text56):
+        if _ARABIC.search(w):
+            if _LATIN.search(w):
+                mixed += 1
+                first_mixed = first_mixed or w
+            else:
+                arabic += 1
+    if mixed == 0:
+        return raw.decode("cp1256"), "cp1256"
+    if arabic == 0:
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:      # 5 bytes cp1252 leaves undefined: read as Latin-1
+            return raw.decode("latin-1"), "latin-1"
+    raise DataError(
+        f"{file}: the file is not UTF-8, and its letters fit neither Windows-1256 (Persian/"
+        f"Arabic) nor Windows-1252 (Western European) alone ({arabic} Arabic-script word(s), "
+        f"{mixed} mixed word(s) such as {show(first_mixed, 20)}); give the encoding in the "
+        "study file (encoding: cp1256, cp1252, latin-1, ...) or save the file as UTF-8")
+
+
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16 (byte-order mark)",
+                   "cp1256": "Windows-1256 (Persian/Arabic)",
+                   "cp1252": "Windows-1252 (Western European)", "latin-1": "Latin-1"}
 
 
 _DELIMS = ",;\t|؛"
@@ -216,7 +236,7 @@ def _sniff(text: str, file: str) -> str:
 
 def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None) -> pd.DataFrame:
     raw = path.read_bytes()
-    text, _enc = _decode(raw, file, encoding)
+    text, enc = _decode(raw, file, encoding)
     if not text.strip():
         raise DataError(f"{file}: the file is empty")
     delim = delimiter or _sniff(text, file)
@@ -238,7 +258,9 @@ def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None
         if len(r) > len(header) and not any(c.strip() for c in r[len(header):]):
             r = r[:len(header)]  # trailing empty fields
         if len(r) != len(header):
-            problems.append(CellProblem(file, f"line {line}", "-", delim.join(r)[:60],
+            # the line itself is not quoted: it may be anything (an error message shows
+            # at most one cell)
+            problems.append(CellProblem(file, f"line {line}", "-", None,
                                         f"has {len(r)} fields, the header has {len(header)}"))
             continue
         fixed.append(r)
@@ -250,22 +272,119 @@ def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None
         pd.DataFrame({h: pd.Series([], dtype=object) for h in header}) if len(set(header)) == len(header) \
         else pd.DataFrame([[None] * len(header)], columns=header).iloc[:0]
     df.attrs["row_labels"] = lines
+    if encoding:
+        how = f"read as {encoding} (the study file's `encoding`)"
+    elif enc in ("utf-8", "utf-16"):
+        how = f"read as {_ENCODING_NAMES[enc]}"
+    else:
+        how = (f"read as {_ENCODING_NAMES.get(enc, enc)}: the file is not UTF-8 and its "
+               f"letters fit this code page; if the text looks wrong, set `encoding:` in the "
+               "study file")
+    df.attrs["encoding"] = {"encoding": encoding or enc, "note": how,
+                            "guessed": not encoding and enc not in ("utf-8", "utf-16")}
     return df
 
 
+def _sheet_has_data(ws) -> bool:
+    return ws.max_row > 1 or ws.max_column > 1 or ws.cell(1, 1).value is not None
+
+
 def _read_excel(path: Path, file: str, sheet) -> pd.DataFrame:
+    """Read one sheet of an .xlsx workbook with openpyxl: row 1 is the header.
+
+    Merged cells and formula cells are found and listed in ``df.attrs`` (``merged``:
+    the cells of merged ranges other than their top-left cell, which are blank in the
+    file; ``formulas``: cells holding a formula, with whether the workbook stored its
+    computed value) so that :func:`load_dataset` reports and counts them; nothing is
+    filled in.  ``sheet``: a name or a number counted from 0; without it the workbook's
+    only sheet with data is read, and several sheets with data are refused with their
+    names."""
+    import zipfile
     try:
-        import openpyxl  # noqa: F401
+        import openpyxl
+        from openpyxl.utils import get_column_letter
     except ImportError:  # pragma: no cover
         raise DataError(f"{file}: reading .xlsx needs openpyxl (pip install openpyxl)") from None
     try:
-        df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object,
-                           engine="openpyxl", header=0)
-    except (ValueError, KeyError) as exc:
-        raise DataError(f"{file}: cannot read sheet {sheet!r}: {exc}") from None
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except Exception as exc:
+        raise DataError(f"{file}: not a readable .xlsx workbook ({type(exc).__name__})") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise DataError(f"{file}: the workbook unpacks to {unpacked:,} bytes (limit "
+                        f"{MAX_XLSX_UNPACKED:,}); save the data as CSV")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # openpyxl's notes on styles/extensions
+            wb_v = openpyxl.load_workbook(path, data_only=True)
+            wb_f = openpyxl.load_workbook(path, data_only=False)
     except Exception as exc:  # zipfile.BadZipFile, openpyxl errors
-        raise DataError(f"{file}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") \
-            from None
+        raise DataError(f"{file}: not a readable .xlsx workbook ({type(exc).__name__}: "
+                        f"{show(str(exc), 80)})") from None
+    names = list(wb_v.sheetnames)
+    listing = ", ".join(f"{k}: {n!r}" for k, n in enumerate(names))
+    how = (f"name the sheet in the study file: data: {{file: {file}, sheet: NAME}} (or a "
+           "number counted from 0)")
+    if sheet is None:
+        with_data = [n for n in names if _sheet_has_data(wb_v[n])]
+        if len(with_data) > 1:
+            raise DataError(f"{file}: the workbook has {len(with_data)} sheets with data "
+                            f"({', '.join(repr(n) for n in with_data)}); {how}")
+        name = with_data[0] if with_data else names[0]
+    elif isinstance(sheet, int) and not isinstance(sheet, bool):
+        if not 0 <= sheet < len(names):
+            raise DataError(f"{file}: there is no sheet number {sheet} (sheets, counted from 0: "
+                            f"{listing})")
+        name = names[sheet]
+    else:
+        wanted = normalize_text(str(sheet))
+        match = [n for n in names if n == str(sheet)] or \
+            [n for n in names if normalize_text(n) == wanted]
+        if not match:
+            raise DataError(f"{file}: there is no sheet named {str(sheet)!r} (sheets: "
+                            f"{listing}); {how}")
+        name = match[0]
+    ws_v, ws_f = wb_v[name], wb_f[name]
+    n_rows, n_cols = ws_v.max_row, ws_v.max_column
+    rows = [list(r) for r in ws_v.iter_rows(min_row=1, max_row=n_rows, max_col=n_cols,
+                                            values_only=True)]
+    if not rows or not any(v is not None for v in rows[0]):
+        if not any(v is not None for r in rows for v in r):
+            raise DataError(f"{file}: sheet {name!r} is empty")
+    header = [h for h in rows[0]] if rows else []
+    header_names = [normalize_text(h) if not _is_missing(h) else "" for h in header]
+    merged = []
+    for rng in ws_f.merged_cells.ranges:
+        top = f"{get_column_letter(rng.min_col)}{rng.min_row}"
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                if (r, c) == (rng.min_row, rng.min_col) or c > n_cols:
+                    continue
+                merged.append({"row": r, "column": header_names[c - 1] if c <= len(header_names)
+                               else "", "cell": f"{get_column_letter(c)}{r}",
+                               "range": str(rng.coord), "top_left": top})
+    formulas = []
+    for r_idx, row in enumerate(ws_f.iter_rows(min_row=2, max_row=n_rows, max_col=n_cols),
+                                start=2):
+        for c_idx, cell in enumerate(row, start=1):
+            if cell.data_type == "f" or type(cell.value).__name__ in ("ArrayFormula",
+                                                                       "DataTableFormula"):
+                value = rows[r_idx - 1][c_idx - 1]
+                formulas.append({"row": r_idx, "column": header_names[c_idx - 1],
+                                 "cell": f"{get_column_letter(c_idx)}{r_idx}",
+                                 "has_value": value is not None})
+    wb_v.close()
+    wb_f.close()
+    body = rows[1:]
+    df = pd.DataFrame(body, columns=range(len(header)), dtype=object) if body else \
+        pd.DataFrame({k: pd.Series([], dtype=object) for k in range(len(header))})
+    df.columns = header
+    df.attrs["row_labels"] = [f"row {i}" for i in range(2, len(body) + 2)]
+    df.attrs["sheet"] = name
+    df.attrs["merged"] = merged
+    df.attrs["formulas"] = formulas
+    df.attrs["encoding"] = {"encoding": None, "note": f"sheet {name!r} of an .xlsx workbook",
+                            "guessed": False}
     return df
 
 
@@ -291,28 +410,16 @@ def _read_sav(path: Path, file: str) -> tuple[pd.DataFrame, dict]:
     return df, labels
 
 
-def _code_key(value: Any) -> str:
-    """A group/missing code as text: 1, 1.0, "۱" -> "1"; other text normalised."""
-    if isinstance(value, str):
-        num = to_number(value)
-        if num is None:
-            return normalize_text(value)
-        value = num
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        if math.isfinite(v) and v == int(v):
-            return str(int(v))
-        return repr(v)
-    return normalize_text(str(value))
-
-
 def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = None,
-              delimiter: str | None = None) -> pd.DataFrame:
+              delimiter: str | None = None, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     """Read a data file into a DataFrame (one row per case, a RangeIndex) and normalise it.
 
     Formats by extension: ``.csv``/``.txt``/``.tsv`` (encoding detected: UTF-8 with or
-    without BOM, UTF-16 with BOM, else Windows-1256; delimiter sniffed among
-    ``, ; tab | ؛``), ``.xlsx`` (``sheet``: name or index, default the first) and
+    without BOM, UTF-16 with BOM, else Windows-1256 or Windows-1252 told apart by the
+    letters, see :func:`_guess_8bit`; the decision is in ``df.attrs["encoding"]``;
+    delimiter sniffed among ``, ; tab | ؛``), ``.xlsx`` (``sheet``: name or number from 0;
+    default the only sheet with data; merged and formula cells are listed in
+    ``df.attrs["merged"]`` / ``df.attrs["formulas"]``) and
     ``.sav`` (SPSS; its value labels are returned in ``df.attrs["value_labels"]``
     as ``{column: {code text: label}}`` and become group labels; its user-missing
     values are kept as numbers and listed in ``df.attrs["user_missing"]`` as
@@ -322,17 +429,20 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     Every text cell and column name is normalised with :func:`normalize_text`;
     empty cells become missing; columns whose every non-empty cell is a number
     become numeric (int64 when all are whole numbers and none is missing, else
-    float64); other columns keep their (normalised) text.  ``df.attrs["file"]``
+    float64); other columns keep their (normalised) text, and so do ``text_columns``
+    (ids: '007' and '7' stay different).  ``df.attrs["file"]``
     names the file.  The file is only read, never written.  Raises
-    :class:`DataError` for a missing/unreadable file, an undecodable encoding,
+    :class:`DataError` for a missing/unreadable file, a folder or device instead of a
+    file, a file larger than :data:`MAX_DATA_BYTES`, an undecodable encoding,
     rows with the wrong number of fields or an empty/duplicate header.
     """
     path = Path(path)
     file = path.name
-    if not path.exists():
+    problem = file_problem(path, MAX_DATA_BYTES)
+    if problem == "not found":
         raise DataError(f"data file not found: {path}")
-    if not path.is_file():
-        raise DataError(f"{path}: not a file")
+    if problem:
+        raise DataError(f"data file {path} {problem}")
     ext = path.suffix.lower()
     value_labels: dict = {}
     try:
@@ -354,7 +464,12 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
         [f"row {i + 2}" for i in range(len(raw))] if ext in (".xlsx", ".xlsm")
         else [f"case {i + 1}" for i in range(len(raw))])
     user_missing = raw.attrs.get("user_missing", {})
-    df = _normalise_frame(raw, file)
+    extra = {k: raw.attrs.get(k) for k in ("merged", "formulas", "encoding", "sheet")}
+    head = [m["cell"] for m in raw.attrs.get("merged") or () if m["row"] == 1]
+    if head:
+        raise DataError(f"{file}: header cell(s) {', '.join(head[:10])} are part of merged "
+                        "cells; every column needs its own name in row 1: unmerge them")
+    df = _normalise_frame(raw, file, text_columns)
     blank = df.isna().all(axis=1).to_numpy() if df.shape[1] else np.zeros(len(df), bool)
     if blank.any():  # empty rows (common at the end of sheets) are not cases
         df = df[~blank].reset_index(drop=True)
@@ -364,6 +479,11 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     df.attrs["file"] = file
     df.attrs["path"] = str(path)
     df.attrs["value_labels"] = value_labels
+    for k, v in extra.items():
+        if v is not None:
+            df.attrs[k] = v
+    if ext == ".sav":
+        df.attrs["encoding"] = {"encoding": None, "note": "SPSS .sav file", "guessed": False}
     return df
 
 
@@ -381,6 +501,10 @@ class Change:
     new: Any
     reason: str
 
+    def __post_init__(self):
+        for name in ("row", "old", "new"):
+            object.__setattr__(self, name, plain(getattr(self, name)))
+
     def to_dict(self) -> dict:
         return jsonable({"file": self.file, "row": self.row, "column": self.column,
                          "old": self.old, "new": self.new, "reason": self.reason})
@@ -395,7 +519,11 @@ class Dataset:
     ``group``: Series of group labels (None without a usable group column);
     ``changes``: every value the suite recoded or set missing (:class:`Change`);
     ``dropped``: cases removed, ``[{"row": ..., "line": ..., "reason": ...}]``;
-    ``warnings``: problems that were repaired or that disabled a feature;
+    ``warnings``: problems that were repaired or that disabled a feature (shown in the
+    report);
+    ``notes``: how the file was read (its encoding or sheet, formula cells whose stored
+    values were used), also in ``to_dict()``;
+    ``encoding``: the text encoding used (None for .xlsx / .sav);
     ``other``: the file's remaining columns (e.g. age), as read, on the same index.
     """
 
@@ -408,6 +536,8 @@ class Dataset:
     dropped: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     other: pd.DataFrame | None = None   # the file's other columns (as read), same index
+    notes: list = field(default_factory=list)
+    encoding: str | None = None
 
     @property
     def group(self) -> pd.Series | None:
@@ -442,18 +572,64 @@ class Dataset:
             "group_column": self.group_column, "group_sizes": self.group_sizes(),
             "instruments": {si.id: si.item_columns for si in self.study.instruments},
             "n_missing_cells": int(miss.to_numpy().sum()),
+            "encoding": self.encoding, "notes": self.notes,
+            "n_changes": len(self.changes),
             "changes": [c.to_dict() for c in self.changes],
             "dropped": self.dropped, "warnings": self.warnings,
         })
 
 
 def _fmt_value(v: Any) -> Any:
-    if isinstance(v, (float, np.floating)) and math.isfinite(v) and abs(v) < 2**53 \
-            and v == int(v):
-        return int(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
+    return plain(v)
+
+
+_INT_ID = re.compile(r"^-?(0|[1-9][0-9]*)$")
+
+
+def _edit1(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one letter inserted, deleted, replaced or two
+    neighbours swapped -- a letter, not a digit ('grade1' / 'grade2' are different groups)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        if len(diff) == 1:
+            return not (a[diff[0]].isdigit() or b[diff[0]].isdigit())
+        return (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                and a[diff[1]] == b[diff[0]] and not a[diff[0]].isdigit()
+                and not a[diff[1]].isdigit())
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    for k in range(len(long_)):
+        if long_[:k] + long_[k + 1:] == short:
+            return not long_[k].isdigit()
+    return False
+
+
+def near_duplicate_groups(values: Iterable[str]) -> list[list[str]]:
+    """Sets of group values that look like spellings of one group: equal apart from letter
+    case, spaces and punctuation ('Female', 'female ', 'FEMALE'), or one letter apart in
+    words of at least four letters ('femal', 'female').  Returns lists of two or more values
+    (in the order given); used to ask for ``labels`` instead of analysing accidental groups."""
+    vals = list(dict.fromkeys(values))
+    key = {v: "".join(ch for ch in v.casefold() if ch.isalnum()) for v in vals}
+    parent = {v: v for v in vals}
+
+    def find(v):
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for x in range(len(vals)):
+        for y in range(x + 1, len(vals)):
+            a, b = vals[x], vals[y]
+            ka, kb = key[a], key[b]
+            if (ka and ka == kb) or (min(len(ka), len(kb)) >= 4 and _edit1(ka, kb)):
+                parent[find(b)] = find(a)
+    sets: dict = {}
+    for v in vals:
+        sets.setdefault(find(v), []).append(v)
+    return [g for g in sets.values() if len(g) > 1]
 
 
 def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | None = None
@@ -469,10 +645,17 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     simulations).
 
     Steps: declared missing codes -> missing (recorded as changes); ids present and
-    unique; item cells numeric and inside the instrument's response range; group
-    codes known, at least two groups each with ``min_size`` cases; no item constant
-    or empty.  Constant/empty items and a missing column always stop.  Returns a
-    :class:`Dataset`.
+    unique, compared as text ('007' and '7' are two cases; long ids never pass through a
+    float); item cells numeric, inside the instrument's response range and whole numbers
+    when the instrument is a Likert scale (``Instrument.integer``); merged cells and
+    formula cells without a stored value (.xlsx) in the columns the study uses are
+    problems like invalid cells; group codes known, at least two groups each with
+    ``min_size`` cases, and -- without ``labels`` -- no two values that look like one group
+    spelled two ways ('female', 'Female', 'femal'); no item constant or empty.
+    Constant/empty items and a missing column always stop; group problems in
+    ``set_missing`` mode switch group comparisons off with a warning.  Returns a
+    :class:`Dataset` (the ids are its index: integers when every id is a plain integer
+    written without leading zeros, else text).
     """
     from .scales import Study, load_study
 
@@ -482,17 +665,25 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     if mode not in ("stop", "set_missing"):
         raise StudyError(f"on_invalid must be 'stop' or 'set_missing', got {mode!r}")
     if data is None:
-        raw = read_data(study.data, **study.data_options)
+        raw = read_data(study.data, text_columns=[study.id], **study.data_options)
     else:
         if study.id not in data.columns and data.index.name == study.id:
             data = data.reset_index()
-        raw = _normalise_frame(data.reset_index(drop=True), data.attrs.get("file", "<data>"))
+        raw = _normalise_frame(data.reset_index(drop=True), data.attrs.get("file", "<data>"),
+                               text_columns=[study.id])
         raw.attrs.update({"file": data.attrs.get("file", "<data>"), "value_labels":
                           data.attrs.get("value_labels", {}),
                           "row_labels": [f"row {i + 1}" for i in range(len(data))]})
     file = raw.attrs.get("file", Path(study.data).name)
     value_labels = raw.attrs.get("value_labels", {})
     where = list(raw.attrs.get("row_labels") or [f"line {i + 2}" for i in range(len(raw))])
+    enc = raw.attrs.get("encoding") or {}
+    notes: list[str] = []
+    warn_msgs: list[str] = []
+    if enc.get("note"):
+        notes.append(f"{file}: {enc['note']}")
+        if enc.get("guessed"):
+            warn_msgs.append(enc["note"])
 
     # 1. columns
     needed = [study.id] + ([study.group.column] if study.group else []) + study.item_columns()
@@ -505,22 +696,25 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             hint = f"column not in the file (did you mean {close[0]!r}?)" if close else \
                 "column not in the file"
             probs.append(CellProblem(file, "header", c, None, hint))
+        shown = ", ".join(show(c) for c in list(raw.columns)[:30])
+        more = f" and {len(raw.columns) - 30} more" if len(raw.columns) > 30 else ""
         raise DataError(f"{file}: {len(missing_cols)} column(s) named in the study are missing "
-                        f"from the data file (columns in the file: {list(raw.columns)[:30]})", probs)
+                        f"from the data file (columns in the file: {shown}{more})", probs)
     if len(raw) == 0:
         raise DataError(f"{file}: the data file has no rows")
 
     changes: list[Change] = []
     dropped: list[dict] = []
-    warn_msgs: list[str] = []
     problems: dict[str, list[CellProblem]] = {}
 
     def problem(kind: str, p: CellProblem) -> None:
         problems.setdefault(kind, []).append(p)
 
-    # 2. ids
-    ids = raw[study.id]
-    id_vals = [_fmt_value(v) if not _is_missing(v) else None for v in ids]
+    # 2. ids, compared as text
+    id_text = [_id_text(v) for v in raw[study.id]]
+    as_int = all(t is not None and _INT_ID.match(t) and abs(int(t)) < 2**63 for t in id_text
+                 if t is not None)
+    id_vals = [None if t is None else (int(t) if as_int else t) for t in id_text]
     keep = np.ones(len(raw), dtype=bool)
     seen: dict = {}
     for pos, v in enumerate(id_vals):
@@ -537,9 +731,57 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                             "reason": f"duplicate id (first on {seen[v]}; later copy dropped)"})
         else:
             seen[v] = line
+    big = [v for v in raw[study.id] if isinstance(v, (float, np.floating))
+           and math.isfinite(v) and abs(v) >= 2**53]
+    if big:
+        warn_msgs.append(f"{len(big)} id(s) such as {show(_id_text(big[0]))} are stored in the "
+                         "file as floating-point numbers above 2^53, where digits can already "
+                         "have been lost; store long ids as text")
     row_ids = id_vals
 
-    # 3. missing codes, numeric, range
+    def rid_of(pos):
+        return row_ids[pos] if row_ids[pos] is not None else where[pos]
+
+    # 3. cells of merged ranges and formulas without a stored value (.xlsx)
+    pos_of = {w: k for k, w in enumerate(where)}
+    used = set(needed)
+    broken: dict = {}          # (pos, column) -> reason (cell is blank in the file)
+    other_merged = []
+    for m in raw.attrs.get("merged") or ():
+        pos = pos_of.get(f"row {m['row']}")
+        reason = f"merged cell (in {m['range']} only {m['top_left']} holds a value)"
+        if pos is not None and m["column"] in used and _is_missing(raw[m["column"]].iloc[pos]):
+            broken[(pos, m["column"])] = (reason, m["cell"])
+        else:
+            other_merged.append(m["cell"])
+    formula_values = []
+    for fcell in raw.attrs.get("formulas") or ():
+        pos = pos_of.get(f"row {fcell['row']}")
+        if not fcell["has_value"]:
+            reason = "formula cell without a stored result (open and save the file in a " \
+                     "spreadsheet program, or paste values)"
+            if pos is not None and fcell["column"] in used:
+                broken[(pos, fcell["column"])] = (reason, fcell["cell"])
+            else:
+                other_merged.append(fcell["cell"])
+        else:
+            formula_values.append(fcell["cell"])
+    if formula_values:
+        notes.append(f"{file}: {len(formula_values)} formula cell(s); the values the workbook "
+                     f"stored for them were used ({', '.join(formula_values[:20])}"
+                     f"{' …' if len(formula_values) > 20 else ''})")
+        warn_msgs.append(notes[-1].split(": ", 1)[1])
+    if other_merged:
+        warn_msgs.append(f"{len(other_merged)} merged or uncomputed cell(s) in columns the study "
+                         f"does not use were left blank ({', '.join(other_merged[:20])}"
+                         f"{' …' if len(other_merged) > 20 else ''})")
+    for (pos, col), (reason, cell) in broken.items():
+        if keep[pos]:
+            problem("merged or formula cell", CellProblem(file, rid_of(pos), col, None,
+                                                          f"{cell}: {reason}"))
+            changes.append(Change(file, rid_of(pos), col, None, None, f"{cell}: {reason}"))
+
+    # 4. missing codes, numeric, range, whole numbers
     codes_num = set()
     codes_txt = set()
     for c in study.missing_codes:
@@ -552,7 +794,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     ranges = {}
     for si in study.instruments:
         for col in si.item_columns:
-            ranges[col] = (si.instrument.min, si.instrument.max, si.id)
+            ranges[col] = (si.instrument.min, si.instrument.max, si.id,
+                           bool(getattr(si.instrument, "integer", False)))
 
     user_missing = raw.attrs.get("user_missing") or {}
 
@@ -570,12 +813,12 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         return n is not None and n in codes_num
 
     for col in study.item_columns():
-        lo, hi, iid = ranges[col]
+        lo, hi, iid, whole = ranges[col]
         out = np.full(len(raw), np.nan)
         for pos, v in enumerate(raw[col]):
             if _is_missing(v):
                 continue
-            rid = row_ids[pos] if row_ids[pos] is not None else where[pos]
+            rid = rid_of(pos)
             if is_code(v):
                 if keep[pos]:
                     changes.append(Change(file, rid, col, _fmt_value(v), None, "missing code"))
@@ -599,22 +842,37 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                     changes.append(Change(file, rid, col, _fmt_value(n), None,
                                           f"outside the response range {lo}-{hi}"))
                 continue
+            if whole and n != math.floor(n):
+                if keep[pos]:
+                    problem("not a whole number", CellProblem(
+                        file, rid, col, n, f"not a whole number; {iid} is answered on the "
+                        f"scale {lo}-{hi} (response integer: false in the instrument allows "
+                        "fractions)"))
+                    changes.append(Change(file, rid, col, n, None,
+                                          f"not a whole number (scale {lo}-{hi})"))
+                continue
             out[pos] = n
         items[col] = out
 
-    # 4. group column
+    # 5. group column
     group_col = None
     group_labels: list = []
     gvals = None
+    group_probs: list[CellProblem] = []
     if study.group is not None:
         gspec = study.group
         group_col = gspec.column
         labels = dict(gspec.labels) or dict(value_labels.get(group_col, {}))
         gvals = []
+        n_blank = 0
         for pos, v in enumerate(raw[group_col]):
-            rid = row_ids[pos] if row_ids[pos] is not None else where[pos]
+            rid = rid_of(pos)
+            if (pos, group_col) in broken:
+                gvals.append(None)
+                continue
             if _is_missing(v):
                 gvals.append(None)
+                n_blank += keep[pos]
                 continue
             if is_code(v) or is_user_missing(group_col, v):
                 if keep[pos]:
@@ -639,6 +897,9 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                     gvals.append(None)
             else:
                 gvals.append(key)
+        if n_blank:
+            warn_msgs.append(f"{n_blank} case(s) have an empty {group_col!r} cell and are left "
+                             "out of the group comparisons")
         # order: reference first, then declared order, then order of appearance
         order = list(dict.fromkeys(labels.values())) if labels else []
         for g in gvals:
@@ -648,21 +909,29 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             order.remove(gspec.reference)
             order.insert(0, gspec.reference)
         group_labels = order
+        if not labels:
+            kept_vals = [g for g, k in zip(gvals, keep) if g is not None and k]
+            counts0 = pd.Series(kept_vals, dtype=object).value_counts()
+            for dup in near_duplicate_groups([g for g in order if counts0.get(g, 0) > 0]):
+                listed = ", ".join(f"{g!r} ({int(counts0.get(g, 0))})" for g in dup)
+                group_probs.append(CellProblem(
+                    file, "all rows", group_col, dup[0],
+                    f"group values that look like one group spelled differently: {listed}; "
+                    f"map the codes to groups with `labels` in the study file (group: "
+                    f"{{column: {group_col}, labels: {{...}}}})"))
 
-    # 5. assemble the cleaned frame (without dropped cases)
+    # 6. assemble the cleaned frame (without dropped cases)
     frame = pd.DataFrame(items, index=pd.RangeIndex(len(raw)))
     if group_col is not None:
         frame[group_col] = pd.Series(gvals, dtype=object)
-    frame.index = pd.Index([r if r is not None else where[i] for i, r in enumerate(row_ids)],
-                           name=study.id)
+    index_vals = [rid_of(i) for i in range(len(raw))]
+    frame.index = pd.Index(index_vals, name=study.id, dtype=object)
     frame = frame[keep]
-    # keep pandas from inferring a float index from integer ids
-    if len(frame) and all(isinstance(v, (int, np.integer)) and abs(int(v)) < 2**63
-                          for v in frame.index):
+    if len(frame) and as_int:
         frame.index = pd.Index(np.array([int(v) for v in frame.index], dtype=np.int64),
                                name=study.id)
 
-    # 6. structural checks (always stop): constant / empty items, group sizes
+    # 7. structural checks (always stop): constant / empty items, group sizes
     fatal: list[CellProblem] = []
     for col in study.item_columns():
         vals = frame[col].dropna()
@@ -672,7 +941,6 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         elif vals.nunique() == 1:
             fatal.append(CellProblem(file, "all rows", col, _fmt_value(vals.iloc[0]),
                                      f"constant item: every valid response is {_fmt_value(vals.iloc[0])}"))
-    group_probs: list[CellProblem] = []
     if group_col is not None:
         counts = frame[group_col].value_counts(dropna=True)
         present = [g for g in group_labels if counts.get(g, 0) > 0]
@@ -680,12 +948,15 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             group_probs.append(CellProblem(
                 file, "all rows", group_col, present[0] if present else None,
                 f"fewer than two groups ({len(present)}) in the group column"))
+        no_labels = not (study.group.labels or value_labels.get(group_col))
         for g in present:
             if counts[g] < study.group.min_size:
                 group_probs.append(CellProblem(
                     file, "all rows", group_col, g,
                     f"group {g!r} has only {int(counts[g])} case(s), fewer than min_size "
-                    f"{study.group.min_size}"))
+                    f"{study.group.min_size}" + ("; if it is a misspelt or stray code, map the "
+                                                 "codes to groups with `labels` in the study file"
+                                                 if no_labels else "")))
         group_labels = [g for g in group_labels if counts.get(g, 0) > 0] or group_labels
 
     cell_kinds = [k for k in problems]
@@ -711,10 +982,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                 warn_msgs.append(f"{len(problems[k])} cell(s) set missing: {k}")
         if group_probs:
             warn_msgs.append("group comparisons disabled: " + "; ".join(p.problem for p in group_probs))
-            group_col_keep = group_col
             group_col = None
             group_labels = []
-            del group_col_keep
     for m in warn_msgs:
         warnings.warn(f"{file}: {m}", PsychometricsWarning, stacklevel=2)
 
@@ -723,5 +992,5 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     other.index = frame.index
     ds = Dataset(data=frame, study=study, file=file, group_column=group_col,
                  group_labels=group_labels, changes=changes, dropped=dropped, warnings=warn_msgs,
-                 other=other)
+                 other=other, notes=notes, encoding=enc.get("encoding"))
     return ds

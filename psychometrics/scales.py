@@ -40,13 +40,18 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ._results import jsonable
-from .errors import StudyError
+from ._text import file_problem, is_name, normalize_lines, normalize_text, to_number
+from .errors import ModelSyntaxError, StudyError
 
 __all__ = ["Item", "Instrument", "load_instrument", "builtin_instruments", "GroupSpec",
            "StudyInstrument", "Study", "load_study", "KNOWN_OPTIONS"]
 
 _LANG_RE = re.compile(r"^[a-z]{2}$")
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+#: largest study or instrument file read (bytes) and largest number of YAML nodes after
+#: aliases are expanded (an "alias bomb" of a few hundred bytes expands to billions)
+MAX_YAML_BYTES = 1_000_000
+MAX_YAML_NODES = 200_000
 
 
 # --------------------------------------------------------------------------- helpers
@@ -62,11 +67,96 @@ def _key_str(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, float) and math.isfinite(value) and value == int(value):
         return str(int(value))
-    from .io import normalize_text  # local import: io imports this module
     return normalize_text(str(value))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping (PyYAML keeps
+    the last one silently) -- ``data:`` twice in a study file is a mistake, not a choice."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen: dict = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found an unhashable key",
+                key_node.start_mark) from None
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice (first on line {seen[key] + 1}); "
+                "remove one of them", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _expanded_size(node, memo: dict, active: set) -> int:
+    """Number of nodes of the document with every alias expanded (memoised, so the cost is
+    linear in the file); raises ValueError on a recursive alias."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise ValueError("a recursive alias (a node that contains itself)")
+    active.add(key)
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(c, memo, active) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo, active) + _expanded_size(v, memo, active)
+                    for k, v in node.value)
+    else:
+        n = 1
+    active.discard(key)
+    memo[key] = n
+    return n
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text safely: duplicate keys, recursive aliases and documents that
+    expand to more than :data:`MAX_YAML_NODES` nodes raise :class:`StudyError` naming
+    ``source`` (the line, never the file's content)."""
+    if len(text) > MAX_YAML_BYTES:
+        raise StudyError(f"{source}: the file is larger than {MAX_YAML_BYTES:,} characters; "
+                         "a study or instrument file is a short text")
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            size = _expanded_size(node, {}, set())
+        except ValueError as exc:
+            raise StudyError(f"{source}: invalid YAML: {exc}") from None
+        except RecursionError:
+            raise StudyError(f"{source}: invalid YAML: nested too deeply") from None
+        if size > MAX_YAML_NODES:
+            raise StudyError(f"{source}: the YAML expands to {size:,} values through aliases "
+                             f"(limit {MAX_YAML_NODES:,}); write the values out instead of "
+                             "repeating aliases")
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise StudyError(f"{source}: invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise StudyError(f"{source}: invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
 def _read_yaml(path: Path, what: str) -> Any:
+    problem = file_problem(path, MAX_YAML_BYTES)
+    if problem:
+        raise StudyError(f"{what} file {path}: {problem}")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -76,13 +166,7 @@ def _read_yaml(path: Path, what: str) -> Any:
                          "save it as UTF-8") from None
     except OSError as exc:
         raise StudyError(f"{path}: cannot read {what} file ({exc.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise StudyError(f"{path}: invalid YAML{where}: {problem}") from None
+    return parse_yaml(text, str(path))
 
 
 def _check_keys(where: str, mapping: Mapping, allowed: Iterable[str], extra_ok=None) -> None:
@@ -98,7 +182,6 @@ def _check_keys(where: str, mapping: Mapping, allowed: Iterable[str], extra_ok=N
 def _number(where: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
-            from .io import to_number
             out = to_number(value)
         except Exception:  # pragma: no cover - defensive
             out = None
@@ -132,7 +215,9 @@ class Instrument:
     """A questionnaire definition, as read from ``scales/<id>.yaml``.
 
     ``min``/``max`` is the response range (None when not declared; then values
-    are not range-checked and no item may be reverse keyed), ``labels`` the
+    are not range-checked and no item may be reverse keyed), ``integer`` whether
+    responses must be whole numbers (a Likert scale: true by default when min and max
+    are whole numbers; ``response: {..., integer: false}`` allows e.g. 2.5), ``labels`` the
     response labels ``{value: label}``, ``items`` the :class:`Item` list in
     questionnaire order, ``subscales`` the subscale names in order,
     ``scoring`` ``"sum"`` or ``"mean"`` and ``max_missing_share`` the largest
@@ -154,6 +239,7 @@ class Instrument:
     names: dict = field(default_factory=dict)            # translated names {lang: name}
     subscale_labels: dict = field(default_factory=dict)  # {subscale: {lang: label}}
     source: str | None = None                            # file it was read from
+    integer: bool = False                                # responses must be whole numbers
 
     # -- helpers -----------------------------------------------------------------------
     @property
@@ -237,6 +323,7 @@ class Instrument:
             "items": [it.to_dict() for it in self.items], "subscales": list(self.subscales),
             "subscale_labels": self.subscale_labels, "scoring": self.scoring,
             "max_missing_share": self.max_missing_share, "total": self.total,
+            "integer": self.integer,
         })
 
 
@@ -244,7 +331,7 @@ _INSTRUMENT_KEYS = {"id", "name", "title", "citation", "response", "response_sca
                     "max_missing_share", "total", "subscales", "factors", "subscale_labels",
                     "factor_labels", "items", "description", "notes", "version", "license"}
 _ITEM_KEYS = {"id", "subscale", "factor", "reverse", "text"}
-_RESPONSE_KEYS = {"min", "max", "labels"}
+_RESPONSE_KEYS = {"min", "max", "labels", "integer"}
 
 
 def _lang_key(prefix: str):
@@ -275,7 +362,9 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
         iid = display = doc["name"]
     else:
         raise StudyError(f"{where}: instrument has no `id`")
-    if not isinstance(iid, str) or not _NAME_RE.match(iid):
+    if isinstance(iid, str):
+        iid = normalize_text(iid)
+    if not isinstance(iid, str) or not is_name(iid):
         raise StudyError(f"{where}: instrument id {iid!r} must be a name made of letters, "
                          "digits and '_' (e.g. wai_sr)")
     display = str(display if display is not None else iid)
@@ -293,6 +382,7 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
         raise StudyError(f"{where}: give either `response` or `response_scale`, not both")
     lo = hi = None
     labels: dict = {}
+    integer = False
     if resp is not None:
         if not isinstance(resp, Mapping):
             raise StudyError(f"{where}: `response` must be a mapping with min, max, labels")
@@ -314,6 +404,11 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
             labels[int(val) if val == int(val) else val] = v if isinstance(v, (str, Mapping)) else str(v)
         lo = int(lo) if lo == int(lo) else lo
         hi = int(hi) if hi == int(hi) else hi
+        integer = resp.get("integer", isinstance(lo, int) and isinstance(hi, int))
+        if not isinstance(integer, bool):
+            raise StudyError(f"{where}: response integer must be true or false, got {integer!r}")
+        if integer and not (isinstance(lo, int) and isinstance(hi, int)):
+            raise StudyError(f"{where}: response integer: true needs whole-number min and max")
 
     scoring = doc.get("scoring", "sum")
     if scoring not in ("sum", "mean"):
@@ -340,7 +435,9 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
         else:
             raise StudyError(f"{where}: subscales must be a list of names or a mapping")
         for name, spec in entries:
-            if not isinstance(name, str) or not _NAME_RE.match(name):
+            if isinstance(name, str):
+                name = normalize_text(name)
+            if not isinstance(name, str) or not is_name(name):
                 raise StudyError(f"{where}: subscale name {name!r} must be made of letters, "
                                  "digits and '_' (it becomes a factor name in lavaan syntax)")
             if name in subscales:
@@ -361,6 +458,7 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
     if not isinstance(raw_sl, Mapping):
         raise StudyError(f"{where}: subscale_labels must be a mapping subscale -> {{lang: label}}")
     for name, lab in raw_sl.items():
+        name = normalize_text(name)
         if name not in subscales:
             raise StudyError(f"{where}: label given for undefined subscale {name!r}"
                              f"{_suggest(name, subscales)}")
@@ -390,7 +488,7 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
         seen.add(item_id)
         sub = raw.get("subscale", raw.get("factor"))
         if sub is not None:
-            sub = str(sub)
+            sub = normalize_text(sub)
             if sub not in subscales:
                 raise StudyError(f"{iw}: subscale {sub!r} is not defined{_suggest(sub, subscales)}"
                                  f"; defined subscales: {subscales or 'none'}")
@@ -437,7 +535,7 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
     return Instrument(id=iid, name=display, citation=str(doc.get("citation") or ""),
                       min=lo, max=hi, labels=labels, items=items, subscales=subscales,
                       scoring=scoring, max_missing_share=float(share), total=total,
-                      names=names, subscale_labels=sub_labels, source=source)
+                      names=names, subscale_labels=sub_labels, source=source, integer=integer)
 
 
 def _builtin_dirs() -> list:
@@ -472,7 +570,7 @@ def builtin_instruments() -> dict[str, Instrument]:
     """All built-in instruments, ``{id: Instrument}`` (WAI-SR ``wai_sr``, CSQ-8 ``csq8``)."""
     out = {}
     for key, f in _builtin_files().items():
-        inst = instrument_from_dict(yaml.safe_load(f.read_text(encoding="utf-8")),
+        inst = instrument_from_dict(parse_yaml(f.read_text(encoding="utf-8"), f.name),
                                     source=f"built-in scale {f.name}")
         out[inst.id] = inst
     return out
@@ -493,7 +591,7 @@ def load_instrument(path_or_id: str | Path, base: Path | None = None) -> Instrum
     if not looks_like_path:
         if text in builtins:
             f = builtins[text]
-            doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+            doc = parse_yaml(f.read_text(encoding="utf-8"), f.name)
             return instrument_from_dict(doc, source=f"built-in scale {f.name}")
         raise StudyError(f"unknown instrument {text!r}{_suggest(text, builtins)}; built-in "
                          f"instruments: {', '.join(sorted(builtins)) or 'none'} (or give a "
@@ -519,43 +617,67 @@ def _opt_bool(v):
     return isinstance(v, bool)
 
 
-def _opt_prob(v):
-    """a number between 0 and 1"""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1
-
-
-def _opt_str(v):
-    """a text"""
-    return isinstance(v, str)
-
-
 def _opt_str_list(v):
     """a list of texts"""
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _opt_choice(name: str, choices_of, many: bool = False):
+    """A validator accepting one of ``choices_of()`` (case-insensitive), or with ``many`` a
+    non-empty list of them; ``choices_of`` is called lazily (the lists live in the analysis
+    modules)."""
+    def check(v):
+        allowed = {c.lower() for c in choices_of()}
+        vals = v if many else [v]
+        if many and (not isinstance(v, list) or not v):
+            return False
+        return all(isinstance(x, str) and x.lower() in allowed for x in vals)
+    kind = "a list of" if many else "one of"
+    check.__doc__ = f"{kind} the {name}"
+    check.choices = choices_of
+    return check
+
+
+def _rotations():
+    from .efa import ROTATIONS
+    return ROTATIONS
+
+
+def _extractions():
+    from .efa import EXTRACTION_METHODS
+    return EXTRACTION_METHODS
+
+
+def _levels():
+    from .invariance import LEVELS
+    return LEVELS
+
+
+#: report files ``options.formats`` may name (the command line writes only these)
+REPORT_FORMATS = ("json", "html", "docx", "tex", "xlsx")
 
 
 
 
 #: options the report understands: name -> validator (a callable whose docstring
 #: describes the accepted values).  Other modules may add entries.
+#: Only options that really change the run are listed: an option the report would accept
+#: and ignore (``ci_level: .90`` with every header still saying 95% CI) is refused instead.
 KNOWN_OPTIONS: dict = {
     "bootstrap": _opt_int(0),            # bootstrap draws (0 = none)
     "split_half": _opt_bool,             # EFA on one half, CFA on the other
-    "ci_level": _opt_prob,               # confidence level of intervals
-    "alpha_level": _opt_prob,            # significance level of tests
-    "outlier_alpha": _opt_prob,          # Mahalanobis cut-off level
     "parallel_iterations": _opt_int(1),  # parallel analysis replications
     "n_factors": _opt_int(1),            # EFA factors (overrides the suggestion)
-    "rotation": _opt_str,                # EFA rotation
-    "efa_method": _opt_str,              # EFA extraction
-    "invariance_levels": _opt_str_list,  # configural, metric, scalar, strict
-    "formats": _opt_str_list,            # report formats to write
-    "figures": _opt_bool,                # write figures
+    "rotation": _opt_choice("EFA rotations", _rotations),            # EFA rotation
+    "efa_method": _opt_choice("EFA extraction methods", _extractions),  # EFA extraction
+    "invariance_levels": _opt_choice("invariance levels", _levels, many=True),
+    "formats": _opt_choice("report formats", lambda: REPORT_FORMATS, many=True),  # cli.py
+    "figures": _opt_bool,                # draw figures (cli.py; --no-figures also turns off)
 }
 
 _STUDY_KEYS = {"title", "data", "id", "group", "missing_codes", "on_invalid", "language", "seed",
                "estimator", "missing", "instruments", "structural", "options", "description",
-               "authors"}
+               "authors", "encoding", "sheet", "delimiter"}
 _GROUP_KEYS = {"column", "labels", "reference", "min_size"}
 _DATA_KEYS = {"file", "path", "sheet", "encoding", "delimiter"}
 _INSTR_ENTRY_KEYS = {"scale", "file", "columns", "prefix"}
@@ -654,35 +776,119 @@ class Study:
         })
 
 
-def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
-    """Build a :class:`Study` from parsed YAML; relative paths are resolved against ``base``."""
+def _inside(base: Path, name: str, where: str, what: str) -> Path:
+    """``name`` (a path written in the study file) resolved against the study folder
+    ``base``; an absolute path or one that leaves the folder (``../``, a symbolic link
+    pointing elsewhere) raises :class:`StudyError`.  Files outside the study folder are
+    read only when the user names them on the command line (``--data``)."""
+    p = Path(name)
+    folder = Path(base).resolve()
+    hint = ("; put the file in the study's folder" +
+            (", or name it on the command line: psychometrics validate STUDY --data FILE"
+             if what == "data file" else ""))
+    if p.is_absolute() or p.drive or p.root:
+        raise StudyError(f"{where}: the {what} {name!r} is an absolute path; paths in a study "
+                         f"file are relative to its folder{hint}")
+    full = (folder / p).resolve()
+    try:
+        full.relative_to(folder)
+    except ValueError:
+        raise StudyError(f"{where}: the {what} {name!r} lies outside the study's folder"
+                         f"{hint}") from None
+    return full
+
+
+def _check_structural(where: str, model: str, instruments: list) -> None:
+    """Parse the structural model and check every variable name in it: a factor of one of
+    the instruments, an item column, or a latent variable the model itself defines with
+    ``=~``.  Raises :class:`StudyError` naming the valid factor names."""
+    from .sem.syntax import parse_model
+    try:
+        formulas = parse_model(model)
+    except ModelSyntaxError as exc:
+        raise StudyError(f"{where}: the structural model has a syntax error: {exc}") from None
+    factors = [f for si in instruments for f in si.instrument.factors()]
+    columns = {c for si in instruments for c in si.item_columns}
+    defined = {f.lhs for f in formulas if f.op == "=~"}
+    known = set(factors) | columns | defined
+    unknown = []
+    for f in formulas:
+        if f.op in (":=", "=="):
+            continue
+        for name in (f.lhs, f.rhs):
+            if name and name not in known and name not in unknown:
+                unknown.append(name)
+    if unknown:
+        sugg = "".join(_suggest(u, factors) for u in unknown[:1])
+        raise StudyError(f"{where}: the structural model names {len(unknown)} unknown "
+                         f"variable(s): {', '.join(repr(u) for u in unknown)}{sugg}; the "
+                         f"factors the study defines are: {', '.join(factors)} (or use an "
+                         "item column, or define a new factor with =~)")
+
+
+def study_from_dict(doc: Any, base: Path, source: str = "<study>", *,
+                    data: str | Path | None = None) -> Study:
+    """Build a :class:`Study` from parsed YAML; relative paths are resolved against ``base``
+    and must stay inside it (see :func:`load_study`).  ``data``: a data file given by the
+    user outside the study file (the command line's ``--data``), used instead of the
+    study's ``data:`` and read from wherever it is."""
+    data_override = data
     where = source
     if not isinstance(doc, Mapping):
         raise StudyError(f"{where}: a study file must be a YAML mapping (title, data, id, "
                          f"instruments, ...), got {type(doc).__name__}")
     _check_keys(where, doc, _STUDY_KEYS)
     for key in ("data", "id", "instruments"):
+        if data_override is not None and key == "data":
+            continue
         if key not in doc or doc[key] in (None, "", []):
             raise StudyError(f"{where}: required key `{key}` is missing or empty")
 
     # data file
-    data = doc["data"]
-    data_opts: dict = {}
+    data = doc.get("data")
+    data_opts: dict = {k: doc[k] for k in ("sheet", "encoding", "delimiter") if k in doc}
     if isinstance(data, Mapping):
         _check_keys(f"{where}, data", data, _DATA_KEYS)
-        data_opts = {k: data[k] for k in ("sheet", "encoding", "delimiter") if k in data}
+        both = [k for k in ("sheet", "encoding", "delimiter") if k in data and k in data_opts]
+        if both:
+            raise StudyError(f"{where}: `{both[0]}` is given both under `data` and at the top")
+        data_opts.update({k: data[k] for k in ("sheet", "encoding", "delimiter") if k in data})
         data = data.get("file", data.get("path"))
-    if not isinstance(data, str) or not data.strip():
-        raise StudyError(f"{where}: `data` must name the data file, got {data!r}")
-    data_path = Path(data)
-    if not data_path.is_absolute():
-        data_path = base / data_path
-    if not data_path.is_file():
+    if "encoding" in data_opts:
+        enc = data_opts["encoding"]
+        try:
+            import codecs
+            if not isinstance(enc, str):
+                raise LookupError
+            codecs.lookup(enc)
+        except LookupError:
+            raise StudyError(f"{where}: unknown text encoding {enc!r} (e.g. utf-8, cp1256 for "
+                             "Persian/Arabic Windows, cp1252 for Western European Windows, "
+                             "latin-1)") from None
+    if "sheet" in data_opts and (isinstance(data_opts["sheet"], bool) or not isinstance(
+            data_opts["sheet"], (str, int))):
+        raise StudyError(f"{where}: sheet must be a sheet name or number, "
+                         f"got {data_opts['sheet']!r}")
+    if "delimiter" in data_opts and (not isinstance(data_opts["delimiter"], str)
+                                     or len(data_opts["delimiter"]) != 1):
+        raise StudyError(f"{where}: delimiter must be one character, "
+                         f"got {data_opts['delimiter']!r}")
+    if data_override is not None:
+        data_path = Path(data_override).absolute()
+    else:
+        if not isinstance(data, str) or not data.strip():
+            raise StudyError(f"{where}: `data` must name the data file, got {data!r}")
+        data_path = _inside(base, data, where, "data file")
+    problem = file_problem(data_path)
+    if problem == "not found":
         raise StudyError(f"{where}: data file not found: {data_path}")
+    if problem:
+        raise StudyError(f"{where}: the data file {data_path} {problem}")
 
     id_col = doc["id"]
     if not isinstance(id_col, str):
         raise StudyError(f"{where}: `id` must be the name of the id column, got {id_col!r}")
+    id_col = normalize_text(id_col)   # as the data file's header is
 
     # group
     group = None
@@ -694,7 +900,7 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
             raise StudyError(f"{where}: `group` must be a column name or a mapping "
                              "(column, labels, reference, min_size)")
         _check_keys(f"{where}, group", raw_group, _GROUP_KEYS)
-        if not isinstance(raw_group.get("column"), str):
+        if not isinstance(raw_group.get("column"), str) or not raw_group["column"].strip():
             raise StudyError(f"{where}: group needs `column` (the name of the group column)")
         labels = raw_group.get("labels") or {}
         if not isinstance(labels, Mapping):
@@ -715,7 +921,7 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
         if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
             raise StudyError(f"{where}: group min_size must be a positive integer, "
                              f"got {min_size!r}")
-        group = GroupSpec(raw_group["column"], labels, ref, min_size)
+        group = GroupSpec(normalize_text(raw_group["column"]), labels, ref, min_size)
 
     codes = doc.get("missing_codes") or []
     if not isinstance(codes, list):
@@ -765,7 +971,7 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
         if "scale" in entry:
             inst = load_instrument(str(entry["scale"]))
         else:
-            inst = load_instrument(Path(str(entry["file"])), base=base)
+            inst = load_instrument(_inside(base, str(entry["file"]), ew, "instrument file"))
         ew = f"{where}, instrument {inst.id!r}"
         if any(si.id == inst.id for si in instruments):
             raise StudyError(f"{ew}: instrument listed twice")
@@ -775,13 +981,14 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
             if not isinstance(entry["columns"], Mapping):
                 raise StudyError(f"{ew}: columns must map item id -> data column")
             try:
-                cols = inst.columns_for(entry["columns"])
+                cols = inst.columns_for({k: normalize_text(v) if isinstance(v, str) else v
+                                         for k, v in entry["columns"].items()})
             except StudyError as exc:
                 raise StudyError(f"{where}: {exc}") from None
         elif "prefix" in entry:
             if not isinstance(entry["prefix"], str):
                 raise StudyError(f"{ew}: prefix must be a text, got {entry['prefix']!r}")
-            cols = inst.columns_for(entry["prefix"])
+            cols = inst.columns_for(normalize_text(entry["prefix"]))
         else:
             cols = inst.columns_for(None)
         seen_here: set = set()
@@ -798,6 +1005,15 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
                 raise StudyError(f"{ew}: the {label} column {special!r} is also mapped to an item")
         instruments.append(StudyInstrument(inst, cols))
 
+    # factor names must be unique across instruments: the measurement model joins them
+    owner: dict = {}
+    for si in instruments:
+        for f in si.instrument.factors():
+            if f in owner:
+                raise StudyError(f"{where}: instruments {owner[f]!r} and {si.id!r} both define a "
+                                 f"factor named {f!r}; rename a subscale in one of them")
+            owner[f] = si.id
+
     structural = doc.get("structural")
     if structural is not None:
         if isinstance(structural, str):
@@ -808,6 +1024,9 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
         if not isinstance(structural.get("model"), str) or not structural["model"].strip():
             raise StudyError(f"{where}: structural needs `model` (lavaan syntax)")
         structural = dict(structural)
+        # names written with Arabic letter variants or digits match the normalised header
+        structural["model"] = normalize_lines(structural["model"])
+        _check_structural(where, structural["model"], instruments)
 
     options = doc.get("options") or {}
     if not isinstance(options, Mapping):
@@ -818,7 +1037,10 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
             raise StudyError(f"{where}: unknown option {k!r}{_suggest(k, KNOWN_OPTIONS)}; known "
                              f"options: {', '.join(sorted(KNOWN_OPTIONS))}")
         if not check(v):
-            raise StudyError(f"{where}: option {k!r} must be {check.__doc__}, got {v!r}")
+            choices = getattr(check, "choices", None)
+            listed = f" ({', '.join(choices())})" if choices else ""
+            raise StudyError(f"{where}: option {k!r} must be {check.__doc__}{listed}, "
+                             f"got {v!r}")
 
     title = doc.get("title") or (Path(source).stem if source else "study")
     return Study(title=str(title), data=data_path.resolve(), id=id_col, instruments=instruments,
@@ -828,13 +1050,14 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>") -> Study:
                  data_options=data_opts)
 
 
-def load_study(path: str | Path) -> Study:
+def load_study(path: str | Path, *, data: str | Path | None = None) -> Study:
     """Read and check a study file (YAML).  Returns a :class:`Study`.
 
-    Format (paths relative to the study file)::
+    Format (paths relative to the study file, and inside its folder)::
 
         title: "Persian WAI-SR validation"
         data: data.csv                 # or {file: data.xlsx, sheet: 1, encoding: cp1256}
+        encoding: cp1252               # optional (also sheet:, delimiter:): how to read `data`
         id: id
         group: {column: gender, labels: {1: female, 2: male}, reference: female, min_size: 30}
         missing_codes: [-9, 99]
@@ -849,11 +1072,20 @@ def load_study(path: str | Path) -> Study:
         structural: {model: "..."}     # optional lavaan syntax for the report
         options: {bootstrap: 1000, split_half: true}   # see KNOWN_OPTIONS
 
-    Unknown keys, an unknown instrument, a missing data file, an item column mapped
-    twice, an unknown option: one clear :class:`StudyError` each.
+    Unknown keys, a key given twice, an unknown instrument, a missing data file, a data
+    or instrument path that is absolute or leaves the study's folder, an item column
+    mapped twice, an unknown option or option value (rotation, extraction, invariance
+    level, report format), a structural model with a syntax error or an unknown factor:
+    one clear :class:`StudyError` each, before any analysis runs.  Column names, the
+    prefix and the structural model are normalised like the data file's header
+    (Arabic ي/ك -> Persian ی/ک, Persian digits -> ASCII).  ``data``: a data file named by
+    the user outside the study file (``psychometrics validate STUDY --data FILE``), used
+    instead of ``data:``; it may lie anywhere.
     """
+    if isinstance(path, Study):      # already loaded (e.g. by the command line, with --data)
+        return path
     path = Path(path)
     doc = _read_yaml(path, "study")
-    study = study_from_dict(doc, base=path.resolve().parent, source=str(path))
+    study = study_from_dict(doc, base=path.resolve().parent, source=str(path), data=data)
     study.path = path.resolve()
     return study

@@ -45,7 +45,8 @@ class ValidityInputError(PsychometricsError):
 # model -> factor/items mapping
 # --------------------------------------------------------------------------
 
-_TERM = re.compile(r"^(?:[^*]+\*)?\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*$")
+from ._text import NAME_PATTERN  # noqa: E402  Unicode names (issue 12)
+_TERM = re.compile(rf"^(?:[^*]+\*)?\s*({NAME_PATTERN})\s*$")
 
 
 def _mapping(model_or_mapping: Any) -> dict[str, list[str]]:

@@ -15,6 +15,9 @@ one :class:`Formula` per ``lhs op rhs`` element:
   new lines or ``;``, a statement continued on the next line when it ends in an operator or
   ``+`` / ``*`` or the next line starts with ``+`` / ``*``.
 
+Names may be written in any script (``سوال_۱ =~ ...``): a letter or ``_`` first, then letters,
+digits, ``_`` and ``.``; digits inside a name are kept as written.
+
 Errors raise :class:`psychometrics.errors.ModelSyntaxError` naming the line and the token.
 """
 from __future__ import annotations
@@ -22,9 +25,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._text import NAME_PATTERN
 from ..errors import ModelSyntaxError
 
-_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+# variable names and labels: any Unicode letter (Persian ``سوال_۱``, ``engagement``) or ``_``
+# or ``.`` first, then letters, digits of any script (kept as written, never converted), ``_``,
+# ``.``, the zero-width non-joiner of Persian spelling and Arabic diacritics
+_NAME = re.compile(rf"^{NAME_PATTERN}$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _OPS = ("=~", "~~", ":=", "==", "<~", "~", "<", ">")
 
