@@ -2,7 +2,8 @@
 
 Commands::
 
-    psychometrics validate STUDY.yaml --out DIR [--bootstrap N] [--language en|fa] [--quiet]
+    psychometrics validate STUDY.yaml --out DIR [--data FILE] [--bootstrap N] [--language en|fa]
+                           [--quiet]
     psychometrics demo [--out DIR] [--language en|fa] [--bootstrap N] [--quiet]
     psychometrics simulate --out DIR [--seed S]
 
@@ -12,18 +13,35 @@ report.html, appendix.docx, appendix.tex, tables.xlsx and figures/ into DIR.
 :mod:`psychometrics.simulate`) into DIR/example/ and validates it.
 ``simulate`` only writes the example study.
 
-Exit status: 0 on success, 2 when the study or data file is wrong (the
-message names the file, row, column and value; no traceback), 1 on an
-unexpected internal error (``--debug`` shows its traceback).
+``--data FILE`` reads that data file instead of the study's ``data:`` (a file outside
+the study's folder can only be named this way).
+
+Before any analysis runs the output folder is checked: it must be (or become) a
+writable folder, and no input file (study, data, instrument files) may be one of the
+files the report writes.  Report files of an earlier run that this run does not
+rewrite (a format left out, figures of an instrument no longer in the study) are
+removed after the new report is written and listed (on the screen and in
+results.json, ``meta.removed_stale_outputs``); other files in the folder are left alone.
+
+Exit status: 0 on success; 2 when the study or data file is wrong (the
+message names the file, row, column and value; no traceback) or the output folder
+cannot be used; 3 when the report was written but an analysis the study asks for
+could not run (each step and its reason are printed and listed in results.json
+``errors``); 1 on an unexpected internal error (``--debug`` shows its traceback).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INCOMPLETE = 0, 1, 2, 3
+#: the files a report consists of (pipeline.write_outputs), by format
+REPORT_FILES = {"json": "results.json", "html": "report.html", "docx": "appendix.docx",
+                "tex": "appendix.tex", "xlsx": "tables.xlsx"}
 DEMO_SEM_BOOTSTRAP = 1000
 
 
@@ -56,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate every instrument of a study file")
     v.add_argument("study", help="the study file (YAML)")
     v.add_argument("--out", "-o", required=True, help="output folder")
+    v.add_argument("--data", default=None, metavar="FILE",
+                   help="the data file to read instead of the study file's `data:` (may lie "
+                        "outside the study's folder)")
     common(v)
     d = sub.add_parser("demo", help="run the validation on the bundled example study")
     d.add_argument("--out", "-o", default="demo-report", help="output folder (default demo-report)")
@@ -67,28 +88,130 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _input_files(study) -> list[Path]:
+    """Every file the run reads: the study file, the data file, the instrument files."""
+    files = [study.path, study.data]
+    for si in study.instruments:
+        src = getattr(si.instrument, "source", None)
+        if src and not str(src).startswith("built-in") and Path(src).exists():
+            files.append(Path(src))
+    return [Path(f).resolve() for f in files if f is not None]
+
+
+def check_output_folder(out: Path, study, formats) -> list[Path]:
+    """Check, before any analysis runs, that ``out`` can take the report: it is a folder or
+    can be made one, it is writable, and none of the files the report writes (nor the
+    figures folder) is an input file of the study.  Creates the folder.  Returns the
+    report files of an earlier run found there (removed after the new report is written
+    when this run does not rewrite them).  Raises :class:`~psychometrics.errors.OutputError`."""
+    from .errors import OutputError
+
+    out = Path(out)
+    inputs = {p: what for p, what in zip(_input_files(study),
+                                         ["the study file", "the data file"] +
+                                         ["an instrument file"] * 100)}
+    res = out.resolve()
+    if res in inputs:
+        raise OutputError(f"--out {out} is {inputs[res]}; choose a folder for the report")
+    for parent in [res] + list(res.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                what = "is a file" if parent == res else f"cannot be made: {parent} is a file"
+                raise OutputError(f"the output folder {out} {what}; choose another --out")
+            break
+    try:
+        res.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"the output folder {out} cannot be created "
+                          f"({exc.strerror or type(exc).__name__})") from None
+    probe = res / f".psychometrics-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"the output folder {out} is not writable "
+                          f"({exc.strerror or type(exc).__name__}); choose another --out") \
+            from None
+    targets = [res / name for name in REPORT_FILES.values()]
+    for p, what in inputs.items():
+        if p in targets or p.parent == res / "figures":
+            raise OutputError(f"{what} {p.name} is in the output folder and has the name of a "
+                              f"report file ({p.relative_to(res)}); the report would overwrite "
+                              "it: choose another --out")
+    for t in targets + [res / "figures"]:
+        if t.exists() and t.is_dir() != (t.name == "figures"):
+            raise OutputError(f"{t} is in the way of the report ({'a folder' if t.is_dir() else 'a file'}"
+                              "); remove it or choose another --out")
+    old = [t for t in targets if t.is_file()]
+    if (res / "figures").is_dir():
+        old += sorted((res / "figures").glob("*.png"))
+    return old
+
+
+def _plain_warnings():
+    """Show warnings that reach the screen as one line each (``psychometrics: warning: ...``),
+    without Python's file name and source line."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"psychometrics: warning: {message}", file=file or sys.stderr)
+    return show
+
+
 def _validate(study: Path, out: Path, args) -> int:
     from .report.pipeline import run_validation, write_outputs
     from .report.progress import Progress
+    from .scales import load_study
 
+    data = getattr(args, "data", None)
+    study_obj = load_study(study, data=Path(data) if data else None)
+    opts = study_obj.options or {}
+    formats = tuple(f.lower() for f in opts.get("formats") or REPORT_FILES)
+    figures = not args.no_figures and opts.get("figures", True)
+    old = check_output_folder(out, study_obj, formats)
     progress = Progress(enabled=not args.quiet)
-    t0 = time.perf_counter()
-    run = run_validation(study, out, bootstrap=args.bootstrap, language=args.language,
-                         progress=progress, figures=not args.no_figures,
+    t0 = time.time()
+    run = run_validation(study_obj, out, bootstrap=args.bootstrap, language=args.language,
+                         progress=progress, figures=figures,
                          omega_bootstrap=args.omega_bootstrap, sem_bootstrap=args.sem_bootstrap,
                          parallel_iterations=args.parallel_iterations)
-    paths = write_outputs(run, out)
-    dt = time.perf_counter() - t0
+    res = Path(out).resolve()
+    rewritten = {res / REPORT_FILES[f] for f in formats}
+    stale = [p for p in old if p not in rewritten and not
+             (p.parent.name == "figures" and p.exists() and p.stat().st_mtime >= t0 - 1)]
+    run.results.setdefault("meta", {})["removed_stale_outputs"] = \
+        [p.relative_to(res).as_posix() for p in stale]
+    paths = write_outputs(run, out, formats=formats)
+    for p in stale:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+    errors = run.results.get("errors", [])
     if not args.quiet:
-        print(f"Validation of {study} finished in {dt:.1f} s.")
+        print(f"Validation of {study} finished in {time.time() - t0:.1f} s.")
         for kind, path in paths.items():
             print(f"  {kind:5s} {path}")
         if run.figures_dir is not None and run.figures_dir.exists():
             print(f"  figs  {run.figures_dir}/ ({len(list(run.figures_dir.glob('*.png')))} figures)")
-        n_missing = sum(1 for e in run.results.get("errors", []) if e["kind"] == "unavailable")
-        n_failed = sum(1 for e in run.results.get("errors", []) if e["kind"] == "failed")
+        if stale:
+            print(f"  removed {len(stale)} file(s) of an earlier report that this run does not "
+                  f"rewrite: {', '.join(p.relative_to(res).as_posix() for p in stale[:10])}"
+                  f"{' …' if len(stale) > 10 else ''}")
+        n_missing = sum(1 for e in errors if e["kind"] == "unavailable")
+        n_failed = sum(1 for e in errors if e["kind"] == "failed")
         print(f"  {len(run.warnings)} warning(s); {n_failed} analysis step(s) failed; "
               f"{n_missing} not available in this version (see report.html).")
+    if errors:
+        # the rest of the report is written; an analysis the study asks for that could not
+        # run is still an error
+        lines = [f"psychometrics: error: {len(errors)} analysis step(s) could not run (the rest "
+                 f"of the report is in {out}):"]
+        for e in errors[:10]:
+            first = str(e.get("what", "")).strip().splitlines()
+            lines.append(f"  - {e.get('step')}: {first[0] if first else e.get('kind')}")
+        if len(errors) > 10:
+            lines.append(f"  ... and {len(errors) - 10} more (results.json, `errors`).")
+        print("\n".join(lines), file=sys.stderr)
+        return EXIT_INCOMPLETE
     return EXIT_OK
 
 
@@ -104,29 +227,9 @@ def main(argv=None) -> int:
         _parser().print_help()
         return EXIT_USER
     try:
-        if args.command == "validate":
-            return _validate(Path(args.study), Path(args.out), args)
-        if args.command == "demo":
-            from .simulate import simulate_example_study
-            out = Path(args.out)
-            sim = simulate_example_study(out / "example")
-            if not args.quiet:
-                print(f"Example study written to {out / 'example'} (simulated, seed "
-                      f"{sim.population['seed']}).")
-            if args.sem_bootstrap is None and args.bootstrap is None:
-                # the demo's structural model uses DEMO_SEM_BOOTSTRAP draws (1,000 refits of the
-                # 34-item FIML model fit the one-minute target; benchmarks/bench_demo.py)
-                args.sem_bootstrap = DEMO_SEM_BOOTSTRAP
-            # the Persian demo reads the copy with Persian digits and labels
-            study = sim.files["study_fa"] if args.language == "fa" else sim.files["study"]
-            return _validate(study, out, args)
-        if args.command == "simulate":
-            from .simulate import DEFAULT_SEED, simulate_example_study
-            sim = simulate_example_study(Path(args.out), seed=args.seed if args.seed is not None
-                                         else DEFAULT_SEED)
-            for kind, path in sim.files.items():
-                print(f"  {kind:10s} {path}")
-            return EXIT_OK
+        with warnings.catch_warnings():
+            warnings.showwarning = _plain_warnings()
+            return _run(args)
     except PsychometricsError as exc:
         print(f"psychometrics: error: {exc}", file=sys.stderr)
         return EXIT_USER
@@ -139,6 +242,35 @@ def main(argv=None) -> int:
         print(f"psychometrics: internal error: {type(exc).__name__}: {exc}\n"
               "Run again with --debug for the traceback and please report it.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _run(args) -> int:
+    if args.command == "validate":
+        return _validate(Path(args.study), Path(args.out), args)
+    if args.command == "demo":
+        from .errors import OutputError
+        from .simulate import simulate_example_study
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"the output folder {out} is a file; choose another --out")
+        sim = simulate_example_study(out / "example")
+        if not args.quiet:
+            print(f"Example study written to {out / 'example'} (simulated, seed "
+                  f"{sim.population['seed']}).")
+        if args.sem_bootstrap is None and args.bootstrap is None:
+            # the demo's structural model uses DEMO_SEM_BOOTSTRAP draws (1,000 refits of the
+            # 34-item FIML model fit the one-minute target; benchmarks/bench_demo.py)
+            args.sem_bootstrap = DEMO_SEM_BOOTSTRAP
+        # the Persian demo reads the copy with Persian digits and labels
+        study = sim.files["study_fa"] if args.language == "fa" else sim.files["study"]
+        return _validate(study, out, args)
+    if args.command == "simulate":
+        from .simulate import DEFAULT_SEED, simulate_example_study
+        sim = simulate_example_study(Path(args.out), seed=args.seed if args.seed is not None
+                                     else DEFAULT_SEED)
+        for kind, path in sim.files.items():
+            print(f"  {kind:10s} {path}")
+        return EXIT_OK
     return EXIT_USER
 
 

@@ -111,3 +111,8 @@ class Diagnostics:
 
     def to_list(self) -> list[dict]:
         return [{"code": c, "message": t} for c, t in self.messages]
+
+
+class OutputError(PsychometricsError):
+    """The output folder cannot take the report (a file in the way, not writable, or the
+    report would overwrite an input file)."""

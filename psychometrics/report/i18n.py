@@ -88,6 +88,18 @@ TEXT.update({
     "w_changes": {"en": "{n} cell(s) changed ({reason}): {cells}",
                   "fa": "{n} خانه تغییر کرد ({reason}): {cells}"},
     "w_dropped": {"en": "case {row} dropped: {reason}", "fa": "مورد {row} حذف شد: {reason}"},
+    "t_data_changes": {"en": "Data Changes: All {n} Cells Changed and Cases Dropped",
+                       "fa": "تغییرات داده‌ها: همه‌ی {n} خانه‌ی تغییرکرده و مورد حذف‌شده"},
+    "n_data_changes": {"en": "Every cell of the data file that the analysis changed (old value, "
+                             "new value; — = set missing) and every case dropped, with the reason. "
+                             "The data file itself was not changed.",
+                       "fa": "هر خانه‌ی پرونده‌ی داده که تحلیل تغییر داد (مقدار پیشین، مقدار نو؛ — = "
+                             "گمشده) و هر مورد حذف‌شده، با دلیل آن. خود پرونده‌ی داده تغییر نکرد."},
+    "c_case": {"en": "Case", "fa": "مورد"},
+    "c_column": {"en": "Column", "fa": "ستون"},
+    "c_old_value": {"en": "Old value", "fa": "مقدار پیشین"},
+    "c_new_value": {"en": "New value", "fa": "مقدار نو"},
+    "c_reason": {"en": "Reason", "fa": "دلیل"},
     "w_low_rdrop": {"en": "corrected item-total correlation below .30: {items}",
                     "fa": "همبستگی اصلاح‌شده‌ی گویه با کل کمتر از ۰٫۳۰: {items}"},
     "w_low_alpha": {"en": "alpha below .70: {scales}", "fa": "آلفای کمتر از ۰٫۷۰: {scales}"},

@@ -103,7 +103,8 @@ class _Runner:
     def __init__(self, study_path, out_dir, *, bootstrap=None, language=None, progress=None,
                  figures=True, parallel_iterations=None, omega_bootstrap=None,
                  sem_bootstrap=None):
-        self.study_path = Path(study_path)
+        # a study file path, or a Study already loaded (the command line loads it first)
+        self.study_path = study_path if hasattr(study_path, "instruments") else Path(study_path)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress or Progress(enabled=False)
         self.bootstrap_override = bootstrap

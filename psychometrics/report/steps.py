@@ -143,7 +143,27 @@ def step_overview(r):
         data_warn.append(r.warn(ds.file, str(w)))
     if data_warn:
         s.add(WarningList(data_warn))
+    _changes_table(r, s, ds)
     r.results["data"] = ds.to_dict()
+
+
+def _changes_table(r, s, ds):
+    """Every cell the loader changed and every case it dropped, one row each (the report
+    promises that every change is listed; results.json holds the same list)."""
+    rows = [{"row": str(c.row), "column": str(c.column),
+             "old": "" if c.old is None else str(c.old), "new": "—" if c.new is None else str(c.new),
+             "reason": str(c.reason)} for c in ds.changes]
+    rows += [{"row": str(d.get("row") if d.get("row") is not None else d.get("line")),
+              "column": "—", "old": str(d.get("line", "")), "new": "—",
+              "reason": str(d.get("reason"))} for d in ds.dropped]
+    if not rows:
+        return
+    df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
+    r.table(s, "data_changes", r.t("t_data_changes", n=len(rows)), df,
+            {c: "s" for c in df.columns}, note=r.t("n_data_changes"), index_label="#",
+            column_labels={"row": r.t("c_case"), "column": r.t("c_column"),
+                           "old": r.t("c_old_value"), "new": r.t("c_new_value"),
+                           "reason": r.t("c_reason")})
 
 
 # ----------------------------------------------------------------------------------------------
