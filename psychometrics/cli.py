@@ -98,12 +98,12 @@ def _input_files(study) -> list[Path]:
     return [Path(f).resolve() for f in files if f is not None]
 
 
-def check_output_folder(out: Path, study, formats) -> list[Path]:
+def check_output_folder(out: Path, study, formats) -> dict:
     """Check, before any analysis runs, that ``out`` can take the report: it is a folder or
     can be made one, it is writable, and none of the files the report writes (nor the
     figures folder) is an input file of the study.  Creates the folder.  Returns the
-    report files of an earlier run found there (removed after the new report is written
-    when this run does not rewrite them).  Raises :class:`~psychometrics.errors.OutputError`."""
+    report files of an earlier run found there, ``{path: modification time in ns}``
+    (removed after the new report is written when this run does not rewrite them).  Raises :class:`~psychometrics.errors.OutputError`."""
     from .errors import OutputError
 
     out = Path(out)
@@ -145,7 +145,7 @@ def check_output_folder(out: Path, study, formats) -> list[Path]:
     old = [t for t in targets if t.is_file()]
     if (res / "figures").is_dir():
         old += sorted((res / "figures").glob("*.png"))
-    return old
+    return {p: p.stat().st_mtime_ns for p in old}
 
 
 def _plain_warnings():
@@ -175,8 +175,9 @@ def _validate(study: Path, out: Path, args) -> int:
                          parallel_iterations=args.parallel_iterations)
     res = Path(out).resolve()
     rewritten = {res / REPORT_FILES[f] for f in formats}
-    stale = [p for p in old if p not in rewritten and not
-             (p.parent.name == "figures" and p.exists() and p.stat().st_mtime >= t0 - 1)]
+    # a figure of the earlier run that this run did not draw again keeps its old time stamp
+    stale = [p for p, stamp in old.items() if p not in rewritten and p.exists()
+             and (p.parent.name != "figures" or p.stat().st_mtime_ns == stamp)]
     run.results.setdefault("meta", {})["removed_stale_outputs"] = \
         [p.relative_to(res).as_posix() for p in stale]
     paths = write_outputs(run, out, formats=formats)
