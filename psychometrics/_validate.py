@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._text import show
 from .errors import CellProblem, DataError
 
 
@@ -17,7 +18,8 @@ def numeric_items(df: pd.DataFrame, source: str, min_nonmissing: int = 2) -> pd.
     """Return ``df`` as a float DataFrame (same index and column names).
 
     Raises DataError listing every cell that is not a finite number, and for a column with
-    fewer than ``min_nonmissing`` values or no variance.
+    fewer than ``min_nonmissing`` values or no variance (values shown as plain numbers,
+    never ``np.float64(3.0)``).
     """
     problems = []
     out = {}
@@ -45,7 +47,7 @@ def numeric_items(df: pd.DataFrame, source: str, min_nonmissing: int = 2) -> pd.
                 [CellProblem(source, "all rows", str(col), None, "empty or almost empty column")])
         if float(v.max()) == float(v.min()):
             raise DataError(
-                f"{source}: item column {col!r} is constant (every value is {v.iloc[0]!r}): "
+                f"{source}: item column {col!r} is constant (every value is {show(v.iloc[0])}): "
                 "an item with no variance cannot be analysed; remove it",
                 [CellProblem(source, "all rows", str(col), v.iloc[0], "zero variance")])
     return res

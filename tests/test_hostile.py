@@ -480,6 +480,9 @@ def test_messages_quote_one_cell_never_lines_or_numpy_types(tmp_path):
     with pytest.raises(DataError) as exc:
         numeric_items(pd.DataFrame({"a": [1, "x", 3]}, index=np.array([5, 6, 7])), "src")
     assert "np." not in str(exc.value) and "row 6" in str(exc.value)
+    with pytest.raises(DataError) as exc:
+        numeric_items(pd.DataFrame({"a": np.array([3.0, 3.0, 3.0])}), "src")
+    assert "every value is 3)" in str(exc.value) and "np." not in str(exc.value)
 
 
 # ------------------------------------------------------------------ the output folder
