@@ -88,14 +88,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _input_files(study) -> list[Path]:
-    """Every file the run reads: the study file, the data file, the instrument files."""
-    files = [study.path, study.data]
+def _input_files(study) -> dict:
+    """Every file the run reads, ``{resolved path: what it is}``: the study file, the data
+    file and the instrument files."""
+    files = [(study.path, "the study file"), (study.data, "the data file")]
     for si in study.instruments:
         src = getattr(si.instrument, "source", None)
         if src and not str(src).startswith("built-in") and Path(src).exists():
-            files.append(Path(src))
-    return [Path(f).resolve() for f in files if f is not None]
+            files.append((Path(src), f"the instrument file of {si.id}"))
+    out: dict = {}
+    for f, what in files:
+        if f is not None:
+            out.setdefault(Path(f).resolve(), what)
+    return out
 
 
 def check_output_folder(out: Path, study, formats) -> dict:
@@ -107,9 +112,7 @@ def check_output_folder(out: Path, study, formats) -> dict:
     from .errors import OutputError
 
     out = Path(out)
-    inputs = {p: what for p, what in zip(_input_files(study),
-                                         ["the study file", "the data file"] +
-                                         ["an instrument file"] * 100)}
+    inputs = _input_files(study)
     res = out.resolve()
     if res in inputs:
         raise OutputError(f"--out {out} is {inputs[res]}; choose a folder for the report")
@@ -135,7 +138,7 @@ def check_output_folder(out: Path, study, formats) -> dict:
     targets = [res / name for name in REPORT_FILES.values()]
     for p, what in inputs.items():
         if p in targets or p.parent == res / "figures":
-            raise OutputError(f"{what} {p.name} is in the output folder and has the name of a "
+            raise OutputError(f"{what} ({p.name}) is in the output folder and has the name of a "
                               f"report file ({p.relative_to(res)}); the report would overwrite "
                               "it: choose another --out")
     for t in targets + [res / "figures"]:

@@ -35,6 +35,7 @@ from . import _text as _text_mod
 from ._results import jsonable
 from ._text import code_key, file_problem, is_missing, normalize_text, plain, show, to_number
 from .errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning, StudyError
+from .scales import Study, load_study   # one way: scales.py never imports this module
 
 __all__ = ["normalize_text", "to_number", "read_data", "load_dataset", "Dataset", "Change"]
 
@@ -188,7 +189,7 @@ def _guess_8bit(raw: bytes, file: str) -> tuple[str, str]:
     The same bytes are letters in both code pages, so the decision looks at words: read as
     Windows-1256, a Western file gives words that mix Arabic and Latin letters
     ('Mنnnlich' for 'Männlich'), a Persian file gives words of Arabic letters only.  Only
-    Arabic-only words -> cp1256; only mixed words -> cp1252; both kinds -> the file is
+    Arabic-only words -> cp1256; no Arabic-only word -> cp1252; both kinds -> the file is
     refused with a request to name the encoding (``encoding:`` in the study file).
     Returns (text, encoding)."""
     text56 = raw.decode("cp1256", errors="replace")
@@ -201,9 +202,9 @@ def _guess_8bit(raw: bytes, file: str) -> tuple[str, str]:
                 first_mixed = first_mixed or w
             else:
                 arabic += 1
-    if mixed == 0:
+    if arabic and not mixed:
         return raw.decode("cp1256"), "cp1256"
-    if arabic == 0:
+    if not arabic:          # no Persian/Arabic word at all: a Western text
         try:
             return raw.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:      # 5 bytes cp1252 leaves undefined: read as Latin-1
@@ -286,11 +287,19 @@ def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None
 
 
 def _sheet_has_data(ws) -> bool:
-    return ws.max_row > 1 or ws.max_column > 1 or ws.cell(1, 1).value is not None
+    for row in ws.iter_rows(max_row=5, values_only=True):
+        if any(v is not None for v in row):
+            return True
+    return False
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Za-z]+[0-9]+):([A-Za-z]+[0-9]+)"')
+_FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
 def _read_excel(path: Path, file: str, sheet) -> pd.DataFrame:
-    """Read one sheet of an .xlsx workbook with openpyxl: row 1 is the header.
+    """Read one sheet of an .xlsx workbook with openpyxl (read-only, stored values, as
+    pandas does): row 1 is the header.
 
     Merged cells and formula cells are found and listed in ``df.attrs`` (``merged``:
     the cells of merged ranges other than their top-left cell, which are blank in the
@@ -303,6 +312,7 @@ def _read_excel(path: Path, file: str, sheet) -> pd.DataFrame:
     try:
         import openpyxl
         from openpyxl.utils import get_column_letter
+        from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
     except ImportError:  # pragma: no cover
         raise DataError(f"{file}: reading .xlsx needs openpyxl (pip install openpyxl)") from None
     try:
@@ -313,71 +323,91 @@ def _read_excel(path: Path, file: str, sheet) -> pd.DataFrame:
     if unpacked > MAX_XLSX_UNPACKED:
         raise DataError(f"{file}: the workbook unpacks to {unpacked:,} bytes (limit "
                         f"{MAX_XLSX_UNPACKED:,}); save the data as CSV")
+    wb_v = wb_f = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")      # openpyxl's notes on styles/extensions
-            wb_v = openpyxl.load_workbook(path, data_only=True)
-            wb_f = openpyxl.load_workbook(path, data_only=False)
+            wb_v = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+            names = list(wb_v.sheetnames)
+            listing = ", ".join(f"{k}: {n!r}" for k, n in enumerate(names))
+            how = (f"name the sheet in the study file: data: {{file: {file}, sheet: NAME}} (or "
+                   "a number counted from 0)")
+            if sheet is None:
+                with_data = [n for n in names if _sheet_has_data(wb_v[n])]
+                if len(with_data) > 1:
+                    raise DataError(f"{file}: the workbook has {len(with_data)} sheets with data "
+                                    f"({', '.join(repr(n) for n in with_data)}); {how}")
+                name = with_data[0] if with_data else names[0]
+            elif isinstance(sheet, int) and not isinstance(sheet, bool):
+                if not 0 <= sheet < len(names):
+                    raise DataError(f"{file}: there is no sheet number {sheet} (sheets, counted "
+                                    f"from 0: {listing})")
+                name = names[sheet]
+            else:
+                wanted = normalize_text(str(sheet))
+                match = [n for n in names if n == str(sheet)] or \
+                    [n for n in names if normalize_text(n) == wanted]
+                if not match:
+                    raise DataError(f"{file}: there is no sheet named {str(sheet)!r} (sheets: "
+                                    f"{listing}); {how}")
+                name = match[0]
+            ws_v = wb_v[name]
+            rows = [list(r) for r in ws_v.iter_rows(values_only=True)]
+            xml = wb_v._archive.read(ws_v._worksheet_path) \
+                if getattr(ws_v, "_worksheet_path", None) else b""
+            formula_text: dict = {}
+            if _FORMULA_RE.search(xml):
+                wb_f = openpyxl.load_workbook(path, read_only=True, data_only=False,
+                                              keep_links=False)
+                for r_idx, row in enumerate(wb_f[name].iter_rows(), start=1):
+                    for c_idx, cell in enumerate(row, start=1):
+                        v = getattr(cell, "value", None)
+                        if getattr(cell, "data_type", None) == "f" or \
+                                type(v).__name__ in ("ArrayFormula", "DataTableFormula"):
+                            formula_text[(r_idx, c_idx)] = v if isinstance(v, str) else \
+                                getattr(v, "text", None) or str(v)
+    except DataError:
+        raise
     except Exception as exc:  # zipfile.BadZipFile, openpyxl errors
         raise DataError(f"{file}: not a readable .xlsx workbook ({type(exc).__name__}: "
                         f"{show(str(exc), 80)})") from None
-    names = list(wb_v.sheetnames)
-    listing = ", ".join(f"{k}: {n!r}" for k, n in enumerate(names))
-    how = (f"name the sheet in the study file: data: {{file: {file}, sheet: NAME}} (or a "
-           "number counted from 0)")
-    if sheet is None:
-        with_data = [n for n in names if _sheet_has_data(wb_v[n])]
-        if len(with_data) > 1:
-            raise DataError(f"{file}: the workbook has {len(with_data)} sheets with data "
-                            f"({', '.join(repr(n) for n in with_data)}); {how}")
-        name = with_data[0] if with_data else names[0]
-    elif isinstance(sheet, int) and not isinstance(sheet, bool):
-        if not 0 <= sheet < len(names):
-            raise DataError(f"{file}: there is no sheet number {sheet} (sheets, counted from 0: "
-                            f"{listing})")
-        name = names[sheet]
-    else:
-        wanted = normalize_text(str(sheet))
-        match = [n for n in names if n == str(sheet)] or \
-            [n for n in names if normalize_text(n) == wanted]
-        if not match:
-            raise DataError(f"{file}: there is no sheet named {str(sheet)!r} (sheets: "
-                            f"{listing}); {how}")
-        name = match[0]
-    ws_v, ws_f = wb_v[name], wb_f[name]
-    n_rows, n_cols = ws_v.max_row, ws_v.max_column
-    rows = [list(r) for r in ws_v.iter_rows(min_row=1, max_row=n_rows, max_col=n_cols,
-                                            values_only=True)]
-    if not rows or not any(v is not None for v in rows[0]):
-        if not any(v is not None for r in rows for v in r):
-            raise DataError(f"{file}: sheet {name!r} is empty")
-    header = [h for h in rows[0]] if rows else []
+    finally:
+        for wb in (wb_v, wb_f):
+            if wb is not None:
+                wb.close()
+    while rows and not any(v is not None for v in rows[-1]):
+        rows.pop()                                  # trailing empty rows
+    if not rows:
+        raise DataError(f"{file}: sheet {name!r} is empty")
+    width = max(len(r) for r in rows)
+    rows = [r + [None] * (width - len(r)) for r in rows]
+    header = rows[0]
     header_names = [normalize_text(h) if not _is_missing(h) else "" for h in header]
     merged = []
-    for rng in ws_f.merged_cells.ranges:
-        top = f"{get_column_letter(rng.min_col)}{rng.min_row}"
-        for r in range(rng.min_row, rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                if (r, c) == (rng.min_row, rng.min_col) or c > n_cols:
+    for a, b in _MERGE_RE.findall(xml):
+        ca, ra = coordinate_from_string(a.decode())
+        cb, rb = coordinate_from_string(b.decode())
+        c0, c1 = sorted((column_index_from_string(ca), column_index_from_string(cb)))
+        r0, r1 = sorted((ra, rb))
+        top = f"{get_column_letter(c0)}{r0}"
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) == (r0, c0):
                     continue
-                merged.append({"row": r, "column": header_names[c - 1] if c <= len(header_names)
-                               else "", "cell": f"{get_column_letter(c)}{r}",
-                               "range": str(rng.coord), "top_left": top})
+                merged.append({"row": r, "column": header_names[c - 1] if c <= width else "",
+                               "cell": f"{get_column_letter(c)}{r}",
+                               "range": f"{top}:{get_column_letter(c1)}{r1}", "top_left": top})
     formulas = []
-    for r_idx, row in enumerate(ws_f.iter_rows(min_row=2, max_row=n_rows, max_col=n_cols),
-                                start=2):
-        for c_idx, cell in enumerate(row, start=1):
-            if cell.data_type == "f" or type(cell.value).__name__ in ("ArrayFormula",
-                                                                       "DataTableFormula"):
-                value = rows[r_idx - 1][c_idx - 1]
-                formulas.append({"row": r_idx, "column": header_names[c_idx - 1],
-                                 "cell": f"{get_column_letter(c_idx)}{r_idx}",
-                                 "has_value": value is not None})
-    wb_v.close()
-    wb_f.close()
+    for (r_idx, c_idx), text in sorted(formula_text.items()):
+        if r_idx < 2:
+            continue
+        inside = r_idx <= len(rows) and c_idx <= width
+        formulas.append({"row": r_idx, "column": header_names[c_idx - 1] if inside else "",
+                         "cell": f"{get_column_letter(c_idx)}{r_idx}", "formula": text,
+                         "has_value": inside and rows[r_idx - 1][c_idx - 1] is not None})
     body = rows[1:]
-    df = pd.DataFrame(body, columns=range(len(header)), dtype=object) if body else \
-        pd.DataFrame({k: pd.Series([], dtype=object) for k in range(len(header))})
+    df = pd.DataFrame(body, columns=range(width), dtype=object) if body else \
+        pd.DataFrame({k: pd.Series([], dtype=object) for k in range(width)})
     df.columns = header
     df.attrs["row_labels"] = [f"row {i}" for i in range(2, len(body) + 2)]
     df.attrs["sheet"] = name
@@ -657,8 +687,6 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     :class:`Dataset` (the ids are its index: integers when every id is a plain integer
     written without leading zeros, else text).
     """
-    from .scales import Study, load_study
-
     if not isinstance(study, Study):
         study = load_study(study)
     mode = on_invalid or study.on_invalid
@@ -751,7 +779,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         pos = pos_of.get(f"row {m['row']}")
         reason = f"merged cell (in {m['range']} only {m['top_left']} holds a value)"
         if pos is not None and m["column"] in used and _is_missing(raw[m["column"]].iloc[pos]):
-            broken[(pos, m["column"])] = (reason, m["cell"])
+            broken[(pos, m["column"])] = (reason, m["cell"], None)
         else:
             other_merged.append(m["cell"])
     formula_values = []
@@ -761,7 +789,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             reason = "formula cell without a stored result (open and save the file in a " \
                      "spreadsheet program, or paste values)"
             if pos is not None and fcell["column"] in used:
-                broken[(pos, fcell["column"])] = (reason, fcell["cell"])
+                broken[(pos, fcell["column"])] = (reason, fcell["cell"], fcell.get("formula"))
             else:
                 other_merged.append(fcell["cell"])
         else:
@@ -772,14 +800,14 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                      f"{' …' if len(formula_values) > 20 else ''})")
         warn_msgs.append(notes[-1].split(": ", 1)[1])
     if other_merged:
-        warn_msgs.append(f"{len(other_merged)} merged or uncomputed cell(s) in columns the study "
-                         f"does not use were left blank ({', '.join(other_merged[:20])}"
+        warn_msgs.append(f"{len(other_merged)} merged or uncomputed formula cell(s) outside the "
+                         f"cells the study uses were left blank ({', '.join(other_merged[:20])}"
                          f"{' …' if len(other_merged) > 20 else ''})")
-    for (pos, col), (reason, cell) in broken.items():
+    for (pos, col), (reason, cell, old) in broken.items():
         if keep[pos]:
-            problem("merged or formula cell", CellProblem(file, rid_of(pos), col, None,
-                                                          f"{cell}: {reason}"))
-            changes.append(Change(file, rid_of(pos), col, None, None, f"{cell}: {reason}"))
+            problem("merged or formula cell(s)", CellProblem(file, rid_of(pos), col, old,
+                                                             f"{cell}: {reason}"))
+            changes.append(Change(file, rid_of(pos), col, old, None, f"{cell}: {reason}"))
 
     # 4. missing codes, numeric, range, whole numbers
     codes_num = set()
