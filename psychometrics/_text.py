@@ -123,14 +123,10 @@ def is_name(text: Any) -> bool:
 
 
 def plain(value: Any) -> Any:
-    """``value`` as a plain Python object: numpy scalars -> int/float/bool/str, whole
-    floats -> int; other values unchanged.  Used so that messages never show
-    ``np.int64(1)``."""
+    """``value`` as a plain Python object: numpy scalars -> int/float/bool/str; other
+    values unchanged.  Used so that messages never show ``np.int64(1)``."""
     if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isfinite(value) and value == int(value) \
-            and abs(value) < 2**53:
-        return int(value)
+        return value.item()
     return value
 
 

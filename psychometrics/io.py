@@ -610,7 +610,11 @@ class Dataset:
 
 
 def _fmt_value(v: Any) -> Any:
-    return plain(v)
+    """A cell value for messages and change records: plain Python, whole floats as int."""
+    v = plain(v)
+    if isinstance(v, float) and math.isfinite(v) and abs(v) < 2**53 and v == int(v):
+        return int(v)
+    return v
 
 
 _INT_ID = re.compile(r"^-?(0|[1-9][0-9]*)$")
