@@ -1,18 +1,24 @@
 """Reading data files, cleaning them and validating them against a study.
 
-``read_data(path)`` reads a CSV (UTF-8, UTF-8 with BOM, UTF-16 with BOM or
-Windows-1256; the delimiter is sniffed), an Excel ``.xlsx`` or an SPSS ``.sav``
-file into a DataFrame and normalises the text: Persian (۰-۹) and Arabic-Indic
-(٠-٩) digits become ASCII digits, the Arabic letter variants ي and ك become
-the Persian ی and ک, direction marks and stray whitespace are removed.  Columns
-whose cells are all numbers become numeric.  The input file is never written.
+``read_data(path)`` reads a CSV (UTF-8, UTF-8 with BOM, UTF-16 with BOM, or an 8-bit
+code page told apart by its letters: Windows-1256 for Persian/Arabic, Windows-1252 for
+Western European text -- the decision is recorded; the delimiter is sniffed), an Excel
+``.xlsx`` (merged and formula cells are found and reported, a workbook with several
+sheets of data needs ``sheet:``) or an SPSS ``.sav`` file into a DataFrame and
+normalises the text: Persian (۰-۹) and Arabic-Indic (٠-٩) digits become ASCII digits,
+the Arabic letter variants ي and ك become the Persian ی and ک, direction marks and
+stray whitespace are removed (the same :mod:`psychometrics._text` code normalises the
+names in study files).  Columns whose cells are all numbers become numeric; the id
+column stays text.  Folders, devices and files larger than :data:`MAX_DATA_BYTES` are
+refused.  The input file is never written.
 
 ``load_dataset(study)`` applies the study: it recodes the declared missing
-codes, checks ids, item values (numeric, inside the response range), constant
-items and the group column, and returns a :class:`Dataset`.  By default
-(``on_invalid="stop"``) any problem raises one :class:`~psychometrics.errors.DataError`
-listing the offending cells (file, row id, column, value); with
-``on_invalid="set_missing"`` invalid cells are set missing instead and every
+codes, checks ids (as text), item values (numeric, inside the response range, whole
+numbers on a Likert scale), constant items and the group column (known codes, group
+sizes, spellings of one group without ``labels``), and returns a :class:`Dataset`.
+By default (``on_invalid="stop"``) any problem raises one :class:`~psychometrics.errors.DataError`
+listing the offending cells (file, row id, column, value -- one cell, never a file
+line); with ``on_invalid="set_missing"`` invalid cells are set missing instead and every
 change is recorded in ``Dataset.changes``.
 """
 from __future__ import annotations

@@ -759,6 +759,7 @@ def run_all(r) -> ValidationRun:
                                        else min(nb, OMEGA_BOOT_DEFAULT))
     r.seed = st.seed if st.seed is not None else 0
     r.figures_dir = (r.out_dir / "figures") if r.out_dir is not None else None
+    r.make_figures = r.make_figures and opts.get("figures", True)   # options.figures: false
     if r.figures_dir is not None and r.make_figures:
         r.figures_dir.mkdir(parents=True, exist_ok=True)
     n_inst = len(st.instruments)
