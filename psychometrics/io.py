@@ -125,8 +125,12 @@ def _normalise_frame(df: pd.DataFrame, file: str, text_columns=()) -> pd.DataFra
                         [CellProblem(file, "header", n, n, "duplicate column name") for n in dup])
     out = {}
     keep_text = {normalize_text(c) for c in text_columns}
+    imprecise: list = []        # text columns holding floats beyond 2^53 (digits may be lost)
     for j, name in enumerate(names):
         if name in keep_text:
+            imprecise += [_id_text(v) for v in df.iloc[:, j].to_numpy(dtype=object)
+                          if isinstance(v, (float, np.floating)) and math.isfinite(v)
+                          and abs(v) >= 2**53]
             out[name] = pd.Series([_id_text(v) for v in df.iloc[:, j].to_numpy(dtype=object)],
                                   index=df.index, name=name, dtype=object)
             continue
@@ -141,6 +145,7 @@ def _normalise_frame(df: pd.DataFrame, file: str, text_columns=()) -> pd.DataFra
         num = _numeric_or_none(cleaned)
         out[name] = num if num is not None else cleaned
     result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    result.attrs["imprecise_ids"] = imprecise
     return result
 
 
@@ -501,11 +506,13 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
         else [f"case {i + 1}" for i in range(len(raw))])
     user_missing = raw.attrs.get("user_missing", {})
     extra = {k: raw.attrs.get(k) for k in ("merged", "formulas", "encoding", "sheet")}
+    imprecise = None
     head = [m["cell"] for m in raw.attrs.get("merged") or () if m["row"] == 1]
     if head:
         raise DataError(f"{file}: header cell(s) {', '.join(head[:10])} are part of merged "
                         "cells; every column needs its own name in row 1: unmerge them")
     df = _normalise_frame(raw, file, text_columns)
+    imprecise = df.attrs.get("imprecise_ids")
     blank = df.isna().all(axis=1).to_numpy() if df.shape[1] else np.zeros(len(df), bool)
     if blank.any():  # empty rows (common at the end of sheets) are not cases
         df = df[~blank].reset_index(drop=True)
@@ -518,6 +525,7 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     for k, v in extra.items():
         if v is not None:
             df.attrs[k] = v
+    df.attrs["imprecise_ids"] = imprecise or []
     if ext == ".sav":
         df.attrs["encoding"] = {"encoding": None, "note": "SPSS .sav file", "guessed": False}
     return df
@@ -769,10 +777,9 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                             "reason": f"duplicate id (first on {seen[v]}; later copy dropped)"})
         else:
             seen[v] = line
-    big = [v for v in raw[study.id] if isinstance(v, (float, np.floating))
-           and math.isfinite(v) and abs(v) >= 2**53]
+    big = raw.attrs.get("imprecise_ids") or []
     if big:
-        warn_msgs.append(f"{len(big)} id(s) such as {show(_id_text(big[0]))} are stored in the "
+        warn_msgs.append(f"{len(big)} id(s) such as {show(big[0])} are stored in the "
                          "file as floating-point numbers above 2^53, where digits can already "
                          "have been lost; store long ids as text")
     row_ids = id_vals

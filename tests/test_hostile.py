@@ -233,6 +233,13 @@ def test_ids_are_text_leading_zeros_and_long_ids(tmp_path):
     write_csv(tmp_path / "data.csv", [["۰۰۷"] + GOOD[0][1:], ["007"] + GOOD[1][1:]] + GOOD[2:])
     with pytest.raises(DataError, match="duplicate id"):     # Persian digits are the same id
         pm.load_dataset(study(tmp_path))
+    # ids that reach us as floats beyond 2^53 (Excel, SPSS) may have lost digits: said so
+    df = pd.DataFrame([[i * 1e17] + r[1:] for i, r in zip(range(1, 5), GOOD)],
+                      columns=["id", "sex", "q1", "q2", "q3"])
+    with pytest.warns(PsychometricsWarning, match="above 2\\^53"):
+        ds = pm.load_dataset(study(tmp_path), data=df)
+    assert list(ds.data.index) == [100000000000000000, 200000000000000000, 300000000000000000,
+                                   400000000000000000]
 
 
 # ------------------------------------------------------------------ group labels
@@ -248,6 +255,14 @@ def test_near_duplicate_group_spellings_without_labels(tmp_path):
     with pytest.warns(PsychometricsWarning, match="group comparisons disabled"):
         ds = pm.load_dataset(study(tmp_path, labels=False, on_invalid="set_missing"))
     assert ds.group is None and any("spelled differently" in w for w in ds.warnings)
+    # blank group cells are counted
+    blank = [r[:] for r in rows]
+    blank[0][1] = ""
+    write_csv(tmp_path / "data.csv", blank)
+    ds = quiet_load(study(tmp_path, labels={"female": "f", "Female": "f2", "femal": "f3",
+                                            "male": "m"}, on_invalid="set_missing"))
+    assert any("1 case(s) have an empty 'sex' cell" in w for w in ds.warnings)
+    write_csv(tmp_path / "data.csv", rows)
     # tiny groups ask for labels too
     with pytest.raises(DataError, match="has only 1 case.*labels"):
         pm.load_dataset(study(tmp_path, labels=False, min_size=2))
@@ -463,6 +478,11 @@ def test_folder_device_and_huge_data_files(tmp_path, monkeypatch):
     monkeypatch.setattr(pio, "MAX_DATA_BYTES", 10)
     with pytest.raises(DataError, match="too large"):
         pm.read_data(tmp_path / "data.csv")
+    pd.DataFrame(GOOD).to_excel(tmp_path / "data.xlsx", index=False)
+    monkeypatch.setattr(pio, "MAX_DATA_BYTES", 10**9)
+    monkeypatch.setattr(pio, "MAX_XLSX_UNPACKED", 100)      # a "zip bomb" unpacks far beyond
+    with pytest.raises(DataError, match="unpacks to .* bytes"):
+        pm.read_data(tmp_path / "data.xlsx")
 
 
 def test_messages_quote_one_cell_never_lines_or_numpy_types(tmp_path):
