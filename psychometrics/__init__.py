@@ -49,7 +49,7 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 # Some public functions share their name with the module that defines them
-# (efa.py, invariance.py, validity.py, the sem/ package).  Importing such a
+# (the efa/ package, invariance.py, validity.py, the sem/ package).  Importing such a
 # module binds the *module* to the package attribute, which would shadow a lazy
 # export, so these are imported eagerly: the package attribute is then the
 # function, in every import order.  (Submodules stay importable:

@@ -1,4 +1,4 @@
-"""Tests of psychometrics/efa.py against psych 2.2.9 / GPArotation (tests/reference/efa.json,
+"""Tests of psychometrics/efa/ against psych 2.2.9 / GPArotation (tests/reference/efa.json,
 written by tests/reference/make_efa.R on the bfi and HS1939 data)."""
 from __future__ import annotations
 

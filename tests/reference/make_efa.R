@@ -1,4 +1,4 @@
-# Reference values for psychometrics/efa.py (tests/test_efa.py).
+# Reference values for psychometrics/efa/ (tests/test_efa.py).
 # psych 2.2.9, GPArotation 2022.10-2, nFactors 2.4.1 (Debian: r-cran-psych r-cran-gparotation
 # r-cran-nfactors r-cran-jsonlite).  Run from tests/reference:  Rscript make_efa.R
 # Writes efa.json.  Correlations are pairwise-complete (psych's default `use = "pairwise"`).
