@@ -13,9 +13,15 @@ and ``to_frame()``):
   fourth-power revision (Velicer, Eaton & Fava 2000); the squared version is
   ``psych::VSS``'s ``map``.
 * :func:`dimensionality` -- every retention criterion side by side.
-* :func:`efa` -- extraction (minres, ML, principal axis) and rotation
-  (oblimin, quartimin, geomin, promax, varimax, ...) following ``psych::fa``
-  with GPArotation (Bernaards & Jennrich 2005) rotations.
+* :func:`efa` -- extraction (minres, ML, principal axis) and rotation (varimax, quartimax,
+  equamax, bentlerT/Q, geominT/Q with delta, oblimin with gamma, quartimin, promax, oblimax,
+  simplimax, target and partially specified target) following ``psych::fa`` with
+  GPArotation (Bernaards & Jennrich 2005) rotations; raw data or a correlation matrix with
+  ``n_obs``.
+* :func:`principal` -- principal components with any rotation (``psych::principal``).
+* :func:`rotate` -- the rotations alone (GPArotation's algorithms and start).
+* :func:`factor_scores` -- regression, Bartlett, Anderson-Rubin and ten Berge scores with
+  their determinacy (``psych::factor.scores``).
 * :func:`split_half_validation` -- EFA on one random half (stratified by a
   group column), the matching CFA on the other half.
 
@@ -27,13 +33,16 @@ back to a correlation matrix) and the smoothing is reported in ``warnings``.
 
 The package's files name the stages: ``correlation`` (input checks, the correlation matrix),
 ``retention`` (KMO, Bartlett, parallel analysis, MAP, scree), ``extraction``, ``rotation``,
-``analysis`` (:func:`efa` and :class:`EFAResult`) and ``validation`` (split-half).
+``analysis`` (:func:`efa`, :func:`principal` and :class:`EFAResult`), ``scores`` (factor
+scores and their determinacy) and ``validation`` (split-half).
 ``pm.efa`` is the function; this package is ``importlib.import_module("psychometrics.efa")``.
 No submodule is named like a public function (see psychometrics/__init__.py).
 """
 from __future__ import annotations
 
-from .analysis import EXTRACTION_METHODS, ROTATIONS, EFAResult, efa
+from .analysis import EXTRACTION_METHODS, EFAResult, efa, principal
+from .rotation import ROTATIONS, rotate
+from .scores import SCORE_METHODS, FactorScoresResult, factor_scores
 from .correlation import correlation_matrix
 from .retention import (BartlettResult, DimensionalityResult, KMOResult, MAPResult,
                         ParallelAnalysisResult, bartlett, dimensionality, kmo, map_test,
@@ -47,4 +56,5 @@ from .retention import _batched_one_factor_values, _wishart_cor  # noqa: F401
 __all__ = ["kmo", "bartlett", "parallel_analysis", "map_test", "efa", "dimensionality",
            "split_half_validation", "correlation_matrix", "scree_criteria",
            "KMOResult", "BartlettResult", "ParallelAnalysisResult", "MAPResult", "EFAResult",
-           "DimensionalityResult", "SplitHalfResult", "EXTRACTION_METHODS", "ROTATIONS"]
+           "DimensionalityResult", "SplitHalfResult", "EXTRACTION_METHODS", "ROTATIONS",
+           "principal", "rotate", "factor_scores", "FactorScoresResult", "SCORE_METHODS"]

@@ -11,14 +11,12 @@ import pandas as pd
 
 from .._results import jsonable
 from ..errors import ModelError, PsychometricsError
-from .correlation import _EPS, _Cor, _check_cases, _correlate, _smooth, _warn
-from .extraction import _minres, _ml, _pa
-from .rotation import _rotate
+from .correlation import _EPS, _Cor, _check_cases, _cor_from_matrix, _correlate, _smooth, _warn
+from .extraction import _Extraction, _minres, _ml, _pa, _top_loadings
+from .rotation import ROTATIONS, TARGET_ROTATIONS, check_target, rotate, stats_promax
 
 EXTRACTION_METHODS = ("minres", "ml", "pa")
-ROTATIONS = ("none", "oblimin", "quartimin", "geomin", "geominQ", "geominT", "promax", "varimax")
-_OBLIQUE = {"oblimin", "quartimin", "geomin", "geominQ", "promax"}
-_PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA"}
+_PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA", "pc": "PC"}
 
 
 # --------------------------------------------------------------------------- EFA
@@ -63,6 +61,8 @@ class EFAResult:
     objective: float
     fit: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    rotation_converged: bool = True
+    rotation_options: dict = field(default_factory=dict)
 
     @property
     def complexity(self) -> pd.Series:
@@ -112,6 +112,8 @@ class EFAResult:
             "variance": self.variance, "eigenvalues": self.eigenvalues,
             "common_eigenvalues": self.common_eigenvalues, "converged": self.converged,
             "iterations": self.iterations, "objective": self.objective, "fit": self.fit,
+            "rotation_converged": self.rotation_converged,
+            "rotation_options": self.rotation_options,
             "warnings": self.warnings})
 
     def summary(self) -> str:
@@ -229,7 +231,7 @@ def _norm_method(method: str) -> str:
 
 
 def _efa_from_cor(c: _Cor, n_factors: int, method: str, rotation: str, rec: list,
-                  missing: str) -> EFAResult:
+                  missing: str, rotation_options: dict | None = None) -> EFAResult:
     r, names = c.r, c.names
     p = len(names)
     if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)) or n_factors < 1:
@@ -245,6 +247,10 @@ def _efa_from_cor(c: _Cor, n_factors: int, method: str, rotation: str, rec: list
         ex = _minres(r, n_factors)
     elif method == "ml":
         ex = _ml(r, n_factors)
+    elif method == "pc":
+        vals = np.linalg.eigvalsh(r)[::-1]
+        L = _top_loadings(r, n_factors)
+        ex = _Extraction(L, None, True, 0, float(np.sum(vals[:n_factors])), "principal components")
     else:
         ex = _pa(r, n_factors)
     if not ex.converged:
@@ -259,23 +265,56 @@ def _efa_from_cor(c: _Cor, n_factors: int, method: str, rotation: str, rec: list
     h2 = np.sum(L * L, axis=1)
     model = L @ L.T
     common = np.linalg.eigvalsh(r - np.diag(np.diag(r)) + np.diag(np.diag(model)))[::-1]
-    Lr, phi = _rotate(L, rotation, rec)
-    sgn = np.sign(Lr.sum(axis=0))
-    sgn[sgn == 0] = 1
-    Lr = Lr * sgn
-    if phi is not None:
-        phi = phi * np.outer(sgn, sgn)
-        ev = np.diag(phi @ Lr.T @ Lr)
+    opts = dict(rotation_options or {})
+    target_names = None
+    if rotation in TARGET_ROTATIONS and n_factors > 1:
+        t, w, target_names = check_target(opts.get("target"), opts.get("weights"), p, n_factors, names)
+        opts["target"], opts["weights"] = t, w
+    if method == "pc" and rotation == "promax" and n_factors > 1:   # psych::principal uses stats::promax
+        Lr, phi, rot_conv = stats_promax(L)
     else:
-        ev = np.sum(Lr * Lr, axis=0)
-    order = np.argsort(-ev, kind="stable")
-    Lr = Lr[:, order]
-    if phi is not None:
-        phi = phi[np.ix_(order, order)]
+        Lr, phi, rot_conv = rotate(L, rotation, rec, **opts)
+    if phi is not None and np.linalg.eigvalsh(phi)[0] < 1e-6:
+        _warn(rec, f"The {rotation} rotation is degenerate: the factor correlations are singular "
+                   f"(smallest eigenvalue {np.linalg.eigvalsh(phi)[0]:.2g}) and the loadings "
+                   f"unbounded (largest |loading| {np.abs(Lr).max():.3g}).")
+    base = _PREFIX[method]
+    if method == "pc" and rotation != "none" and n_factors > 1:
+        base = "TC" if phi is not None and rotation != "promax" else "RC"
+    fnames = [f"{base}{j + 1}" for j in range(n_factors)]
+    if rotation in TARGET_ROTATIONS and n_factors > 1:
+        # the target fixes each factor's column and direction: no re-signing, no re-ordering
+        if target_names is not None:
+            fnames = target_names
+    else:
+        if method == "pc":   # psych::principal: order by SS loadings of the pattern, then sign
+            order = np.argsort(-np.sum(Lr * Lr, axis=0), kind="stable")
+            Lr = Lr[:, order]
+            if phi is not None:
+                phi = phi[np.ix_(order, order)]
+            if rotation != "none":   # psych keeps each column's pre-sort name
+                fnames = [fnames[j] for j in order]
+            sgn = np.sign(Lr.sum(axis=0))
+            sgn[sgn == 0] = 1
+            Lr = Lr * sgn
+            if phi is not None:
+                phi = phi * np.outer(sgn, sgn)
+        else:
+            sgn = np.sign(Lr.sum(axis=0))
+            sgn[sgn == 0] = 1
+            Lr = Lr * sgn
+            if phi is not None:
+                phi = phi * np.outer(sgn, sgn)
+                ev = np.diag(phi @ Lr.T @ Lr)
+            else:
+                ev = np.sum(Lr * Lr, axis=0)
+            order = np.argsort(-ev, kind="stable")
+            Lr = Lr[:, order]
+            if phi is not None:
+                phi = phi[np.ix_(order, order)]
     oblique = phi is not None
     phi_m = phi if oblique else np.eye(n_factors)
     structure = Lr @ phi_m
-    fnames = [f"{_PREFIX[method]}{j + 1}" for j in range(n_factors)]
     vx = np.diag(phi_m @ Lr.T @ Lr)
     vtotal = p  # sum(communality + uniqueness) of a correlation matrix
     var = pd.DataFrame([vx, vx / vtotal, np.cumsum(vx / vtotal), vx / vx.sum(), np.cumsum(vx / vx.sum())],
@@ -300,21 +339,64 @@ def _efa_from_cor(c: _Cor, n_factors: int, method: str, rotation: str, rec: list
         correlation=pd.DataFrame(r, index=names, columns=names), n_factors=n_factors,
         method=method, rotation=rotation if n_factors > 1 else "none", oblique=oblique,
         n_obs=c.n_obs, missing=missing, converged=ex.converged, iterations=ex.iterations,
-        objective=ex.objective, fit=_fit_statistics(r, Lr, phi_m, c.n_obs, c.n_pairs), warnings=rec)
+        objective=ex.objective, fit=_fit_statistics(r, Lr, phi_m, c.n_obs, c.n_pairs), warnings=rec,
+        rotation_converged=rot_conv, rotation_options={k: v for k, v in (rotation_options or {}).items()
+                                                       if v is not None})
+
+
+def _rotation_options(rotation, gamma, delta, k, target, target_weights) -> dict:
+    opts: dict = {}
+    if rotation == "oblimin":
+        opts["gamma"] = float(gamma)
+    elif gamma not in (0, 0.0, None):
+        raise PsychometricsError(f"gamma applies to the oblimin rotation only (rotation is {rotation!r})")
+    if rotation in ("geomin", "geominQ", "geominT"):
+        if not float(delta) > 0:
+            raise PsychometricsError(f"geomin's delta must be positive, got {delta!r}")
+        opts["delta"] = float(delta)
+    if rotation == "simplimax" and k is not None:
+        opts["k"] = int(k)
+    if rotation in TARGET_ROTATIONS:
+        opts["target"] = target
+        opts["weights"] = target_weights
+    elif target is not None:
+        raise PsychometricsError(f"a target matrix needs rotation='targetQ', 'targetT', 'pstQ' or "
+                                 f"'pstT' (rotation is {rotation!r})")
+    return opts
+
+
+def _cor_input(items: Any, missing: str, n_obs, rec: list) -> _Cor:
+    """Raw data, or a correlation / covariance matrix when ``n_obs`` is given."""
+    if n_obs is not None:
+        return _cor_from_matrix(items, n_obs, rec)
+    return _correlate(items, missing=missing, record=rec)
 
 
 def efa(items: Any, n_factors: int, method: str = "minres", rotation: str = "oblimin",
-        missing: str = "pairwise") -> EFAResult:
+        missing: str = "pairwise", *, n_obs: int | None = None, gamma: float = 0.0,
+        delta: float = 0.01, k: int | None = None, target: Any = None,
+        target_weights: Any = None) -> EFAResult:
     """Exploratory factor analysis, reproducing ``psych::fa(x, nfactors, fm=, rotate=)``.
+
+    ``items``: the item responses (cases x items), or -- with ``n_obs``, the number of cases --
+    a correlation or covariance matrix (items x items, as ``psych::fa(r, n.obs=)``; a
+    covariance matrix is rescaled to correlations).
 
     Extraction ``method``: ``"minres"`` (minimum residual / ULS), ``"ml"``
     (maximum likelihood) or ``"pa"`` (iterated principal axis, psych's
-    stopping rule).  ``rotation``: ``"oblimin"`` (GPArotation::oblimin, gamma 0,
-    no Kaiser normalisation -- psych's default), ``"quartimin"``,
-    ``"geomin"`` (= ``"geominQ"``, delta .01), ``"geominT"``, ``"promax"``
-    (psych's Kaiser-normalised Promax, m = 4), ``"varimax"`` (stats::varimax,
-    Kaiser-normalised) or ``"none"``.  Correlations are pairwise complete
-    (psych's default) unless ``missing="listwise"``.
+    stopping rule).  ``rotation`` (GPArotation's algorithms and start, no Kaiser
+    normalisation -- psych's defaults): orthogonal ``"varimax"`` (stats::varimax,
+    Kaiser-normalised), ``"quartimax"``, ``"equamax"`` (psych::equamax: Crawford-Ferguson with
+    kappa = k / 2p), ``"bentlerT"``, ``"geominT"``, ``"targetT"``, ``"pstT"``; oblique
+    ``"oblimin"`` (``gamma``, default 0 = quartimin), ``"quartimin"``, ``"geomin"`` (=
+    ``"geominQ"``; ``delta``, default .01), ``"promax"`` (psych's Kaiser-normalised Promax,
+    m = 4), ``"bentlerQ"``, ``"oblimax"``, ``"simplimax"`` (``k`` near-zero loadings, default
+    the number of items), ``"targetQ"``, ``"pstQ"``; or ``"none"``.  Target rotations
+    (Browne 1972a, b) need ``target`` (items x factors, a DataFrame indexed by item or an
+    array; NaN marks an unspecified cell); ``pstT``/``pstQ`` use ``target_weights`` (default
+    1 where the target is specified).  Target solutions keep the target's column order, names
+    and signs.  Correlations are pairwise complete (psych's default) unless
+    ``missing="listwise"``.
 
     Returns an :class:`EFAResult`; factors are ordered by variance accounted
     for and signed so that loadings sum positive, as psych does.
@@ -324,6 +406,29 @@ def efa(items: Any, n_factors: int, method: str = "minres", rotation: str = "obl
     rec: list = []
     method = _norm_method(method)
     rotation = _norm_rotation(rotation)
-    c = _correlate(items, missing=missing, record=rec)
+    opts = _rotation_options(rotation, gamma, delta, k, target, target_weights)
+    c = _cor_input(items, missing, n_obs, rec)
     _check_cases(c, rec)
-    return _efa_from_cor(c, n_factors, method, rotation, rec, missing)
+    return _efa_from_cor(c, n_factors, method, rotation, rec, missing, opts)
+
+
+def principal(items: Any, n_components: int = 1, rotation: str = "varimax",
+              missing: str = "pairwise", *, n_obs: int | None = None, gamma: float = 0.0,
+              delta: float = 0.01, k: int | None = None, target: Any = None,
+              target_weights: Any = None) -> EFAResult:
+    """Principal components analysis as ``psych::principal(x, nfactors, rotate=)``.
+
+    Loadings are the first ``n_components`` eigenvectors of the correlation matrix scaled by
+    the square roots of their eigenvalues, signed to sum positive, then rotated (any rotation
+    of :func:`efa`; psych's default varimax), ordered by their sums of squared loadings and
+    signed again, as psych does; psych's names: PC (unrotated), RC (orthogonal rotation), TC
+    (oblique), each rotated column keeping its pre-sort number.  ``items`` may be a
+    correlation matrix with ``n_obs``.  Returns an :class:`EFAResult` with ``method="pc"``
+    (``fit`` holds psych's factor.stats of the components).
+    Reference: Hotelling (1933); Revelle, psych::principal.
+    """
+    rec: list = []
+    rotation = _norm_rotation(rotation)
+    opts = _rotation_options(rotation, gamma, delta, k, target, target_weights)
+    c = _cor_input(items, missing, n_obs, rec)
+    return _efa_from_cor(c, n_components, "pc", rotation, rec, missing, opts)

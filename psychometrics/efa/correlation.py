@@ -189,3 +189,73 @@ def _smc(r: np.ndarray) -> np.ndarray:
         inv = np.linalg.pinv(r)
     s = 1 - 1 / np.diag(inv)
     return np.clip(s, 0.0, 1.0)
+
+
+def _cor_from_matrix(matrix: Any, n_obs: Any, record: list | None = None,
+                     source: str = "<correlation matrix>") -> _Cor:
+    """A correlation (or covariance) matrix with its number of cases, as ``psych::fa(r, n.obs=)``.
+
+    Checks that the matrix is square, finite and symmetric with a positive diagonal; a
+    covariance matrix is rescaled to correlations (``cov2cor``); a matrix that is not positive
+    definite is smoothed as for raw data.  Every pairwise count is ``n_obs``.
+    """
+    record = [] if record is None else record
+    if isinstance(n_obs, bool) or not isinstance(n_obs, (int, np.integer)) or n_obs < 3:
+        raise PsychometricsError(f"n_obs must be the number of cases (a whole number >= 3), got {n_obs!r}")
+    if isinstance(matrix, pd.DataFrame):
+        names = [str(c) for c in matrix.columns]
+        rows = [str(i) for i in matrix.index]
+        if rows != names and not all(isinstance(i, (int, np.integer)) for i in matrix.index):
+            raise DataError(f"{source}: the row names ({', '.join(rows[:5])}...) do not match the "
+                            f"column names ({', '.join(names[:5])}...)")
+        try:
+            r = matrix.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise DataError(f"{source}: the matrix has non-numeric cells") from None
+    else:
+        r = np.asarray(matrix, dtype=float) if isinstance(matrix, np.ndarray) else None
+        if r is None or r.ndim != 2:
+            raise DataError(f"{source}: expected a square correlation matrix (DataFrame or 2-D array), "
+                            f"got {type(matrix).__name__}")
+        names = [f"V{i + 1}" for i in range(r.shape[1])]
+    p = r.shape[1]
+    if r.shape[0] != p or p < 2:
+        raise DataError(f"{source}: a correlation matrix must be square (items x items), got "
+                        f"{r.shape[0]} x {p}")
+    if not np.all(np.isfinite(r)):
+        i, j = np.argwhere(~np.isfinite(r))[0]
+        raise DataError(f"{source}: the cell ({names[i]}, {names[j]}) is not a number",
+                        [CellProblem(source, names[i], names[j], float(r[i, j]), "not a finite number")])
+    asym = np.abs(r - r.T)
+    if asym.max() > 1e-8 * max(1.0, np.abs(r).max()):
+        i, j = np.unravel_index(np.argmax(asym), asym.shape)
+        raise DataError(f"{source}: the matrix is not symmetric: ({names[i]}, {names[j]}) = "
+                        f"{r[i, j]:g} but ({names[j]}, {names[i]}) = {r[j, i]:g}",
+                        [CellProblem(source, names[i], names[j], float(r[i, j]), "not symmetric")])
+    d = np.diag(r)
+    if np.any(d <= 0):
+        i = int(np.argmin(d))
+        raise DataError(f"{source}: the diagonal cell of {names[i]!r} is {d[i]:g}; variances must be positive",
+                        [CellProblem(source, names[i], names[i], float(d[i]), "non-positive variance")])
+    if not np.allclose(d, 1.0, atol=1e-8):
+        record.append("A covariance matrix was given; it was rescaled to correlations.")
+        s = np.sqrt(d)
+        r = r / np.outer(s, s)
+    r = (r + r.T) / 2
+    np.fill_diagonal(r, 1.0)
+    off = np.abs(r[~np.eye(p, dtype=bool)])
+    if off.size and off.max() > 1 + 1e-8:
+        i, j = np.argwhere((np.abs(r) > 1 + 1e-8) & ~np.eye(p, dtype=bool))[0]
+        raise DataError(f"{source}: the correlation of {names[i]!r} and {names[j]!r} is {r[i, j]:g} "
+                        "(beyond -1..1)", [CellProblem(source, names[i], names[j], float(r[i, j]),
+                                                       "correlation beyond -1..1")])
+    smoothed = False
+    minev = float(np.linalg.eigvalsh(r)[0])
+    if minev < 1e-12:
+        r = _smooth(r)
+        smoothed = True
+        _warn(record, f"The correlation matrix is not positive definite (smallest eigenvalue "
+                      f"{minev:.3g}); it was smoothed as psych::cor.smooth does.")
+    n = int(n_obs)
+    return _Cor(r=r, names=names, n_obs=n, n_complete=n, n_pairs=np.full((p, p), float(n)),
+                smoothed=smoothed, warnings=record)
