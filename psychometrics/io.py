@@ -59,6 +59,16 @@ MAX_DATA_BYTES = 200_000_000
 MAX_XLSX_UNPACKED = 1_000_000_000
 
 
+# R writes a missing value as the text NA (write.csv, write.table): such a cell is read as
+# missing by default, in item and group columns, and each one is recorded as a change
+# with this reason (README, "Missing values").
+R_NA_REASON = "NA (R's missing value)"
+
+
+def _is_r_na(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() == "NA"
+
+
 def _numeric_or_none(series: pd.Series) -> pd.Series | None:
     """The column as numbers if every non-missing cell is one (int64 when all are
     whole and none missing), else None."""
@@ -852,6 +862,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     def is_code(v) -> bool:
         if _is_missing(v):
             return False
+        if _is_r_na(v):
+            return True
         if isinstance(v, str) and normalize_text(v) in codes_txt:
             return True
         n = to_number(v)
@@ -866,7 +878,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             rid = rid_of(pos)
             if is_code(v):
                 if keep[pos]:
-                    changes.append(Change(file, rid, col, _fmt_value(v), None, "missing code"))
+                    changes.append(Change(file, rid, col, _fmt_value(v), None,
+                                          R_NA_REASON if _is_r_na(v) else "missing code"))
                 continue
             if is_user_missing(col, v):
                 if keep[pos]:
@@ -922,8 +935,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             if is_code(v) or is_user_missing(group_col, v):
                 if keep[pos]:
                     changes.append(Change(file, rid, group_col, _fmt_value(v), None,
-                                          "missing code" if is_code(v)
-                                          else "SPSS user-missing value"))
+                                          (R_NA_REASON if _is_r_na(v) else "missing code")
+                                          if is_code(v) else "SPSS user-missing value"))
                 gvals.append(None)
                 continue
             key = _code_key(v)
@@ -1013,7 +1026,10 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         if group_probs:
             parts.append(f"{len(group_probs)} group problem(s)")
         hint = "" if not problems else \
-            " (use on_invalid: set_missing to set invalid cells missing instead)"
+            (" (if these are missing-value codes, list them under missing_codes in the study file; "
+             "or use on_invalid: set_missing to set invalid cells missing)"
+             if "non-numeric" in problems else
+             " (use on_invalid: set_missing to set invalid cells missing instead)")
         raise DataError(f"{file}: the data do not match the study: {', '.join(parts)}{hint}", allp)
     if fatal:
         raise DataError(f"{file}: {len(fatal)} item(s) are constant or empty and cannot be "

@@ -416,6 +416,12 @@ def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str
     if missing == "listwise":
         x = x[~np.isnan(x).any(axis=1)]
     n, p = x.shape
+    if n <= p:
+        # random correlation matrices of n <= p cases are singular (the Wishart draw has
+        # n - 1 - j <= 0 degrees of freedom): no reference eigenvalues exist
+        raise DataError(f"{_SOURCE}: parallel analysis needs more cases than items: {n} "
+                        f"{'complete ' if missing == 'listwise' else ''}case(s) for {p} items "
+                        f"({', '.join(df.columns[:5])}{', ...' if p > 5 else ''})")
     do_fa = kind in ("fa", "both")
     observed_pc = np.linalg.eigvalsh(c.r)[::-1]
     observed_fa = None
