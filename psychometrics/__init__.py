@@ -37,7 +37,7 @@ _EXPORTS = {
     # EFA
     "kmo": "efa", "bartlett": "efa", "parallel_analysis": "efa", "map_test": "efa",
     "efa": "efa", "dimensionality": "efa", "split_half_validation": "efa",
-    "principal": "efa", "factor_scores": "efa",
+    "principal": "efa", "factor_scores": "efa", "congruence": "efa", "compare_to_original": "efa",
     # SEM
     "cfa": "sem", "sem": "sem", "parse_model": "sem", "CFAFit": "sem",
     # invariance and validity

@@ -240,6 +240,10 @@ class Instrument:
     subscale_labels: dict = field(default_factory=dict)  # {subscale: {lang: label}}
     source: str | None = None                            # file it was read from
     integer: bool = False                                # responses must be whole numbers
+    # the original version's published solution (translation studies; scales/README.md):
+    # {"factors": [...], "loadings": {item id: [loading per factor or None]}, "phi": [[...]]
+    #  or None, "citation": str, "method": str}
+    original: dict | None = None
 
     # -- helpers -----------------------------------------------------------------------
     @property
@@ -324,12 +328,14 @@ class Instrument:
             "subscale_labels": self.subscale_labels, "scoring": self.scoring,
             "max_missing_share": self.max_missing_share, "total": self.total,
             "integer": self.integer,
+            "original": self.original,
         })
 
 
 _INSTRUMENT_KEYS = {"id", "name", "title", "citation", "response", "response_scale", "scoring",
                     "max_missing_share", "total", "subscales", "factors", "subscale_labels",
-                    "factor_labels", "items", "description", "notes", "version", "license"}
+                    "factor_labels", "items", "description", "notes", "version", "license",
+                    "original"}
 _ITEM_KEYS = {"id", "subscale", "factor", "reverse", "text"}
 _RESPONSE_KEYS = {"min", "max", "labels", "integer"}
 
@@ -532,10 +538,68 @@ def instrument_from_dict(doc: Any, source: str = "<instrument>") -> Instrument:
         if clash:  # pragma: no cover - ids are rarely names
             raise StudyError(f"{where}: subscale name(s) {clash} equal item ids")
 
+    original = None
+    if doc.get("original") is not None:
+        original = _original_from_dict(where, doc["original"], [it.id for it in items],
+                                       subscales or [iid])
     return Instrument(id=iid, name=display, citation=str(doc.get("citation") or ""),
                       min=lo, max=hi, labels=labels, items=items, subscales=subscales,
                       scoring=scoring, max_missing_share=float(share), total=total,
-                      names=names, subscale_labels=sub_labels, source=source, integer=integer)
+                      names=names, subscale_labels=sub_labels, source=source, integer=integer,
+                      original=original)
+
+
+_ORIGINAL_KEYS = {"citation", "method", "n_obs", "factors", "loadings", "phi"}
+
+
+def _original_from_dict(where: str, raw: Any, item_ids: list, default_factors: list) -> dict:
+    """Check an instrument's ``original:`` block (the original version's published loadings,
+    scales/README.md) and return it as a plain dict."""
+    where = f"{where}, original"
+    if not isinstance(raw, Mapping):
+        raise StudyError(f"{where}: expected a mapping with `loadings` (item id -> one loading "
+                         "per factor), optional `factors`, `phi`, `citation`, `method`")
+    _check_keys(where, raw, _ORIGINAL_KEYS)
+    factors = raw.get("factors", default_factors)
+    if not isinstance(factors, list) or not factors or not all(
+            isinstance(f, str) and is_name(f) for f in factors) or len(set(factors)) < len(factors):
+        raise StudyError(f"{where}: `factors` must be a list of distinct names, got {factors!r}")
+    k = len(factors)
+    loads = raw.get("loadings")
+    if not isinstance(loads, Mapping) or len(loads) < 2:
+        raise StudyError(f"{where}: `loadings` must map at least 2 item ids to their loadings")
+    out_l: dict = {}
+    for key, row in loads.items():
+        item = _key_str(key)
+        if item not in item_ids:
+            raise StudyError(f"{where}: loadings given for unknown item {item!r}"
+                             f"{_suggest(item, item_ids)}")
+        row = [row] if (k == 1 and not isinstance(row, list)) else row
+        if not isinstance(row, list) or len(row) != k:
+            raise StudyError(f"{where}, item {item!r}: expected {k} loading(s) (factors "
+                             f"{', '.join(factors)}), got {row!r}")
+        vals = [None if v is None else _number(f"{where}, item {item!r}", v) for v in row]
+        bad = [v for v in vals if v is not None and abs(v) > 1.5]
+        if bad:
+            raise StudyError(f"{where}, item {item!r}: loading {bad[0]!r} is not a standardised "
+                             "loading (|loading| <= 1.5 expected)")
+        out_l[item] = vals
+    phi = raw.get("phi")
+    if phi is not None:
+        ok = isinstance(phi, list) and len(phi) == k and all(isinstance(r, list) and len(r) == k
+                                                             for r in phi)
+        if not ok:
+            raise StudyError(f"{where}: `phi` must be a {k} x {k} matrix of factor correlations")
+        phi = [[_number(f"{where}, phi", v) for v in r] for r in phi]
+        if any(abs(phi[i][i] - 1) > 1e-9 or abs(phi[i][j] - phi[j][i]) > 1e-9 or abs(phi[i][j]) > 1
+               for i in range(k) for j in range(k)):
+            raise StudyError(f"{where}: `phi` must be symmetric with 1 on the diagonal and "
+                             "correlations within -1..1")
+    n_obs = raw.get("n_obs")
+    if n_obs is not None and (isinstance(n_obs, bool) or not isinstance(n_obs, int) or n_obs < 1):
+        raise StudyError(f"{where}: n_obs must be a whole number, got {n_obs!r}")
+    return {"factors": list(factors), "loadings": out_l, "phi": phi, "n_obs": n_obs,
+            "citation": str(raw.get("citation") or ""), "method": str(raw.get("method") or "")}
 
 
 def _builtin_dirs() -> list:

@@ -22,6 +22,9 @@ and ``to_frame()``):
 * :func:`rotate` -- the rotations alone (GPArotation's algorithms and start).
 * :func:`factor_scores` -- regression, Bartlett, Anderson-Rubin and ten Berge scores with
   their determinacy (``psych::factor.scores``).
+* :func:`compare_to_original` -- a translation's EFA target-rotated to the original version's
+  published loadings, with Tucker's congruence per factor and item (Lorenzo-Seva & ten Berge
+  2006 cut-offs); :func:`congruence` is ``psych::factor.congruence``.
 * :func:`split_half_validation` -- EFA on one random half (stratified by a
   group column), the matching CFA on the other half.
 
@@ -34,7 +37,8 @@ back to a correlation matrix) and the smoothing is reported in ``warnings``.
 The package's files name the stages: ``correlation`` (input checks, the correlation matrix),
 ``retention`` (KMO, Bartlett, parallel analysis, MAP, scree), ``extraction``, ``rotation``,
 ``analysis`` (:func:`efa`, :func:`principal` and :class:`EFAResult`), ``scores`` (factor
-scores and their determinacy) and ``validation`` (split-half).
+scores and their determinacy), ``translation`` (congruence with the original version) and
+``validation`` (split-half).
 ``pm.efa`` is the function; this package is ``importlib.import_module("psychometrics.efa")``.
 No submodule is named like a public function (see psychometrics/__init__.py).
 """
@@ -47,6 +51,8 @@ from .correlation import correlation_matrix
 from .retention import (BartlettResult, DimensionalityResult, KMOResult, MAPResult,
                         ParallelAnalysisResult, bartlett, dimensionality, kmo, map_test,
                         parallel_analysis, scree_criteria)
+from .translation import (CongruenceResult, compare_to_original, congruence, original_solution,
+                          similarity)
 from .validation import SplitHalfResult, split_half_validation
 # internals the tests check directly against psych
 from .correlation import _complete_cor, _pairwise_cor, _smc  # noqa: F401
@@ -57,4 +63,5 @@ __all__ = ["kmo", "bartlett", "parallel_analysis", "map_test", "efa", "dimension
            "split_half_validation", "correlation_matrix", "scree_criteria",
            "KMOResult", "BartlettResult", "ParallelAnalysisResult", "MAPResult", "EFAResult",
            "DimensionalityResult", "SplitHalfResult", "EXTRACTION_METHODS", "ROTATIONS",
-           "principal", "rotate", "factor_scores", "FactorScoresResult", "SCORE_METHODS"]
+           "principal", "rotate", "factor_scores", "FactorScoresResult", "SCORE_METHODS",
+           "congruence", "compare_to_original", "CongruenceResult", "original_solution", "similarity"]

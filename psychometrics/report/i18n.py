@@ -386,6 +386,29 @@ TEXT.update({
 })
 
 
+# translation studies: comparison with the original version (issue 11)
+TEXT.update({
+    "t_congruence": {"en": "{name}: loadings of the original and the translated version",
+                     "fa": "{name}: بارهای عاملی نسخه‌ی اصلی و نسخه‌ی ترجمه‌شده"},
+    "n_congruence": {
+        "en": "Original loadings as published ({citation}); the translation's EFA was rotated to them "
+              "({rotation}, Procrustes target rotation). Tucker's congruence per factor: {factors}; "
+              "overall {overall}. Lorenzo-Seva & ten Berge (2006): .95 or more, the factors can be "
+              "considered equal; .85 to .94, fair similarity.",
+        "fa": "بارهای نسخه‌ی اصلی همان‌گونه که منتشر شده‌اند ({citation})؛ تحلیل عاملی نسخه‌ی ترجمه به "
+              "سوی آن‌ها چرخانده شد ({rotation}، چرخش هدف پروکراستس). ضریب همخوانی تاکر برای هر عامل: "
+              "{factors}؛ کل {overall}. لورنزو-سوا و تن برگه (۲۰۰۶): ۰٫۹۵ یا بیشتر، عامل‌ها برابرند؛ "
+              "۰٫۸۵ تا ۰٫۹۴، شباهت قابل قبول."},
+    "c_original": {"en": "original", "fa": "اصلی"},
+    "c_translation": {"en": "translation", "fa": "ترجمه"},
+    "c_congruence": {"en": "Congruence", "fa": "همخوانی"},
+    "c_similarity": {"en": "Similarity", "fa": "شباهت"},
+    "cong_equal": {"en": "equal", "fa": "برابر"},
+    "cong_fair": {"en": "fair similarity", "fa": "شباهت قابل قبول"},
+    "cong_not_similar": {"en": "not similar", "fa": "ناهمسان"},
+})
+
+
 def tr(key: str, lang: str = "en") -> str:
     entry = TEXT.get(key)
     if entry is None:

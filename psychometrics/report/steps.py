@@ -330,6 +330,28 @@ def _reliability(r, s):
     return out
 
 
+def _congruence_one(r, si, s, x, method):
+    """Translated vs original loadings side by side, with Tucker's congruence (issue 11)."""
+    compare, original_solution = need("efa", "compare_to_original"), need("efa", "original_solution")
+    L, phi, orig = original_solution(si.instrument, si.columns)
+    res = compare(x, L, phi, method=method)
+    r.collect_warnings(f"EFA {si.id}", res)
+    tab = res.table.copy()
+    tab["similarity"] = [r.t(f"cong_{v.replace(' ', '_')}") if v else "" for v in tab["similarity"]]
+    fac = list(res.factors.index)
+    labels = {f"orig_{f}": f"{f} ({r.t('c_original')})" for f in fac}
+    labels.update({f: f"{f} ({r.t('c_translation')})" for f in fac})
+    labels.update({"congruence": r.t("c_congruence"), "similarity": r.t("c_similarity")})
+    note = r.t("n_congruence", rotation=res.rotation, citation=orig.get("citation") or "-",
+               factors="; ".join(f"{f} {fmt.fmt_number(v, 'r', r.lang)}"
+                                 for f, v in res.factors["congruence"].items()),
+               overall=fmt.fmt_number(res.overall, "r", r.lang))
+    r.table(s, f"congruence_{si.id}", r.t("t_congruence", name=_label(r, si)), tab,
+            {**{c: "r" for c in tab.columns if c != "similarity"}, "similarity": "s"},
+            note=note, index_label=tr("item", r.lang), column_labels=labels)
+    return jsonable(res.to_dict())
+
+
 # ----------------------------------------------------------------------------------------------
 def step_efa(r):
     r.report.add(Section("efa", tr("sec_efa", r.lang)))
@@ -375,6 +397,8 @@ def _efa_one(r, si, s):
         out["phi"] = jsonable(e.phi)
     r.figure(s, f"loadings_{si.id}", r.t("f_heatmap", name=_label(r, si)), F.loading_heatmap,
              e.loadings)
+    if getattr(si.instrument, "original", None):
+        out["congruence"] = _congruence_one(r, si, s, x, method)
     if r.options["split_half"]:
         sh = need("efa", "split_half_validation")
         data = x.copy()

@@ -122,15 +122,16 @@ ft <- fa(hsx[hs$sex == 1, ], 3, fm = "minres", rotate = "none", warnings = FALSE
 Lo <- mat(fo$loadings); Lt <- mat(ft$loadings)
 rq <- targetQ(Lt, Target = Lo)
 rt <- targetT(Lt, Target = Lo)
+# per item: Tucker's coefficient over the item's row of loadings (no psych function; by formula)
 item_cong <- function(A, B) rowSums(A * B) / sqrt(rowSums(A^2) * rowSums(B^2))
 out$congruence <- list(
   original = Lo, original_phi = mat(fo$Phi), translated_unrotated = Lt,
   targetQ = list(loadings = mat(rq$loadings), phi = mat(rq$Phi),
-                 factor = diag(factor.congruence(rq$loadings, Lo)),
-                 matrix = mat(factor.congruence(rq$loadings, Lo)),
+                 factor = diag(factor.congruence(rq$loadings, Lo, digits = 16)),
+                 matrix = mat(factor.congruence(rq$loadings, Lo, digits = 16)),
                  item = item_cong(mat(rq$loadings), Lo)),
   targetT = list(loadings = mat(rt$loadings),
-                 factor = diag(factor.congruence(rt$loadings, Lo)),
+                 factor = diag(factor.congruence(rt$loadings, Lo, digits = 16)),
                  item = item_cong(mat(rt$loadings), Lo)))
 
 out$meta <- list(psych = as.character(packageVersion("psych")),
