@@ -6,12 +6,14 @@ Commands::
                            [--quiet]
     psychometrics demo [--out DIR] [--language en|fa] [--bootstrap N] [--quiet]
     psychometrics simulate --out DIR [--seed S]
+    psychometrics init DATA --out STUDY.yaml [--sheet S] [--seed S] [--scales DIR] [--force]
 
 ``validate`` runs the whole validation of a study file and writes results.json,
 report.html, appendix.docx, appendix.tex, tables.xlsx and figures/ into DIR.
 ``demo`` writes the bundled example study (simulated with a fixed seed, see
 :mod:`psychometrics.simulate`) into DIR/example/ and validates it.
-``simulate`` only writes the example study.
+``simulate`` only writes the example study.  ``init`` proposes a commented study file
+for a data file (:mod:`psychometrics.init`).
 
 ``--data FILE`` reads that data file instead of the study's ``data:`` (a file outside
 the study's folder can only be named this way).
@@ -81,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the validation on the bundled example study")
     d.add_argument("--out", "-o", default="demo-report", help="output folder (default demo-report)")
     common(d)
+    i = sub.add_parser("init", help="propose a study file from a data file (psychometrics.init)")
+    i.add_argument("data", help="the data file (.csv, .xlsx or .sav)")
+    i.add_argument("--out", "-o", required=True, help="the study file to write (.yaml)")
+    i.add_argument("--sheet", default=None, help="xlsx sheet (name or number)")
+    i.add_argument("--seed", type=int, default=None, help="the study's seed (default: random)")
+    i.add_argument("--scales", action="append", metavar="DIR", help="more folders with instrument files")
+    i.add_argument("--force", action="store_true", help="replace existing files")
+    i.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     s = sub.add_parser("simulate", help="write the example study (data + study files)")
     s.add_argument("--out", "-o", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=None, help="random seed (default 20261122)")
@@ -268,6 +278,9 @@ def _run(args) -> int:
         # the Persian demo reads the copy with Persian digits and labels
         study = sim.files["study_fa"] if args.language == "fa" else sim.files["study"]
         return _validate(study, out, args)
+    if args.command == "init":
+        from .init import main as init_main
+        return init_main(args)
     if args.command == "simulate":
         from .simulate import DEFAULT_SEED, simulate_example_study
         sim = simulate_example_study(Path(args.out), seed=args.seed if args.seed is not None
