@@ -40,6 +40,7 @@ _EXPORTS = {
     "principal": "efa", "factor_scores": "efa", "congruence": "efa", "compare_to_original": "efa",
     # SEM
     "cfa": "sem", "sem": "sem", "parse_model": "sem", "CFAFit": "sem",
+    "lav_predict": "sem.predict",
     # invariance and validity
     "invariance": "invariance", "validity": "validity", "htmt": "validity",
     # example data

@@ -12,8 +12,9 @@ from .syntax import parse_model
 __all__ = ["cfa", "sem", "parse_model", "CFAFit"]
 
 
-def cfa(model, data, group=None, estimator="ML", missing="listwise", group_equal=(),
-        group_partial=(), std_lv=False, orthogonal=False, meanstructure=None):
+def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
+        group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
+        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None):
     """Fit a confirmatory factor model as ``lavaan::cfa()``.
 
     ``model``: lavaan model syntax; ``data``: a DataFrame; ``group``: column defining groups
@@ -23,16 +24,30 @@ def cfa(model, data, group=None, estimator="ML", missing="listwise", group_equal
     latent variances to 1 instead of the first loading; ``orthogonal``: uncorrelated factors.
     Returns a :class:`CFAFit` (``parameters()``, ``fit_measures()``, ``modindices()``, ...).
     Numerical trouble is recorded in ``fit.diagnostics`` (and warned), never raised.
+    Without raw data: ``sample_cov`` (a covariance matrix, or correlations with
+    ``sample_sd``; a dict {group: matrix} for several groups), ``sample_mean``,
+    ``sample_nobs``, as lavaan's ``sample.cov``/``sample.mean``/``sample.nobs`` (ML only;
+    psychometrics/sem/moments.py).
     """
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
-                     orthogonal=orthogonal, meanstructure=meanstructure, model_type="cfa")
+                     orthogonal=orthogonal, meanstructure=meanstructure, model_type="cfa",
+                     moments=_moments(sample_cov, sample_mean, sample_nobs, sample_sd))
 
 
-def sem(model, data, group=None, estimator="ML", missing="listwise", group_equal=(),
-        group_partial=(), std_lv=False, orthogonal=False, meanstructure=None):
+def sem(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
+        group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
+        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None):
     """Fit a structural equation model as ``lavaan::sem()`` (same defaults as :func:`cfa` in
     lavaan 0.6-14; exogenous observed covariates are fixed.x).  Returns a :class:`CFAFit`."""
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
-                     orthogonal=orthogonal, meanstructure=meanstructure, model_type="sem")
+                     orthogonal=orthogonal, meanstructure=meanstructure, model_type="sem",
+                     moments=_moments(sample_cov, sample_mean, sample_nobs, sample_sd))
+
+
+def _moments(sample_cov, sample_mean, sample_nobs, sample_sd):
+    if sample_cov is None:
+        return None
+    return {"sample_cov": sample_cov, "sample_mean": sample_mean, "sample_nobs": sample_nobs,
+            "sample_sd": sample_sd}

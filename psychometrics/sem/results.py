@@ -790,7 +790,7 @@ def fit_model(*args, **kwargs) -> "CFAFit":
 def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimator: str = "ML",
               missing: str = "listwise", group_equal=(), group_partial=(), std_lv: bool = False,
               orthogonal: bool = False, meanstructure: bool | None = None, model_type: str = "cfa",
-              fixed_x: bool = True) -> CFAFit:
+              fixed_x: bool = True, moments: dict | None = None) -> CFAFit:
     """Parse, build, estimate; returns a :class:`CFAFit` (see :func:`psychometrics.sem.cfa`)."""
     estimator = str(estimator).upper()
     if estimator not in ("ML", "MLR"):
@@ -807,7 +807,12 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
     roles = var_roles(formulas)
     if not roles.ov:
         raise ModelError("the model has no observed variables")
-    sample = sample_stats(data, roles.ov, group=group, missing=missing)
+    if moments is not None:      # sample_cov/sample_mean/sample_nobs (psychometrics/sem/moments.py)
+        from .moments import check_moment_fit, moment_sample_stats
+        check_moment_fit(data, estimator, missing)
+        sample = moment_sample_stats(roles.ov, **moments)
+    else:
+        sample = sample_stats(data, roles.ov, group=group, missing=missing)
     ngroups = sample.ngroups
     if meanstructure is None:
         # lavaan: a mean structure with groups, with missing = "ml", or when the syntax has ~ 1
