@@ -134,3 +134,26 @@ def test_lav_predict_groups():
     for lab, ref in zip(REF["predict_groups"]["labels"], refs):
         mine = s[s["group"] == lab].drop(columns="group").to_numpy()
         assert np.max(np.abs(mine - np.array(ref))) < 1e-4
+
+
+# ------------------------------------------------------------------ likelihood = "wishart"
+
+def test_wishart_single_group():
+    check(pm.cfa(MODEL, HS, likelihood="wishart"), REF["wishart"])
+    S = cov_frame(REF["single"]["cov"])
+    check(pm.cfa(MODEL, sample_cov=S, sample_nobs=301, likelihood="wishart"), REF["wishart_cov"])
+
+
+def test_wishart_groups():
+    # lavaan weights each group's discrepancy by N_g - 1 in the test statistic; here
+    # 2 (N - G) F with F weighted by N_g / N: 2e-5 relative on this chi-square (within 1e-4)
+    check(pm.cfa(MODEL, HS, group="school", likelihood="wishart"), REF["wishart_groups"])
+
+
+def test_wishart_needs_ml_and_complete_data():
+    with pytest.raises(ModelError, match="wishart"):
+        pm.cfa(MODEL, HS, likelihood="wishart", estimator="MLR")
+    with pytest.raises(ModelError, match="wishart"):
+        pm.cfa(MODEL, HS, likelihood="wishart", missing="fiml")
+    with pytest.raises(ModelError, match="likelihood must be"):
+        pm.cfa(MODEL, HS, likelihood="student")

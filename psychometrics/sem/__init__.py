@@ -14,7 +14,7 @@ __all__ = ["cfa", "sem", "parse_model", "CFAFit"]
 
 def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
         group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
-        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None):
+        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal"):
     """Fit a confirmatory factor model as ``lavaan::cfa()``.
 
     ``model``: lavaan model syntax; ``data``: a DataFrame; ``group``: column defining groups
@@ -27,23 +27,27 @@ def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_
     Without raw data: ``sample_cov`` (a covariance matrix, or correlations with
     ``sample_sd``; a dict {group: matrix} for several groups), ``sample_mean``,
     ``sample_nobs``, as lavaan's ``sample.cov``/``sample.mean``/``sample.nobs`` (ML only;
-    psychometrics/sem/moments.py).
+    psychometrics/sem/moments.py).  ``likelihood="wishart"``: S with N - 1 in the denominator
+    and N - G in the test statistic and standard errors, as AMOS/LISREL and lavaan's
+    ``likelihood = "wishart"`` (ML, complete data; psychometrics/sem/wishart.py).
     """
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
                      orthogonal=orthogonal, meanstructure=meanstructure, model_type="cfa",
-                     moments=_moments(sample_cov, sample_mean, sample_nobs, sample_sd))
+                     moments=_moments(sample_cov, sample_mean, sample_nobs, sample_sd),
+                     likelihood=likelihood)
 
 
 def sem(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
         group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
-        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None):
+        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal"):
     """Fit a structural equation model as ``lavaan::sem()`` (same defaults as :func:`cfa` in
     lavaan 0.6-14; exogenous observed covariates are fixed.x).  Returns a :class:`CFAFit`."""
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
                      orthogonal=orthogonal, meanstructure=meanstructure, model_type="sem",
-                     moments=_moments(sample_cov, sample_mean, sample_nobs, sample_sd))
+                     moments=_moments(sample_cov, sample_mean, sample_nobs, sample_sd),
+                     likelihood=likelihood)
 
 
 def _moments(sample_cov, sample_mean, sample_nobs, sample_sd):

@@ -409,7 +409,7 @@ class CFAFit:
             else:
                 # lavaan: observed (Hessian) information with missing="ml", expected otherwise
                 kind = "observed" if self.missing == "fiml" else "expected"
-                v = np.linalg.inv(self.ntotal * self.information(kind))
+                v = np.linalg.inv(self._n_test() * self.information(kind))
             self._cache["vcov"] = v
         return self._cache["vcov"]
 
@@ -570,12 +570,13 @@ class CFAFit:
             return dict(self._cache["fm"])
         N = self.ntotal
         G = self.ngroups
-        X2 = 2 * N * self.fmin
+        Nt = self._n_test()     # N, or N - G with likelihood="wishart" (sem/wishart.py)
+        X2 = 2 * Nt * self.fmin
         df = self.df
         fm = {"npar": self.npar, "fmin": self.fmin, "chisq": X2, "df": df,
               "pvalue": float(stats.chi2.sf(X2, df)) if df > 0 else np.nan}
         base = self.baseline()
-        X2b = 2 * N * base.fmin
+        X2b = 2 * Nt * base.fmin
         dfb = base.df
         fm["baseline_chisq"] = X2b
         fm["baseline_df"] = dfb
@@ -595,13 +596,13 @@ class CFAFit:
         fm["bic"] = -2 * logl + npar * np.log(N)
         fm["ntotal"] = N
         fm["bic2"] = -2 * logl + npar * np.log((N + 2) / 24)
-        fm["rmsea"] = (np.sqrt(max((X2 - df) / (N * df), 0.0)) * np.sqrt(G)) if df > 0 else 0.0
-        lo, hi = rmsea_ci(X2, df, N, G)
+        fm["rmsea"] = (np.sqrt(max((X2 - df) / (Nt * df), 0.0)) * np.sqrt(G)) if df > 0 else 0.0
+        lo, hi = rmsea_ci(X2, df, Nt, G)
         fm["rmsea_ci_lower"], fm["rmsea_ci_upper"] = lo, hi
         fm["rmsea_ci_level"] = 0.90
         if df > 0:
-            fm["rmsea_pvalue"] = float(stats.ncx2.sf(X2, df, N * df * 0.05 ** 2 / G))
-            fm["rmsea_notclose_pvalue"] = float(stats.ncx2.cdf(X2, df, N * df * 0.08 ** 2 / G))
+            fm["rmsea_pvalue"] = float(stats.ncx2.sf(X2, df, Nt * df * 0.05 ** 2 / G))
+            fm["rmsea_notclose_pvalue"] = float(stats.ncx2.cdf(X2, df, Nt * df * 0.08 ** 2 / G))
         else:
             fm["rmsea_pvalue"] = np.nan
             fm["rmsea_notclose_pvalue"] = np.nan
@@ -614,6 +615,10 @@ class CFAFit:
             fm.update(self._robust_measures)
         self._cache["fm"] = fm
         return dict(fm)
+
+    def _n_test(self) -> int:
+        """N in the test statistic and the information: N, or N - G (likelihood="wishart")."""
+        return self.ntotal - (self.ngroups if self.options.get("likelihood") == "wishart" else 0)
 
     def _logl_x(self) -> float:
         ov_x = self.partable.roles.ov_x if self.options.get("fixed_x", True) else []
@@ -790,7 +795,8 @@ def fit_model(*args, **kwargs) -> "CFAFit":
 def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimator: str = "ML",
               missing: str = "listwise", group_equal=(), group_partial=(), std_lv: bool = False,
               orthogonal: bool = False, meanstructure: bool | None = None, model_type: str = "cfa",
-              fixed_x: bool = True, moments: dict | None = None) -> CFAFit:
+              fixed_x: bool = True, moments: dict | None = None,
+              likelihood: str = "normal") -> CFAFit:
     """Parse, build, estimate; returns a :class:`CFAFit` (see :func:`psychometrics.sem.cfa`)."""
     estimator = str(estimator).upper()
     if estimator not in ("ML", "MLR"):
@@ -813,6 +819,9 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
         sample = moment_sample_stats(roles.ov, **moments)
     else:
         sample = sample_stats(data, roles.ov, group=group, missing=missing)
+    if likelihood != "normal":
+        from .wishart import use_wishart   # psychometrics/sem/wishart.py
+        use_wishart(sample, likelihood, estimator, missing)
     ngroups = sample.ngroups
     if meanstructure is None:
         # lavaan: a mean structure with groups, with missing = "ml", or when the syntax has ~ 1
@@ -842,6 +851,7 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
                  model_type=model_type,
                  options={"fixed_x": fixed_x, "std_lv": std_lv, "orthogonal": orthogonal,
                           "group": group, "group_equal": tuple(group_equal),
-                          "group_partial": tuple(group_partial), "meanstructure": meanstructure})
+                          "group_partial": tuple(group_partial), "meanstructure": meanstructure,
+                          "likelihood": likelihood})
     robust_post(fit)
     return fit

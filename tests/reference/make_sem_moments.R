@@ -52,6 +52,10 @@ out$predict_fiml <- list(data = mat(hm), regression = mat(lavPredict(ff, method 
 fg <- cfa(model, data = hs, group = "school", group.equal = c("loadings", "intercepts"))
 pg <- lavPredict(fg, method = "regression")
 out$predict_groups <- list(regression = lapply(pg, mat), labels = lavInspect(fg, "group.label"))
+# likelihood = "wishart" (AMOS/LISREL convention): raw data, two groups, and sample.cov
+out$wishart <- one(cfa(model, data = hs, likelihood = "wishart"))
+out$wishart_groups <- one(cfa(model, data = hs, group = "school", likelihood = "wishart"))
+out$wishart_cov <- one(cfa(model, sample.cov = S, sample.nobs = 301, likelihood = "wishart"))
 out$meta <- list(lavaan = as.character(packageVersion("lavaan")), R = R.version.string)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, matrix = "rowmajor", na = "null"),
            "sem_moments.json")
