@@ -38,7 +38,9 @@ class EFAResult:
     ``correlation``: the correlation matrix analysed; ``warnings``: numerical
     trouble (Heywood cases, non-convergence, smoothing, few cases); ``fit``: psych's
     goodness-of-fit statistics (chi-square, TLI, RMSEA with 90% interval, BIC, RMSR; see
-    :func:`_fit_statistics`).
+    :func:`_fit_statistics`); ``rotation_converged``: whether the rotation met GPArotation's
+    stopping rule; ``rotation_options``: gamma / delta / k / target as given.  Factor scores:
+    :func:`psychometrics.efa.factor_scores`.
     """
 
     loadings: pd.DataFrame
