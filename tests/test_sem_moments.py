@@ -95,6 +95,8 @@ def test_moment_input_errors():
         pm.cfa(MODEL, sample_cov=S)
     with pytest.raises(ModelError, match="needs raw data"):
         pm.cfa(MODEL, sample_cov=S, sample_nobs=301, estimator="MLR")
+    with pytest.raises(ModelError, match="needs raw data"):
+        pm.cfa(MODEL, sample_cov=S, sample_nobs=301, missing="fiml")
     with pytest.raises(ModelError, match="either data or sample_cov"):
         pm.cfa(MODEL, HS, sample_cov=S, sample_nobs=301)
     with pytest.raises(ModelError, match="not in sample_cov"):
@@ -145,8 +147,8 @@ def test_wishart_single_group():
 
 
 def test_wishart_groups():
-    # lavaan weights each group's discrepancy by N_g - 1 in the test statistic; here
-    # 2 (N - G) F with F weighted by N_g / N: 2e-5 relative on this chi-square (within 1e-4)
+    # the test statistic weights each group's discrepancy by N_g - 1, as lavaan does; the
+    # standard errors use (N - G) sum_g (N_g / N) I_g (lavaan: ~ sum_g (N_g - 1) I_g): ~1e-5
     check(pm.cfa(MODEL, HS, group="school", likelihood="wishart"), REF["wishart_groups"])
 
 
@@ -157,3 +159,46 @@ def test_wishart_needs_ml_and_complete_data():
         pm.cfa(MODEL, HS, likelihood="wishart", missing="fiml")
     with pytest.raises(ModelError, match="likelihood must be"):
         pm.cfa(MODEL, HS, likelihood="student")
+
+
+# ------------------------------------------------------------------ GLS and ULS
+
+LS_KEYS = ["chisq", "df", "cfi", "tli", "rmsea", "srmr", "baseline_chisq"]
+
+
+def check_ls(fit, ref, estimator):
+    fm = fit.fit_measures()
+    for k in LS_KEYS:
+        r = ref["fm"][k.replace("baseline_chisq", "baseline.chisq")]
+        assert abs(fm[k] - r) <= 1e-4 * max(abs(r), 1e-3), k
+    # lavaan's fmin is chisq / 2N; ours is the minimum of F (chisq = 2 sum (N_g - 1) F_g)
+    assert abs(fm["chisq"] / (2 * fit.ntotal) - ref["fm"]["fmin"]) < 1e-6
+    if estimator == "ULS":
+        assert np.isnan(fm["pvalue"]) and ref["fm"]["pvalue"] is None
+    else:
+        assert abs(fm["pvalue"] - ref["fm"]["pvalue"]) <= 1e-4 * ref["fm"]["pvalue"]
+    assert np.isnan(fm["logl"]) and np.isnan(fm["aic"])          # no likelihood
+    pt = fit.parameters()
+    pe = ref["pe"]
+    assert list(pt["rhs"]) == pe["rhs"]
+    assert np.nanmax(np.abs(pt["est"].to_numpy(float) - np.array(pe["est"], float))) < 1e-4
+    se = np.array([np.nan if v is None else v for v in pe["se"]], float)
+    assert np.nanmax(np.abs(pt["se"].to_numpy(float) - se)) < 1e-4
+
+
+@pytest.mark.parametrize("estimator", ["GLS", "ULS"])
+def test_least_squares(estimator):
+    e = estimator.lower()
+    check_ls(pm.cfa(MODEL, HS, estimator=estimator), REF[f"{e}_single"], estimator)
+    check_ls(pm.cfa(MODEL, HS, group="school", estimator=estimator), REF[f"{e}_groups"], estimator)
+    check_ls(pm.cfa(MODEL, sample_cov=cov_frame(REF["single"]["cov"]), sample_nobs=301,
+                    estimator=estimator), REF[f"{e}_cov"], estimator)
+
+
+def test_least_squares_refusals():
+    with pytest.raises(ModelError, match="complete data"):
+        pm.cfa(MODEL, HS, estimator="GLS", missing="fiml")
+    with pytest.raises(ModelError, match="ML/MLR fits only"):
+        pm.cfa(MODEL, HS, estimator="ULS").modindices()
+    with pytest.raises(ModelError, match="unknown estimator"):
+        pm.cfa(MODEL, HS, estimator="WLS")

@@ -30,6 +30,8 @@ def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_
     psychometrics/sem/moments.py).  ``likelihood="wishart"``: S with N - 1 in the denominator
     and N - G in the test statistic and standard errors, as AMOS/LISREL and lavaan's
     ``likelihood = "wishart"`` (ML, complete data; psychometrics/sem/wishart.py).
+    ``estimator="GLS"`` or ``"ULS"``: lavaan's least-squares estimators for complete
+    continuous data (psychometrics/sem/ls.py).
     """
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,

@@ -103,12 +103,15 @@ class MLObjective:
         return self.sample.h1_logl
 
 
-def make_objective(model: Model, sample: SampleStats, missing: str):
+def make_objective(model: Model, sample: SampleStats, missing: str, estimator: str = "ML"):
     """Return the objective for ``missing`` ("listwise": :class:`MLObjective`).
 
     Integration point for FIML (CONTRIBUTING.md): the "fiml" branch belongs to
     ``psychometrics/sem/fiml.py``.
     """
+    if estimator in ("GLS", "ULS"):            # least squares (psychometrics/sem/ls.py)
+        from .ls import LSObjective
+        return LSObjective(sample, model.meanstructure, estimator)
     if missing == "listwise":
         return MLObjective(sample, model.meanstructure)
     if missing in ("fiml", "ml"):

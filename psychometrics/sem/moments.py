@@ -6,7 +6,7 @@ Published papers report covariance or correlation matrices (with standard deviat
 with ``likelihood = "normal"`` (``sample.cov.rescale = TRUE``), a given covariance matrix is
 taken as the unbiased (N - 1) estimate and rescaled by (N - 1) / N, so the fit equals the fit to
 the raw data.  A correlation matrix with ``sample_sd`` becomes D R D (``lavaan::cor2cov``).
-There are no raw data: ML only (MLR, FIML and the bootstrap need cases).
+There are no raw data: ML, GLS or ULS (MLR, FIML and the bootstrap need cases).
 """
 from __future__ import annotations
 
@@ -113,7 +113,8 @@ def check_moment_fit(data, estimator: str, missing: str) -> None:
     """Moments instead of data: no data, ML, complete data (lavaan refuses the same)."""
     if data is not None:
         raise ModelError("give either data or sample_cov, not both")
-    if estimator != "ML":
-        raise ModelError(f"estimator {estimator!r} needs raw data; with sample_cov use 'ML'")
+    if estimator not in ("ML", "GLS", "ULS"):
+        raise ModelError(f"estimator {estimator!r} needs raw data; with sample_cov use 'ML', "
+                         "'GLS' or 'ULS'")
     if missing != "listwise":
         raise ModelError("missing='fiml' needs raw data; sample_cov describes complete data")

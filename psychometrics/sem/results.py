@@ -21,6 +21,7 @@ from .._results import jsonable
 from ..errors import Diagnostics, ModelError, PsychometricsWarning
 from . import defined as _defined
 from .estimate import expected_information, make_objective, optimize, robust_post, single_thread_blas
+from .wishart import test_n_minus_one
 from .model import Model
 from .partable import ParTable, VarRoles, build_partable
 from .sample import SampleStats, sample_stats
@@ -409,7 +410,10 @@ class CFAFit:
             else:
                 # lavaan: observed (Hessian) information with missing="ml", expected otherwise
                 kind = "observed" if self.missing == "fiml" else "expected"
-                v = np.linalg.inv(self._n_test() * self.information(kind))
+                if hasattr(self.objective, "vcov"):      # GLS / ULS (sem/ls.py)
+                    v = self.objective.vcov(self.model, self.x)
+                else:
+                    v = np.linalg.inv(self._n_test() * self.information(kind))
             self._cache["vcov"] = v
         return self._cache["vcov"]
 
@@ -571,12 +575,13 @@ class CFAFit:
         N = self.ntotal
         G = self.ngroups
         Nt = self._n_test()     # N, or N - G with likelihood="wishart" (sem/wishart.py)
-        X2 = 2 * Nt * self.fmin
+        X2 = 2 * Nt * self.fmin if Nt == N else test_n_minus_one(self)   # sem/wishart.py
         df = self.df
         fm = {"npar": self.npar, "fmin": self.fmin, "chisq": X2, "df": df,
-              "pvalue": float(stats.chi2.sf(X2, df)) if df > 0 else np.nan}
+              # ULS: no chi-square reference distribution (lavaan: NA)
+              "pvalue": float(stats.chi2.sf(X2, df)) if df > 0 and self.estimator != "ULS" else np.nan}
         base = self.baseline()
-        X2b = 2 * Nt * base.fmin
+        X2b = 2 * Nt * base.fmin if Nt == N else test_n_minus_one(base)
         dfb = base.df
         fm["baseline_chisq"] = X2b
         fm["baseline_df"] = dfb
@@ -616,9 +621,10 @@ class CFAFit:
         self._cache["fm"] = fm
         return dict(fm)
 
-    def _n_test(self) -> int:
+    def _n_test(self) -> int:  # noqa: D401
         """N in the test statistic and the information: N, or N - G (likelihood="wishart")."""
-        return self.ntotal - (self.ngroups if self.options.get("likelihood") == "wishart" else 0)
+        ls = self.estimator in ("GLS", "ULS")     # lavaan: N - G for these (sem/ls.py)
+        return self.ntotal - (self.ngroups if ls or self.options.get("likelihood") == "wishart" else 0)
 
     def _logl_x(self) -> float:
         ov_x = self.partable.roles.ov_x if self.options.get("fixed_x", True) else []
@@ -694,6 +700,8 @@ class CFAFit:
     def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
         """Modification indices as ``lavaan::modindices(fit)``; see :mod:`.modindices`."""
         from .modindices import modindices
+        if self.estimator in ("GLS", "ULS"):
+            raise ModelError("modification indices are computed for ML/MLR fits only")
         with single_thread_blas():
             return modindices(self, sort=sort, minimum_value=minimum_value)
 
@@ -766,7 +774,7 @@ def fit_baseline(fit: CFAFit) -> CFAFit:
     fixed_x = fit.options.get("fixed_x", True)
     pt0 = _independence_partable(fit.partable, fixed_x)
     model = Model(pt0, fit.sample)
-    obj = make_objective(model, fit.sample, fit.missing)
+    obj = make_objective(model, fit.sample, fit.missing, fit.estimator)
     x0 = model.start_values(fit.sample)
     # start at the sample (h1) variances and means: the optimum for complete data
     for i in np.flatnonzero(pt0.free > 0):
@@ -799,8 +807,8 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
               likelihood: str = "normal") -> CFAFit:
     """Parse, build, estimate; returns a :class:`CFAFit` (see :func:`psychometrics.sem.cfa`)."""
     estimator = str(estimator).upper()
-    if estimator not in ("ML", "MLR"):
-        raise ModelError(f"unknown estimator {estimator!r}; use 'ML' or 'MLR'")
+    if estimator not in ("ML", "MLR", "GLS", "ULS"):
+        raise ModelError(f"unknown estimator {estimator!r}; use 'ML', 'MLR', 'GLS' or 'ULS'")
     missing = {"ml": "fiml", "fiml": "fiml", "listwise": "listwise"}.get(str(missing).lower())
     if missing is None:
         raise ModelError("missing must be 'listwise' or 'fiml'")
@@ -822,6 +830,9 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
     if likelihood != "normal":
         from .wishart import use_wishart   # psychometrics/sem/wishart.py
         use_wishart(sample, likelihood, estimator, missing)
+    if estimator in ("GLS", "ULS"):         # psychometrics/sem/ls.py
+        from .ls import use_least_squares
+        use_least_squares(sample, estimator, missing)
     ngroups = sample.ngroups
     if meanstructure is None:
         # lavaan: a mean structure with groups, with missing = "ml", or when the syntax has ~ 1
@@ -836,7 +847,7 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
     known = {lb for lb in pt.label if lb}
     _defined.check_names(pt.defined, known)
     mdl = Model(pt, sample)
-    objective = make_objective(mdl, sample, missing)
+    objective = make_objective(mdl, sample, missing, estimator)
     xf0 = mdl.start_values(sample)
     # reduced start: first member of each equality class
     x0 = np.zeros(pt.n_reduced)
@@ -846,6 +857,9 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
             x0[red] = xf0[k]
             seen.add(red)
     weights = [g.nobs / sample.ntotal for g in sample.groups]
+    if estimator in ("GLS", "ULS"):      # start at the ML estimates (sem/ls.py)
+        from .ls import ml_start
+        x0 = ml_start(mdl, sample, x0, weights, optimize)
     opt = optimize(mdl, objective, x0, weights)
     fit = CFAFit(pt, mdl, sample, objective, opt, estimator=estimator, missing=missing,
                  model_type=model_type,

@@ -26,3 +26,19 @@ def use_wishart(sample: SampleStats, likelihood: str, estimator: str, missing: s
         g.cov = g.cov * f
         g.h1_cov = g.cov
         g.h1_logl = saturated_logl(g.nobs, g.cov)
+
+
+def test_n_minus_one(fit) -> float:
+    """The test statistic 2 sum_g (N_g - 1) F_g, each group's discrepancy F_g weighted by its
+    N_g - 1: lavaan's statistic with ``likelihood = "wishart"`` and for GLS and ULS."""
+    obj = fit.objective
+    implied = fit.model.implied(fit.x)
+    w0 = list(obj.w)
+    total = 0.0
+    try:
+        for k, gs in enumerate(fit.sample.groups):
+            obj.w = [1.0 if j == k else 0.0 for j in range(len(w0))]
+            total += 2 * (gs.nobs - 1) * obj.value(implied)
+    finally:
+        obj.w = w0
+    return float(total)

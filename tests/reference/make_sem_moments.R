@@ -56,6 +56,14 @@ out$predict_groups <- list(regression = lapply(pg, mat), labels = lavInspect(fg,
 out$wishart <- one(cfa(model, data = hs, likelihood = "wishart"))
 out$wishart_groups <- one(cfa(model, data = hs, group = "school", likelihood = "wishart"))
 out$wishart_cov <- one(cfa(model, sample.cov = S, sample.nobs = 301, likelihood = "wishart"))
+# least squares: GLS and ULS (lavaan's standard test and se = "standard")
+fm_ls <- c("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "baseline.chisq", "fmin")
+one_ls <- function(fit) list(fm = as.list(fitMeasures(fit, fm_ls)), pe = pe(fit))
+for (e in c("GLS", "ULS")) {
+  out[[paste0(tolower(e), "_single")]] <- one_ls(cfa(model, data = hs, estimator = e))
+  out[[paste0(tolower(e), "_groups")]] <- one_ls(cfa(model, data = hs, estimator = e, group = "school"))
+  out[[paste0(tolower(e), "_cov")]] <- one_ls(cfa(model, sample.cov = S, sample.nobs = 301, estimator = e))
+}
 out$meta <- list(lavaan = as.character(packageVersion("lavaan")), R = R.version.string)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, matrix = "rowmajor", na = "null"),
            "sem_moments.json")
