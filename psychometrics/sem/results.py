@@ -574,7 +574,7 @@ class CFAFit:
             return dict(self._cache["fm"])
         N = self.ntotal
         G = self.ngroups
-        Nt = self._n_test()     # N, or N - G with likelihood="wishart" (sem/wishart.py)
+        Nt = self._n_test()     # N, or N - G with likelihood="wishart" or GLS/ULS
         X2 = 2 * Nt * self.fmin if Nt == N else test_n_minus_one(self)   # sem/wishart.py
         df = self.df
         fm = {"npar": self.npar, "fmin": self.fmin, "chisq": X2, "df": df,
@@ -621,8 +621,9 @@ class CFAFit:
         self._cache["fm"] = fm
         return dict(fm)
 
-    def _n_test(self) -> int:  # noqa: D401
-        """N in the test statistic and the information: N, or N - G (likelihood="wishart")."""
+    def _n_test(self) -> int:
+        """N in the test statistic, RMSEA and information: N, or N - G with likelihood="wishart"
+        and for GLS/ULS (the statistic then weights each group by N_g - 1: test_n_minus_one)."""
         ls = self.estimator in ("GLS", "ULS")     # lavaan: N - G for these (sem/ls.py)
         return self.ntotal - (self.ngroups if ls or self.options.get("likelihood") == "wishart" else 0)
 
