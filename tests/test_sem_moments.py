@@ -87,6 +87,17 @@ def test_multi_group_moments():
     fit = pm.cfa(MODEL, sample_cov=covs, sample_mean=means, sample_nobs=nobs, group_equal="loadings")
     check(fit, g)
     assert fit.group_labels == ["Pasteur", "Grant-White"]
+    # the same from correlations and standard deviations per group
+    cors, sds = {}, {}
+    for lab, c in covs.items():
+        sd = np.sqrt(np.diag(c.to_numpy()))
+        cors[lab] = c / np.outer(sd, sd)
+        sds[lab] = pd.Series(sd, index=OV)
+    f2 = pm.cfa(MODEL, sample_cov=cors, sample_sd=sds, sample_mean=means, sample_nobs=nobs,
+                group_equal="loadings")
+    assert abs(f2.fit_measures()["chisq"] - fit.fit_measures()["chisq"]) < 1e-8
+    with pytest.raises(ModelError, match="needs sample_mean"):
+        pm.cfa(MODEL, sample_cov=covs, sample_nobs=nobs)
 
 
 def test_moment_input_errors():

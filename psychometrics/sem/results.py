@@ -838,6 +838,8 @@ def _fit_model(model: str, data: pd.DataFrame, group: str | None = None, estimat
     if meanstructure is None:
         # lavaan: a mean structure with groups, with missing = "ml", or when the syntax has ~ 1
         meanstructure = ngroups > 1 or missing == "fiml" or any(f.op == "~1" for f in formulas)
+    if moments is not None and meanstructure and any(np.isnan(g.mean).any() for g in sample.groups):
+        raise ModelError("a mean structure (several groups, or ~ 1 in the model) needs sample_mean")
     if group_equal and ngroups < 2:
         group_equal = ()
     if not meanstructure and any(f.op == "~1" for f in formulas):
