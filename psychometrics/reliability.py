@@ -50,12 +50,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from psychometrics._measurement import _batches, _boot_weights, _fit_matrices, _weighted_pairwise_moments
 from psychometrics._results import jsonable
 from psychometrics._validate import numeric_items
 from psychometrics.errors import PsychometricsError, PsychometricsWarning
@@ -151,43 +152,6 @@ def _pairwise_cor(x: np.ndarray) -> np.ndarray:
     return _weighted_pairwise_moments(x, np.ones((1, x.shape[0])))[1][0]
 
 
-def _weighted_pairwise_moments(x: np.ndarray, w: np.ndarray):
-    """Pairwise covariances and correlations for a batch of case weights.
-
-    ``w`` is (B, n): the number of times each case is drawn (a bootstrap
-    sample is a row of counts; the plain data is a row of ones).  Returns
-    (cov, cor), each (B, p, p), computed with pairwise-complete cases and the
-    n - 1 denominator, like R's cov/cor(use = "pairwise").
-    """
-    n, p = x.shape
-    m = (~np.isnan(x)).astype(float)
-    # centre first (covariances are shift-invariant) so the one-pass sums do
-    # not lose digits when item means are large relative to their SDs
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        centre = np.nanmean(x, axis=0)
-    x0 = np.where(m > 0, x - np.nan_to_num(centre), 0.0)
-    mm = (m[:, :, None] * m[:, None, :]).reshape(n, p * p)
-    xm = (x0[:, :, None] * m[:, None, :]).reshape(n, p * p)      # x_j where k observed
-    xx = (x0[:, :, None] * x0[:, None, :]).reshape(n, p * p)
-    x2m = (x0[:, :, None] ** 2 * m[:, None, :]).reshape(n, p * p)  # x_j^2 where k observed
-    N = (w @ mm).reshape(-1, p, p)
-    Sj = (w @ xm).reshape(-1, p, p)          # sum x_j over pairs (j,k)
-    Sk = np.swapaxes(Sj, 1, 2)               # sum x_k over pairs (j,k)
-    Sjk = (w @ xx).reshape(-1, p, p)
-    Sjj = (w @ x2m).reshape(-1, p, p)
-    Skk = np.swapaxes(Sjj, 1, 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cxy = Sjk - Sj * Sk / N
-        cov = cxy / (N - 1)
-        vx = Sjj - Sj ** 2 / N
-        vy = Skk - Sk ** 2 / N
-        cor = cxy / np.sqrt(vx * vy)
-    idx = np.arange(p)
-    cor[:, idx, idx] = 1.0
-    return cov, cor
-
-
 def _smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations 1 - 1/diag(R^-1) (psych::smc)."""
     try:
@@ -230,29 +194,6 @@ def _alpha_raw_batch(cov: np.ndarray) -> np.ndarray:
     tr = np.trace(cov, axis1=1, axis2=2)
     sc = cov.sum(axis=(1, 2))
     return (1 - tr / sc) * p / (p - 1)
-
-
-def _boot_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    """Case counts (size, n) of ``size`` bootstrap samples drawn with ``rng``.
-
-    Each bootstrap sample is ``rng.integers(0, n, n)`` (the resampled row
-    positions); it is returned as counts so that moments are weighted sums.
-    """
-    idx = rng.integers(0, n, size=(size, n))
-    w = np.zeros((size, n))
-    rows = np.repeat(np.arange(size), n)
-    np.add.at(w, (rows, idx.ravel()), 1.0)
-    return w
-
-
-def _batches(n_boot: int, n: int, p: int) -> Iterable[int]:
-    # keep each batch's (B x p^2) moment arrays and (B x n) weights modest
-    per = max(1, min(n_boot, int(2e6 // (n + p * p))))
-    done = 0
-    while done < n_boot:
-        b = min(per, n_boot - done)
-        yield b
-        done += b
 
 
 # --------------------------------------------------------------------------
@@ -1105,7 +1046,6 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
     For a multi-group fit, ``group`` names the group (semTools reports each).
     Returns a :class:`CompRelResult`; its ``table`` holds both denominators.
     """
-    from psychometrics.validity import _fit_matrices
     if isinstance(fit_or_items, pd.DataFrame):
         x, _ = _prepare(fit_or_items, None, min_items=3)
         import psychometrics as pm

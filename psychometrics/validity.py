@@ -31,14 +31,13 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import jsonable
-from psychometrics.errors import CellProblem, DataError, ModelError, PsychometricsError, PsychometricsWarning
+from psychometrics._measurement import (ValidityInputError, _batches, _boot_weights, _first,
+                                        _fit_matrices, _weighted_pairwise_moments)
+from psychometrics.errors import CellProblem, DataError, PsychometricsWarning
+from psychometrics.reliability import composite_reliability
 
 __all__ = ["htmt", "validity", "validity_from_estimates", "HTMTResult", "ValidityResult",
            "ValidityInputError"]
-
-
-class ValidityInputError(PsychometricsError):
-    """Inputs to a validity analysis are unusable (unknown items, bad mapping, ...)."""
 
 
 # --------------------------------------------------------------------------
@@ -230,7 +229,6 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
     seeded with ``numpy.random.default_rng(seed)``, vectorised in batches).
     Returns an :class:`HTMTResult`.
     """
-    from psychometrics.reliability import _batches, _boot_weights, _weighted_pairwise_moments
     if n_boot < 0:
         raise ValidityInputError(f"n_boot must be >= 0, got {n_boot!r}")
     if not (0 < level < 1):
@@ -356,7 +354,6 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
     semTools 0.5-6 ``AVE`` and ``compRelSEM`` (single group, continuous
     indicators); Fornell & Larcker (1981).
     """
-    from psychometrics.reliability import composite_reliability
     lam = np.asarray(lambda_, dtype=float)
     if lam.ndim == 1:
         lam = lam[:, None]
@@ -409,161 +406,6 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
                           fornell_larcker=pd.DataFrame(fl, index=factors, columns=factors),
                           factor_correlations=pd.DataFrame(cor, index=factors, columns=factors),
                           htmt=htmt_result, obs_var=bool(obs_var), warnings=warn)
-
-
-def _first(obj, names):
-    for n in names:
-        if hasattr(obj, n):
-            v = getattr(obj, n)
-            v = v() if callable(v) else v
-            if v is not None:
-                return v
-    return None
-
-
-def _as_matrix(v, names: list[str]) -> np.ndarray:
-    """A p x p matrix for ``names`` from a DataFrame / ndarray / per-group list or dict."""
-    for _ in range(3):
-        if isinstance(v, dict) and "cov" in v:
-            v = v["cov"]
-        elif isinstance(v, (list, tuple)):
-            if len(v) != 1:
-                raise ModelError("validity statistics are computed for single-group fits; fit "
-                                 "each group separately")
-            v = v[0]
-        elif isinstance(v, dict):
-            if len(v) != 1:
-                raise ModelError("validity statistics are computed for single-group fits")
-            v = next(iter(v.values()))
-    if isinstance(v, pd.DataFrame):
-        return v.loc[names, names].to_numpy(dtype=float)
-    return np.asarray(v, dtype=float)
-
-
-def _group_index(fit, pt: pd.DataFrame, group) -> tuple[int, Any]:
-    """Position and label of the requested group of a (possibly multi-group) fit."""
-    labels = list(getattr(fit, "group_labels", None) or [])
-    if not labels and "group" in pt.columns:
-        labels = list(dict.fromkeys(pt["group"].dropna()))
-    if len(labels) <= 1:
-        if group is not None and labels and group != labels[0]:
-            raise ValidityInputError(f"group {group!r} is not in this fit (groups: {labels})")
-        return 0, (labels[0] if labels else None)
-    if group is None:
-        raise ValidityInputError(
-            f"this is a multi-group fit (groups: {labels}); say which group with group=")
-    matches = [i for i, l in enumerate(labels) if l == group or str(l) == str(group)]
-    if not matches:
-        raise ValidityInputError(f"group {group!r} is not in this fit (groups: {labels})")
-    return matches[0], labels[matches[0]]
-
-
-def _fit_matrices(fit, group=None) -> dict:
-    """Loadings, factor covariances and observed / implied covariances of a fitted CFA.
-
-    Reads ``fit.parameters()`` (lhs, op, rhs, group, est) for lambda, the
-    model-implied factor covariances (lavaan's cov.lv) and the fit's sample
-    and model-implied covariance matrices, for one group (``group``: its
-    label; needed when the fit has several).
-    """
-    if not hasattr(fit, "parameters"):
-        raise ValidityInputError(f"expected a fitted CFA (pm.cfa), got {type(fit).__name__}")
-    pt = fit.parameters()
-    gi, glabel = _group_index(fit, pt, group)
-    if "group" in pt.columns and pt["group"].nunique() > 1:
-        pt = pt[(pt["group"] == glabel) | (pt["group"].astype(str) == str(glabel))]
-    load = pt[pt["op"] == "=~"]
-    all_lv = set(load["lhs"].astype(str))
-    model = getattr(fit, "model", None)
-    ov = _first(fit, ["ov_names", "observed", "observed_names", "ov"])
-    # first-order factors: those measured by observed variables (as the rows of
-    # lavaan's LAMBDA); higher-order factors are left out, as semTools does
-    first = load[~load["rhs"].astype(str).isin(all_lv)]
-    factors = list(dict.fromkeys(first["lhs"].astype(str)))
-    higher = [f for f in dict.fromkeys(load["lhs"].astype(str)) if f not in factors]
-    indicators = list(dict.fromkeys(first["rhs"].astype(str)))
-    p, k = len(indicators), len(factors)
-    lam = np.zeros((p, k))
-    for lhs, rhs, est in zip(first["lhs"].astype(str), first["rhs"].astype(str), first["est"]):
-        lam[indicators.index(rhs), factors.index(lhs)] = est
-    psi = None
-    if model is not None and hasattr(model, "implied") and hasattr(model, "lv") and hasattr(fit, "x"):
-        # the engine's model-implied covariances of all variables (observed first, then
-        # latent): the latent block is lavaan's cov.lv, which semTools uses as PHI
-        c_all = np.asarray(model.implied(fit.x, all_vars=True)[gi][0], dtype=float)
-        n_ov = len(model.ov)
-        pos = [n_ov + list(model.lv).index(f) for f in factors]
-        psi = c_all[np.ix_(pos, pos)]
-        higher_var = np.array([c_all[n_ov + list(model.lv).index(h), n_ov + list(model.lv).index(h)]
-                               for h in higher])
-    elif higher:
-        raise ModelError(f"higher-order factor(s) {higher}: this fit does not expose the latent "
-                         "covariance matrix needed for the first-order factors")
-    if psi is None:
-        psi = np.zeros((k, k))
-        cov = pt[(pt["op"] == "~~") & pt["lhs"].astype(str).isin(factors)
-                 & pt["rhs"].astype(str).isin(factors)]
-        for lhs, rhs, est in zip(cov["lhs"].astype(str), cov["rhs"].astype(str), cov["est"]):
-            i, j = factors.index(lhs), factors.index(rhs)
-            psi[i, j] = psi[j, i] = est
-    # loadings of first-order factors on higher-order ones (lavaan's BETA[first, higher])
-    beta = np.zeros((k, len(higher)))
-    hrows = load[load["lhs"].astype(str).isin(higher) & load["rhs"].astype(str).isin(factors)]
-    for lhs, rhs, est in zip(hrows["lhs"].astype(str), hrows["rhs"].astype(str), hrows["est"]):
-        beta[factors.index(rhs), higher.index(lhs)] = est
-    if not higher:
-        higher_var = np.zeros(0)
-    s = sig = None
-    sample = getattr(fit, "sample", None)
-    if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
-        # the engine's CFAFit: per-group SampleStats (N-denominator cov; with FIML the
-        # saturated-model EM estimates h1_cov, which is what lavaan's "sampstat" returns)
-        g0 = sample.groups[gi]
-        ov = [str(o) for o in sample.ov_names]
-        s = pd.DataFrame(g0.h1_cov if getattr(g0, "h1_cov", None) is not None else g0.cov,
-                         index=ov, columns=ov)
-        if hasattr(fit, "implied") and callable(fit.implied):
-            sig = fit.implied()[gi]
-    if s is None:
-        s = _first(fit, ["sample_cov", "sample_covariance", "sampstat", "S"])
-    if sig is None:
-        sig = _first(fit, ["implied_cov", "implied_covariance", "fitted_cov", "Sigma", "sigma"])
-    if s is None:
-        raise ModelError("the fitted model does not expose its sample covariance matrix")
-    if ov is not None and not isinstance(s, pd.DataFrame):
-        ov = [str(o) for o in ov]
-        sel = [ov.index(i) for i in indicators]
-        s = pd.DataFrame(_as_matrix(s, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
-        if sig is not None:
-            sig = pd.DataFrame(_as_matrix(sig, ov)[np.ix_(sel, sel)], index=indicators, columns=indicators)
-    fit_data = None
-    if sample is not None and hasattr(sample, "groups") and hasattr(sample, "ov_names"):
-        gd = getattr(sample.groups[gi], "data", None)
-        if gd is not None:
-            fit_data = pd.DataFrame(np.asarray(gd, dtype=float),
-                                    columns=[str(o) for o in sample.ov_names])
-    out = {"fit_data": fit_data,
-           "group": glabel, "group_var": getattr(sample, "group_var", None),
-           "factors": factors, "indicators": indicators, "lambda": lam, "psi": psi,
-           "higher": higher, "beta": beta, "higher_var": higher_var,
-           "sample_cov": _as_matrix(s, indicators),
-           "implied_cov": _as_matrix(sig, indicators) if sig is not None else None,
-           "warnings": ([f"higher-order factor(s) {higher} left out: AVE, composite reliability "
-                         f"and HTMT are reported for the first-order factors"] if higher else [])}
-    if out["implied_cov"] is None:
-        out["implied_cov"] = lam @ psi @ lam.T + _theta(pt, indicators)
-    return out
-
-
-def _theta(pt: pd.DataFrame, indicators: list[str]) -> np.ndarray:
-    p = len(indicators)
-    th = np.zeros((p, p))
-    rows = pt[(pt["op"] == "~~") & pt["lhs"].astype(str).isin(indicators)
-              & pt["rhs"].astype(str).isin(indicators)]
-    for lhs, rhs, est in zip(rows["lhs"].astype(str), rows["rhs"].astype(str), rows["est"]):
-        i, j = indicators.index(lhs), indicators.index(rhs)
-        th[i, j] = th[j, i] = est
-    return th
 
 
 def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot: int = 0,
