@@ -214,14 +214,17 @@ class Model:
 
         Loadings and latent variances from the first principal component of each factor's
         indicators, residual variances half the observed variance, intercepts the sample
-        means, everything else 0; user ``start()`` values win.
+        means, everything else 0; user ``start()`` values win.  The sample moments are the
+        saturated (h1) moments: complete-case moments for listwise deletion, the EM estimates
+        for FIML (as lavaan's ``lav_start`` uses ``lavh1`` with ``missing = "ml"``).
         """
         pt = self.pt
         xf = np.zeros(self.n_full)
         pos = self.pos
         for g in range(self.ngroups):
-            S = sample.groups[g].cov
-            mean = sample.groups[g].mean
+            # FIML: the EM saturated moments (filled in by the objective) -- the complete-case
+            # moments of a few complete rows are singular and give a bad start (issue 12)
+            S, mean = sample.groups[g].start_moments()
             rows = np.flatnonzero(pt.group == g + 1)
             lam = {}
             lvvar = {}

@@ -37,6 +37,13 @@ class GroupStats:
     def p(self) -> int:
         return self.cov.shape[0]
 
+    def start_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(cov, mean)`` for start values and sample checks: the saturated (h1) moments when
+        known (EM estimates under FIML), else the complete-case moments."""
+        if self.h1_cov is not None and self.h1_mean is not None:
+            return self.h1_cov, self.h1_mean
+        return self.cov, self.mean
+
 
 @dataclass
 class SampleStats:
