@@ -341,10 +341,15 @@ class CFAFit:
         if not self.converged:
             self._warn("nonconvergence", f"the optimiser did not converge ({self.optimizer_message})")
         for g, gs in enumerate(self.sample.groups):
-            w = np.linalg.eigvalsh(gs.cov)
+            # the saturated moments the fit uses (EM estimates under FIML: the complete-case
+            # matrix of a few complete rows is rank-deficient without being a problem), judged
+            # relative to the largest eigenvalue
+            S, _ = gs.start_moments()
+            w = np.linalg.eigvalsh(S)
             if w.min() <= 1e-10 * max(w.max(), 1e-300):
-                self._warn("npd_sample", f"sample covariance matrix of group {self._gname(g)} is not "
-                           f"positive definite (smallest eigenvalue {w.min():.3g})")
+                what = "EM-estimated (saturated) covariance" if self.missing == "fiml" else "sample covariance"
+                self._warn("npd_sample", f"{what} matrix of group {self._gname(g)} is not "
+                           f"positive definite (smallest eigenvalue {w.min():.3g}, largest {w.max():.3g})")
         try:
             bad_implied = []
             for g, (Sigma, mu) in enumerate(self.model.implied(self.x)):
@@ -385,6 +390,25 @@ class CFAFit:
         except np.linalg.LinAlgError:
             self._singular = True
             self._warn("singular_information", "the information matrix could not be computed")
+
+    #: diagnostics that make the estimates and fit statistics unusable as results (issue 12)
+    PROBLEM_CODES = {"nonconvergence": "the model did not converge",
+                     "singular_information": "the information matrix is singular (the model may "
+                                             "not be identified)",
+                     "npd_sample": "the sample covariance matrix is not positive definite"}
+
+    @property
+    def problem(self) -> str | None:
+        """Why this fit must not be reported as a result (None when it may): the optimiser did
+        not converge, the information matrix is singular, or the sample (EM under FIML)
+        covariance matrix is not positive definite.  lavaan warns in the same cases; the
+        report shows no fit indices for such a fit and invariance draws no decision from it."""
+        diag = getattr(self, "diagnostics", None)
+        codes = diag.codes() if diag is not None else []
+        if not getattr(self, "converged", True) and "nonconvergence" not in codes:
+            codes = ["nonconvergence"] + codes
+        reasons = [text for code, text in self.PROBLEM_CODES.items() if code in codes]
+        return "; ".join(reasons) or None
 
     def _gname(self, g):
         lab = self.group_labels[g]
@@ -618,6 +642,9 @@ class CFAFit:
         fm = {k: (int(v) if k in ints else float(v)) for k, v in fm.items()}
         if self._robust_measures:
             fm.update(self._robust_measures)
+        # flagged, not hidden: a fit with a problem (see ``problem``) still has its numbers
+        fm["converged"] = bool(self.converged)
+        fm["problem"] = self.problem
         self._cache["fm"] = fm
         return dict(fm)
 
@@ -728,7 +755,8 @@ class CFAFit:
     def to_dict(self) -> dict:
         """Plain JSON data: estimator, convergence, N, groups, fit measures, parameters, diagnostics."""
         return jsonable({"estimator": self.estimator, "missing": self.missing,
-                         "converged": self.converged, "ntotal": self.ntotal,
+                         "converged": self.converged, "problem": self.problem,
+                         "ntotal": self.ntotal,
                          "groups": self.group_labels, "nobs": self.sample.nobs,
                          "fit_measures": self.fit_measures(), "parameters": self.parameters(rsquare=True),
                          "diagnostics": self.diagnostics.to_list()})
