@@ -238,3 +238,78 @@ def _theta(pt: pd.DataFrame, indicators: list[str]) -> np.ndarray:
         i, j = indicators.index(lhs), indicators.index(rhs)
         th[i, j] = th[j, i] = est
     return th
+
+
+def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
+              tol: float = 1e-5) -> tuple[np.ndarray, np.ndarray, bool]:
+    """EM estimates of the saturated normal model for a batch of case weightings of ``x``.
+
+    ``x`` (n x p, NaN = missing, no all-missing rows); ``w`` (B x n) the case counts of B
+    bootstrap resamples; ``start`` ``(mu, Sigma)`` where every resample starts (the full-data
+    estimate).  The EM steps of Little & Rubin (2002, ch. 8) -- the same as
+    :meth:`psychometrics.sem.fiml.MissingPatterns.em` and lavaan's
+    ``lav_mvnorm_missing_h1_estimate_moments`` -- run on all resamples at once: a resample
+    only reweights the rows, so the missing-data patterns are shared and each pattern's
+    weighted sums are matrix products.  Returns ``(mu (B x p), Sigma (B x p x p),
+    converged)``; iteration stops when the largest change over all resamples is below ``tol``.
+    """
+    x = np.asarray(x, dtype=float)
+    n, p = x.shape
+    B = w.shape[0]
+    obs = ~np.isnan(x)
+    x0 = np.where(obs, x, 0.0)
+    keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    pats = []
+    for k in range(len(keys)):
+        rows = np.flatnonzero(inverse == k)
+        o = np.flatnonzero(keys[k])
+        m = np.flatnonzero(~keys[k])
+        yo = x0[np.ix_(rows, o)]
+        wk = w[:, rows]                                   # B x n_k
+        s0 = wk.sum(axis=1)                               # B
+        s1 = wk @ yo                                      # B x po
+        s2 = np.einsum("bi,ij,ik->bjk", wk, yo, yo)       # B x po x po
+        pats.append((o, m, s0, s1, s2))
+    N = w.sum(axis=1)
+    mu = np.repeat(np.asarray(start[0], dtype=float)[None], B, axis=0)
+    sigma = np.repeat(np.asarray(start[1], dtype=float)[None], B, axis=0)
+    active = np.arange(B)            # resamples not yet converged (each stops on its own)
+    for _ in range(max_iter):
+        mu_a, sig_a = mu[active], sigma[active]
+        nb = len(active)
+        t1 = np.zeros((nb, p))
+        t2 = np.zeros((nb, p, p))
+        for o, m, s0, s1, s2 in pats:
+            s0, s1, s2 = s0[active], s1[active], s2[active]
+            if m.size == 0:
+                t1[:, o] += s1
+                t2[:, o[:, None], o[None, :]] += s2
+                continue
+            soo = sig_a[:, o[:, None], o[None, :]]
+            smo = sig_a[:, m[:, None], o[None, :]]
+            beta = np.swapaxes(np.linalg.solve(soo, np.swapaxes(smo, 1, 2)), 1, 2)   # B x pm x po
+            a = mu_a[:, m] - np.einsum("bij,bj->bi", beta, mu_a[:, o])
+            bs1 = np.einsum("bij,bj->bi", beta, s1)
+            t1[:, o] += s1
+            t1[:, m] += s0[:, None] * a + bs1
+            bs2 = beta @ s2
+            cross_mo = a[:, :, None] * s1[:, None, :] + bs2
+            as1b = a[:, :, None] * bs1[:, None, :]
+            cond = sig_a[:, m[:, None], m[None, :]] - beta @ np.swapaxes(smo, 1, 2)
+            cross_mm = (s0[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
+                        + as1b + np.swapaxes(as1b, 1, 2) + bs2 @ np.swapaxes(beta, 1, 2))
+            t2[:, o[:, None], o[None, :]] += s2
+            t2[:, m[:, None], o[None, :]] += cross_mo
+            t2[:, o[:, None], m[None, :]] += np.swapaxes(cross_mo, 1, 2)
+            t2[:, m[:, None], m[None, :]] += cross_mm
+        mu_new = t1 / N[active, None]
+        sig_new = t2 / N[active, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
+        sig_new = 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
+        delta = np.maximum(np.abs(mu_new - mu_a).max(axis=1),
+                           np.abs(sig_new - sig_a).max(axis=(1, 2)))
+        mu[active], sigma[active] = mu_new, sig_new
+        active = active[delta >= tol]
+        if active.size == 0:
+            break
+    return mu, sigma, bool(active.size == 0)

@@ -24,10 +24,16 @@ When a measurement step fails, ``partial="search"`` ranks that step's equality
 constraints by score tests (lavaan's ``lavTestScore``,
 :mod:`psychometrics.sem.score_test`), releases the parameter with the largest
 statistic (in all groups, as lavaan's ``group.partial``) and refits, until the
-step holds, or until releasing any further parameter would leave a factor with
-fewer than two invariant indicators (Byrne, Shavelson & Muthen 1989,
-Psychological Bulletin 105, 456-466), in which case the search stops and says so.
-Later levels keep the released parameters.  ``group_partial`` fixes the set by hand
+step holds.  A parameter may be released only if every factor keeps two invariant
+indicators *of that parameter type* (Byrne, Shavelson & Muthen 1989,
+Psychological Bulletin 105, 456-466): two equal loadings, and two indicators with
+equal loading and intercept; residual variances are released freely.  A blocked
+larger candidate is named in the reason of the one released.  The search stops
+when the largest releasable score test is not significant ("misfit not
+localised": releasing it would be capitalising on chance) or nothing may be
+released, and says so.  Later levels keep the released parameters.  A level whose
+fit did not converge (or has a singular information matrix) gets no fit indices
+and the decision "not evaluated: <reason>", and the sequence stops there.  ``group_partial`` fixes the set by hand
 (no search).
 
 After (partial) scalar invariance the latent means of every group are compared
@@ -377,6 +383,10 @@ def _prepare(data: pd.DataFrame, group: str, scan: dict, missing: str, max_group
         what = "complete cases" if missing == "listwise" else "observed item values"
         raise DataError(f"{data_name}: group(s) {', '.join(map(repr, empty))} of {group!r} have "
                         f"no {what} on the model variables ({', '.join(items)})")
+    # the groups (and their order: the first is the reference) of the rows actually fitted,
+    # as the engine sees them -- not of all rows (issue 12: under listwise deletion the
+    # first complete row may belong to another group than the first row)
+    labels = list(pd.unique(df[group]))
     npar = scan["npar"] if "npar" in scan else _free_per_group(scan, std_lv)
     problems = []
     n_per_group = {}
@@ -454,22 +464,70 @@ def _indicators(fit) -> dict[str, list[str]]:
     return out
 
 
-def _invariant_counts(indicators: dict, freed: Sequence[str], level: str) -> dict[str, int]:
-    """Indicators per factor whose parameters up to ``level`` are all still equal."""
-    freed = set(freed)
-    counts = {}
+def _fit_problem(fit) -> str | None:
+    """Why a fit is not a result (did not converge, singular information, ...), or None."""
+    prob = getattr(fit, "problem", None)
+    if prob is None and not getattr(fit, "converged", True):
+        prob = "the model did not converge"
+    return prob
+
+
+_INDEX_KEYS = ("chisq", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper",
+               "srmr", "aic", "bic", "chisq_scaled", "df_scaled", "pvalue_scaled",
+               "chisq_scaling_factor", "cfi_robust", "tli_robust", "rmsea_robust")
+
+
+def _blank_indices(row: dict) -> None:
+    """Remove the fit statistics of a fit that is not a result (they stay in ``fits``)."""
+    for k in _INDEX_KEYS:
+        if k in row:
+            row[k] = float("nan")
+
+
+def _release_blocked(indicators: dict, released: Sequence[str], cand: dict, level: str):
+    """The factor and parameter type that releasing ``cand`` would leave with fewer than two
+    invariant indicators, or None.
+
+    The rule of Byrne, Shavelson & Muthen (1989) is applied per parameter type: every factor
+    keeps two equal loadings (metric) and two indicators whose loading *and* intercept are
+    equal (scalar; the indicators that carry the latent-mean comparison, Steenkamp &
+    Baumgartner 1998).  Residual variances (strict) may be released freely.  Only the
+    factors the candidate belongs to are checked.
+    """
+    op = cand["op"]
+    if op == "~~":
+        return None
+    freed = set(released) | {cand["parameter"]}
     for f, items in indicators.items():
+        if op == "=~" and cand["lhs"] != f:
+            continue
+        if op == "~1" and cand["lhs"] not in items:
+            continue
         n = 0
         for v in items:
-            names = [f"{f}=~{v}"]
-            if level in ("scalar", "strict"):
-                names.append(f"{v}~1")
-            if level == "strict":
-                names.append(f"{v}~~{v}")
+            names = [f"{f}=~{v}"] + ([f"{v}~1"] if op == "~1" else [])
             if not any(nm in freed for nm in names):
                 n += 1
-        counts[f] = n
-    return counts
+        if n < 2:
+            return f, ("loadings" if op == "=~" else "indicators with equal loading and intercept")
+    return None
+
+
+def _choose_release(ranked: pd.DataFrame, indicators: dict, released: Sequence[str], level: str):
+    """The constraint with the largest score statistic that may be released, and the larger
+    ones that were blocked (``[(candidate, factor, type)]``)."""
+    blocked = []
+    for _, cand in ranked.iterrows():
+        why = _release_blocked(indicators, released, cand, level)
+        if why is None:
+            return cand, blocked
+        blocked.append((cand, *why))
+    return None, blocked
+
+
+def _blocked_text(blocked) -> str:
+    return "; ".join(f"{c['parameter']} (X2 = {c['X2']:.2f}) would leave factor {f} with fewer "
+                     f"than two invariant {kind}" for c, f, kind in blocked)
 
 
 def _rank_constraints(fit, level: str, observed: set):
@@ -502,7 +560,10 @@ def _rank_constraints(fit, level: str, observed: set):
 
 def _latent_comparison(fit, labels, n_per_group, model_name) -> pd.DataFrame:
     pe = fit.parameters()
-    ref = labels[0]
+    # the reference is the fit's first group (latent means fixed at 0 there): map by label
+    fitted = [str(g) for g in fit.group_labels]
+    ref = next(g for g in labels if str(g) == fitted[0])
+    labels = [ref] + [g for g in labels if str(g) != fitted[0]]
     lvs = list(dict.fromkeys(pe.loc[pe["op"] == "=~", "lhs"]))
     rows = []
     pt = fit.partable
@@ -616,6 +677,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     indicators = None
     scalar_model = None
     stopped = None
+    alpha = rule.alpha if rule.alpha is not None else 0.05
     for level in levels:
         fit = _fit(model, df, group, est, missing, _equal_tokens(level), released, std_lv)
         fits[level] = fit
@@ -623,8 +685,18 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             indicators = _indicators(fit)
         row, fm = _fit_row(fit, robust)
         row["freed"] = ", ".join(released)
-        if not getattr(fit, "converged", True):
-            notes.append(f"{level}: the model did not converge; its numbers are not trustworthy.")
+        problem = _fit_problem(fit)
+        if problem:
+            # no fit indices and no decision from a fit that is not a result (issue 12)
+            _blank_indices(row)
+            row["decision"] = f"not evaluated: {problem}"
+            rows[level] = row
+            notes.append(f"{level}: not evaluated ({problem}).")
+            later = levels[levels.index(level) + 1:]
+            if later:
+                notes.append(f"Levels not tested because the {level} model could not be "
+                             f"evaluated: {', '.join(later)}.")
+            break
         if prev_fm is None:
             row["decision"] = "baseline"
             rows[level] = row
@@ -643,25 +715,40 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             for _ in range(max_release):
                 ranked, st = _rank_constraints(fit_p, level, observed)
                 score_tests.setdefault(level, st)
-                choice = None
-                for _, cand in ranked.iterrows():
-                    counts = _invariant_counts(indicators, released + [cand["parameter"]], level)
-                    if min(counts.values()) >= 2:
-                        choice = cand
-                        break
+                choice, blocked = _choose_release(ranked, indicators, released, level)
                 if choice is None:
                     stopped = (f"{level}: partial invariance not attained; releasing any further "
                                "constraint would leave a factor with fewer than two invariant "
-                               "indicators (Byrne, Shavelson & Muthen 1989).")
+                               + ("loadings" if level == "metric" else "indicators (equal loading "
+                                  "and intercept)")
+                               + " (Byrne, Shavelson & Muthen 1989)"
+                               + (f"; blocked: {_blocked_text(blocked)}" if blocked else "") + ".")
+                    break
+                if not choice["pvalue"] < alpha:
+                    stopped = (f"{level}: misfit not localised: the largest score test of a "
+                               f"constraint that may be released ({choice['parameter']}, "
+                               f"X2 = {choice['X2']:.2f}, df = {int(choice['df'])}, "
+                               f"p = {choice['pvalue']:.3f}) is not significant at {alpha}"
+                               + (f"; larger but blocked: {_blocked_text(blocked)}" if blocked
+                                  else "") + ".")
                     break
                 released.append(choice["parameter"])
+                reason = ("largest score statistic among the "
+                          f"{level} constraints while the step failed")
+                if blocked:
+                    reason += f" (larger but blocked: {_blocked_text(blocked)})"
                 freed_rows.append({"level": level, "order": len(freed_rows) + 1,
-                                   **choice.to_dict(),
-                                   "reason": "largest score statistic among the "
-                                             f"{level} constraints while the step failed"})
+                                   **{k: choice[k] for k in ("parameter", "lhs", "op", "rhs",
+                                                              "X2", "df", "pvalue")},
+                                   "reason": reason})
                 fit_p = _fit(model, df, group, est, missing, _equal_tokens(level), released,
                              std_lv)
                 row_p, fm_p = _fit_row(fit_p, robust)
+                problem_p = _fit_problem(fit_p)
+                if problem_p:
+                    _blank_indices(row_p)
+                    stopped = f"{level} (partial): not evaluated ({problem_p})."
+                    break
                 diff_p = _compare(row_p, fm_p, prev_fm, robust)
                 if "problem" in diff_p:
                     warn_list.append(f"{level} (partial): {diff_p['problem']}")
@@ -674,7 +761,10 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             if row_p is not None:
                 key = f"{level} (partial)"
                 row_p["freed"] = ", ".join(released)
-                row_p["decision"] = "partially invariant" if accepted else "not invariant"
+                problem_p = _fit_problem(fit_p)
+                row_p["decision"] = ("partially invariant" if accepted else
+                                     f"not evaluated: {problem_p}" if problem_p else
+                                     "not invariant")
                 rows[key] = row_p
                 fits[key] = fit_p
                 if accepted:
@@ -692,7 +782,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         elif level == "scalar":
             scalar_model = level
         prev_fm = fm
-    if scalar_model is None and "scalar" in fits and partial == "none":
+    if scalar_model is None and "scalar" in rows and partial == "none" \
+            and not str(rows["scalar"]["decision"]).startswith("not evaluated"):
         scalar_model = "scalar"
 
     table = pd.DataFrame.from_dict(rows, orient="index")

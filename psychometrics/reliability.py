@@ -823,7 +823,8 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
     one-factor minres analysis of the factor correlations when n_groups > 2;
     set equal, psych's ``option = "equal"``, when n_groups == 2); items whose
     general loading is negative are sign-flipped (psych's ``flip = TRUE``)
-    unless ``keys`` is given.
+    unless ``keys`` is given -- with a warning naming them (as :func:`alpha` warns),
+    and ``key`` of the result is -1 for them.
 
     Returns an :class:`OmegaResult` with ``.omega_total``; for ``n_groups >= 2``
     also ``.omega_hierarchical``, ``.omega_limit``, ``.ECV`` and ``.group_omega``.
@@ -866,6 +867,12 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
         flipped = key_in
     else:
         flipped = core["key"]
+        neg = [nm for nm, k in zip(names, flipped) if k < 0]
+        if neg:
+            # psych's flip = TRUE reverses them silently; say so, as alpha() does (issue 12)
+            warn.append(f"items {neg} load negatively on the general factor and were reversed "
+                        f"for omega (psych's flip = TRUE); they probably should be reversed "
+                        f"(keys=)")
     sl = {"g": core["g"]}
     if n_groups > 1:
         for j in range(n_groups):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import jsonable
-from psychometrics._measurement import (ValidityInputError, _batches, _boot_weights, _first,
+from psychometrics._measurement import (ValidityInputError, _batches, _boot_weights, _em_batch, _first,
                                         _fit_matrices, _weighted_pairwise_moments)
 from psychometrics.errors import CellProblem, DataError, PsychometricsWarning
 from psychometrics.reliability import composite_reliability
@@ -118,8 +118,10 @@ def _item_matrix(data: pd.DataFrame, names: list[str], missing: str) -> np.ndarr
     x = pd.DataFrame(cols)[names].to_numpy()
     if missing == "listwise":
         x = x[~np.isnan(x).any(axis=1)]
+    elif missing in ("fiml", "ml"):
+        x = x[~np.isnan(x).all(axis=1)]     # rows with every item missing carry nothing
     elif missing != "pairwise":
-        raise ValidityInputError(f"missing must be 'listwise' or 'pairwise', got {missing!r}")
+        raise ValidityInputError(f"missing must be 'listwise', 'pairwise' or 'fiml', got {missing!r}")
     if x.shape[0] < 3:
         raise ValidityInputError(f"{src}: only {x.shape[0]} usable rows for HTMT")
     sd = np.nanstd(x, axis=0)
@@ -161,6 +163,19 @@ def _htmt_from_cor(r: np.ndarray, blocks: list[np.ndarray], htmt2: bool, absolut
                 v = het / np.sqrt(within[:, i] * within[:, j])
             out[:, i, j] = out[:, j, i] = v
     return out
+
+
+def _em_cor(x: np.ndarray, start=None) -> tuple[np.ndarray, bool, tuple]:
+    """Correlation matrix of the EM (saturated-model ML) covariance estimate of ``x`` (NaN =
+    missing), as lavaan's ``lavCor(missing = "ml")``; whether EM converged; and the EM
+    ``(mu, Sigma)`` (the start for bootstrap resamples, given as ``start``)."""
+    from psychometrics.sem.fiml import MissingPatterns
+    mp = MissingPatterns(x)
+    mu, sigma, _, ok = mp.em() if start is None else mp._em(start=start)
+    d = 1.0 / np.sqrt(np.diag(sigma))
+    r = sigma * d[:, None] * d[None, :]
+    np.fill_diagonal(r, 1.0)
+    return r, bool(ok), (mu, sigma)
 
 
 @dataclass
@@ -221,7 +236,11 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
     geometric instead of arithmetic means (Roemer et al. 2021); correlations
     are taken in absolute value when ``absolute`` or ``htmt2``.  Correlations
     are Pearson correlations of the items after ``missing="listwise"``
-    deletion (semTools' default via ``lavCor``), or pairwise.
+    deletion (semTools' default via ``lavCor``), pairwise, or (``missing="fiml"``,
+    alias ``"ml"``) the correlations of the EM estimate of the saturated normal
+    model from every row with at least one item (``semTools::htmt(missing = "ml")``,
+    lavaan's ``lavCor(missing = "ml")``).  ``n_obs`` of the result is the number of rows
+    used (complete rows for listwise, rows with any item otherwise).
 
     ``model_or_mapping``: dict factor -> item names, lavaan model syntax
     (only ``=~`` lines are read) or a fitted CFA.  Factors with a single item
@@ -238,12 +257,19 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
     if len(factors) < 2:
         raise ValidityInputError(f"HTMT needs at least two factors, got {factors}")
     names = list(dict.fromkeys(n for items in mp.values() for n in items))
+    missing = {"ml": "fiml"}.get(missing, missing)
     x = _item_matrix(data, names, missing)
     blocks = [np.array([names.index(n) for n in mp[f]]) for f in factors]
     n, p = x.shape
-    _, r = _weighted_pairwise_moments(x, np.ones((1, n)))
-    est = _htmt_from_cor(r, blocks, htmt2, absolute)[0]
     warn = []
+    if missing == "fiml":
+        r, em_ok, em_start = _em_cor(x)
+        r = r[None]
+        if not em_ok:
+            warn.append("EM for the saturated model (HTMT correlations) did not converge")
+    else:
+        _, r = _weighted_pairwise_moments(x, np.ones((1, n)))
+    est = _htmt_from_cor(r, blocks, htmt2, absolute)[0]
     single = [f for f, b in zip(factors, blocks) if b.size < 2]
     if single:
         warn.append(f"factor(s) {single} have a single item: HTMT is undefined (NaN)")
@@ -256,7 +282,16 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
         reps = []
         for b in _batches(n_boot, n, p):
             w = _boot_weights(rng, n, b)
-            _, rb = _weighted_pairwise_moments(x, w)
+            if missing == "fiml":
+                # EM on every resample (the rows reweighted by their bootstrap counts), all
+                # resamples at once, started at the full-data estimate
+                _, sb, ok_b = _em_batch(x, w, em_start)
+                d = 1.0 / np.sqrt(np.einsum("bii->bi", sb))
+                rb = sb * d[:, :, None] * d[:, None, :]
+                if not ok_b:
+                    warn.append("EM did not converge in some bootstrap resamples (HTMT CIs)")
+            else:
+                _, rb = _weighted_pairwise_moments(x, w)
             reps.append(_htmt_from_cor(rb, blocks, htmt2, absolute))
         reps = np.concatenate(reps)
         q = (1 - level) / 2
@@ -410,19 +445,22 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
 
 def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot: int = 0,
              seed: int | None = None, level: float = 0.95, htmt2: bool = True,
-             threshold: float = 0.85, group=None) -> ValidityResult:
+             threshold: float = 0.85, group=None, missing: str | None = None) -> ValidityResult:
     """Convergent and discriminant validity of a fitted CFA (one group at a time).
 
     AVE (``semTools::AVE``), composite reliability (``semTools::compRelSEM``),
     both with the observed (``obs_var=True``, semTools' default) or
     model-implied denominators (both are in the table); the Fornell-Larcker
-    table (Fornell & Larcker 1981); and HTMT (:func:`htmt`, listwise) from
+    table (Fornell & Larcker 1981); and HTMT (:func:`htmt`) from
     ``data`` or, by default, from the rows the fit used, with seeded
     bootstrap CIs when ``n_boot > 0``.  For a multi-group fit, ``group`` names
     the group (its label); HTMT then uses that group's rows of ``data``.
     First-order factors of higher-order models are analysed (with lavaan's
     cov.lv as factor covariances), higher-order factors are left out (see
-    ``comp_rel_sem(fit, higher=...)``).  Returns a :class:`ValidityResult`.
+    ``comp_rel_sem(fit, higher=...)``).  ``missing`` (HTMT correlations):
+    "listwise", "pairwise" or "fiml" (EM, ``semTools::htmt(missing = "ml")``); by default
+    the fit's own treatment ("fiml" for a FIML fit, else "listwise").  The number of rows
+    used is ``htmt.n_obs``.  Returns a :class:`ValidityResult`.
     """
     mats = _fit_matrices(fit, group)
     h = None
@@ -443,8 +481,11 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
     if data is not None and len(mats["factors"]) > 1:
         mapping = {f: [mats["indicators"][i] for i in np.where(mats["lambda"][:, j] != 0)[0]]
                    for j, f in enumerate(mats["factors"])}
+        if missing is None:
+            missing = "fiml" if str(getattr(fit, "missing", "")).lower() in ("fiml", "ml") \
+                else "listwise"
         h = htmt(data, mapping, n_boot=n_boot, seed=seed, level=level, htmt2=htmt2,
-                 threshold=threshold)
+                 threshold=threshold, missing=missing)
     res = validity_from_estimates(mats["lambda"], mats["psi"], mats["sample_cov"],
                                   mats["implied_cov"], mats["factors"], mats["indicators"],
                                   obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])

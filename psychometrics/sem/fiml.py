@@ -380,21 +380,25 @@ class MissingPatterns:
         mu, sigma, it, ok = cache[key]
         return mu.copy(), sigma.copy(), it, ok
 
-    def _em(self, max_iter: int = 500, tol: float = 1e-5):
+    def _em(self, max_iter: int = 500, tol: float = 1e-5, start=None):
         """EM estimates of the saturated model: returns ``(mu, Sigma, n_iter, converged)``.
 
         Follows lavaan's ``lav_mvnorm_missing_h1_estimate_moments``: start at the available-case
         means and variances (zero covariances), stop when ``max |change of [mu, vech(Sigma)]| <
-        tol``; a tiny ridge is added when Sigma is nearly singular, as lavaan does.
+        tol``; a tiny ridge is added when Sigma is nearly singular, as lavaan does.  ``start``
+        ``(mu, Sigma)`` replaces the start (bootstrap resamples start at the full-data estimate).
         """
         y = self.data
         p = self.p
         n_full = y.shape[0]
-        mu0 = np.nanmean(y, axis=0)
-        var0 = np.nanmean((y - mu0) ** 2, axis=0)
-        var0 = np.where(~np.isfinite(var0) | (var0 == 0), 1.0, var0)
-        mu0 = np.where(np.isfinite(mu0), mu0, 0.0)
-        sigma0 = np.diag(var0)
+        if start is not None:
+            mu0, sigma0 = np.asarray(start[0], dtype=float), np.asarray(start[1], dtype=float)
+        else:
+            mu0 = np.nanmean(y, axis=0)
+            var0 = np.nanmean((y - mu0) ** 2, axis=0)
+            var0 = np.where(~np.isfinite(var0) | (var0 == 0), 1.0, var0)
+            mu0 = np.where(np.isfinite(mu0), mu0, 0.0)
+            sigma0 = np.diag(var0)
         mu, sigma = mu0, sigma0
         N = self.n
         del n_full
