@@ -230,6 +230,17 @@ TEXT.update({
                "fa": "HTMT2 (میانگین هندسی، semTools::htmt) با فاصله‌ی اطمینان ۹۵٪ بوت‌استرپ صدکی "
                      "({nb} نمونه). HTMT و کران بالای آن کمتر از ٫۸۵ از روایی واگرا پشتیبانی می‌کند "
                      "(Henseler, Ringle & Sarstedt, 2015)."},
+    "n_htmt_n": {"en": "Correlations: {how}; N = {n}.", "fa": "همبستگی‌ها: {how}؛ N = {n}."},
+    "htmt_fiml": {"en": "EM (FIML) estimates of the saturated model from every case with at least one "
+                        "item answered (semTools::htmt, missing = \"ml\")",
+                  "fa": "برآورد EM (FIML) مدل اشباع‌شده از همه‌ی مواردی که دست‌کم به یک گویه پاسخ داده‌اند "
+                        "(semTools::htmt، missing = \"ml\")"},
+    "htmt_listwise": {"en": "complete cases only (listwise deletion)",
+                      "fa": "فقط موارد کامل (حذف فهرستی)"},
+    "htmt_pairwise": {"en": "pairwise-complete cases", "fa": "موارد کامل دوبه‌دو"},
+    "fit_problem": {"en": "No fit indices are reported for this model: {reason}.",
+                    "fa": "برای این مدل شاخص برازش گزارش نمی‌شود: {reason}."},
+    "c_status": {"en": "Not reported because", "fa": "دلیل گزارش‌نشدن"},
     "p_structural_syntax": {
         "en": "The lavaan syntax of the measurement model of all instruments together with the structural "
               "paths of the study file, ready for the next step:",

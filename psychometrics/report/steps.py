@@ -57,8 +57,13 @@ ROBUST_COLUMNS = ["chisq_scaled", "pvalue_scaled", "cfi_robust", "tli_robust", "
 
 
 def _fit_row(fit) -> dict:
-    """lavaan fitMeasures of one model, in table order (robust versions after the ML ones)."""
+    """lavaan fitMeasures of one model, in table order (robust versions after the ML ones);
+    a fit that is not a result (``fit.problem``: not converged, singular information, ...)
+    gets no indices and a ``status`` saying why."""
     fm = fit.fit_measures()
+    problem = getattr(fit, "problem", None)
+    if problem:
+        return {k: None for k in FIT_COLUMNS} | {"status": problem}
     row = {}
     for k in FIT_COLUMNS:
         row[k] = fm.get(k)
@@ -173,9 +178,16 @@ def _each_instrument(r, prefix, what, one, key):
     out = {}
     for si in r.study.instruments:
         s = r.report.add(Section(f"{prefix}_{si.id}", _label(r, si), level=2))
+        tables = set(r.results["tables"])
         res = r.guarded(s, f"{what}: {si.id}", one, r, si, s)
         if res is not None:
             out[si.id] = res
+        else:
+            # failed part-way: the report keeps only the failure notice, so that results.json
+            # holds exactly what the report shows (issue 12)
+            s.blocks[:] = [b for b in s.blocks if isinstance(b, Notice)]
+            for k in set(r.results["tables"]) - tables:
+                del r.results["tables"][k]
     r.results[key] = out
 
 
@@ -298,10 +310,13 @@ def _reliability(r, s):
             scales.append(("total", list(keyed.columns)))
         out[si.id] = {}
         for name, cols in scales:
-            x = keyed[cols]
-            a = alpha(x)
             n_groups = len(factors) if name == "total" and len(factors) > 1 else 1
-            o = omega(x, n_groups=n_groups, n_boot=nb, seed=seed) if nb else omega(x, n_groups=n_groups)
+            # each scale succeeds or fails on its own (a degenerate item fails its scale only)
+            ao = r.guarded(s, f"reliability {si.id}/{name}", _alpha_omega, alpha, omega,
+                           keyed[cols], n_groups, nb, seed)
+            if ao is None:
+                continue
+            a, o = ao
             r.collect_warnings(f"reliability {si.id}/{name}", a)
             r.collect_warnings(f"reliability {si.id}/{name}", o)
             out[si.id][name] = {"alpha": a.to_dict(), "omega": o.to_dict()}
@@ -313,6 +328,8 @@ def _reliability(r, s):
                 "alpha_lo": a.ci[0], "alpha_hi": a.ci[1],
                 "omega": o.omega_total, "omega_lo": oci[0], "omega_hi": oci[1],
                 "omega_h": o.omega_hierarchical})
+    if not rows:
+        raise RuntimeError("no scale could be analysed (see the notices above)")
     df = pd.DataFrame(rows).set_index("scale")
     if df["omega_h"].isna().all():
         df = df.drop(columns="omega_h")
@@ -350,6 +367,12 @@ def _congruence_one(r, si, s, x, method):
             {**{c: "r" for c in tab.columns if c != "similarity"}, "similarity": "s"},
             note=note, index_label=tr("item", r.lang), column_labels=labels)
     return jsonable(res.to_dict())
+
+
+def _alpha_omega(alpha, omega, x, n_groups, nb, seed):
+    a = alpha(x)
+    o = omega(x, n_groups=n_groups, n_boot=nb, seed=seed) if nb else omega(x, n_groups=n_groups)
+    return a, o
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,25 +423,37 @@ def _efa_one(r, si, s):
     if getattr(si.instrument, "original", None):
         out["congruence"] = _congruence_one(r, si, s, x, method)
     if r.options["split_half"]:
-        sh = need("efa", "split_half_validation")
-        data = x.copy()
-        gcol = r.dataset.group_column
-        if gcol is not None:
-            data[gcol] = r.dataset.group
-        with r.progress.step(f"split-half validation {si.id}"):
-            res = sh(data, items=list(x.columns), n_factors=n_fac, group=gcol, seed=r.seed,
-                     model=si.cfa_syntax(), estimator=r.study.estimator,
-                     cfa_missing=r.study.missing, n_iter=n_iter)
-        r.collect_warnings(f"split half {si.id}", res)
-        out["split_half"] = jsonable(res.to_dict())
-        fr = res.to_frame()
-        r.table(s, f"split_half_{si.id}", r.t("t_split_half", name=_label(r, si)), fr,
-                {c: ("r" if pd.api.types.is_float_dtype(fr[c]) else "s") for c in fr.columns},
-                note=r.t("n_split_half", n1=len(res.efa_index), n2=len(res.cfa_index)),
-                index_label=tr("item", r.lang))
-        if res.fit_measures:
-            _fit_paragraph(r, s, res.fit_measures)
+        # its own step: a failure leaves the EFA above (and in results.json) intact
+        sh_out = r.guarded(s, f"split-half validation: {si.id}", _split_half, r, si, s, x,
+                           n_fac, n_iter)
+        if sh_out is not None:
+            out["split_half"] = sh_out
     return out
+
+
+def _split_half(r, si, s, x, n_fac, n_iter):
+    sh = need("efa", "split_half_validation")
+    data = x.copy()
+    gcol = r.dataset.group_column
+    if gcol is not None:
+        g = pd.Series(r.dataset.group, index=data.index).astype(object)
+        # cases without a group (blank cell, missing code) form their own stratum: the halves
+        # are stratified by group, not restricted to cases with one (issue 12)
+        data[gcol] = g.where(g.notna(), "(no group)")
+    with r.progress.step(f"split-half validation {si.id}"):
+        res = sh(data, items=list(x.columns), n_factors=n_fac, group=gcol, seed=r.seed,
+                 model=si.cfa_syntax(), estimator=r.study.estimator,
+                 cfa_missing=r.study.missing, n_iter=n_iter)
+    r.collect_warnings(f"split half {si.id}", res)
+    sh_dict = jsonable(res.to_dict())
+    fr = res.to_frame()
+    r.table(s, f"split_half_{si.id}", r.t("t_split_half", name=_label(r, si)), fr,
+            {c: ("r" if pd.api.types.is_float_dtype(fr[c]) else "s") for c in fr.columns},
+            note=r.t("n_split_half", n1=len(res.efa_index), n2=len(res.cfa_index)),
+            index_label=tr("item", r.lang))
+    if res.fit_measures:
+        _fit_paragraph(r, s, res.fit_measures)
+    return sh_dict
 
 
 # ----------------------------------------------------------------------------------------------
@@ -462,6 +497,9 @@ def _cfa_one(r, si, s):
 
 
 def _fit_paragraph(r, s, fm):
+    if fm.get("problem"):       # not a result: say why instead of printing its indices
+        s.add(Notice(r.t("fit_problem", reason=fm["problem"]), kind="failed"))
+        return
     robust = "cfi_robust" in fm and fm.get("cfi_robust") is not None
     chisq = fm.get("chisq_scaled") if robust else fm.get("chisq")
     p = fm.get("pvalue_scaled") if robust else fm.get("pvalue")
@@ -579,6 +617,10 @@ def _validity(r, s):
     fit = getattr(r, "measurement_fit", None)
     if fit is None:
         raise RuntimeError("the full measurement model could not be fitted (see its section)")
+    if getattr(fit, "problem", None):
+        from ..errors import ModelError
+        raise ModelError(f"the full measurement model is not a result ({fit.problem}); AVE, "
+                         "composite reliability and HTMT are not computed from it")
     nb = r.options["bootstrap"]
     with r.progress.step(f"HTMT bootstrap ({nb} draws)"):
         v = validity(fit, data=all_items(r), n_boot=nb, seed=r.seed)
@@ -608,7 +650,9 @@ def _validity(r, s):
         h["below_threshold"] = h["below_threshold"].map(lambda b: r.t("yes") if b else r.t("no"))
         r.table(s, "htmt", r.t("t_htmt"), h,
                 {"htmt": "r", "ci_lower": "r", "ci_upper": "r", "below_threshold": "s"},
-                note=r.t("n_htmt", nb=nb), index_label=r.t("c_pair"),
+                note=r.t("n_htmt", nb=nb) + " " + r.t(
+                    "n_htmt_n", n=v.htmt.n_obs, how=r.t("htmt_" + v.htmt.missing)),
+                index_label=r.t("c_pair"),
                 column_labels={"htmt": "HTMT", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper",
                                "below_threshold": "< .85"})
     return jsonable(v.to_dict())
@@ -695,15 +739,17 @@ def step_fit_table(r):
         except Exception as exc:
             r.warn(label, f"fit measures unavailable ({exc})")
     df = pd.DataFrame.from_dict(rows, orient="index")
+    if "status" in df.columns:
+        df = df[[c for c in df.columns if c != "status"] + ["status"]]
     r.table(s, "fit_indices", r.t("t_fit"), df, {c: FIT_FORMATS.get(c, "r3") for c in df.columns}
-            | {"chisq_scaled": "f2", "pvalue_scaled": "p"},
+            | {"chisq_scaled": "f2", "pvalue_scaled": "p", "status": "s"},
             note=r.t("n_fit"), index_label=tr("model", r.lang),
             column_labels={"chisq": "χ²", "pvalue": "p", "chisq_scaled": "χ² scaled",
                            "pvalue_scaled": "p scaled", "rmsea_ci_lower": "RMSEA 90% CI lower",
                            "rmsea_ci_upper": "RMSEA 90% CI upper", "cfi": "CFI", "tli": "TLI",
                            "rmsea": "RMSEA", "srmr": "SRMR", "aic": "AIC", "bic": "BIC",
                            "cfi_robust": "CFI robust", "tli_robust": "TLI robust",
-                           "rmsea_robust": "RMSEA robust"})
+                           "rmsea_robust": "RMSEA robust", "status": r.t("c_status")})
 
 
 def step_methods(r, section):
