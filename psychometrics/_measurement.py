@@ -261,6 +261,8 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     keys, inverse = np.unique(obs, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
     pats = []
+    t1_obs = np.zeros((B, p))            # sums over the observed cells: fixed across iterations
+    t2_obs = np.zeros((B, p, p))
     for k in range(len(keys)):
         rows = np.flatnonzero(inverse == k)
         o = np.flatnonzero(keys[k])
@@ -269,37 +271,34 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
         wk = w[:, rows]                                   # B x n_k
         s0 = wk.sum(axis=1)                               # B
         s1 = wk @ yo                                      # B x po
-        s2 = np.einsum("bi,ij,ik->bjk", wk, yo, yo)       # B x po x po
-        pats.append((o, m, s0, s1, s2))
+        s2 = np.einsum("bi,ij,ik->bjk", wk, yo, yo, optimize=True)   # B x po x po
+        t1_obs[:, o] += s1
+        t2_obs[:, o[:, None], o[None, :]] += s2
+        if m.size:
+            pats.append((o, m, s0, s1, s2))
     N = w.sum(axis=1)
     mu = np.repeat(np.asarray(start[0], dtype=float)[None], B, axis=0)
     sigma = np.repeat(np.asarray(start[1], dtype=float)[None], B, axis=0)
     active = np.arange(B)            # resamples not yet converged (each stops on its own)
     for _ in range(max_iter):
         mu_a, sig_a = mu[active], sigma[active]
-        nb = len(active)
-        t1 = np.zeros((nb, p))
-        t2 = np.zeros((nb, p, p))
+        # regressions of the missing on the observed variables from the precision matrix
+        # K = Sigma^-1: beta = Sigma_mo Sigma_oo^-1 = -K_mm^-1 K_mo, cond. cov = K_mm^-1
+        K = np.linalg.inv(sig_a)
+        t1 = t1_obs[active].copy()
+        t2 = t2_obs[active].copy()
         for o, m, s0, s1, s2 in pats:
             s0, s1, s2 = s0[active], s1[active], s2[active]
-            if m.size == 0:
-                t1[:, o] += s1
-                t2[:, o[:, None], o[None, :]] += s2
-                continue
-            soo = sig_a[:, o[:, None], o[None, :]]
-            smo = sig_a[:, m[:, None], o[None, :]]
-            beta = np.swapaxes(np.linalg.solve(soo, np.swapaxes(smo, 1, 2)), 1, 2)   # B x pm x po
+            cond = np.linalg.inv(K[:, m[:, None], m[None, :]])                 # B x pm x pm
+            beta = -cond @ K[:, m[:, None], o[None, :]]                          # B x pm x po
             a = mu_a[:, m] - np.einsum("bij,bj->bi", beta, mu_a[:, o])
             bs1 = np.einsum("bij,bj->bi", beta, s1)
-            t1[:, o] += s1
             t1[:, m] += s0[:, None] * a + bs1
             bs2 = beta @ s2
             cross_mo = a[:, :, None] * s1[:, None, :] + bs2
             as1b = a[:, :, None] * bs1[:, None, :]
-            cond = sig_a[:, m[:, None], m[None, :]] - beta @ np.swapaxes(smo, 1, 2)
             cross_mm = (s0[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
                         + as1b + np.swapaxes(as1b, 1, 2) + bs2 @ np.swapaxes(beta, 1, 2))
-            t2[:, o[:, None], o[None, :]] += s2
             t2[:, m[:, None], o[None, :]] += cross_mo
             t2[:, o[:, None], m[None, :]] += np.swapaxes(cross_mo, 1, 2)
             t2[:, m[:, None], m[None, :]] += cross_mm
