@@ -1,32 +1,47 @@
-"""Render the report's tables as an APA 7 appendix in Word (``appendix.docx``).
+"""Render the report's tables and figures as an APA 7 appendix in Word (``appendix.docx``).
 
-Each table is a real Word table (no images): the table number in bold, the
-title in italics on the next line, horizontal rules only (above and below the
-header row and below the last row), numbers right-aligned and formatted like
-the other renderers, and a note paragraph starting with an italic *Note.*
-A Persian report gets right-to-left paragraphs and tables (``w:bidi``,
-``w:bidiVisual``) and the Vazirmatn font for complex script.  Built with
-python-docx; no statistic is computed here.
+Each table is a real Word table (no images): the table number in bold, the title in
+italics on the next line, horizontal rules only (above and below the header row and below
+the last row), numbers right-aligned and formatted by :mod:`psychometrics.report.fmt`
+(statistical symbols in italic runs), and a note paragraph starting with an italic *Note.*
+Column widths are measured from the text (:mod:`psychometrics.report.layout`): the grid
+(``w:tblGrid``) and every cell (``w:tcW``) get the same widths, the layout is fixed, the
+header row repeats on every page (``w:tblHeader``) and rows do not split across pages
+(``w:cantSplit``).  Pages are A4 portrait by default (``page_size="letter"`` for US Letter);
+a table too wide for a portrait page gets its own landscape section.  Figures (the PNG at
+300 dpi) follow their section's tables, numbered and captioned as APA figures.
+
+A Persian report gets right-to-left paragraphs and tables (``w:bidi``, ``w:bidiVisual``),
+the Vazirmatn font, and left-to-right stretches (numbers, Latin symbols) in their own
+left-to-right runs kept together by Unicode isolates.  Built with python-docx; no statistic
+is computed here.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.enum.section import WD_ORIENT
-from docx.shared import Emu, Inches, Pt
+from docx.shared import Emu, Mm, Pt
 
 from . import fmt
 from .i18n import tr
-from .model import Report, Table
+from .layout import TableLayout, fit_widths, layout
+from .model import Figure, Report, Table
 
 FONT_FA = "Vazirmatn"
-LRE, PDF = "\u202a", "\u202c"
 FONT_EN = "Times New Roman"
+PAGE_SIZES = {"a4": (Mm(210), Mm(297)), "letter": (Emu(7772400), Emu(10058400))}
+MARGIN = Mm(25.4)                  # APA: 1 inch on every side
+BODY_PT = 11
+TABLE_PT = (10, 9)                 # table font sizes tried; never below the body size minus 2 pt
+CELL_MARGIN_TW = 60                # left and right cell margins: 3 pt (60 twips)
+CELL_PAD_PT = 2 * CELL_MARGIN_TW / 20 + 1.5   # both margins + slack for rounding
+MAX_TEXT_PT = 200                  # item wording wraps beyond this width
 
 
 def _set_rtl_paragraph(p) -> None:
@@ -36,63 +51,86 @@ def _set_rtl_paragraph(p) -> None:
     pPr.append(bidi)
 
 
-def _style_run(run, rtl: bool, bold=False, italic=False, size=None) -> None:
-    run.bold = bold
-    run.italic = italic
+def _style_run(run, rtl: bool, bold=False, italic=False, size=None, sub=False,
+               persian_font: bool | None = None) -> None:
+    """Style a run; ``rtl``: a right-to-left run (``w:rtl``, complex-script bold/italic/size);
+    ``persian_font``: Vazirmatn for every script (default: when ``rtl``)."""
+    run.bold = bold or None
+    run.italic = italic or None
+    if sub:
+        run.font.subscript = True
     if size:
         run.font.size = Pt(size)
-    if rtl:
-        rPr = run._r.get_or_add_rPr()
+    rPr = run._r.get_or_add_rPr()
+    if rtl if persian_font is None else persian_font:
         fonts = rPr.find(qn("w:rFonts"))
         if fonts is None:
             fonts = OxmlElement("w:rFonts")
             rPr.insert(0, fonts)
-        fonts.set(qn("w:cs"), FONT_FA)
-        fonts.set(qn("w:ascii"), FONT_FA)
-        fonts.set(qn("w:hAnsi"), FONT_FA)
-        r = OxmlElement("w:rtl")
-        r.set(qn("w:val"), "1")
-        rPr.append(r)
+        for a in ("w:cs", "w:ascii", "w:hAnsi"):
+            fonts.set(qn(a), FONT_FA)
+    if rtl:
         if bold:
             rPr.append(OxmlElement("w:bCs"))
         if italic:
             rPr.append(OxmlElement("w:iCs"))
+        if size:
+            szcs = OxmlElement("w:szCs")
+            szcs.set(qn("w:val"), str(int(size * 2)))
+            rPr.append(szcs)
+        r = OxmlElement("w:rtl")
+        r.set(qn("w:val"), "1")
+        rPr.append(r)
 
 
-def _para(doc_or_cell, text: str, rtl: bool, bold=False, italic=False, size=None, align=None):
-    p = doc_or_cell.add_paragraph()
+def _split_isolates(text: str) -> list[tuple[str, bool]]:
+    """(piece, left_to_right) pieces of ``text``: an LRI ... PDI stretch is one left-to-right
+    piece (isolates kept in it), the rest right-to-left."""
+    out, buf, depth = [], "", 0
+    for ch in text:
+        if ch in (fmt.LRI, fmt.FSI) and depth == 0:
+            if buf:
+                out.append((buf, False))
+            buf, depth = ch, 1
+            continue
+        buf += ch
+        if ch in (fmt.LRI, fmt.FSI, "\u2067"):
+            depth += 1
+        elif ch == fmt.PDI and depth:
+            depth -= 1
+            if depth == 0:
+                out.append((buf, True))
+                buf = ""
+    if buf:
+        out.append((buf, depth > 0))
+    return out
+
+
+def add_runs(p, runs, rtl: bool, size=None, bold=False, italic=False) -> None:
+    """Add styled runs (:class:`psychometrics.report.fmt.Run`) to paragraph ``p``; in a
+    right-to-left paragraph each isolated left-to-right stretch is a run without ``w:rtl``."""
+    for r in runs:
+        pieces = _split_isolates(r.text) if rtl else [(r.text, False)]
+        for text, ltr in pieces:
+            if not text:
+                continue
+            run = p.add_run(text)
+            _style_run(run, rtl and not ltr, bold=bold, italic=italic or r.italic, size=size,
+                       sub=r.sub, persian_font=rtl)
+
+
+def _para(container, text: str | list, rtl: bool, bold=False, italic=False, size=None,
+          align=None, keep_next=False, style=None):
+    p = container.add_paragraph(style=style) if style else container.add_paragraph()
     if rtl:
         _set_rtl_paragraph(p)
-    if text:
-        _style_run(p.add_run(text), rtl, bold, italic, size)
+    runs = fmt.rich(text, "fa" if rtl else "en") if isinstance(text, str) else text
+    add_runs(p, runs, rtl, size=size, bold=bold, italic=italic)
     if align is not None:
         p.alignment = align
+    if keep_next:
+        p.paragraph_format.keep_with_next = True
     return p
-
-
-def _cell_text(cell, text: str, rtl: bool, align, number: bool = False) -> None:
-    p = cell.paragraphs[0]
-    if rtl:
-        _set_rtl_paragraph(p)
-    if rtl and number:
-        # left-to-right embedding: Persian digits with the Arabic decimal separator would
-        # otherwise be reordered in a right-to-left paragraph (minus sign on the right)
-        text = LRE + text + PDF
-    run = p.add_run(text)
-    if rtl and number:
-        # a number stays a left-to-right run (its minus sign and "<" on the left)
-        _style_run(run, False, size=10)
-        fonts = OxmlElement("w:rFonts")
-        fonts.set(qn("w:cs"), FONT_FA)
-        fonts.set(qn("w:ascii"), FONT_FA)
-        fonts.set(qn("w:hAnsi"), FONT_FA)
-        run._r.get_or_add_rPr().insert(0, fonts)
-    else:
-        _style_run(run, rtl, size=10)
-    p.alignment = align
-    pf = p.paragraph_format
-    pf.space_after = Pt(0)
-    pf.space_before = Pt(0)
 
 
 def _borders(cell, top=None, bottom=None) -> None:
@@ -114,92 +152,210 @@ def _borders(cell, top=None, bottom=None) -> None:
 
 
 def table_cells(t: Table, lang: str) -> list[list[str]]:
-    """The table as rows of formatted cell strings, header row first (used by tests too)."""
-    header = ([t.index_label or ""] if t.show_index else []) + [t.header(c) for c in t.data.columns]
-    rows = [header]
-    specs = {c: t.spec(c) for c in t.data.columns}
-    for idx, row in t.data.iterrows():
-        cells = [str(idx)] if t.show_index else []
-        cells += [fmt.fmt_number(row[c], specs[c], lang) for c in t.data.columns]
-        rows.append(cells)
+    """The table as rows of cell strings as they appear in the document (header row first,
+    without italics marks and bidi isolates); used by tests."""
+    lay = layout(t, lang)
+    rows = [[fmt.strip_isolates(lay.header_plain(j)) for j in range(lay.n_cols)]]
+    rows += [[fmt.strip_isolates(c) for c in row] for row in lay.body]
     return rows
 
 
-def add_table(doc, t: Table, lang: str, usable_width: int) -> None:
-    rtl = lang == "fa"
-    num = fmt.localise(str(t.number), lang) if t.number is not None else ""
-    _para(doc, f"{tr('table', lang)} {num}", rtl, bold=True)
-    _para(doc, t.title, rtl, italic=True)
-    cells = table_cells(t, lang)
-    n_rows, n_cols = len(cells), len(cells[0])
-    wt = doc.add_table(rows=n_rows, cols=n_cols)
-    wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+def _row_flags(row, header: bool) -> None:
+    trPr = row._tr.get_or_add_trPr()
+    cs = OxmlElement("w:cantSplit")
+    trPr.append(cs)
+    if header:
+        th = OxmlElement("w:tblHeader")
+        trPr.append(th)
+
+
+def _table_props(wt, widths_tw: list[int], rtl: bool) -> None:
+    tblPr = wt._tbl.tblPr
+    for tag in ("w:tblW", "w:tblLayout"):
+        old = tblPr.find(qn(tag))
+        if old is not None:
+            tblPr.remove(old)
+    w = OxmlElement("w:tblW")
+    w.set(qn("w:w"), str(sum(widths_tw)))
+    w.set(qn("w:type"), "dxa")
+    tblPr.append(w)
+    lay = OxmlElement("w:tblLayout")
+    lay.set(qn("w:type"), "fixed")
+    tblPr.append(lay)
+    mar = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        e = OxmlElement(f"w:{side}")
+        e.set(qn("w:w"), str(CELL_MARGIN_TW))
+        e.set(qn("w:type"), "dxa")
+        mar.append(e)
+    tblPr.append(mar)
     if rtl:
-        tblPr = wt._tbl.tblPr
         bv = OxmlElement("w:bidiVisual")
         bv.set(qn("w:val"), "1")
         tblPr.append(bv)
-    specs = ([None] if t.show_index else []) + [t.spec(c) for c in t.data.columns]
-    # column widths from the longest entry (longest word of the header), so numbers do not
-    # wrap and text columns get the room; scaled to the width between the margins
-    need = []
-    for j in range(n_cols):
-        head = max((len(w) for w in str(cells[0][j]).split()), default=1)
-        body = max((len(r[j]) for r in cells[1:]), default=1)
-        need.append(min(max(head, body, 4), 45))
-    scale = usable_width / sum(need)
-    wt.autofit = False
-    widths = [Emu(int(n * scale)) for n in need]
+    grid = wt._tbl.tblGrid
+    for gc, tw in zip(grid.findall(qn("w:gridCol")), widths_tw):
+        gc.set(qn("w:w"), str(tw))
+
+
+def plan_table(lay: TableLayout, portrait_pt: float, landscape_pt: float):
+    """(orientation, font size, widths in pt) for a table: portrait at 10 pt when it fits,
+    else landscape at 10 pt, else landscape at 9 pt; a table wider than that keeps 9 pt and
+    its columns are shrunk in proportion (recorded as ``overflow``)."""
+    for orient, avail in (("portrait", portrait_pt), ("landscape", landscape_pt)):
+        for size in TABLE_PT:
+            w = fit_widths(lay, avail, size, CELL_PAD_PT, MAX_TEXT_PT)
+            if w is not None:
+                return orient, size, w, False
+    size = TABLE_PT[-1]
+    from .layout import column_extent
+    w = [column_extent(lay, j, size)[0] + CELL_PAD_PT for j in range(lay.n_cols)]
+    scale = landscape_pt / sum(w)
+    return "landscape", size, [x * scale for x in w], True
+
+
+def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt: list) -> None:
+    rtl = lang == "fa"
+    lay = layout(t, lang)
+    num = fmt.localise(str(t.number), lang) if t.number is not None else ""
     start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
     end = WD_ALIGN_PARAGRAPH.LEFT if rtl else WD_ALIGN_PARAGRAPH.RIGHT
-    for i, row in enumerate(cells):
-        for j, text in enumerate(row):
-            cell = wt.cell(i, j)
-            cell.width = widths[j]
+    _para(doc, f"{tr('table', lang)} {num}", rtl, bold=True, keep_next=True, align=start)
+    _para(doc, t.title, rtl, italic=True, keep_next=True, align=start)
+    n_rows, n_cols = len(lay.body) + 1, lay.n_cols
+    wt = doc.add_table(rows=n_rows, cols=n_cols)
+    wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+    wt.autofit = False
+    widths_tw = [int(round(w * 20)) for w in widths_pt]        # points -> twips
+    _table_props(wt, widths_tw, rtl)
+    for i in range(n_rows):
+        row = wt.rows[i]
+        _row_flags(row, header=i == 0)
+        for j in range(n_cols):
+            cell = row.cells[j]
+            cell.width = Emu(widths_tw[j] * 635)
+            p = cell.paragraphs[0]
+            if rtl:
+                _set_rtl_paragraph(p)
             if i == 0:
-                align = WD_ALIGN_PARAGRAPH.CENTER
+                add_runs(p, lay.header_runs(j), rtl, size=size)
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER if lay.numeric[j] else start
             else:
-                align = start if specs[j] in (None, "s") else end
-            _cell_text(cell, text, rtl, align, number=i > 0 and specs[j] not in (None, "s"))
+                text = lay.body[i - 1][j]
+                add_runs(p, [fmt.Run(text)], rtl, size=size)
+                p.alignment = end if lay.numeric[j] else start
+            pf = p.paragraph_format
+            pf.space_after = Pt(0)
+            pf.space_before = Pt(0)
+            pf.keep_with_next = i < n_rows - 1 and n_rows <= 12
             _borders(cell, top=12 if i == 0 else None,
                      bottom=8 if i == 0 else (12 if i == n_rows - 1 else None))
     if t.note:
-        p = _para(doc, "", rtl)
-        _style_run(p.add_run(f"{tr('note', lang)}."), rtl, italic=True, size=10)
-        _style_run(p.add_run(" " + t.note), rtl, size=10)
+        p = _para(doc, "", rtl, align=start)
+        add_runs(p, [fmt.Run(f"{tr('note', lang)}.", italic=True)], rtl, size=size)
+        add_runs(p, fmt.rich(" " + t.note, lang), rtl, size=size)
     _para(doc, "", rtl)
 
 
-def render_docx(report: Report, path: str | Path) -> Path:
-    """Write every table of ``report`` to ``path`` as an APA 7 Word appendix; return the path."""
+def add_figure(doc, f: Figure, lang: str, width_emu: int, height_emu: int) -> None:
+    """APA figure: bold number, italic title, the image (PNG, 300 dpi) scaled to the text
+    block, kept on one page with its caption."""
+    rtl = lang == "fa"
+    start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
+    num = fmt.localise(str(f.number), lang) if f.number is not None else ""
+    _para(doc, f"{tr('figure', lang)} {num}", rtl, bold=True, keep_next=True, align=start)
+    _para(doc, f.caption, rtl, italic=True, keep_next=True, align=start)
+    png = f.file("png")
+    w, h = width_emu, None
+    try:
+        from PIL import Image
+        with Image.open(png) as im:
+            px_w, px_h = im.size
+        h = int(w * px_h / px_w)
+        if h > height_emu:
+            w, h = int(height_emu * px_w / px_h), height_emu
+    except Exception:
+        pass
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.add_run().add_picture(str(png), width=Emu(w))
+    _para(doc, "", rtl)
+
+
+def _set_page(sec, size: str, orient: str) -> None:
+    w, h = PAGE_SIZES[size]
+    if orient == "landscape":
+        sec.orientation = WD_ORIENT.LANDSCAPE
+        sec.page_width, sec.page_height = h, w
+    else:
+        sec.orientation = WD_ORIENT.PORTRAIT
+        sec.page_width, sec.page_height = w, h
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(sec, side, MARGIN)
+
+
+def render_docx(report: Report, path: str | Path, page_size: str | None = None) -> Path:
+    """Write every table and figure of ``report`` to ``path`` as an APA 7 Word appendix;
+    return the path.  ``page_size``: "a4" (default) or "letter"; without it the report's
+    ``meta["options"]["page_size"]`` decides."""
     report.number()
     lang = report.language
     rtl = report.rtl
+    size = (page_size or (report.meta.get("options") or {}).get("page_size") or "a4").lower()
+    if size not in PAGE_SIZES:
+        raise ValueError(f"page_size must be one of {sorted(PAGE_SIZES)}, not {size!r}")
+    pw, ph = PAGE_SIZES[size]
+    portrait_pt = (pw - 2 * MARGIN) / 12700
+    landscape_pt = (ph - 2 * MARGIN) / 12700
     doc = Document()
-    # landscape pages: the wide APA tables (fit indices, invariance) fit without wrapping numbers
     sec = doc.sections[0]
-    sec.orientation = WD_ORIENT.LANDSCAPE
-    sec.page_width, sec.page_height = Inches(11), Inches(8.5)
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(sec, side, Inches(0.8))
-    usable = int(sec.page_width - sec.left_margin - sec.right_margin)
+    _set_page(sec, size, "portrait")
     style = doc.styles["Normal"]
     style.font.name = FONT_FA if rtl else FONT_EN
-    style.font.size = Pt(11)
+    style.font.size = Pt(BODY_PT)
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is not None:
+        for a in ("w:cs", "w:eastAsia"):
+            fonts.set(qn(a), FONT_FA if rtl else FONT_EN)
+    for hs in ("Heading 1", "Heading 2"):
+        doc.styles[hs].font.name = style.font.name
     title = doc.add_heading(level=1)
     if rtl:
         _set_rtl_paragraph(title)
-    _style_run(title.add_run(report.title), rtl, bold=True)
+        title.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    add_runs(title, fmt.rich(report.title, lang), rtl, bold=True)
+    current = "portrait"
     for section in report.sections:
-        tables = [b for b in section.blocks if isinstance(b, Table)]
-        if not tables:
+        blocks = [b for b in section.blocks if isinstance(b, (Table, Figure))]
+        if not blocks:
             continue
-        h = doc.add_heading(level=2)
-        if rtl:
-            _set_rtl_paragraph(h)
-        _style_run(h.add_run(section.title), rtl, bold=True)
-        for t in tables:
-            add_table(doc, t, lang, usable)
+        heading_done = False
+        for b in blocks:
+            if isinstance(b, Table):
+                orient, tsize, widths, _overflow = plan_table(layout(b, lang), portrait_pt,
+                                                              landscape_pt)
+            else:
+                orient = "portrait"
+            if orient != current:
+                new = doc.add_section(WD_SECTION.NEW_PAGE)
+                _set_page(new, size, orient)
+                current = orient
+            if not heading_done:
+                h = doc.add_heading(level=2)
+                if rtl:
+                    _set_rtl_paragraph(h)
+                    h.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                add_runs(h, fmt.rich(section.title, lang), rtl, bold=True)
+                h.paragraph_format.keep_with_next = True
+                heading_done = True
+            if isinstance(b, Table):
+                add_table(doc, b, lang, portrait_pt if orient == "portrait" else landscape_pt,
+                          tsize, widths)
+            else:
+                text_w = int(pw - 2 * MARGIN)
+                text_h = int((ph - 2 * MARGIN) * 0.72)     # room for the caption lines
+                add_figure(doc, b, lang, text_w, text_h)
     path = Path(path)
     doc.save(path)
     return path

@@ -46,7 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
 TEXT.update({
     "p_overview": {
         "en": "The data file {file:s} holds {n:d} cases ({groups:s}). While reading it, {n_changes:d} "
-              "cell(s) were recoded or set missing and {n_dropped:d} case(s) were dropped; every change "
+              "{n_changes|cell was|cells were} recoded or set missing and {n_dropped:d} {n_dropped|case was|cases were} dropped; every change "
               "is listed under the warnings and in results.json.",
         "fa": "فایل داده‌ی {file:s} شامل {n:d} مورد است ({groups:s}). هنگام خواندن، {n_changes:d} خانه "
               "بازکدگذاری یا گمشده شد و {n_dropped:d} مورد حذف شد؛ همه‌ی تغییرات در بخش هشدارها و در "
@@ -76,16 +76,16 @@ TEXT.update({
     "yes": {"en": "yes", "fa": "بله"},
     "no": {"en": "no", "fa": "خیر"},
     "p_screening": {
-        "en": "Little's MCAR test: χ²({mcar_df:d}) = {mcar_chisq:f2}, p {mcar_p:p}. Mardia's multivariate "
-              "skewness b1p = {b1p:f2} (p {p_skew:p}) and kurtosis b2p = {b2p:f2} (p {p_kurt:p}), "
+        "en": "Little's MCAR test: χ²({mcar_df:d}) = {mcar_chisq:f2}, p {mcar_p:pe}. Mardia's multivariate "
+              "skewness b1p = {b1p:f2} (p {p_skew:pe}) and kurtosis b2p = {b2p:f2} (p {p_kurt:pe}), "
               "n = {n_mardia:d} complete cases. Multivariate outliers (squared Mahalanobis distance, "
               "α = {alpha:f3}): {out_cl:d} classical, {out_mcd:d} robust (MCD); no case was removed.",
-        "fa": "آزمون MCAR لیتل: χ²({mcar_df:d}) = {mcar_chisq:f2}، p {mcar_p:p}. کجی چندمتغیری ماردیا "
-              "b1p = {b1p:f2} (p {p_skew:p}) و کشیدگی b2p = {b2p:f2} (p {p_kurt:p})، n = {n_mardia:d} "
+        "fa": "آزمون MCAR لیتل: χ²({mcar_df:d}) = {mcar_chisq:f2}، p {mcar_p:pe}. کجی چندمتغیری ماردیا "
+              "b1p = {b1p:f2} (p {p_skew:pe}) و کشیدگی b2p = {b2p:f2} (p {p_kurt:pe})، n = {n_mardia:d} "
               "مورد کامل. داده‌های پرت چندمتغیری (فاصله‌ی ماهالانوبیس، α = {alpha:f3}): {out_cl:d} کلاسیک، "
               "{out_mcd:d} استوار (MCD)؛ هیچ موردی حذف نشد."},
     "c_path": {"en": "Path / effect", "fa": "مسیر / اثر"},
-    "w_changes": {"en": "{n} cell(s) changed ({reason}): {cells}",
+    "w_changes": {"en": "{n} {n|cell|cells} changed ({reason}): {cells}",
                   "fa": "{n} خانه تغییر کرد ({reason}): {cells}"},
     "w_dropped": {"en": "case {row} dropped: {reason}", "fa": "مورد {row} حذف شد: {reason}"},
     "t_data_changes": {"en": "Data Changes: All {n} Cells Changed and Cases Dropped",
@@ -111,32 +111,32 @@ TEXT.update({
     "f_distributions": {"en": "Response distributions of the {name} items by group",
                         "fa": "توزیع پاسخ‌های گویه‌های {name} به تفکیک گروه"},
     "t_items": {"en": "Item Analysis: {name}", "fa": "تحلیل گویه‌ها: {name}"},
-    "n_items": {"en": "Reverse-keyed items were reversed first. r_drop = corrected item-total "
-                      "correlation (item against the sum of the other items of its subscale); "
+    "n_items": {"en": "Reverse-keyed items were reversed first. Corrected item–total *r* = correlation "
+                      "of the item with the sum of the other items of its subscale; "
                       "α if deleted = alpha of the subscale without the item (pairwise deletion, "
                       "as psych::alpha).",
-                "fa": "ابتدا گویه‌های معکوس، معکوس شدند. r_drop = همبستگی اصلاح‌شده‌ی گویه با مجموع "
+                "fa": "ابتدا گویه‌های معکوس، معکوس شدند. همبستگی اصلاح‌شده‌ی گویه–کل = همبستگی گویه با مجموع "
                       "سایر گویه‌های خرده‌مقیاس؛ α در صورت حذف = آلفای خرده‌مقیاس بدون آن گویه "
                       "(حذف زوجی، مانند psych::alpha)."},
     "t_reliability": {"en": "Internal Consistency Reliability", "fa": "پایایی همسانی درونی"},
-    "n_reliability": {"en": "α = Cronbach's alpha with Feldt 95% CI; ω_t = McDonald's omega total "
-                            "(psych::omega) with percentile bootstrap 95% CI ({nb} draws); ω_h = omega "
+    "n_reliability": {"en": "α = Cronbach's alpha with Feldt 95% CI; ω_{t} = McDonald's omega total "
+                            "(psych::omega) with percentile bootstrap 95% CI ({nb} draws); ω_{h} = omega "
                             "hierarchical of the total score.",
-                      "fa": "α = آلفای کرونباخ با فاصله‌ی اطمینان ۹۵٪ فلت؛ ω_t = امگای کل مک‌دونالد "
+                      "fa": "α = آلفای کرونباخ با فاصله‌ی اطمینان ۹۵٪ فلت؛ ω_{t} = امگای کل مک‌دونالد "
                             "(psych::omega) با فاصله‌ی اطمینان ۹۵٪ بوت‌استرپ صدکی ({nb} نمونه)؛ "
-                            "ω_h = امگای سلسله‌مراتبی نمره‌ی کل."},
-    "n_reliability_noboot": {"en": "α = Cronbach's alpha with Feldt 95% CI; ω_t = McDonald's omega total "
-                                   "(psych::omega; no bootstrap CI was requested); ω_h = omega hierarchical "
+                            "ω_{h} = امگای سلسله‌مراتبی نمره‌ی کل."},
+    "n_reliability_noboot": {"en": "α = Cronbach's alpha with Feldt 95% CI; ω_{t} = McDonald's omega total "
+                                   "(psych::omega; no bootstrap CI was requested); ω_{h} = omega hierarchical "
                                    "of the total score.",
-                             "fa": "α = آلفای کرونباخ با فاصله‌ی اطمینان ۹۵٪ فلت؛ ω_t = امگای کل مک‌دونالد "
-                                   "(psych::omega؛ فاصله‌ی بوت‌استرپ درخواست نشد)؛ ω_h = امگای سلسله‌مراتبی "
+                             "fa": "α = آلفای کرونباخ با فاصله‌ی اطمینان ۹۵٪ فلت؛ ω_{t} = امگای کل مک‌دونالد "
+                                   "(psych::omega؛ فاصله‌ی بوت‌استرپ درخواست نشد)؛ ω_{h} = امگای سلسله‌مراتبی "
                                    "نمره‌ی کل."},
     "p_efa": {
         "en": "Sampling adequacy was KMO = {kmo:r}; Bartlett's test of sphericity gave "
-              "χ²({df:d}) = {chisq:f2}, p {p:p}. Parallel analysis ({n_iter:d} random data sets) "
-              "suggested {suggested:d} factor(s); the hypothesised structure has {n_hyp:d}.",
+              "χ²({df:d}) = {chisq:f2}, p {p:pe}. Parallel analysis ({n_iter:d} random data sets) "
+              "suggested {suggested:d} {suggested|factor|factors}; the hypothesised structure has {n_hyp:d}.",
         "fa": "کفایت نمونه‌برداری KMO = {kmo:r} بود؛ آزمون کرویت بارتلت χ²({df:d}) = {chisq:f2}، "
-              "p {p:p} به دست داد. تحلیل موازی ({n_iter:d} مجموعه‌داده‌ی تصادفی) {suggested:d} عامل "
+              "p {p:pe} به دست داد. تحلیل موازی ({n_iter:d} مجموعه‌داده‌ی تصادفی) {suggested:d} عامل "
               "را پیشنهاد کرد؛ ساختار فرضی {n_hyp:d} عامل دارد."},
     "l_observed": {"en": "Observed data (components)", "fa": "داده‌های مشاهده‌شده (مؤلفه‌ها)"},
     "l_simulated": {"en": "Random data, 95th percentile (components)", "fa": "داده‌های تصادفی، صدک ۹۵ (مؤلفه‌ها)"},
@@ -158,10 +158,10 @@ TEXT.update({
     "l_eigenvalue": {"en": "Eigenvalue", "fa": "مقدار ویژه"},
     "f_scree": {"en": "Scree plot and parallel analysis: {name}",
                 "fa": "نمودار اسکری و تحلیل موازی: {name}"},
-    "t_efa": {"en": "Exploratory Factor Analysis Loadings ({n} factors): {name}",
+    "t_efa": {"en": "Exploratory Factor Analysis Loadings ({n} {n|factor|factors}): {name}",
               "fa": "بارهای عاملی تحلیل اکتشافی ({n} عامل): {name}"},
-    "n_efa": {"en": "Extraction: {method}; rotation: {rotation}. h2 = communality.",
-              "fa": "استخراج: {method}؛ چرخش: {rotation}. h2 = اشتراک."},
+    "n_efa": {"en": "Extraction: {method}; rotation: {rotation}. *h*² = communality.",
+              "fa": "استخراج: {method}؛ چرخش: {rotation}. *h*² = اشتراک."},
     "f_heatmap": {"en": "EFA loadings: {name}", "fa": "بارهای عاملی اکتشافی: {name}"},
     "p_split_half": {"en": "Split-half validation (EFA on one random half, CFA on the other):",
                      "fa": "اعتبارسنجی دونیمه (تحلیل اکتشافی روی یک نیمه‌ی تصادفی و تأییدی روی نیمه‌ی دیگر):"},
@@ -173,14 +173,14 @@ TEXT.update({
                     "(std.all در lavaan). برآوردگر {estimator}؛ داده‌های گمشده: {missing}."},
     "f_path": {"en": "CFA path diagram with standardised estimates: {name}",
                "fa": "نمودار مسیر تحلیل تأییدی با برآوردهای استاندارد: {name}"},
-    "p_fit": {"en": "Fit: χ²({df:d}) = {chisq:f2}, p {p:p}; CFI = {cfi:r3}, TLI = {tli:r3}, "
+    "p_fit": {"en": "Fit: χ²({df:d}) = {chisq:f2}, p {p:pe}; CFI = {cfi:r3}, TLI = {tli:r3}, "
                     "RMSEA = {rmsea:r3} [90% CI {lo:r3}, {hi:r3}], SRMR = {srmr:r3}.",
-              "fa": "برازش: χ²({df:d}) = {chisq:f2}، p {p:p}؛ CFI = {cfi:r3}، TLI = {tli:r3}، "
+              "fa": "برازش: χ²({df:d}) = {chisq:f2}، p {p:pe}؛ CFI = {cfi:r3}، TLI = {tli:r3}، "
                     "RMSEA = {rmsea:r3} [فاصله‌ی اطمینان ۹۰٪: {lo:r3}، {hi:r3}]، SRMR = {srmr:r3}."},
-    "p_fit_robust": {"en": "Fit (robust): scaled χ²({df:d}) = {chisq:f2}, p {p:p}; robust CFI = {cfi:r3}, "
+    "p_fit_robust": {"en": "Fit (robust): scaled χ²({df:d}) = {chisq:f2}, p {p:pe}; robust CFI = {cfi:r3}, "
                            "robust TLI = {tli:r3}, robust RMSEA = {rmsea:r3} [90% CI {lo:r3}, {hi:r3}], "
                            "SRMR = {srmr:r3}.",
-                     "fa": "برازش (استوار): χ² مقیاس‌شده ({df:d}) = {chisq:f2}، p {p:p}؛ CFI استوار = {cfi:r3}، "
+                     "fa": "برازش (استوار): χ² مقیاس‌شده ({df:d}) = {chisq:f2}، p {p:pe}؛ CFI استوار = {cfi:r3}، "
                            "TLI استوار = {tli:r3}، RMSEA استوار = {rmsea:r3} [فاصله‌ی اطمینان ۹۰٪: {lo:r3}، "
                            "{hi:r3}]، SRMR = {srmr:r3}."},
     "no_group": {"en": "The study file names no group column, so invariance was not tested.",
@@ -278,12 +278,12 @@ TEXT.update({
               "اطلاعات کامل (FIML) مدیریت شدند."},
     "p_methods_mlr_listwise": {
         "en": "Confirmatory models were estimated by robust maximum likelihood (MLR: Huber–White standard "
-              "errors and the Yuan–Bentler scaled χ²) on complete cases (listwise deletion).",
+              "errors and the Yuan–Bentler scaled χ²; Yuan & Bentler, 2000) on complete cases (listwise deletion).",
         "fa": "مدل‌های تأییدی با بیشینه‌ی درست‌نمایی استوار (MLR: خطاهای معیار هوبر–وایت و χ² مقیاس‌شده‌ی "
               "یوان–بنتلر) روی موردهای کامل برآورد شدند."},
     "p_methods_mlr_fiml": {
         "en": "Confirmatory models were estimated by robust maximum likelihood (MLR: Huber–White standard "
-              "errors and the Yuan–Bentler scaled χ²), with missing responses handled by full-information "
+              "errors and the Yuan–Bentler scaled χ²; Yuan & Bentler, 2000), with missing responses handled by full-information "
               "maximum likelihood (FIML).",
         "fa": "مدل‌های تأییدی با بیشینه‌ی درست‌نمایی استوار (MLR: خطاهای معیار هوبر–وایت و χ² مقیاس‌شده‌ی "
               "یوان–بنتلر) برآورد شدند و پاسخ‌های گمشده با FIML مدیریت شدند."},
@@ -306,21 +306,21 @@ TEXT.update({
               "سخت آزمون شد و سطحی با ΔCFI ≥ −٫۰۱۰ و ΔRMSEA ≤ ٫۰۱۵ پذیرفته شد. روایی همگرا با AVE ≥ ٫۵۰ "
               "و پایایی ترکیبی ≥ ٫۷۰ و روایی واگرا با ملاک فورنل–لارکر و HTMT < ٫۸۵ بررسی شد."},
     "m_screening": {
-        "en": "Items were screened for missing responses (Little's MCAR test), univariate distributions "
-              "(skewness, kurtosis, floor and ceiling), multivariate normality (Mardia) and multivariate "
-              "outliers (Mahalanobis distance, classical and MCD); no case was removed on these grounds.",
-        "fa": "گویه‌ها از نظر پاسخ‌های گمشده (آزمون MCAR لیتل)، توزیع تک‌متغیری (کجی، کشیدگی، کف و سقف)، "
-              "بهنجاری چندمتغیری (ماردیا) و داده‌های پرت چندمتغیری (فاصله‌ی ماهالانوبیس، کلاسیک و MCD) غربال "
+        "en": "Items were screened for missing responses (Little's MCAR test; Little, 1988), univariate distributions "
+              "(skewness, kurtosis, floor and ceiling), multivariate normality (Mardia, 1970) and multivariate "
+              "outliers (Mahalanobis distance, classical and MCD; Rousseeuw & Van Driessen, 1999); no case was removed on these grounds.",
+        "fa": "گویه‌ها از نظر پاسخ‌های گمشده (آزمون MCAR لیتل؛ Little, 1988)، توزیع تک‌متغیری (کجی، کشیدگی، کف و سقف)، "
+              "بهنجاری چندمتغیری (ماردیا؛ Mardia, 1970) و داده‌های پرت چندمتغیری (فاصله‌ی ماهالانوبیس، کلاسیک و MCD) غربال "
               "شدند؛ هیچ موردی به این دلایل حذف نشد."},
     "m_reliability": {
         "en": "Reverse-keyed items were reversed before all analyses. Item statistics, Cronbach's alpha "
-              "(Feldt 95% CI) and McDonald's omega total (percentile bootstrap 95% CI, {nb:d} draws) follow "
+              "(Feldt 95% CI; Feldt et al., 1987) and McDonald's omega total (percentile bootstrap 95% CI, {nb:d} draws) follow "
               "psych with pairwise deletion (Cronbach, 1951; McDonald, 1999).",
         "fa": "گویه‌های معکوس پیش از همه‌ی تحلیل‌ها معکوس شدند. آماره‌های گویه، آلفای کرونباخ (فاصله‌ی ۹۵٪ فلت) "
               "و امگای کل مک‌دونالد (فاصله‌ی ۹۵٪ بوت‌استرپ صدکی، {nb:d} نمونه) مطابق psych با حذف زوجی محاسبه شدند."},
     "m_reliability_noboot": {
         "en": "Reverse-keyed items were reversed before all analyses. Item statistics, Cronbach's alpha "
-              "(Feldt 95% CI) and McDonald's omega total follow psych with pairwise deletion (Cronbach, 1951; "
+              "(Feldt 95% CI; Feldt et al., 1987) and McDonald's omega total follow psych with pairwise deletion (Cronbach, 1951; "
               "McDonald, 1999).",
         "fa": "گویه‌های معکوس پیش از همه‌ی تحلیل‌ها معکوس شدند. آماره‌های گویه، آلفای کرونباخ (فاصله‌ی ۹۵٪ فلت) "
               "و امگای کل مک‌دونالد مطابق psych با حذف زوجی محاسبه شدند."},
@@ -339,8 +339,8 @@ TEXT.update({
     "m_fit": {
         "en": "Model fit was judged by CFI and TLI ≥ .95, RMSEA ≤ .06 and SRMR ≤ .08 (Hu & Bentler, 1999).",
         "fa": "برازش مدل با CFI و TLI ≥ ٫۹۵، RMSEA ≤ ٫۰۶ و SRMR ≤ ٫۰۸ داوری شد (Hu & Bentler, 1999)."},
-    "m_invariance": {"en": 'Measurement invariance across the groups of {group:s} was tested from configural to metric, scalar and strict; a level was retained when ΔCFI ≥ −.010, ΔRMSEA ≤ .015 and ΔSRMR ≤ .030 (metric) or ≤ .015 (scalar, strict) (Chen, 2007). When a level failed, equality constraints were released one at a time by score tests (partial invariance; Byrne, Shavelson & Muthén, 1989); the (scaled) χ² difference test is reported alongside.',
-        "fa": 'هم\u200cارزی اندازه\u200cگیری بین گروه\u200cهای {group:s} از پیکربندی تا متریک، عددی و سخت آزمون شد؛ سطحی پذیرفته شد که ΔCFI ≥ −٫۰۱۰، ΔRMSEA ≤ ٫۰۱۵ و ΔSRMR ≤ ٫۰۳۰ (متریک) یا ≤ ٫۰۱۵ (عددی، سخت) باشد (Chen, 2007). اگر سطحی رد می\u200cشد، قیدهای برابری با آزمون\u200cهای نمره یکی\u200cیکی آزاد شدند (هم\u200cارزی جزئی)؛ آزمون تفاوت χ² (مقیاس\u200cشده) نیز گزارش شده است.'},
+    "m_invariance": {"en": 'Measurement invariance across the groups of {group:s} was tested from configural to metric, scalar and strict; a level was retained when ΔCFI ≥ −.010, ΔRMSEA ≤ .015 and ΔSRMR ≤ .030 (metric) or ≤ .015 (scalar, strict) (Chen, 2007). When a level failed, equality constraints were released one at a time by score tests (partial invariance; Byrne, Shavelson & Muthén, 1989); the (scaled) χ² difference test (Satorra & Bentler, 2001) is reported alongside.',
+        "fa": 'هم\u200cارزی اندازه\u200cگیری بین گروه\u200cهای {group:s} از پیکربندی تا متریک، عددی و سخت آزمون شد؛ سطحی پذیرفته شد که ΔCFI ≥ −٫۰۱۰، ΔRMSEA ≤ ٫۰۱۵ و ΔSRMR ≤ ٫۰۳۰ (متریک) یا ≤ ٫۰۱۵ (عددی، سخت) باشد (Chen, 2007). اگر سطحی رد می\u200cشد، قیدهای برابری با آزمون\u200cهای نمره یکی\u200cیکی آزاد شدند (هم\u200cارزی جزئی؛ Byrne, Shavelson & Muthén, 1989)؛ آزمون تفاوت χ² (مقیاس\u200cشده) نیز گزارش شده است.'},
     "m_validity": {
         "en": "Convergent validity was judged by AVE ≥ .50 and composite reliability ≥ .70 in the full "
               "measurement model; discriminant validity by the Fornell–Larcker criterion (Fornell & Larcker, "
@@ -367,34 +367,152 @@ TEXT.update({
                "fa": "همه‌ی نمونه‌گیری‌های تصادفی با بذر {seed:d} انجام شد."},
     "p_software": {
         "en": "Analyses were run with psychometrics {version:s} (Python {python:s}); random seed "
-              "{seed:d}; {nb:d} bootstrap draws. Numbers agree with lavaan 0.6, psych and semTools "
-              "(see the package's tests).",
+              "{seed:d}; {nb:d} bootstrap draws. Numbers agree with lavaan 0.6 (Rosseel, 2012), psych (Revelle, 2022) "
+              "and semTools (Jorgensen et al., 2022) (see the package's tests).",
         "fa": "تحلیل‌ها با psychometrics نسخه‌ی {version:s} (پایتون {python:s}) انجام شد؛ بذر تصادفی {seed:d}؛ "
-              "{nb:d} نمونه‌ی بوت‌استرپ. اعداد با lavaan 0.6، psych و semTools همخوان‌اند."},
-    "references": {"en": "\n".join([
-        "Chen, F. F. (2007). Sensitivity of goodness of fit indexes to lack of measurement invariance. "
-        "Structural Equation Modeling, 14(3), 464–504.",
-        "Cheung, G. W., & Rensvold, R. B. (2002). Evaluating goodness-of-fit indexes for testing "
-        "measurement invariance. Structural Equation Modeling, 9(2), 233–255.",
-        "Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. Psychometrika, "
-        "16(3), 297–334.",
-        "Fornell, C., & Larcker, D. F. (1981). Evaluating structural equation models with unobservable "
-        "variables and measurement error. Journal of Marketing Research, 18(1), 39–50.",
-        "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing discriminant "
-        "validity in variance-based structural equation modeling. Journal of the Academy of Marketing "
-        "Science, 43(1), 115–135.",
-        "Horn, J. L. (1965). A rationale and test for the number of factors in factor analysis. "
-        "Psychometrika, 30(2), 179–185.",
-        "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure "
-        "analysis. Structural Equation Modeling, 6(1), 1–55.",
-        "McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum.",
-        "Revelle, W. (2022). psych: Procedures for psychological, psychometric, and personality research "
-        "(R package 2.2.9).",
-        "Rosseel, Y. (2012). lavaan: An R package for structural equation modeling. Journal of "
-        "Statistical Software, 48(2), 1–36.",
-        "Yuan, K.-H., & Bentler, P. M. (2000). Three likelihood-based methods for mean and covariance "
-        "structure analysis with nonnormal missing data. Sociological Methodology, 30, 165–200."])},
+              "{nb:d} نمونه‌ی بوت‌استرپ. اعداد با lavaan 0.6 (Rosseel, 2012)، psych (Revelle, 2022) و semTools (Jorgensen et al., 2022) همخوان‌اند."},
 })
+
+# ---------------------------------------------------------------------------------------------
+# Added for issue 9 (APA pages): keep new keys in this block.
+REFERENCES = [
+    "Arbuckle, J. L. (1996). Full information estimation in the presence of incomplete data. In "
+    "G. A. Marcoulides & R. E. Schumacker (Eds.), *Advanced structural equation modeling: Issues and "
+    "techniques* (pp. 243–277). Lawrence Erlbaum Associates.",
+    "Byrne, B. M., Shavelson, R. J., & Muthén, B. (1989). Testing for the equivalence of factor "
+    "covariance and mean structures: The issue of partial measurement invariance. *Psychological "
+    "Bulletin*, *105*(3), 456–466. https://doi.org/10.1037/0033-2909.105.3.456",
+    "Chen, F. F. (2007). Sensitivity of goodness of fit indexes to lack of measurement invariance. "
+    "*Structural Equation Modeling*, *14*(3), 464–504. https://doi.org/10.1080/10705510701301834",
+    "Cheung, G. W., & Rensvold, R. B. (2002). Evaluating goodness-of-fit indexes for testing "
+    "measurement invariance. *Structural Equation Modeling*, *9*(2), 233–255. "
+    "https://doi.org/10.1207/S15328007SEM0902_5",
+    "Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. *Psychometrika*, "
+    "*16*(3), 297–334. https://doi.org/10.1007/BF02310555",
+    "Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for coefficient "
+    "alpha. *Applied Psychological Measurement*, *11*(1), 93–103. "
+    "https://doi.org/10.1177/014662168701100107",
+    "Fornell, C., & Larcker, D. F. (1981). Evaluating structural equation models with unobservable "
+    "variables and measurement error. *Journal of Marketing Research*, *18*(1), 39–50. "
+    "https://doi.org/10.1177/002224378101800104",
+    "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing discriminant "
+    "validity in variance-based structural equation modeling. *Journal of the Academy of Marketing "
+    "Science*, *43*(1), 115–135. https://doi.org/10.1007/s11747-014-0403-8",
+    "Horn, J. L. (1965). A rationale and test for the number of factors in factor analysis. "
+    "*Psychometrika*, *30*(2), 179–185. https://doi.org/10.1007/BF02289447",
+    "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure "
+    "analysis: Conventional criteria versus new alternatives. *Structural Equation Modeling*, *6*(1), "
+    "1–55. https://doi.org/10.1080/10705519909540118",
+    "Jorgensen, T. D., Pornprasertmanit, S., Schoemann, A. M., & Rosseel, Y. (2022). *semTools: Useful "
+    "tools for structural equation modeling* (R package version 0.5-6) [Computer software]. "
+    "https://CRAN.R-project.org/package=semTools",
+    "Kaiser, H. F. (1960). The application of electronic computers to factor analysis. *Educational "
+    "and Psychological Measurement*, *20*(1), 141–151. https://doi.org/10.1177/001316446002000116",
+    "Little, R. J. A. (1988). A test of missing completely at random for multivariate data with "
+    "missing values. *Journal of the American Statistical Association*, *83*(404), 1198–1202. "
+    "https://doi.org/10.1080/01621459.1988.10478722",
+    "Mardia, K. V. (1970). Measures of multivariate skewness and kurtosis with applications. "
+    "*Biometrika*, *57*(3), 519–530. https://doi.org/10.1093/biomet/57.3.519",
+    "McDonald, R. P. (1999). *Test theory: A unified treatment*. Lawrence Erlbaum Associates.",
+    "Raîche, G., Walls, T. A., Magis, D., Riopel, M., & Blais, J.-G. (2013). Non-graphical solutions "
+    "for Cattell's scree test. *Methodology*, *9*(1), 23–29. https://doi.org/10.1027/1614-2241/a000051",
+    "Revelle, W. (2022). *psych: Procedures for psychological, psychometric, and personality "
+    "research* (R package version 2.2.9) [Computer software]. https://CRAN.R-project.org/package=psych",
+    "Rosseel, Y. (2012). lavaan: An R package for structural equation modeling. *Journal of "
+    "Statistical Software*, *48*(2), 1–36. https://doi.org/10.18637/jss.v048.i02",
+    "Rousseeuw, P. J., & Van Driessen, K. (1999). A fast algorithm for the minimum covariance "
+    "determinant estimator. *Technometrics*, *41*(3), 212–223. https://doi.org/10.1080/00401706.1999.10485670",
+    "Satorra, A., & Bentler, P. M. (2001). A scaled difference chi-square test statistic for moment "
+    "structure analysis. *Psychometrika*, *66*(4), 507–514. https://doi.org/10.1007/BF02296192",
+    "Velicer, W. F. (1976). Determining the number of components from the matrix of partial "
+    "correlations. *Psychometrika*, *41*(3), 321–327. https://doi.org/10.1007/BF02293557",
+    "Velicer, W. F., Eaton, C. A., & Fava, J. L. (2000). Construct explication through factor or "
+    "component analysis: A review and evaluation of alternative procedures for determining the "
+    "number of factors or components. In R. D. Goffin & E. Helmes (Eds.), *Problems and solutions in "
+    "human assessment* (pp. 41–71). Springer. https://doi.org/10.1007/978-1-4615-4397-8_3",
+    "Yuan, K.-H., & Bentler, P. M. (2000). Three likelihood-based methods for mean and covariance "
+    "structure analysis with nonnormal missing data. *Sociological Methodology*, *30*(1), 165–200. "
+    "https://doi.org/10.1111/0081-1750.00078",
+]
+
+TEXT.update({
+    # the reference list (APA 7: journal names and volumes in italics, marked *...*); references
+    # stay in their own language in a Persian report
+    "references": {"en": "\n".join(REFERENCES)},
+    "partial": {"en": "partial", "fa": "جزئی"},
+    "l_figure_note": {"en": "Figure", "fa": "شکل"},
+    "sec_figures": {"en": "Figures", "fa": "شکل‌ها"},
+    "no_mcar": {"en": "No response is missing, so Little's MCAR test does not apply.",
+                "fa": "هیچ پاسخی گمشده نیست؛ بنابراین آزمون MCAR لیتل کاربرد ندارد."},
+    "continued": {"en": "continued", "fa": "ادامه"},
+    "c_title": {"en": "Title", "fa": "عنوان"},
+    "c_row": {"en": "Row", "fa": "ردیف"},
+    "c_sheet": {"en": "Sheet", "fa": "برگه"},
+})
+
+#: Column headers: a column name or the (English) label a step gave it -> readable header per
+#: language.  ``*x*`` marks italics, ``_{x}`` a subscript (see psychometrics.report.fmt).
+HEADERS: dict[str, dict[str, str]] = {
+    "r_drop": {"en": "Corrected item–total *r*", "fa": "همبستگی اصلاح‌شده‌ی گویه–کل"},
+    "alpha_if_deleted": {"en": "α if item deleted", "fa": "α در صورت حذف"},
+    "ω_t": {"en": "ω_{t}", "fa": "ω_{t}"},
+    "ω_h": {"en": "ω_{h}", "fa": "ω_{h}"},
+    "α 95% CI lower": {"en": "α 95% CI lower", "fa": "کران پایین ۹۵٪ α"},
+    "α 95% CI upper": {"en": "α 95% CI upper", "fa": "کران بالای ۹۵٪ α"},
+    "ω_t 95% CI lower": {"en": "ω_{t} 95% CI lower", "fa": "کران پایین ۹۵٪ ω_{t}"},
+    "ω_t 95% CI upper": {"en": "ω_{t} 95% CI upper", "fa": "کران بالای ۹۵٪ ω_{t}"},
+    "95% CI lower": {"en": "95% CI lower", "fa": "کران پایین فاصله‌ی ۹۵٪"},
+    "95% CI upper": {"en": "95% CI upper", "fa": "کران بالای فاصله‌ی ۹۵٪"},
+    "ci_lower": {"en": "95% CI lower", "fa": "کران پایین فاصله‌ی ۹۵٪"},
+    "ci_upper": {"en": "95% CI upper", "fa": "کران بالای فاصله‌ی ۹۵٪"},
+    "RMSEA 90% CI lower": {"en": "RMSEA 90% CI lower", "fa": "کران پایین ۹۰٪ RMSEA"},
+    "RMSEA 90% CI upper": {"en": "RMSEA 90% CI upper", "fa": "کران بالای ۹۰٪ RMSEA"},
+    "h2": {"en": "*h*²", "fa": "*h*²"},
+    "factor": {"en": "Factor", "fa": "عامل"},
+    "loading": {"en": "Loading", "fa": "بار عاملی"},
+    "cross_loading": {"en": "Cross-loading", "fa": "بار متقاطع"},
+    "χ² scaled": {"en": "Scaled χ²", "fa": "χ² مقیاس‌شده"},
+    "p scaled": {"en": "*p* (scaled)", "fa": "*p* (مقیاس‌شده)"},
+    "CFI robust": {"en": "Robust CFI", "fa": "CFI استوار"},
+    "TLI robust": {"en": "Robust TLI", "fa": "TLI استوار"},
+    "RMSEA robust": {"en": "Robust RMSEA", "fa": "RMSEA استوار"},
+    "min": {"en": "Min", "fa": "کمینه"},
+    "max": {"en": "Max", "fa": "بیشینه"},
+    "max |r|": {"en": "Max |*r*|", "fa": "بیشینه‌ی |*r*|"},
+    "< .85": {"en": "HTMT < .85", "fa": "HTMT < ٫۸۵"},
+    "AVE ≥ .50": {"en": "AVE ≥ .50", "fa": "AVE ≥ ٫۵۰"},
+    "CR ≥ .70": {"en": "CR ≥ .70", "fa": "CR ≥ ٫۷۰"},
+    "Fornell–Larcker": {"en": "Fornell–Larcker met", "fa": "ملاک فورنل–لارکر"},
+    "est": {"en": "*B*", "fa": "*B*"},
+    "se": {"en": "*SE*", "fa": "*SE*"},
+    "pvalue": {"en": "*p*", "fa": "*p*"},
+    "std_all": {"en": "β", "fa": "β"},
+    "mean": {"en": "*M*", "fa": "*M*"},
+    "sd": {"en": "*SD*", "fa": "*SD*"},
+    "n_items": {"en": "*k*", "fa": "*k*"},
+    "salient": {"en": "Salient", "fa": "برجسته"},
+    "reverse": {"en": "Reverse-keyed", "fa": "معکوس"},
+}
+
+#: Fixed cell texts that analyses write in English (factor-number criteria and their
+#: references, decisions): English text -> Persian.
+CELL_TEXT_FA: dict[str, str] = {
+    "Kaiser: eigenvalues > 1": "کایزر: مقدارهای ویژه‌ی بزرگ‌تر از ۱",
+    "Parallel analysis, components": "تحلیل موازی، مؤلفه‌ها",
+    "Parallel analysis, factors": "تحلیل موازی، عامل‌ها",
+    "MAP, squared partials": "MAP، مجذور همبستگی‌های جزئی",
+    "MAP, fourth powers": "MAP، توان چهارم همبستگی‌های جزئی",
+    "Scree, optimal coordinates": "اسکری، مختصات بهینه",
+    "Scree, acceleration factor": "اسکری، عامل شتاب",
+    "Horn (1965); psych::fa.parallel, 95th percentile": "Horn (1965)؛ psych::fa.parallel، صدک ۹۵",
+    "Velicer (1976); psych::VSS": "Velicer (1976)؛ psych::VSS",
+    "Raiche et al. (2013); nFactors::nScree against the parallel-analysis percentile":
+        "Raiche et al. (2013)؛ nFactors::nScree در برابر صدک تحلیل موازی",
+    "Raiche et al. (2013); nFactors::nScree": "Raiche et al. (2013)؛ nFactors::nScree",
+    "baseline": "پایه", "invariant": "هم‌ارز", "not invariant": "ناهم‌ارز",
+    "partially invariant": "هم‌ارز جزئی", "undecided": "نامشخص",
+    "missing code": "کد گمشده", "total": "کل",
+}
 
 
 # translation studies: comparison with the original version (issue 11)

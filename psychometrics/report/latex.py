@@ -1,87 +1,260 @@
-"""Render the report's tables as a LaTeX appendix (``appendix.tex``, booktabs).
+"""Render the report's tables and figures as a LaTeX appendix (``appendix.tex``).
 
-One ``table`` environment per table: a heading (bold ``Table n``, italic title), a tabular
-with ``\\toprule``/``\\midrule``/``\\bottomrule`` and numbers right-aligned,
-and the note in a ``threeparttable``-free minipage-like paragraph.  English
-reports compile with pdflatex; a Persian report uses ``xepersian`` and the
-Vazirmatn font (xelatex).  No statistic is computed here.
+Tables are ``longtable`` environments with booktabs rules: a bold "Table n" and the
+italic title above, the header repeated on every page ("Table n (continued)"), numbers
+right-aligned and formatted by :mod:`psychometrics.report.fmt` (statistical symbols in
+``\\textit``, subscripts in ``\\textsubscript``), the note below.  Column widths are measured
+(:mod:`psychometrics.report.layout`): a table that does not fit the text width at
+``\\small`` is tried at ``\\footnotesize`` (the body size minus 2 pt, never smaller), then on
+a landscape page (``pdflscape``); long text wraps in paragraph columns.  Nothing is scaled.
+Figures are included from their PDF (vector) file, or the 300-dpi PNG when no PDF exists,
+numbered and captioned as APA figures.
+
+Compile twice (longtable aligns its pages from the widths of the previous run). English
+reports compile with pdflatex.  A Persian report uses ``xepersian`` (xelatex) with
+the bundled Vazirmatn font, copied next to the .tex file (``fonts/``) and loaded by
+``Path=``, so no font has to be installed; left-to-right stretches (numbers, Latin symbols)
+isolated by :func:`psychometrics.report.fmt.isolate` become ``\\LRE{...}`` so minus signs
+stay on the left, as in the HTML and Word outputs.  No statistic is computed here.
 """
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
-from .docx import table_cells
-from .fmt import localise
+from . import fmt
 from .i18n import tr
-from .model import Report, Table
+from .layout import TableLayout, column_extent, layout
+from .model import Figure, Report, Table
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+FONT_FILES = ("Vazirmatn-Regular.ttf", "Vazirmatn-Bold.ttf", "Vazirmatn-OFL.txt")
+PAGE = {"a4": (597.5, 845.0), "letter": (614.0, 794.0)}    # TeX points
+MARGIN_PT = 72.27                                           # 1 in
+SIZES = (("small", 10.0), ("footnotesize", 9.0))            # body 11 pt: never below 9 pt
+TABCOLSEP = 4.0
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
-            "<": r"\textless{}", ">": r"\textgreater{}", "\u2212": r"$-$", "\u2014": "---",
-            "\u0394": r"$\Delta$", "\u03c7": r"$\chi$", "\u00b2": r"\textsuperscript{2}",
-            "\u03c9": r"$\omega$", "\u03b1": r"$\alpha$", "\u2264": r"$\le$", "\u2265": r"$\ge$",
-            "\u03bb": r"$\lambda$", "\u2013": "--", "\u2066": "", "\u2069": ""}
-
-
+            "<": r"$<$", ">": r"$>$", "|": r"$|$", "\u2212": r"$-$", "\u2014": "---",
+            "\u00b2": r"\textsuperscript{2}", "\u00b3": r"\textsuperscript{3}",
+            "\u2264": r"$\le$", "\u2265": r"$\ge$", "\u2260": r"$\neq$", "\u2013": "--",
+            "\u2192": r"$\rightarrow$", "\u2190": r"$\leftarrow$", "\u2194": r"$\leftrightarrow$",
+            "\u221a": r"$\surd$", "\u00d7": r"$\times$", "\u00b1": r"$\pm$", "\u2009": r"\,",
+            "\u00a0": "~", "\u2026": r"\ldots{}", "\u2019": "'", "\u2018": "`",
+            "\u201c": "``", "\u201d": "''", "\u2022": r"$\bullet$"}
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta",
           "θ": "theta", "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
           "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Σ": "Sigma",
           "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega"}
 _SPECIAL.update({ch: "$\\%s$" % name for ch, name in _GREEK.items()})
-_SPECIAL.update({"\u221a": r"$\surd$", "\u00d7": r"$\times$", "\u2009": " ", "\u00a0": "~",
-                 "\u2026": r"\ldots{}", "\u00b3": r"\textsuperscript{3}"})
+# Greek is upright in APA: \mathrm is not available for lower-case Greek in plain LaTeX, so
+# math italics are kept for lower-case letters (the usual typesetting of alpha, omega, chi)
 
 
 def tex_escape(s: str) -> str:
-    return "".join(_SPECIAL.get(ch, ch) for ch in str(s))
+    """``s`` as LaTeX text: special characters escaped, Greek and symbols in math mode and
+    Unicode isolates (LRI ... PDI) as ``\\LRE{...}`` (left-to-right in a Persian document)."""
+    out = []
+    for ch in str(s):
+        if ch in (fmt.LRI, fmt.FSI):
+            out.append(r"\LRE{")
+        elif ch == fmt.PDI:
+            out.append("}")
+        elif ch == "\u2067":
+            out.append(r"\RLE{")
+        else:
+            out.append(_SPECIAL.get(ch, ch))
+    return "".join(out)
 
 
-def render_table(t: Table, lang: str) -> str:
-    cells = table_cells(t, lang)
-    specs = (["s"] if t.show_index else []) + [t.spec(c) for c in t.data.columns]
-    widths = [max(len(str(row[j])) for row in cells) for j in range(len(specs))]
-    # long text (item wording) wraps in a paragraph column; numbers are right-aligned
-    cols = "".join(("p{5cm}" if w > 40 else "l") if s == "s" else "r"
-                   for s, w in zip(specs, widths))
-    wide = len(specs) > 8
-    lines = [r"\begin{table}[htbp]", r"\centering", r"\small",
-             r"{\raggedright\textbf{%s %s}\par\textit{%s}\par\smallskip}" % (
-                 tr("table", lang), localise(str(t.number or ""), lang), tex_escape(t.title)),
-             r"\label{tab:%s}" % t.key.replace("_", "-"),
-             (r"\resizebox{\textwidth}{!}{" if wide else "") + r"\begin{tabular}{%s}" % cols,
-             r"\toprule",
-             " & ".join(tex_escape(c) for c in cells[0]) + r" \\", r"\midrule"]
-    for row in cells[1:]:
-        lines.append(" & ".join(tex_escape(c) for c in row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if wide else "")]
+def _plain_isolates(s: str, rtl: bool) -> str:
+    return s if rtl else fmt.strip_isolates(s)
+
+
+def runs_tex(runs, rtl: bool) -> str:
+    out = []
+    for r in runs:
+        t = tex_escape(_plain_isolates(r.text, rtl))
+        if r.sub:
+            t = r"\textsubscript{%s}" % t
+        if r.italic:
+            t = r"\textit{%s}" % t
+        out.append(t)
+    text = "".join(out)
+    return _balance(text)
+
+
+def _balance(text: str) -> str:
+    """An isolate split across runs leaves braces unbalanced inside a command: close them."""
+    depth = 0
+    for ch in text:
+        depth += ch == "{"
+        depth -= ch == "}"
+    return text + "}" * depth if depth > 0 else text
+
+
+def rich_tex(text: str, lang: str) -> str:
+    return runs_tex(fmt.rich(text, lang), lang == "fa")
+
+
+# ------------------------------------------------------------------------------------ tables
+def _plan(lay: TableLayout, portrait: float, landscape: float):
+    """(landscape?, size name, size, column widths in pt or None for natural) -- see module."""
+    pad = 2 * TABCOLSEP
+    for land, avail in ((False, portrait), (True, landscape)):
+        for name, size in SIZES:
+            ext = [column_extent(lay, j, size) for j in range(lay.n_cols)]
+            lo = sum(a for a, _ in ext) + pad * lay.n_cols
+            hi = sum(b for _, b in ext) + pad * lay.n_cols
+            if hi <= avail:
+                return land, name, size, None
+            if lo <= avail:
+                extra = avail - lo
+                want = [b - a for a, b in ext]
+                tot = sum(want) or 1.0
+                return land, name, size, [a + extra * w / tot for (a, _), w in zip(ext, want)]
+    name, size = SIZES[-1]
+    ext = [column_extent(lay, j, size) for j in range(lay.n_cols)]
+    return True, name, size, [a for a, _ in ext]
+
+
+def _header_cell(lay: TableLayout, j: int, width: float | None, size: float, rtl: bool) -> str:
+    """A header cell; broken into lines (at spaces) that fit ``width``."""
+    from .layout import text_width
+    text = lay.header[j]
+    words = text.split(" ")
+    limit = width if width is not None else column_extent(lay, j, size)[1]
+    lines, cur = [], ""
+    for w in words:
+        cand = (cur + " " + w).strip()
+        if cur and text_width(fmt.unmark(cand), size, lay.lang) > limit + 0.5:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = cand
+    if cur:
+        lines.append(cur)
+    cells = [rich_tex(ln, lay.lang) for ln in lines]
+    align = "c" if lay.numeric[j] else ("r" if rtl else "l")
+    if len(cells) == 1:
+        return cells[0]
+    return r"\begin{tabular}[b]{@{}%s@{}}%s\end{tabular}" % (align, r"\\".join(cells))
+
+
+def render_table(t: Table, lang: str, text_width: float = 455.0,
+                 landscape_width: float = 700.0) -> str:
+    rtl = lang == "fa"
+    lay = layout(t, lang)
+    land, size_name, size, widths = _plan(lay, text_width, landscape_width)
+    cols = []
+    for j in range(lay.n_cols):
+        if lay.numeric[j]:
+            cols.append("r")
+        elif widths is not None:
+            ragged = r"\raggedleft" if rtl else r"\raggedright"
+            cols.append(r">{%s\arraybackslash}p{%.1fpt}" % (ragged, widths[j]))
+        else:
+            cols.append("l")
+    n = lay.n_cols
+    header = " & ".join(_header_cell(lay, j, widths[j] if widths else None, size, rtl)
+                        for j in range(n)) + r" \\"
+    num = fmt.localise(str(t.number or ""), lang)
+    label = f"{tr('table', lang)} {num}"
+    start = r"\raggedleft" if rtl else r"\raggedright"
+    lines = []
+    if land:
+        lines.append(r"\begin{landscape}")
+    lines += [r"\begingroup\%s\setlength{\tabcolsep}{%gpt}\hyphenpenalty=10000\exhyphenpenalty=10000"
+              % (size_name, TABCOLSEP),
+              r"{%s\normalsize\textbf{%s}\par\textit{%s}\par}\nopagebreak\smallskip"
+              % (start, tex_escape(label), rich_tex(t.title, lang)),
+              r"\begin{longtable}{@{}%s@{}}" % "".join(cols),
+              r"\toprule", header, r"\midrule", r"\endfirsthead",
+              r"\multicolumn{%d}{@{}%s}{\textbf{%s} \textit{(%s)}}\\"
+              % (n, "r" if rtl else "l", tex_escape(label), tex_escape(tr("continued", lang))),
+              r"\toprule", header, r"\midrule", r"\endhead",
+              r"\bottomrule", r"\endlastfoot"]
+    for row in lay.body:
+        lines.append(" & ".join(tex_escape(_plain_isolates(c, rtl)) for c in row) + r" \\")
+    lines.append(r"\end{longtable}")
     if t.note:
-        lines.append(r"\par\smallskip\parbox{\linewidth}{\footnotesize\textit{%s.} %s}"
-                     % (tr("note", lang), tex_escape(t.note)))
-    lines.append(r"\end{table}")
+        lines.append(r"{%s\textit{%s.} %s\par}" % (
+            start, tex_escape(tr("note", lang)), rich_tex(t.note, lang)))
+    lines.append(r"\endgroup")
+    if land:
+        lines.append(r"\end{landscape}")
+    lines.append(r"\label{tab:%s}\bigskip" % t.key.replace("_", "-"))
     return "\n".join(lines)
 
 
-def render_latex(report: Report, path: str | Path | None = None) -> str:
-    """Return the LaTeX appendix as a string; write it to ``path`` when given."""
+def render_figure(f: Figure, lang: str, base: Path | None) -> str:
+    rtl = lang == "fa"
+    path = f.file("pdf")
+    rel = Path(os.path.relpath(path, base)).as_posix() if base is not None else path.as_posix()
+    num = fmt.localise(str(f.number or ""), lang)
+    start = r"\raggedleft" if rtl else r"\raggedright"
+    return "\n".join([
+        r"\begin{figure}[htbp]",
+        r"{%s\textbf{%s %s}\par\textit{%s}\par\smallskip}" % (
+            start, tex_escape(tr("figure", lang)), num, rich_tex(f.caption, lang)),
+        r"\centering\includegraphics[width=\linewidth,height=0.7\textheight,keepaspectratio]{%s}"
+        % rel,
+        r"\label{fig:%s}" % f.key.replace("_", "-"),
+        r"\end{figure}"])
+
+
+def render_latex(report: Report, path: str | Path | None = None, page_size: str | None = None) -> str:
+    """Return the LaTeX appendix as a string; write it to ``path`` when given (a Persian
+    report also gets the Vazirmatn font files in ``fonts/`` next to it).  ``page_size``:
+    "a4" (default) or "letter"."""
     report.number()
     lang = report.language
-    pre = [r"\documentclass[11pt]{article}", r"\usepackage{booktabs}", r"\usepackage{graphicx}",
-           r"\usepackage[margin=2cm]{geometry}"]
-    if report.rtl:
-        pre += [r"\usepackage{xepersian}", r"\settextfont{Vazirmatn}",
-                r"% compile with xelatex; the font is in psychometrics/report/assets"]
+    rtl = report.rtl
+    size = (page_size or (report.meta.get("options") or {}).get("page_size") or "a4").lower()
+    pw, ph = PAGE.get(size, PAGE["a4"])
+    text_w, land_w = pw - 2 * MARGIN_PT, ph - 2 * MARGIN_PT
+    base = Path(path).resolve().parent if path is not None else None
+    paper = "letterpaper" if size == "letter" else "a4paper"
+    pre = [r"\documentclass[11pt]{article}",
+           r"\usepackage[%s,margin=1in]{geometry}" % paper,
+           r"\usepackage{booktabs,longtable,array,graphicx,pdflscape}",
+           r"\setlength{\LTpre}{0pt}\setlength{\LTpost}{2pt}\setlength{\LTleft}{0pt}",
+           r"\setlength{\LTright}{0pt plus 1fill}",
+           r"\setcounter{totalnumber}{1}\renewcommand{\floatpagefraction}{.8}"]
+    if rtl:
+        pre += [r"% compile with xelatex; the font files are in fonts/ next to this file",
+                r"\usepackage{fontspec}",
+                r"\usepackage{xepersian}",
+                r"\settextfont[Path=fonts/, Extension=.ttf, BoldFont=Vazirmatn-Bold]{Vazirmatn-Regular}",
+                r"\setlatintextfont[Path=fonts/, Extension=.ttf, BoldFont=Vazirmatn-Bold]{Vazirmatn-Regular}",
+                r"\setlength{\LTleft}{0pt plus 1fill}\setlength{\LTright}{0pt}"]
     else:
-        pre += [r"\usepackage[T1]{fontenc}", r"\usepackage[utf8]{inputenc}"]
-    body = [r"\begin{document}", r"\section*{%s}" % tex_escape(report.title)]
+        pre += [r"\usepackage[utf8]{inputenc}", r"\usepackage{textcomp}"]
+    pre += [r"\setlength{\parindent}{0pt}"]
+    body = [r"\begin{document}", r"\section*{%s}" % rich_tex(report.title, lang)]
     for section in report.sections:
-        tables = [b for b in section.blocks if isinstance(b, Table)]
-        if not tables:
+        blocks = [b for b in section.blocks if isinstance(b, (Table, Figure))]
+        if not blocks:
             continue
-        body.append(r"\subsection*{%s}" % tex_escape(section.title))
-        body.extend(render_table(t, lang) for t in tables)
-        body.append(r"\clearpage")
+        body.append(r"\subsection*{%s}" % rich_tex(section.title, lang))
+        for b in blocks:
+            if isinstance(b, Table):
+                body.append(render_table(b, lang, text_w, land_w))
+            else:
+                body.append(render_figure(b, lang, base))
+        body.append(r"\bigskip")
     body.append(r"\end{document}")
     text = "\n".join(pre + body) + "\n"
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
+        if rtl:
+            fonts = Path(path).parent / "fonts"
+            fonts.mkdir(exist_ok=True)
+            for name in FONT_FILES:
+                shutil.copy(ASSETS / name, fonts / name)
     return text
+
+
+__all__ = ["render_latex", "render_table", "tex_escape"]

@@ -10,7 +10,8 @@ Blocks hold numbers, never formatted strings of numbers:
   zero, ``f2``/``f3`` fixed decimals, ``p`` p-value, ``d`` integer, ``s`` text).
 * :class:`Table` -- a numeric DataFrame plus a format per column, a title and
   a note; tables are numbered in document order by :meth:`Report.number`.
-* :class:`Figure` -- a PNG file plus a caption; numbered like tables.
+* :class:`Figure` -- a PNG file (300 dpi; PDF/SVG next to it) plus a caption; numbered
+  separately from tables.
 * :class:`WarningList` -- messages (dropped cases, recoded cells, Heywood
   cases, non-convergence) shown verbatim.
 * :class:`Code` -- preformatted text (lavaan model syntax).
@@ -29,6 +30,7 @@ import pandas as pd
 class Paragraph:
     template: str
     values: dict = field(default_factory=dict)
+    direction: str | None = None    # "ltr" for a left-to-right paragraph in a Persian report
 
 
 @dataclass
@@ -61,10 +63,18 @@ class Table:
 
 @dataclass
 class Figure:
+    """A figure: ``path`` is its PNG (300 dpi); the same drawing may exist as vector files
+    next to it (``<name>.pdf``, ``<name>.svg``), see :meth:`file`."""
     key: str
     path: Path
     caption: str
     number: int | None = None
+    note: str = ""
+
+    def file(self, ext: str) -> Path:
+        """The figure's file of type ``ext`` ("png", "pdf", "svg") when it exists, else the PNG."""
+        p = Path(self.path).with_suffix("." + ext)
+        return p if p.exists() else Path(self.path)
 
 
 @dataclass

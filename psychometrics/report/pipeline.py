@@ -20,80 +20,22 @@ warning -- never a placeholder number.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import importlib
-import platform
-import sys
 import traceback
 import warnings as _warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
-from .._results import jsonable
 from ..errors import PsychometricsError
+# re-exported: the public API names ValidationRun; tests and callers use need/has
+from .common import (AnalysisUnavailable, ValidationRun, _get, command_line, has, need,  # noqa: F401
+                     now_utc, versions)
 from .i18n import tr, trf
-from .model import Code, Figure, Notice, Paragraph, Report, Section, Table, WarningList
+from .model import Figure, Notice, Section, Table
 from .progress import Progress
 
 DEFAULT_BOOTSTRAP = 1000
-
-
-class AnalysisUnavailable(Exception):
-    """An analysis module or function of the package is not available."""
-
-    def __init__(self, module: str, name: str):
-        self.module, self.name = module, name
-        super().__init__(f"psychometrics.{module}.{name}")
-
-
-def need(module: str, name: str) -> Callable:
-    """Return ``psychometrics.<module>.<name>`` or raise :class:`AnalysisUnavailable`."""
-    try:
-        mod = importlib.import_module(f"psychometrics.{module}")
-    except ImportError as exc:
-        if f"psychometrics.{module}" in str(exc) or module in str(exc):
-            raise AnalysisUnavailable(module, name) from None
-        raise
-    obj = getattr(mod, name, None)
-    if obj is None:
-        raise AnalysisUnavailable(module, name)
-    return obj
-
-
-def has(module: str, name: str) -> bool:
-    try:
-        need(module, name)
-        return True
-    except AnalysisUnavailable:
-        return False
-    except Exception:
-        return False
-
-
-def _get(obj: Any, *names, default=None):
-    """First attribute / key of ``obj`` among ``names`` that exists and is not None."""
-    for n in names:
-        if isinstance(obj, dict) and obj.get(n) is not None:
-            return obj[n]
-        v = getattr(obj, n, None)
-        if v is not None:
-            return v
-    return default
-
-
-@dataclass
-class ValidationRun:
-    """What :func:`run_validation` returns: the document model, results and warnings."""
-
-    report: Report
-    results: dict
-    warnings: list = field(default_factory=list)
-    figures_dir: Path | None = None
-    timings: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -250,23 +192,12 @@ def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
     return runner.run()
 
 
-def versions() -> dict:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    import psychometrics
-    out["psychometrics"] = psychometrics.__version__
-    for name in ("numpy", "scipy", "pandas", "matplotlib", "factor_analyzer", "sklearn",
-                 "docx", "openpyxl", "yaml"):
-        try:
-            mod = importlib.import_module(name)
-            out[name] = getattr(mod, "__version__", None) or getattr(mod, "VERSION", None)
-        except Exception:
-            out[name] = None
-    return jsonable(out)
-
-
-def write_outputs(run: ValidationRun, out_dir, formats=("json", "html", "docx", "tex", "xlsx")) -> dict:
-    """Render ``run`` into ``out_dir``: results.json, report.html, appendix.docx, appendix.tex,
-    tables.xlsx (figures are already in ``out_dir/figures``).  Returns {format: path}."""
+def write_outputs(run: ValidationRun, out_dir, formats=("json", "html", "docx", "tex", "xlsx"),
+                  page_size: str | None = None) -> dict:
+    """Render ``run`` into ``out_dir``: results.json, report.html, appendix.docx, appendix.tex
+    (with ``fonts/`` for a Persian report), tables.xlsx (figures are already in
+    ``out_dir/figures``).  ``page_size``: "a4" (default) or "letter" for the Word and LaTeX
+    appendices (default: the study's ``options.page_size``).  Returns {format: path}."""
     from .docx import render_docx
     from .html import render_html
     from .jsonfile import render_json
@@ -288,18 +219,12 @@ def write_outputs(run: ValidationRun, out_dir, formats=("json", "html", "docx", 
         paths["html"] = out / "report.html"
         render_html(run.report, paths["html"])
     if "docx" in formats:
-        paths["docx"] = render_docx(run.report, out / "appendix.docx")
+        paths["docx"] = render_docx(run.report, out / "appendix.docx", page_size=page_size)
     if "tex" in formats:
         paths["tex"] = out / "appendix.tex"
-        render_latex(run.report, paths["tex"])
+        render_latex(run.report, paths["tex"], page_size=page_size)
     if "xlsx" in formats:
         paths["xlsx"] = render_xlsx(run.report, out / "tables.xlsx")
     return paths
 
 
-def now_utc() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def command_line() -> str:
-    return " ".join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv))

@@ -17,7 +17,7 @@ from . import figures as F
 from . import fmt
 from .i18n import TEXT, tr
 from .model import Code, Notice, Paragraph, Report, Section, WarningList
-from .pipeline import ValidationRun, _get, command_line, need, now_utc, versions
+from .common import ValidationRun, _get, command_line, need, now_utc, versions
 
 OMEGA_BOOT_DEFAULT = 50
 FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
@@ -803,8 +803,8 @@ def step_software(r):
                                          "python": v.get("python"), "seed": r.seed,
                                          "nb": r.options["bootstrap"]}))
     s.add(WarningList([])) if False else None
-    for ref in r.t("references").split("\n"):
-        s.add(Paragraph("{ref:s}", {"ref": ref}))
+    for ref in tr("references", "en").split("\n"):   # APA: references in their own language
+        s.add(Paragraph(ref.replace("{", "{{").replace("}", "}}"), {}, direction="ltr"))
 
 
 # ----------------------------------------------------------------------------------------------
