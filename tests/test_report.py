@@ -19,6 +19,7 @@ import psychometrics as pm
 from psychometrics.report import fmt
 from psychometrics.report.docx import render_docx, table_cells
 from psychometrics.report.html import render_html
+from psychometrics.report.layout import readable
 from psychometrics.report.latex import render_latex
 from psychometrics.report.model import (Code, Figure, Notice, Paragraph, Report, Section, Table,
                                         WarningList)
@@ -48,9 +49,10 @@ def test_persian_digits_and_separator():
 
 
 def test_template_fill():
-    text = fmt.fill("alpha = {a:r}, N = {n:d}, p {p:p}, {name:s}", {"a": 0.912, "n": 324, "p": 0.2,
-                                                                   "name": "WAI"})
-    assert text == "alpha = .91, N = 324, p .200, WAI"
+    text = fmt.fill("alpha = {a:r}, N = {n:d}, p {p:pe}, {name:s}", {"a": 0.912, "n": 324, "p": 0.2,
+                                                                    "name": "WAI"})
+    assert text == "alpha = .91, N = 324, p = .200, WAI"
+    assert fmt.fill("p {p:pe}", {"p": 0.0002}) == "p < .001"
     with pytest.raises(ValueError):
         fmt.fmt_number(1.0, "zz")
 
@@ -87,9 +89,10 @@ def test_html_small(tmp_path):
     rep = _small_report(tmp_path)
     html = render_html(rep, tmp_path / "r.html")
     assert "<p class='tcap' id='table-t1-cap'><span class='num'>Table 1</span>" in html
-    assert "Figure 1." in html and "data:image/png;base64," in html
+    assert "Figure 1</span>" in html and "data:image/png;base64," in html
     assert "\u2212.05" in html and "&lt; .001" in html and "\u2014" in html
     assert "dir='ltr'" in html and "@font-face" not in html
+    assert "<i>N</i> = 324" in html                           # statistical symbols in italics
     assert "case 7 dropped" in html and "EFA is not available" in html
 
 
@@ -109,6 +112,7 @@ def test_docx_small_roundtrip(tmp_path):
     cells = [[c.text for c in row.cells] for row in d.tables[0].rows]
     assert cells == table_cells(rep.table("t1"), "en")
     assert cells[1] == ["x1", "3.20", ".61", ".200"]
+    assert cells[0] == ["Item", "M", "Corrected item–total r", "p"]   # readable headers
     texts = [p.text for p in d.paragraphs]
     assert "Table 1" in texts and "Item Statistics" in texts and "Note. A note." in texts
 
@@ -120,8 +124,8 @@ def test_docx_persian_is_rtl(tmp_path):
     d = docx.Document(str(render_docx(rep, tmp_path / "fa.docx")))
     tbl = d.tables[0]._tbl
     assert tbl.tblPr.find(qn("w:bidiVisual")) is not None
-    # numbers are left-to-right embeddings (U+202A ... U+202C) inside the RTL table
-    assert d.tables[0].rows[1].cells[1].text == "\u202a۳٫۲۰\u202c"
+    # numbers are left-to-right isolates (U+2066 ... U+2069) inside the RTL table
+    assert d.tables[0].rows[1].cells[1].text == "\u2066۳٫۲۰\u2069"
     assert d.tables[0].rows[1].cells[0].text == "x1"
 
 
@@ -129,15 +133,20 @@ def test_latex_and_xlsx_small(tmp_path):
     import openpyxl
     rep = _small_report(tmp_path)
     tex = render_latex(rep)
-    assert r"\toprule" in tex and r"\bottomrule" in tex and r"\usepackage{booktabs}" in tex
+    assert r"\toprule" in tex and r"\bottomrule" in tex and "booktabs" in tex
+    assert r"\begin{longtable}" in tex and r"\resizebox" not in tex
     assert r"x1 & 3.20 & .61 & .200 \\" in tex
-    assert r"\textless{} .001" in tex
+    assert r"$<$ .001" in tex
     wb = openpyxl.load_workbook(render_xlsx(rep, tmp_path / "t.xlsx"))
-    assert wb.sheetnames == ["T1 t1", "T2 t2"]
-    ws = wb["T1 t1"]
-    assert ws.cell(1, 1).value == "Table 1" and ws.cell(2, 1).value == "Item Statistics"
-    assert ws.cell(4, 3).value == pytest.approx(0.61)          # numbers stay numbers
-    assert ws.cell(5, 2).value is None                          # NaN -> empty cell
+    assert wb.sheetnames == ["contents", "T1 Item Statistics", "T2 Second"]
+    ws = wb["T1 Item Statistics"]
+    assert [c.value for c in ws[1]] == ["Item", "M", "Corrected item–total r", "p"]  # row 1
+    assert "Item Statistics" in ws.cell(1, 1).comment.text
+    assert ws.cell(2, 3).value == pytest.approx(0.61)          # numbers stay numbers
+    assert ws.cell(3, 2).value is None                          # NaN -> empty cell
+    frames = pd.read_excel(tmp_path / "t.xlsx", sheet_name=None)
+    assert list(frames["T1 Item Statistics"].columns) == ["Item", "M", "Corrected item–total r", "p"]
+    assert frames["contents"]["Title"].tolist() == ["Item Statistics", "Second"]
 
 
 # ------------------------------------------------------------------ the pipeline, run once
@@ -225,12 +234,14 @@ def test_every_docx_table_matches_results_json(run_en):
         cells = [[c.text for c in row.cells] for row in wt.rows]
         assert len(cells) == len(frame["data"]) + 1, t["title"]
         for i, row in enumerate(frame["data"], start=1):
-            assert cells[i][0] == str(frame["index"][i - 1])
+            assert cells[i][0] == readable(str(frame["index"][i - 1]), "en")
             for j, (col, value) in enumerate(zip(frame["columns"], row), start=1):
                 spec = t["formats"].get(col)
                 if spec is None:
                     spec = "d" if isinstance(value, int) and not isinstance(value, bool) else (
                         "f2" if isinstance(value, float) else "s")
+                if spec == "s" and isinstance(value, str):
+                    value = readable(value, "en")
                 assert cells[i][j] == fmt.fmt_number(value, spec), (t["title"], col, i)
 
 
@@ -272,7 +283,7 @@ def test_html_sections_and_methods(run_en):
         assert f"id='sec-{key}'" in html, key
     assert "maximum likelihood with missing responses handled by full-information" in html
     assert "Hu &amp; Bentler, 1999" in html
-    assert "74 cell(s) changed (missing code)" in html       # recoded cells are listed
+    assert "74 cells changed (missing code)" in html         # recoded cells are listed
     assert "engagement ~ a*alliance" in html                   # structural syntax for the next step
     n_tables = len(run.report.tables())
     assert f"Table {n_tables}</span>" in html
@@ -395,23 +406,14 @@ def test_html_in_headless_chromium(which, request, tmp_path):
     assert any("PROBE-DONE" in ln for ln in console), res.stderr[-2000:]
     errors = [ln for ln in console if "PROBE-DONE" not in ln]
     assert errors == []
-    assert f"<h1>{run.report.title}</h1>" in res.stdout
+    assert f"<h1>{run.report.title}</h1>" in fmt.strip_isolates(res.stdout)
     shot = out / f"screenshot_{which}.png"
     res = _chromium(["--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()], tmp_path)
     assert shot.exists() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None,
-                    reason="pdflatex is not installed (apt-get install -y texlive-latex-recommended)")
-def test_latex_appendix_compiles(run_en, tmp_path):
-    _, out, _ = run_en
-    shutil.copy(out / "appendix.tex", tmp_path / "appendix.tex")
-    res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "appendix.tex"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, res.stdout[-3000:]
-    assert (tmp_path / "appendix.pdf").stat().st_size > 10_000
-    assert "Overfull" not in (tmp_path / "appendix.log").read_text(errors="replace")
+# the LaTeX appendix is compiled by tests/test_pages.py (pdflatex and xelatex)
 
 
 def test_cfa_and_fit_tables_are_the_fitted_numbers(run_en):

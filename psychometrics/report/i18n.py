@@ -547,11 +547,12 @@ def tr(key: str, lang: str = "en") -> str:
 
 def trf(key: str, lang: str = "en", **values) -> str:
     """``tr`` with ``str.format`` placeholders filled; numbers get the language's digits."""
-    from .fmt import fmt_number
+    from .fmt import fmt_number, plurals
     vals = {}
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            vals[k] = v
+            # fixed English phrases of the analyses (e.g. the reason of a recode) translated
+            vals[k] = CELL_TEXT_FA.get(v, v) if lang == "fa" and isinstance(v, str) else v
         else:
             vals[k] = fmt_number(v, "d" if float(v).is_integer() else "f2", lang)
-    return tr(key, lang).format(**vals)
+    return plurals(tr(key, lang), values).format(**vals)
