@@ -42,6 +42,7 @@ TABLE_PT = (10, 9)                 # table font sizes tried; never below the bod
 CELL_MARGIN_TW = 60                # left and right cell margins: 3 pt (60 twips)
 CELL_PAD_PT = 2 * CELL_MARGIN_TW / 20 + 1.5   # both margins + slack for rounding
 MAX_TEXT_PT = 200                  # item wording wraps beyond this width
+MIN_TEXT_PT = 110                  # ... and is not squeezed below it (else: landscape)
 
 
 def _set_rtl_paragraph(p) -> None:
@@ -199,14 +200,16 @@ def _table_props(wt, widths_tw: list[int], rtl: bool) -> None:
 
 
 def plan_table(lay: TableLayout, portrait_pt: float, landscape_pt: float):
-    """(orientation, font size, widths in pt) for a table: portrait at 10 pt when it fits,
-    else landscape at 10 pt, else landscape at 9 pt; a table wider than that keeps 9 pt and
+    """(orientation, font size, widths in pt) for a table: portrait at 10 pt when it fits
+    (text columns at least ``MIN_TEXT_PT`` wide), else portrait at 9 pt, else landscape at
+    10 and 9 pt; then the same with text columns down to their longest word; a table wider than that keeps 9 pt and
     its columns are shrunk in proportion (recorded as ``overflow``)."""
-    for orient, avail in (("portrait", portrait_pt), ("landscape", landscape_pt)):
-        for size in TABLE_PT:
-            w = fit_widths(lay, avail, size, CELL_PAD_PT, MAX_TEXT_PT)
-            if w is not None:
-                return orient, size, w, False
+    for min_text in (MIN_TEXT_PT, 0.0):
+        for orient, avail in (("portrait", portrait_pt), ("landscape", landscape_pt)):
+            for size in TABLE_PT:
+                w = fit_widths(lay, avail, size, CELL_PAD_PT, MAX_TEXT_PT, min_text)
+                if w is not None:
+                    return orient, size, w, False
     size = TABLE_PT[-1]
     from .layout import column_extent
     w = [column_extent(lay, j, size)[0] + CELL_PAD_PT for j in range(lay.n_cols)]

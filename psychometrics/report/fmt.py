@@ -140,7 +140,7 @@ def fmt_number(value: Any, spec: str = "f2", lang: str = "en") -> str:
 
 
 # ------------------------------------------------------------------------------------ bidi
-_LTR_START = "A-Za-z0-9\u06f0-\u06f9\u0370-\u03ff\u00b2\u00b3\u221a<>\u2264\u2265\u2212\u00b1"
+_LTR_START = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f0-9\u06f0-\u06f9\u0370-\u03ff\u00b2\u00b3\u221a<>\u2264\u2265\u2212\u00b1"
 _LTR_BODY = _LTR_START + " =+\u00d7\\-\u2013\u2014\u066b\u066a%.,;/'\u2019&_()\\[\\]|@\u00a0\u2009*"
 # a colon joins only without a space after it ("psych::VSS"); "x: y" in Persian prose separates
 _LTR_RUN = re.compile(f"(?:[{_LTR_START}]|[.\u066b](?=[0-9\u06f0-\u06f9]))(?:[{_LTR_BODY}]|:(?!\\s))*")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import fmt
 from .i18n import tr
-from .layout import TableLayout, column_extent, layout
+from .layout import TableLayout, column_extent, fit_widths, layout
 from .model import Figure, Report, Table
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -34,6 +34,7 @@ PAGE = {"a4": (597.5, 845.0), "letter": (614.0, 794.0)}    # TeX points
 MARGIN_PT = 72.27                                           # 1 in
 SIZES = (("small", 10.0), ("footnotesize", 9.0))            # body 11 pt: never below 9 pt
 TABCOLSEP = 4.0
+MIN_TEXT_PT = 110.0             # item wording is not squeezed below this width (see _plan)
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
@@ -59,11 +60,11 @@ def tex_escape(s: str) -> str:
     out = []
     for ch in str(s):
         if ch in (fmt.LRI, fmt.FSI):
-            out.append(r"\LRE{")
+            out.append(r"\lr{")
         elif ch == fmt.PDI:
             out.append("}")
         elif ch == "\u2067":
-            out.append(r"\RLE{")
+            out.append(r"\rl{")
         else:
             out.append(_SPECIAL.get(ch, ch))
     return "".join(out)
@@ -101,20 +102,22 @@ def rich_tex(text: str, lang: str) -> str:
 
 # ------------------------------------------------------------------------------------ tables
 def _plan(lay: TableLayout, portrait: float, landscape: float):
-    """(landscape?, size name, size, column widths in pt or None for natural) -- see module."""
+    """(landscape?, size name, size, column widths in pt or None for natural widths): the
+    first of portrait at \\small, portrait at \\footnotesize, landscape at \\small, landscape
+    at \\footnotesize in which the table fits (text wrapping between words if needed); a
+    table wider than that gets its minimum widths at \\footnotesize."""
     pad = 2 * TABCOLSEP
-    for land, avail in ((False, portrait), (True, landscape)):
-        for name, size in SIZES:
-            ext = [column_extent(lay, j, size) for j in range(lay.n_cols)]
-            lo = sum(a for a, _ in ext) + pad * lay.n_cols
-            hi = sum(b for _, b in ext) + pad * lay.n_cols
-            if hi <= avail:
-                return land, name, size, None
-            if lo <= avail:
-                extra = avail - lo
-                want = [b - a for a, b in ext]
-                tot = sum(want) or 1.0
-                return land, name, size, [a + extra * w / tot for (a, _), w in zip(ext, want)]
+    # 3% slack: Greek and symbols are set in TeX's math fonts, a little wider than measured
+    portrait, landscape = 0.97 * portrait, 0.97 * landscape
+    for min_text in (MIN_TEXT_PT, 0.0):
+        for land, avail in ((False, portrait), (True, landscape)):
+            for name, size in SIZES:
+                ext = [column_extent(lay, j, size) for j in range(lay.n_cols)]
+                if sum(b for _, b in ext) + pad * lay.n_cols <= avail:
+                    return land, name, size, None
+                w = fit_widths(lay, avail, size, pad, min_text=min_text)
+                if w is not None:
+                    return land, name, size, [x - pad for x in w]
     name, size = SIZES[-1]
     ext = [column_extent(lay, j, size) for j in range(lay.n_cols)]
     return True, name, size, [a for a, _ in ext]
@@ -233,12 +236,15 @@ def render_latex(report: Report, path: str | Path | None = None, page_size: str 
     else:
         pre += [r"\usepackage[utf8]{inputenc}", r"\usepackage{textcomp}"]
     pre += [r"\setlength{\parindent}{0pt}"]
-    body = [r"\begin{document}", r"\section*{%s}" % rich_tex(report.title, lang)]
+    start = r"\raggedleft" if rtl else r"\raggedright"
+    # headings as paragraphs: xepersian's \section* does not break a long right-to-left title
+    body = [r"\begin{document}", r"{%s\Large\bfseries %s\par}\bigskip" % (start, rich_tex(report.title, lang))]
     for section in report.sections:
         blocks = [b for b in section.blocks if isinstance(b, (Table, Figure))]
         if not blocks:
             continue
-        body.append(r"\subsection*{%s}" % rich_tex(section.title, lang))
+        body.append(r"\par\medskip{%s\large\bfseries %s\par}\nopagebreak\smallskip"
+                    % (start, rich_tex(section.title, lang)))
         for b in blocks:
             if isinstance(b, Table):
                 body.append(render_table(b, lang, text_w, land_w))

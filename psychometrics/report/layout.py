@@ -165,24 +165,38 @@ def column_extent(lay: TableLayout, j: int, size: float) -> tuple[float, float]:
 
 
 def fit_widths(lay: TableLayout, available: float, size: float, padding: float,
-               max_text: float | None = None) -> list[float] | None:
+               max_text: float | None = None, min_text: float = 0.0) -> list[float] | None:
     """Column widths in points (padding included) that fit ``available`` points, or None
     when even the minimum widths do not fit.  Columns get their natural width when the table
     fits; otherwise the room above the minima is shared in proportion to what each column
     would need for its natural width.  ``max_text`` caps the natural width of text columns
-    (long item wording wraps instead of widening the table)."""
+    (long item wording wraps instead of widening the table); ``min_text`` is the narrowest a
+    text column may become (or its natural width, if smaller), so that item wording is not
+    squeezed into a column a word wide."""
     ext = [column_extent(lay, j, size) for j in range(lay.n_cols)]
-    lo = [a + padding for a, _ in ext]
+    lo = [(a if lay.numeric[j] else max(a, min(b, min_text))) + padding
+          for j, (a, b) in enumerate(ext)]
     hi = []
     for j, (a, b) in enumerate(ext):
         if max_text is not None and not lay.numeric[j]:
             b = max(a, min(b, max_text))
-        hi.append(b + padding)
+        hi.append(max(b + padding, lo[j]))
     if sum(hi) <= available:
         return hi
     if sum(lo) > available:
         return None
+    # the room above the minima goes first to text columns (they wrap without it), then to
+    # the numeric columns whose headers would otherwise wrap
+    w = list(lo)
     extra = available - sum(lo)
-    want = [h - low for h, low in zip(hi, lo)]
-    tot = sum(want) or 1.0
-    return [low + extra * w / tot for low, w in zip(lo, want)]
+    for group in ([j for j in range(len(w)) if not lay.numeric[j]],
+                  [j for j in range(len(w)) if lay.numeric[j]]):
+        want = {j: hi[j] - lo[j] for j in group}
+        tot = sum(want.values())
+        if tot <= 0 or extra <= 0:
+            continue
+        share = min(1.0, extra / tot)
+        for j in group:
+            w[j] += want[j] * share
+        extra -= tot * share
+    return w
