@@ -70,15 +70,17 @@ def _style_run(run, rtl: bool, bold=False, italic=False, size=None, sub=False,
             rPr.insert(0, fonts)
         for a in ("w:cs", "w:ascii", "w:hAnsi"):
             fonts.set(qn(a), FONT_FA)
+    # complex-script properties too: Persian letters and digits are complex script even in a
+    # left-to-right run, and take their size from w:szCs
+    if bold:
+        rPr.append(OxmlElement("w:bCs"))
+    if italic:
+        rPr.append(OxmlElement("w:iCs"))
+    if size:
+        szcs = OxmlElement("w:szCs")
+        szcs.set(qn("w:val"), str(int(size * 2)))
+        rPr.append(szcs)
     if rtl:
-        if bold:
-            rPr.append(OxmlElement("w:bCs"))
-        if italic:
-            rPr.append(OxmlElement("w:iCs"))
-        if size:
-            szcs = OxmlElement("w:szCs")
-            szcs.set(qn("w:val"), str(int(size * 2)))
-            rPr.append(szcs)
         r = OxmlElement("w:rtl")
         r.set(qn("w:val"), "1")
         rPr.append(r)

@@ -110,33 +110,41 @@ def layout(t: Table, lang: str) -> TableLayout:
 
 
 # ------------------------------------------------------------------------------- measuring
-def _font_file(lang: str) -> Path | None:
-    if lang == "fa":
-        return ASSETS / "Vazirmatn-Regular.ttf"
+def _font_files(lang: str) -> list[Path]:
+    """Fonts whose metrics bound a table's text: DejaVu Serif for English (wider than Times
+    New Roman and Computer Modern); for Persian the bundled Vazirmatn and DejaVu Sans, which
+    LibreOffice uses in its place when Vazirmatn is not installed."""
+    out = []
     try:
         import matplotlib
-        p = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSerif.ttf"
-        return p if p.exists() else None
+        ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     except Exception:   # pragma: no cover - matplotlib is a dependency
-        return None
+        ttf = None
+    if lang == "fa":
+        out.append(ASSETS / "Vazirmatn-Regular.ttf")
+        if ttf is not None and (ttf / "DejaVuSans.ttf").exists():
+            out.append(ttf / "DejaVuSans.ttf")
+    elif ttf is not None and (ttf / "DejaVuSerif.ttf").exists():
+        out.append(ttf / "DejaVuSerif.ttf")
+    return out
 
 
 @lru_cache(maxsize=4)
-def _font(lang: str):
+def _fonts(lang: str) -> tuple:
     from PIL import ImageFont
-    f = _font_file(lang)
-    return ImageFont.truetype(str(f), 100) if f is not None else None
+    return tuple(ImageFont.truetype(str(f), 100) for f in _font_files(lang))
 
 
+@lru_cache(maxsize=20000)
 def text_width(text: str, size: float, lang: str = "en") -> float:
-    """Width in points of ``text`` set at ``size`` points.  Measured with DejaVu Serif (wider
-    than Times New Roman and Computer Modern, so a column measured with it is wide enough in
-    Word, LibreOffice and LaTeX) or, in Persian, the bundled Vazirmatn."""
+    """Width in points of ``text`` set at ``size`` points: the widest of the fonts of
+    :func:`_font_files`, so that a column measured with it is wide enough in Word,
+    LibreOffice and LaTeX."""
     text = fmt.strip_isolates(text)
-    font = _font(lang)
-    if font is None:
+    fonts = _fonts(lang)
+    if not fonts:
         return 0.6 * size * len(text)
-    return font.getlength(text) / 100.0 * size
+    return max(f.getlength(text) for f in fonts) / 100.0 * size
 
 
 def _words(text: str) -> list[str]:
