@@ -11,7 +11,7 @@ import html as _html
 from pathlib import Path
 
 from . import fmt
-from .i18n import tr
+from .i18n import tr, warning_text
 from .layout import layout
 from .model import Code, Figure, Notice, Paragraph, Report, Table, WarningList
 
@@ -150,7 +150,7 @@ def render_block(b, lang: str) -> str:
     if isinstance(b, WarningList):
         if not b.items:
             return ""
-        items = "".join(f"<li>{_esc(fmt.isolate(w, lang))}</li>" for w in b.items)
+        items = "".join(f"<li>{_esc(fmt.isolate(warning_text(w, lang), lang))}</li>" for w in b.items)
         return f"<div class='warnings'><strong>{_esc(tr('warnings', lang))}</strong><ul>{items}</ul></div>"
     if isinstance(b, Code):
         return f"<pre><code>{_esc(b.text)}</code></pre>"

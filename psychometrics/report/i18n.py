@@ -538,6 +538,55 @@ TEXT.update({
 })
 
 
+#: Persian wording of the analyses' warnings (English messages of the result objects):
+#: (regular expression, Persian template with the groups \1, \2 ...); the first match wins
+WARNINGS_FA: list[tuple[str, str]] = [
+    (r"negative variance of (\S+) in group (.+?) \((\S+)\) \(Heywood case\)",
+     r"واریانس منفی \1 در گروه \2 (\3) (مورد هیوود)"),
+    (r"sample covariance matrix of group (.+?) is not positive definite \(smallest eigenvalue (\S+)\)",
+     r"ماتریس کوواریانس نمونه‌ی گروه \1 معین مثبت نیست (کوچک‌ترین مقدار ویژه \2)"),
+    (r"model-implied covariance matrix of group (.+?) is not positive definite at the estimates",
+     r"ماتریس کوواریانس برآوردشده‌ی مدل در گروه \1 معین مثبت نیست"),
+    (r"latent \(residual\) covariance matrix of group (.+?) is not positive definite \(smallest eigenvalue (\S+)\)",
+     r"ماتریس کوواریانس متغیرهای مکنون گروه \1 معین مثبت نیست (کوچک‌ترین مقدار ویژه \2)"),
+    (r"the optimiser did not converge \((.*)\)", r"بهینه‌ساز همگرا نشد (\1)"),
+    (r"the information matrix is singular.*", r"ماتریس اطلاعات منفرد است: مدل ممکن است شناسا نباشد (خطای معیار در دسترس نیست)"),
+    (r"the information matrix could not be computed", r"ماتریس اطلاعات محاسبه نشد"),
+    (r"the model has negative degrees of freedom \((.+)\)", r"درجه‌ی آزادی مدل منفی است (\1)"),
+    (r"(\d+) cases for (\d+) free parameters: too few cases", r"\1 مورد برای \2 پارامتر آزاد: تعداد موردها کم است"),
+    (r"Heywood case: a uniqueness reached its lower bound.*", r"مورد هیوود: یک واریانس یکتا به کران پایین خود رسید"),
+    (r"oblimin rotation did not converge.*", r"چرخش oblimin همگرا نشد"),
+    (r"minres factor analysis did not converge: (.*)", r"تحلیل عاملی minres همگرا نشد: \1"),
+    (r"the pairwise (covariance|correlation) matrix is not positive definite.*",
+     r"ماتریس کوواریانس/همبستگی زوجی معین مثبت نیست"),
+    (r"(\d+) of (\d+) bootstrap (?:samples|draws) .*(?:dropped)",
+     r"\1 نمونه از \2 نمونه‌ی بوت‌استرپ کنار گذاشته شد"),
+    (r"(\d+) bootstrap draws? gave nonadmissible solutions? .*",
+     r"\1 نمونه‌ی بوت‌استرپ جواب ناپذیرفتنی (واریانس منفی) داد"),
+    (r"a factor correlation exceeds 1 in absolute value \(Heywood case\)",
+     r"قدر مطلق یک همبستگی عاملی از ۱ بیشتر است (مورد هیوود)"),
+    (r"a factor variance is not positive \(Heywood case\).*", r"واریانس یک عامل مثبت نیست (مورد هیوود)"),
+    (r"analysis failed \((.*)\)", r"تحلیل انجام نشد (\1)"),
+    (r"could not be drawn \((.*)\)", r"رسم نشد (\1)"),
+]
+
+
+def warning_text(message: str, lang: str = "en") -> str:
+    """A warning in the report language ("where: message"; the message part translated when
+    a pattern of :data:`WARNINGS_FA` matches, else kept as the analysis wrote it)."""
+    if lang != "fa":
+        return message
+    import re
+    where, sep, msg = str(message).partition(": ")
+    if not sep:
+        where, msg = "", where
+    for pat, fa in WARNINGS_FA:
+        m = re.fullmatch(pat, msg.strip())
+        if m:
+            return (where + sep if where else "") + m.expand(fa)
+    return message
+
+
 def tr(key: str, lang: str = "en") -> str:
     entry = TEXT.get(key)
     if entry is None:

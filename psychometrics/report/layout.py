@@ -43,9 +43,11 @@ def readable(text: str, lang: str) -> str:
         return f"{tr('factor', lang)} {fmt.localise(m.group(1), lang)}"
     if s in ("True", "False"):
         return fmt.bool_word(s == "True", lang)
+    s = s.replace("Raiche et al.", "Ra\u00eeche et al.")     # as in the reference list
     if lang == "fa":
-        if s in CELL_TEXT_FA:
-            return CELL_TEXT_FA[s]
+        key = s.replace("Ra\u00eeche", "Raiche")
+        if key in CELL_TEXT_FA:
+            return CELL_TEXT_FA[key].replace("Raiche", "Ra\u00eeche")
     if ": " in s:   # "WAI-SR: total", "CSQ-8: lv_metric (partial)" and the like
         head, _, tail = s.rpartition(": ")
         new = readable(tail, lang)

@@ -515,9 +515,12 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     frame = pd.DataFrame(rows)
     warn = []
     if failed:
-        warn.append(f"{len(failed)} of {R} bootstrap draws failed (did not converge) and were dropped")
+        warn.append(f"{len(failed)} of {R} bootstrap draws failed (did not converge) and "
+                    f"{'was' if len(failed) == 1 else 'were'} dropped")
     if nonadm:
-        warn.append(f"{len(nonadm)} bootstrap draws gave nonadmissible solutions (negative variances)")
+        n = len(nonadm)
+        warn.append(f"{n} bootstrap draw{'s' if n != 1 else ''} gave nonadmissible solution"
+                    f"{'s' if n != 1 else ''} (negative variances)")
     if warn:
         import warnings as _w
         from ..errors import PsychometricsWarning
