@@ -737,6 +737,7 @@ KNOWN_OPTIONS: dict = {
     "invariance_levels": _opt_choice("invariance levels", _levels, many=True),
     "formats": _opt_choice("report formats", lambda: REPORT_FORMATS, many=True),  # cli.py
     "figures": _opt_bool,                # draw figures (cli.py; --no-figures also turns off)
+    "page_size": _opt_choice("page sizes", lambda: ("a4", "letter")),  # appendix paper (a4)
 }
 
 _STUDY_KEYS = {"title", "data", "id", "group", "missing_codes", "on_invalid", "language", "seed",

@@ -210,6 +210,20 @@ def test_letter_paper_on_request(pages_en, tmp_path):
     assert (round(d.sections[0].page_width.inches, 1), round(d.sections[0].page_height.inches, 1)) \
         == (8.5, 11.0)
     assert "letterpaper" in render_latex(run.report, page_size="letter")
+    # the study file's options.page_size reaches the renderers through the report's meta
+    rep = Report("x", meta={"options": {"page_size": "letter"}})
+    rep.add(Section("a", "A")).add(Table("t", "T", pd.DataFrame({"v": [1.0]})))
+    d = docx.Document(str(render_docx(rep, tmp_path / "b.docx")))
+    assert round(d.sections[0].page_width.inches, 1) == 8.5
+    doc = yaml.safe_load((EXAMPLES / "study.yaml").read_text(encoding="utf-8"))
+    doc["options"] = {**(doc.get("options") or {}), "page_size": "letter"}
+    doc["data"] = str(EXAMPLES / "data.csv")
+    for i in doc["instruments"]:
+        if "file" in i:
+            i["file"] = str(EXAMPLES / i["file"])
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    from psychometrics.scales import load_study
+    assert load_study(tmp_path / "s.yaml").options["page_size"] == "letter"
 
 
 # ------------------------------------------------------------------------------- (3) LaTeX
