@@ -34,6 +34,7 @@ from .layout import TableLayout, fit_widths, layout
 from .model import Figure, Report, Table
 
 FONT_FA = "Vazirmatn"
+ASSETS = Path(__file__).resolve().parent / "assets"
 FONT_EN = "Times New Roman"
 PAGE_SIZES = {"a4": (Mm(210), Mm(297)), "letter": (Emu(7772400), Emu(10058400))}
 MARGIN = Mm(25.4)                  # APA: 1 inch on every side
@@ -287,6 +288,47 @@ def add_figure(doc, f: Figure, lang: str, width_emu: int, height_emu: int) -> No
     _para(doc, "", rtl)
 
 
+def _obfuscate(font: bytes, guid: str) -> bytes:
+    """ECMA-376 Part 1, 17.8.1: the first 32 bytes of an embedded font XOR-ed with the bytes
+    of its GUID key (in reverse order)."""
+    hexkey = guid.strip("{}").replace("-", "")
+    key = bytes(int(hexkey[i:i + 2], 16) for i in range(0, 32, 2))[::-1]
+    head = bytes(b ^ key[i % 16] for i, b in enumerate(font[:32]))
+    return head + font[32:]
+
+
+def embed_persian_font(doc) -> None:
+    """Embed Vazirmatn (regular and bold; SIL OFL 1.1 allows it) in the document, so that Word
+    and LibreOffice show the Persian appendix in the font it was laid out with even where
+    Vazirmatn is not installed (``w:embedTrueTypeFonts``, obfuscated ``.odttf`` parts)."""
+    import uuid
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from lxml import etree
+    W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    ft = next(r.target_part for r in doc.part.rels.values() if r.reltype.endswith("/fontTable"))
+    root = etree.fromstring(ft.blob)
+    font = etree.SubElement(root, f"{{{W}}}font")
+    font.set(f"{{{W}}}name", FONT_FA)
+    for n, (tag, fname) in enumerate((("embedRegular", "Vazirmatn-Regular.ttf"),
+                                      ("embedBold", "Vazirmatn-Bold.ttf")), start=1):
+        guid = "{%s}" % str(uuid.uuid5(uuid.NAMESPACE_URL, "psychometrics/" + fname)).upper()
+        blob = _obfuscate((ASSETS / fname).read_bytes(), guid)
+        part = Part(PackURI(f"/word/fonts/font{n}.odttf"),
+                    "application/vnd.openxmlformats-officedocument.obfuscatedFont", blob,
+                    doc.part.package)
+        rid = ft.relate_to(part, "http://schemas.openxmlformats.org/officeDocument/2006/"
+                                 "relationships/font")
+        e = etree.SubElement(font, f"{{{W}}}{tag}")
+        e.set(f"{{{R}}}id", rid)
+        e.set(f"{{{W}}}fontKey", guid)
+    ft._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    settings = doc.settings.element
+    if settings.find(qn("w:embedTrueTypeFonts")) is None:
+        settings.insert(0, OxmlElement("w:embedTrueTypeFonts"))
+
+
 def _set_page(sec, size: str, orient: str) -> None:
     w, h = PAGE_SIZES[size]
     if orient == "landscape":
@@ -325,6 +367,8 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
             fonts.set(qn(a), FONT_FA if rtl else FONT_EN)
     for hs in ("Heading 1", "Heading 2"):
         doc.styles[hs].font.name = style.font.name
+    if rtl:
+        embed_persian_font(doc)
     title = doc.add_heading(level=1)
     if rtl:
         _set_rtl_paragraph(title)

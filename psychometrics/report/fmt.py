@@ -144,7 +144,9 @@ _LTR_START = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f0-9\u06f0-\u06f9\u037
 _LTR_BODY = _LTR_START + " =+\u00d7\\-\u2013\u2014\u066b\u066a%.,;/'\u2019&_()\\[\\]|@\u00a0\u2009*"
 # a colon joins only without a space after it ("psych::VSS"); "x: y" in Persian prose separates
 _LTR_RUN = re.compile(f"(?:[{_LTR_START}]|[.\u066b](?=[0-9\u06f0-\u06f9]))(?:[{_LTR_BODY}]|:(?!\\s))*")
-_TRIM = " .,:;-\u2013\u2014*\u00a0\u2009"
+# trailing characters left out of a left-to-right stretch: punctuation, and a relation sign
+# followed by Persian words ("d = تفاوت ...": the sign stays between the two, read right to left)
+_TRIM = " .,:;-\u2013\u2014*\u00a0\u2009=<>\u2264\u2265\u2260"
 
 
 def _balanced_end(s: str) -> int:

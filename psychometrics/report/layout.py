@@ -195,18 +195,8 @@ def fit_widths(lay: TableLayout, available: float, size: float, padding: float,
         return hi
     if sum(lo) > available:
         return None
-    # the room above the minima goes first to text columns (they wrap without it), then to
-    # the numeric columns whose headers would otherwise wrap
-    w = list(lo)
+    # the room above the minima is shared in proportion to what each column still wants
     extra = available - sum(lo)
-    for group in ([j for j in range(len(w)) if not lay.numeric[j]],
-                  [j for j in range(len(w)) if lay.numeric[j]]):
-        want = {j: hi[j] - lo[j] for j in group}
-        tot = sum(want.values())
-        if tot <= 0 or extra <= 0:
-            continue
-        share = min(1.0, extra / tot)
-        for j in group:
-            w[j] += want[j] * share
-        extra -= tot * share
-    return w
+    want = [h - low for h, low in zip(hi, lo)]
+    tot = sum(want) or 1.0
+    return [low + extra * wj / tot for low, wj in zip(lo, want)]
