@@ -49,9 +49,10 @@ _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsi
           "θ": "theta", "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
           "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "Delta", "Σ": "Sigma",
           "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega"}
-_SPECIAL.update({ch: "$\\%s$" % name for ch, name in _GREEK.items()})
-# Greek is upright in APA: \mathrm is not available for lower-case Greek in plain LaTeX, so
-# math italics are kept for lower-case letters (the usual typesetting of alpha, omega, chi)
+# Greek is upright in APA 7 (6.45): lower-case letters from upgreek (\upalpha ...), capitals
+# are upright in math mode anyway
+_SPECIAL.update({ch: ("$\\up%s$" if name.islower() else "$\\%s$") % name
+                 for ch, name in _GREEK.items()})
 
 
 def tex_escape(s: str) -> str:
@@ -222,7 +223,7 @@ def render_latex(report: Report, path: str | Path | None = None, page_size: str 
     paper = "letterpaper" if size == "letter" else "a4paper"
     pre = [r"\documentclass[11pt]{article}",
            r"\usepackage[%s,margin=1in]{geometry}" % paper,
-           r"\usepackage{booktabs,longtable,array,graphicx,pdflscape}",
+           r"\usepackage{booktabs,longtable,array,graphicx,pdflscape,upgreek}",
            r"\setlength{\LTpre}{0pt}\setlength{\LTpost}{2pt}\setlength{\LTleft}{0pt}",
            r"\setlength{\LTright}{0pt plus 1fill}",
            r"\setcounter{totalnumber}{1}\renewcommand{\floatpagefraction}{.8}"]
