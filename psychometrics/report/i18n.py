@@ -604,4 +604,14 @@ def trf(key: str, lang: str = "en", **values) -> str:
             vals[k] = CELL_TEXT_FA.get(v, v) if lang == "fa" and isinstance(v, str) else v
         else:
             vals[k] = fmt_number(v, "d" if float(v).is_integer() else "f2", lang)
-    return plurals(tr(key, lang), values).format(**vals)
+    return _KeepUnknown().vformat(plurals(tr(key, lang), values), (), vals)
+
+
+class _KeepUnknown(__import__("string").Formatter):
+    """str.format that leaves ``{name}`` of no value as it is (the ``_{t}`` subscript marks
+    of :mod:`psychometrics.report.fmt` in notes)."""
+
+    def get_value(self, key, args, kwargs):
+        if isinstance(key, str) and key not in kwargs:
+            return "{" + key + "}"
+        return super().get_value(key, args, kwargs)
