@@ -88,7 +88,7 @@ TEXT.update({
     "w_changes": {"en": "{n} {n|cell|cells} changed ({reason}): {cells}",
                   "fa": "{n} خانه تغییر کرد ({reason}): {cells}"},
     "w_dropped": {"en": "case {row} dropped: {reason}", "fa": "مورد {row} حذف شد: {reason}"},
-    "t_data_changes": {"en": "Data Changes: {n|The|All} {n} {n|Cell|Cells} Changed and Cases Dropped",
+    "t_data_changes": {"en": "Data Changes: {n} {n|Cell|Cells} Changed and the Cases Dropped",
                        "fa": "تغییرات داده‌ها: همه‌ی {n} خانه‌ی تغییرکرده و مورد حذف‌شده"},
     "n_data_changes": {"en": "Every cell of the data file that the analysis changed (old value, "
                              "new value; — = set missing) and every case dropped, with the reason. "
