@@ -220,12 +220,9 @@ def test_letter_paper_on_request(pages_en, tmp_path):
     rep.add(Section("a", "A")).add(Table("t", "T", pd.DataFrame({"v": [1.0]})))
     d = docx.Document(str(render_docx(rep, tmp_path / "b.docx")))
     assert round(d.sections[0].page_width.inches, 1) == 8.5
-    doc = yaml.safe_load((EXAMPLES / "study.yaml").read_text(encoding="utf-8"))
-    doc["options"] = {**(doc.get("options") or {}), "page_size": "letter"}
-    doc["data"] = str(EXAMPLES / "data.csv")
-    for i in doc["instruments"]:
-        if "file" in i:
-            i["file"] = str(EXAMPLES / i["file"])
+    path = _study(tmp_path, "en")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["options"]["page_size"] = "letter"
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     from psychometrics.scales import load_study
     assert load_study(tmp_path / "s.yaml").options["page_size"] == "letter"
