@@ -1,9 +1,9 @@
 """Issue 12, "wrong numbers or failed fits": each case found by outside testing, against R.
 
 Reference values: tests/reference/trust.json, made by tests/reference/make_trust.R (lavaan 0.6-14,
-semTools 0.5-6).  Data: tests/data/atmi_mcar.csv (factor_analyzer's ATMI CFA data, 300 rows,
-10% of cells deleted at random; see tests/data/make_atmi_mcar.py), hs1939.csv, bfi.csv and the
-example study (examples/).
+semTools 0.5-6).  Data: tests/data/cfa36_mcar.csv (simulated 36-item, 6-factor CFA data, 300
+rows, 10% of cells deleted completely at random; made by tests/data/make_cfa36_mcar.py),
+hs1939.csv, bfi.csv and the example study (examples/).
 """
 from __future__ import annotations
 
@@ -35,12 +35,15 @@ def close(a, b, rel=1e-4, abs_=1e-8):
 
 # ------------------------------------------------------------------ 1. FIML start values
 def test_fiml_with_few_complete_rows_converges_to_lavaan():
-    ref = REF["atmi_fiml"]
-    data = pd.read_csv(DATA / "atmi_mcar.csv")
-    items = [c for c in data.columns if c != "respid"]
-    # the case of the issue: 7 complete rows for 36 items -- the complete-case covariance
-    # matrix is singular, so it must not be the start (or the sample check) of a FIML fit
-    assert int(data[items].notna().all(axis=1).sum()) == ref["complete_rows"] == 7
+    ref = REF["cfa36_fiml"]
+    data = pd.read_csv(DATA / "cfa36_mcar.csv")
+    items = [c for c in data.columns if c != "id"]
+    assert len(items) == 36 and len(data) == 300
+    # the case of the issue: 9 complete rows for 36 items -- the complete-case covariance
+    # matrix is singular, so it must not be the start (or the sample check) of a FIML fit.
+    # Started from it (the code before the fix) this fit ended "did not converge", "information
+    # matrix is singular", a loading of 30,061 and logL -13092.72 after about a minute.
+    assert int(data[items].notna().all(axis=1).sum()) == ref["complete_rows"] == 9
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = pm.cfa(ref["model"], data, missing="fiml")
@@ -59,6 +62,23 @@ def test_fiml_with_few_complete_rows_converges_to_lavaan():
         # estimates of lavaan's optimiser (its own convergence tolerance): 1e-3 relative
         assert close(row["est"], est, rel=1e-3, abs_=1e-4), (lhs, op, rhs)
         assert close(row["se"], se, rel=1e-3, abs_=1e-4), (lhs, op, rhs)
+    # the start from the EM moments is far better than the one from the complete-case moments
+    # (the old start; measured logL at the start -13329.6 against -15837.6)
+    gs = fit.sample.groups[0]
+    assert np.linalg.eigvalsh(gs.cov).min() < 1e-10       # complete-case covariance: singular
+
+    def start_logl(complete_case: bool) -> float:
+        saved = gs.h1_cov, gs.h1_mean
+        if complete_case:                                   # start_moments() falls back to them
+            gs.h1_cov = gs.h1_mean = None
+        try:
+            xf = fit.model.start_values(fit.sample)
+        finally:
+            gs.h1_cov, gs.h1_mean = saved
+        return fit.objective.loglik(fit.model.implied(xf, full=True))
+
+    em_start, cc_start = start_logl(False), start_logl(True)
+    assert fm["logl"] > em_start > cc_start + 1000
 
 
 def test_npd_sample_still_flagged_for_a_singular_sample():

@@ -6,23 +6,18 @@ suppressPackageStartupMessages({
 out <- list(versions = list(lavaan = as.character(packageVersion("lavaan")),
                             semTools = as.character(packageVersion("semTools"))))
 
-# 1. FIML with few complete rows: factor_analyzer's ATMI data, 300 rows, 10% MCAR cells
-atmi <- read.csv("../data/atmi_mcar.csv")
-F6 <- list(PURP = c("atmi01", "atmi07", "atmi13", "atmi19", "atmi25_r", "atmi31"),
-           MEET = c("atmi02_r", "atmi08_r", "atmi14_r", "atmi20_r", "atmi26", "atmi32"),
-           MECH = c("atmi03", "atmi09", "atmi15", "atmi21_r", "atmi27", "atmi33"),
-           COPE = c("atmi04_r", "atmi10_r", "atmi16_r", "atmi22_r", "atmi28_r", "atmi34_r"),
-           PLAN = c("atmi05_r", "atmi11_r", "atmi17_r", "atmi23_r", "atmi29_r", "atmi35_r"),
-           ORG = c("atmi06", "atmi12", "atmi18", "atmi24_r", "atmi30", "atmi36"))
-ATMI_MODEL <- paste(sapply(names(F6), function(f) paste(f, "=~", paste(F6[[f]], collapse = " + "))),
-                    collapse = "\n")
-fit <- cfa(ATMI_MODEL, atmi, missing = "ml")
+# 1. FIML with few complete rows: simulated 36-item, 6-factor data (../data/make_cfa36_mcar.py,
+#    seed 4), 300 rows, 10% MCAR cells, 9 complete rows
+cfa36 <- read.csv("../data/cfa36_mcar.csv")
+CFA36_MODEL <- paste(sapply(1:6, function(j) paste0("F", j, " =~ ", paste0("f", j, "_", 1:6, collapse = " + "))),
+                     collapse = "\n")
+fit <- cfa(CFA36_MODEL, cfa36, missing = "ml")
 pe <- parameterEstimates(fit)
 fm <- fitMeasures(fit, c("npar", "chisq", "df", "logl", "unrestricted.logl", "cfi", "rmsea", "srmr"))
-out$atmi_fiml <- list(model = ATMI_MODEL, converged = lavInspect(fit, "converged"),
-                      complete_rows = sum(complete.cases(atmi[, unlist(F6)])),
-                      fit = as.list(fm),
-                      est = list(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, est = pe$est, se = pe$se))
+out$cfa36_fiml <- list(model = CFA36_MODEL, converged = lavInspect(fit, "converged"),
+                       complete_rows = sum(complete.cases(cfa36[, lavNames(CFA36_MODEL)])),
+                       fit = as.list(fm),
+                       est = list(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, est = pe$est, se = pe$se))
 
 # 2. Group order under listwise deletion: HS1939 by sex, x1 missing in row 1 (a boy), so the
 #    first complete row is a girl's; lavaan fitted on the complete rows (groups in order of
