@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
@@ -64,14 +65,17 @@ def _engine_does_bidi() -> bool:
     return _ENGINE_DOES_BIDI
 
 
-def shape(text: str, lang: str = "en") -> str:
-    """Return ``text`` ready for matplotlib: Persian digits, and -- unless matplotlib's text
-    engine does it itself (see :func:`_engine_does_bidi`) -- Persian letters reshaped to
-    their joined forms (arabic_reshaper) in visual order (python-bidi)."""
+def shape(text: str, lang: str = "en", digits: bool = True) -> str:
+    """Return ``text`` ready for matplotlib: Persian digits (unless ``digits`` is False:
+    variable names such as ``wai_4`` keep their ASCII digits so that they match the data
+    columns), and -- unless matplotlib's text engine does it itself (see
+    :func:`_engine_does_bidi`) -- Persian letters reshaped to their joined forms
+    (arabic_reshaper) in visual order (python-bidi)."""
     text = str(text)
     if lang != "fa":
         return text
-    text = localise(text, "fa")
+    if digits:
+        text = localise(text, "fa")
     if _engine_does_bidi():
         return text
     import arabic_reshaper
@@ -79,11 +83,24 @@ def shape(text: str, lang: str = "en") -> str:
     return get_display(arabic_reshaper.reshape(text))
 
 
+#: resolution of the PNG files (journals ask for 300 dpi); SVG and PDF are vector files
+PNG_DPI = 300
+#: the largest figure drawn, in inches (width, height): an A4 page's text block, landscape
+MAX_SIZE = (9.0, 10.0)
+#: formats written for every figure; the Figure block points to the PNG
+FORMATS = ("png", "pdf", "svg")
+
+
 @contextlib.contextmanager
 def _style(lang: str):
     global _registered
-    rc = {"figure.dpi": 100, "savefig.dpi": 150, "axes.spines.top": False,
-          "axes.spines.right": False, "font.size": 9}
+    rc = {"figure.dpi": 100, "savefig.dpi": PNG_DPI, "axes.spines.top": False,
+          "axes.spines.right": False, "font.size": 9,
+          # item names such as wai_3 are text, never mathtext ("_" would subscript)
+          "text.parse_math": False, "text.usetex": False,
+          # TrueType fonts embedded in the PDF, text kept as text (journals' checkers)
+          "pdf.fonttype": 42, "svg.fonttype": "path", "svg.hashsalt": "psychometrics",
+          "path.simplify": True}
     if lang == "fa":
         if not _registered:
             font_manager.fontManager.addfont(str(FONT_FILE))
@@ -95,22 +112,61 @@ def _style(lang: str):
         yield
 
 
-def _num_axis(ax, lang: str, axis: str = "y", dec: int | None = None) -> None:
-    if lang != "fa":
+def apa_decimal(v: float, dec: int = 2, signed: bool = False) -> str:
+    """A bounded statistic as APA writes it: no leading zero, a real minus sign
+    (``.45``, ``−.010``, with ``signed`` also ``+.010``)."""
+    if v is None or not np.isfinite(v):
+        return "\u2014"
+    out = f"{v:+.{dec}f}" if signed else f"{v:.{dec}f}"
+    out = out.replace("0.", ".", 1) if out.lstrip("+-").startswith("0.") else out
+    if float(out.replace("+", "")) == 0:
+        out = "0" if signed else out.lstrip("+-")
+    return out.replace("-", "\u2212")
+
+
+def _num_axis(ax, lang: str, axis: str = "y", dec: int | None = None,
+              apa: bool = False, signed: bool = False) -> None:
+    """Tick labels: Persian digits in Persian; with ``apa`` no leading zero (bounded
+    statistics such as CFI differences)."""
+    if lang != "fa" and not apa:
         return
 
     def f(v, _pos):
-        s = f"{v:.{dec}f}" if dec is not None else f"{v:g}"
+        if apa:
+            s = apa_decimal(v, dec if dec is not None else 2, signed)
+        else:
+            s = f"{v:.{dec}f}" if dec is not None else f"{v:g}"
         return shape(s, lang)
     getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(f))
 
 
-def _save(fig, path) -> Path:
+def _capped(width: float, height: float) -> tuple[float, float]:
+    """The figure size within :data:`MAX_SIZE` (never the 46,587-px-wide figure)."""
+    return min(float(width), MAX_SIZE[0]), min(float(height), MAX_SIZE[1])
+
+
+def output_paths(path) -> dict:
+    """The files a figure is written to: ``{"png": ..., "pdf": ..., "svg": ...}`` next to
+    ``path`` (whose suffix is replaced)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return {ext: path.with_suffix("." + ext) for ext in FORMATS}
+
+
+def _save(fig, path) -> Path:
+    """Write ``fig`` as PNG (300 dpi), PDF and SVG next to ``path``; return the PNG path."""
+    paths = output_paths(path)
+    paths["png"].parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for ext, p in paths.items():
+            kw = {"dpi": PNG_DPI} if ext == "png" else {}
+            if ext == "pdf":
+                kw["metadata"] = {"CreationDate": None, "Creator": "psychometrics"}
+            elif ext == "svg":
+                kw["metadata"] = {"Date": None, "Creator": "psychometrics"}
+            fig.savefig(p, bbox_inches="tight", pad_inches=0.08, **kw)
+    finally:
+        plt.close(fig)
+    return paths["png"]
 
 
 def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="",
@@ -152,8 +208,8 @@ def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="",
 def loading_heatmap(loadings, path, *, lang="en", title="", item_labels=None) -> Path:
     """Heat map of a loading matrix (pandas DataFrame, items x factors), values printed."""
     values = loadings.to_numpy(dtype=float)
-    rows = [shape((item_labels or {}).get(i, i), lang) for i in loadings.index]
-    cols = [shape(c, lang) for c in loadings.columns]
+    rows = [shape((item_labels or {}).get(i, i), lang, digits=False) for i in loadings.index]
+    cols = [shape(c, lang, digits=False) for c in loadings.columns]
     with _style(lang):
         fig, ax = plt.subplots(figsize=(1.2 + 1.0 * len(cols), 0.8 + 0.28 * len(rows)))
         im = ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
@@ -171,67 +227,266 @@ def loading_heatmap(loadings, path, *, lang="en", title="", item_labels=None) ->
         return _save(fig, path)
 
 
-def path_diagram(factors, path, *, lang="en", correlations=None, title="",
-                 factor_labels=None) -> Path:
-    """CFA path diagram: ``factors`` maps factor -> list of (item, standardised loading).
+def _text_size(text: str, size: float) -> tuple[float, float]:
+    """Width and height (inches) of ``text`` drawn at ``size`` points with the current
+    font (no mathtext), so that boxes can be made to fit their labels."""
+    from matplotlib.textpath import TextToPath
+    prop = font_manager.FontProperties(size=size)
+    w, h, d = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    return w / 72.0, (h + d) / 72.0
 
-    ``correlations`` maps (factor_a, factor_b) -> standardised covariance, drawn
-    as curved double-headed arrows on the left.
-    """
+
+def _inch_axes(width: float, height: float):
+    """A figure whose single axes spans it exactly, 1 data unit = 1 inch (so measured
+    text widths can be used as coordinates)."""
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.axis("off")
+    return fig, ax
+
+
+def _bezier_mid(p1, p2, rad):
+    """Midpoint of matplotlib's ``arc3,rad=`` connection from ``p1`` to ``p2`` (inches)."""
+    (x1, y1), (x2, y2) = p1, p2
+    cx, cy = (x1 + x2) / 2 + rad * (y2 - y1), (y1 + y2) / 2 - rad * (x2 - x1)
+    return 0.25 * x1 + 0.5 * cx + 0.25 * x2, 0.25 * y1 + 0.5 * cy + 0.25 * y2
+
+
+_EDGE_LABEL = dict(fc="white", ec="none", pad=0.6)
+
+
+def _arrow(ax, a, b, patch_a, patch_b, *, style="-|>", rad=0.0, color="#333", lw=0.8):
+    ax.annotate("", xy=b, xytext=a, annotation_clip=False,
+                arrowprops=dict(arrowstyle=style, lw=lw, color=color, shrinkA=0, shrinkB=1.5,
+                                patchA=patch_a, patchB=patch_b, mutation_scale=8,
+                                connectionstyle=f"arc3,rad={rad}"))
+
+
+def path_diagram_figure(factors, *, lang="en", correlations=None, title="", factor_labels=None):
+    """The matplotlib figure of :func:`path_diagram` (not saved; for tests and reuse)."""
     factor_labels = factor_labels or {}
+    correlations = {k: v for k, v in (correlations or {}).items()
+                    if k[0] in factors and k[1] in factors}
     names = list(factors)
-    n_items = sum(len(v) for v in factors.values())
-    height = max(2.5, 0.34 * n_items + 0.6)
+    n_items = max(sum(len(v) for v in factors.values()), 1)
+    fs_item, fs_fac, fs_num = 8.0, 9.0, 7.5
+    step = min(0.36, (MAX_SIZE[1] - 0.8) / (n_items + 0.5 * (len(names) - 1)))
+    if step < 0.36:
+        scale = step / 0.36
+        fs_item, fs_fac, fs_num = fs_item * max(scale, 0.7), fs_fac * max(scale, 0.7), \
+            fs_num * max(scale, 0.7)
+    item_txt = {it: shape(it, lang, digits=False) for v in factors.values() for it, _ in v}
+    fac_txt = {f: shape(factor_labels.get(f, f), lang) for f in names}
+    box_w = max(_text_size(t, fs_item)[0] for t in item_txt.values()) + 0.24
+    box_h = min(0.27, step * 0.8)
+    ell_w = max(_text_size(t, fs_fac)[0] for t in fac_txt.values()) + 0.5
+    ell_h = max(0.46, min(0.55, step * 1.4))
+    num_w = _text_size("\u2212.00", fs_num)[0] + 0.1
+    # arcs of the factor correlations bulge to the left of the ellipses
+    order = {f: i for i, f in enumerate(names)}
+    bulge = {k: 0.25 + 0.3 * (abs(order[k[0]] - order[k[1]]) - 1) for k in correlations}
+    left = 0.15 + (max(bulge.values()) * 1.0 + num_w / 2 + 0.1 if bulge else 0.0)
+    x_fac = left + ell_w / 2
+    x_box = x_fac + ell_w / 2 + 1.7
+    width = x_box + box_w + 0.15
+    height = n_items * step + (len(names) - 1) * 0.5 * step + 0.35
     with _style(lang):
-        fig, ax = plt.subplots(figsize=(6.4, height))
-        ax.set_xlim(0, 10)
-        ax.set_ylim(-0.5, n_items + 0.5)
-        ax.axis("off")
-        y = n_items - 0.5
-        centres = {}
+        fig, ax = _inch_axes(width, height)
+        y = height - 0.2 - step / 2
+        centres, fac_patch = {}, {}
         for f in names:
-            items = factors[f]
-            ys = []
-            for item, lam in items:
-                ax.add_patch(plt.Rectangle((7.2, y - 0.17), 1.8, 0.34, fill=False, lw=0.8))
-                ax.text(8.1, y, shape(item, lang), ha="center", va="center", fontsize=7)
+            ys, boxes = [], []
+            for item, lam in factors[f]:
+                box = plt.Rectangle((x_box, y - box_h / 2), box_w, box_h, fill=False, lw=0.8)
+                ax.add_patch(box)
+                ax.text(x_box + box_w / 2, y, item_txt[item], ha="center", va="center",
+                        fontsize=fs_item, gid="item_label")
                 ys.append(y)
-                y -= 1
+                boxes.append((box, lam))
+                y -= step
+            y -= 0.5 * step
             cy = float(np.mean(ys)) if ys else y
             centres[f] = cy
-            ax.add_patch(matplotlib.patches.Ellipse((3.6, cy), 2.2, 0.8, fill=False, lw=1.0))
-            ax.text(3.6, cy, shape(factor_labels.get(f, f), lang), ha="center", va="center",
-                    fontsize=8)
-            for (item, lam), yi in zip(items, ys):
-                ax.annotate("", xy=(7.2, yi), xytext=(4.7, cy),
-                            arrowprops=dict(arrowstyle="->", lw=0.7, color="#333"))
-                t = 0.62
-                lx, ly = 4.7 + t * (7.2 - 4.7), cy + t * (yi - cy)
-                txt = "—" if lam is None or not np.isfinite(lam) else f"{lam:.2f}".replace("0.", ".")
-                ax.text(lx, ly + 0.12, shape(txt, lang), fontsize=6.5, ha="center",
-                        bbox=dict(fc="white", ec="none", pad=0.3))
-        for k, ((a, b), r) in enumerate((correlations or {}).items()):
-            if a not in centres or b not in centres:
-                continue
+            ell = matplotlib.patches.Ellipse((x_fac, cy), ell_w, ell_h, fill=False, lw=1.0)
+            ax.add_patch(ell)
+            fac_patch[f] = ell
+            ax.text(x_fac, cy, fac_txt[f], ha="center", va="center", fontsize=fs_fac,
+                    gid="factor_label")
+            for (box, lam), yi in zip(boxes, ys):
+                _arrow(ax, (x_fac, cy), (x_box + box_w / 2, yi), ell, box)
+                t = 0.62     # label on the arrow, nearer the item, clear of the fan's centre
+                x0 = x_fac + ell_w / 2
+                lx, ly = x0 + t * (x_box - x0), cy + t * (yi - cy)
+                ax.text(lx, ly, shape(apa_decimal(lam), lang), fontsize=fs_num, ha="center",
+                        va="center", bbox=_EDGE_LABEL, gid="estimate")
+        for (a, b), r in correlations.items():
             ya, yb = centres[a], centres[b]
-            rad = 0.5 + 0.1 * (k % 3)
-            ax.annotate("", xy=(2.5, yb), xytext=(2.5, ya),
-                        arrowprops=dict(arrowstyle="<->", lw=0.6, color="#1f4e79",
+            if ya < yb:
+                a, b, ya, yb = b, a, yb, ya
+            xa = x_fac - ell_w / 2 + 0.05
+            rad = 2 * bulge[(a, b) if (a, b) in bulge else (b, a)] / max(ya - yb, 1e-6)
+            p1, p2 = (xa, ya), (xa, yb)
+            ax.annotate("", xy=p2, xytext=p1, annotation_clip=False,
+                        arrowprops=dict(arrowstyle="<|-|>", lw=0.7, color="#1f4e79",
+                                        shrinkA=0, shrinkB=0, mutation_scale=7,
                                         connectionstyle=f"arc3,rad={rad}"))
-            off = 1.0 + 0.35 * (k % 3)
-            txt = f"{r:.2f}".replace("0.", ".") if r is not None and np.isfinite(r) else "—"
-            ax.text(2.5 - off * abs(ya - yb) / max(n_items, 1) * 2 - 0.2, (ya + yb) / 2,
-                    shape(txt, lang), fontsize=6.5, color="#1f4e79", ha="center", va="center")
+            mx, my = _bezier_mid(p1, p2, rad)
+            ax.text(mx, my, shape(apa_decimal(r), lang), fontsize=fs_num, color="#1f4e79",
+                    ha="center", va="center", bbox=_EDGE_LABEL, gid="estimate")
         if title:
-            ax.set_title(shape(title, lang))
-        return _save(fig, path)
+            fig.suptitle(shape(title, lang))
+        return fig
 
 
-def item_distributions(props, path, *, lang="en", title="", group_labels=None) -> Path:
-    """Stacked bars of response proportions: ``props`` maps item -> {group: {category: p}}."""
+def path_diagram(factors, path, *, lang="en", correlations=None, title="",
+                 factor_labels=None) -> Path:
+    """CFA path diagram with standardised estimates (lavaan's ``std.all``).
+
+    ``factors`` maps factor -> list of (item, standardised loading); ``correlations``
+    maps (factor_a, factor_b) -> standardised covariance (factor correlation), drawn as
+    curved double-headed arrows left of the factors.  Boxes are sized to the measured
+    width of the longest item name, so names such as ``wai_12`` are never clipped.
+    Writes PNG (300 dpi), PDF and SVG; returns the PNG path.
+    """
+    return _save(path_diagram_figure(factors, lang=lang, correlations=correlations,
+                                     title=title, factor_labels=factor_labels), path)
+
+
+def _layers(nodes, edges) -> dict:
+    """Column of each node of a structural diagram: predictors left of their outcomes and
+    the first-order factors of a second-order factor left of it (longest path)."""
+    layer = {n: 0 for n in nodes}
+    # outcome ~ predictor and factor =~ first-order factor: both put "to" left of "from"
+    arcs = [(e["to"], e["from"]) for e in edges if e["op"] in ("~", "=~")]
+    for _ in range(len(nodes) + 1):
+        changed = False
+        for a, b in arcs:
+            if layer[b] < layer[a] + 1:
+                layer[b] = layer[a] + 1
+                changed = True
+        if not changed:
+            break
+    return layer
+
+
+def structural_diagram_figure(edges, *, lang="en", labels=None, title=""):
+    """The matplotlib figure of :func:`structural_diagram` (not saved)."""
+    labels = labels or {}
+    nodes: list = []
+    for e in edges:
+        for n in (e["from"], e["to"]):
+            if n not in nodes:
+                nodes.append(n)
+    layer = _layers(nodes, edges)
+    n_layers = max(layer.values()) + 1 if layer else 1
+    cols = [[n for n in nodes if layer[n] == k] for k in range(n_layers)]
+    # order each column by the mean position of its neighbours in the previous column
+    for k in range(1, n_layers):
+        prev = {n: i for i, n in enumerate(cols[k - 1])}
+
+        def key(n):
+            nb = [prev[e["from"] if e["to"] == n else e["to"]] for e in edges
+                  if n in (e["from"], e["to"]) and (e["to"] if e["from"] == n else e["from"]) in prev]
+            return float(np.mean(nb)) if nb else len(prev)
+        cols[k].sort(key=key)
+    fs_node, fs_num = 9.0, 7.5
+    txt = {n: shape(labels.get(n, n), lang) for n in nodes}
+    ell_w = {n: _text_size(txt[n], fs_node)[0] + 0.5 for n in nodes}
+    ell_h = 0.5
+    col_w = [max(ell_w[n] for n in c) for c in cols]
+    vstep = 1.0
+    rows = max(len(c) for c in cols)
+    height = max(rows * vstep + 0.6, 2.0)
+    has_cov_right = any(e["op"] == "~~" and layer[e["from"]] == n_layers - 1 for e in edges)
+    extra = 0.8 + (0.6 if has_cov_right else 0.0)
+    # gaps between the columns shrink (to 0.9 in) before the figure grows past MAX_SIZE
+    gap = 1.5 if n_layers == 1 else \
+        float(np.clip((MAX_SIZE[0] - sum(col_w) - extra) / (n_layers - 1), 0.9, 1.5))
+    width = 0.3 + sum(col_w) + gap * (n_layers - 1) + extra - 0.3
+    with _style(lang):
+        fig, ax = _inch_axes(width, height)
+        pos, patch = {}, {}
+        x = 0.3
+        for k, c in enumerate(cols):
+            cx = x + col_w[k] / 2
+            top = height / 2 + (len(c) - 1) * vstep / 2
+            for i, n in enumerate(c):
+                pos[n] = (cx, top - i * vstep)
+                e = matplotlib.patches.Ellipse(pos[n], ell_w[n], ell_h, fill=False, lw=1.0)
+                ax.add_patch(e)
+                patch[n] = e
+                ax.text(*pos[n], txt[n], ha="center", va="center", fontsize=fs_node,
+                        gid="factor_label")
+            x += col_w[k] + gap
+        for e in edges:
+            a, b, v = e["from"], e["to"], e.get("std")
+            if e["op"] == "~":
+                a, b = b, a        # outcome ~ predictor: the arrow runs predictor -> outcome
+            pa, pb = pos[a], pos[b]
+            span = abs(layer[a] - layer[b])
+            if e["op"] == "~~":
+                side = 1 if layer[a] == n_layers - 1 else -1
+                rad = -0.6 * side if pa[1] > pb[1] else 0.6 * side
+                style, color = "<|-|>", "#1f4e79"
+            else:
+                # an arrow passing over a column bends around the nodes in between
+                rad = 0.0 if span <= 1 and abs(pa[1] - pb[1]) < 3 * vstep else \
+                    (0.25 if pa[1] >= pb[1] else -0.25)
+                style, color = "-|>", "#333"
+            _arrow(ax, pa, pb, patch[a], patch[b], style=style, rad=rad, color=color)
+            if rad:
+                mx, my = _bezier_mid(pa, pb, rad)
+            else:
+                t = 0.5
+                mx, my = pa[0] + t * (pb[0] - pa[0]), pa[1] + t * (pb[1] - pa[1])
+            ax.text(mx, my, shape(apa_decimal(v), lang), fontsize=fs_num, color=color,
+                    ha="center", va="center", bbox=_EDGE_LABEL, gid="estimate")
+        if title:
+            fig.suptitle(shape(title, lang))
+        return fig
+
+
+def structural_diagram(edges, path, *, lang="en", labels=None, title="") -> Path:
+    """Path diagram of a structural model between latent variables, with standardised
+    estimates (lavaan's ``std.all``) on the arrows.
+
+    ``edges``: dicts with ``from``, ``op``, ``to``, ``std`` as lavaan's parameter table
+    rows (``lhs``, ``op``, ``rhs``, ``std.all``): ``"=~"`` a second-order loading (factor
+    ``from`` -> first-order factor ``to``, drawn to the left), ``"~"`` a regression
+    (``from`` is the outcome, ``to`` the predictor), ``"~~"`` a (residual) covariance.
+    Predictors stand left of their outcomes (longest-path layering).  Writes PNG
+    (300 dpi), PDF and SVG; returns the PNG path.
+    """
+    return _save(structural_diagram_figure(edges, lang=lang, labels=labels, title=title), path)
+
+
+#: items with at most this many distinct integer values get a category bar chart
+MAX_CATEGORIES = 10
+
+
+def is_categorical(values, max_categories: int = MAX_CATEGORIES) -> bool:
+    """Whether a response column is categorical for the figures: every observed value an
+    integer and at most ``max_categories`` distinct values (Likert-type items); anything
+    else (continuous, many-valued) is drawn as a histogram."""
+    v = np.asarray(pd.Series(values).dropna(), dtype=float)
+    if v.size == 0:
+        return True
+    if not np.all(np.isfinite(v)) or not np.allclose(v, np.round(v)):
+        return False
+    return np.unique(v).size <= max_categories
+
+
+def item_distributions(props, path, *, lang="en", title="", group_labels=None,
+                       labels=None) -> Path:
+    """Stacked bars of response proportions: ``props`` maps item -> {group: {category: p}}
+    (items with few categories only, see :func:`is_categorical`; at most
+    :data:`MAX_CATEGORIES` categories are drawn).  The figure's height is capped at
+    :data:`MAX_SIZE`: with many items the bars get thinner.  Writes PNG (300 dpi), PDF
+    and SVG; returns the PNG path."""
     items = list(props)
-    groups = []
-    cats = []
+    groups, cats = [], []
     for v in props.values():
         for g, d in v.items():
             if g not in groups:
@@ -240,34 +495,40 @@ def item_distributions(props, path, *, lang="en", title="", group_labels=None) -
                 if c not in cats:
                     cats.append(c)
     cats = sorted(cats)
-    cmap = plt.get_cmap("viridis", max(len(cats), 2))
+    if len(cats) > 2 * MAX_CATEGORIES:
+        raise ValueError(f"item_distributions: {len(cats)} response categories; draw "
+                         "continuous items with item_histograms")
     group_labels = group_labels or {}
+    labels = {"x": "Proportion of responses", **(labels or {})}
+    cmap = plt.get_cmap("viridis", max(len(cats), 2))
+    n_rows = len(items) * max(len(groups), 1) + 0.4 * len(items)
+    row_h = min(0.2, (MAX_SIZE[1] - 1.0) / max(n_rows, 1))
+    fs = float(np.clip(row_h * 40, 5.0, 7.5))
     with _style(lang):
-        fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.16 * len(items) * max(len(groups), 1)))
-        ylabels = []
-        ypos = 0
+        fig, ax = plt.subplots(figsize=_capped(6.4, 1.0 + row_h * n_rows))
+        ylabels, ticks = [], []
+        ypos = 0.0
         for item in items:
             for g in groups:
                 left = 0.0
                 for k, c in enumerate(cats):
                     p = props[item].get(g, {}).get(c, 0.0)
-                    name = f"{c:g}" if isinstance(c, (int, float, np.floating)) else str(c)
+                    name = f"{c:g}" if isinstance(c, (int, float, np.floating, np.integer)) \
+                        else str(c)
                     ax.barh(ypos, p, left=left, color=cmap(k), height=0.8,
                             label=shape(name, lang) if ypos == 0 else None)
                     left += p
-                ylabels.append(shape(f"{item} ({group_labels.get(g, g)})", lang))
+                glab = group_labels.get(g, g)
+                item_txt = shape(item, lang, digits=False)
+                ylabels.append(item_txt if len(groups) == 1 else
+                               f"{item_txt} ({shape(glab, lang)})")
+                ticks.append(ypos)
                 ypos += 1
             ypos += 0.4
-        ticks = []
-        y = 0
-        for item in items:
-            for g in groups:
-                ticks.append(y)
-                y += 1
-            y += 0.4
-        ax.set_yticks(ticks, ylabels, fontsize=6)
+        ax.set_yticks(ticks, ylabels, fontsize=fs)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
+        ax.set_xlabel(shape(labels["x"], lang))
         _num_axis(ax, lang, "x", dec=1)
         ax.legend(ncol=len(cats), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False,
                   fontsize=7)
@@ -276,20 +537,133 @@ def item_distributions(props, path, *, lang="en", title="", group_labels=None) -
         return _save(fig, path)
 
 
-def invariance_plot(levels, cfi, rmsea, path, *, lang="en", level_labels=None, title="") -> Path:
-    """CFI and RMSEA of each invariance level (two panels), a line each."""
-    level_labels = level_labels or {}
-    x = np.arange(len(levels))
-    ticks = [shape(level_labels.get(lv, lv), lang) for lv in levels]
+def item_histograms_figure(values, *, lang="en", title="", group_labels=None, labels=None,
+                           max_bins: int = 30):
+    """The matplotlib figure of :func:`item_histograms` (not saved)."""
+    items = list(values)
+    groups = []
+    for v in values.values():
+        for g in v:
+            if g not in groups:
+                groups.append(g)
+    group_labels = group_labels or {}
+    labels = {"y": "Density", **(labels or {})}
+    n = max(len(items), 1)
+    ncol = min(4, n) if n <= 16 else min(6, int(np.ceil(np.sqrt(n))))
+    nrow = int(np.ceil(n / ncol))
+    panel_h = min(1.5, (MAX_SIZE[1] - 0.6) / nrow)
+    colors = ["#1f4e79", "#c55a11", "#2e7d32", "#8e24aa", "#6d4c41"]
     with _style(lang):
-        fig, axes = plt.subplots(1, 2, figsize=(6.4, 2.8))
-        for ax, vals, name in ((axes[0], cfi, "CFI"), (axes[1], rmsea, "RMSEA")):
-            v = np.array([np.nan if a is None else a for a in vals], dtype=float)
-            ax.plot(x, v, "o-", color="#1f4e79")
-            ax.set_xticks(x, ticks, rotation=20)
+        fig, axes = plt.subplots(nrow, ncol, figsize=_capped(1.7 * ncol, 0.6 + panel_h * nrow),
+                                 squeeze=False)
+        for ax in axes.flat[n:]:
+            ax.axis("off")
+        for ax, item in zip(axes.flat, items):
+            allv = np.concatenate([np.asarray(v, dtype=float) for v in values[item].values()]
+                                  or [np.zeros(0)])
+            allv = allv[np.isfinite(allv)]
+            if allv.size == 0:
+                ax.axis("off")
+                continue
+            edges = np.histogram_bin_edges(allv, bins="auto")
+            if edges.size - 1 > max_bins:
+                edges = np.linspace(allv.min(), allv.max(), max_bins + 1)
+            for k, g in enumerate(groups):
+                v = np.asarray(values[item].get(g, []), dtype=float)
+                v = v[np.isfinite(v)]
+                if v.size:
+                    ax.hist(v, bins=edges, density=True, histtype="step", lw=1.0,
+                            color=colors[k % len(colors)],
+                            label=shape(group_labels.get(g, g), lang))
+            ax.set_title(shape(item, lang, digits=False), fontsize=7.5)
+            ax.tick_params(labelsize=6)
+            _num_axis(ax, lang, "x")
+            _num_axis(ax, lang, "y")
+        if len(groups) > 1:
+            handles, names = axes.flat[0].get_legend_handles_labels()
+            fig.legend(handles, names, loc="upper center", ncol=len(groups), frameon=False,
+                       fontsize=7, bbox_to_anchor=(0.5, 1.0))
+        fig.supylabel(shape(labels["y"], lang), fontsize=8)
+        if title:
+            fig.suptitle(shape(title, lang))
+        fig.tight_layout(rect=(0, 0, 1, 0.95 if len(groups) > 1 else 1))
+        return fig
+
+
+def item_histograms(values, path, *, lang="en", title="", group_labels=None, labels=None,
+                    max_bins: int = 30) -> Path:
+    """Histograms (one small panel per item, groups as outlines, density scale) for
+    continuous or many-valued items: ``values`` maps item -> {group: array of responses}.
+    Bins follow numpy's "auto" rule, at most ``max_bins``; never one bar per distinct
+    value.  Writes PNG (300 dpi), PDF and SVG; returns the PNG path."""
+    return _save(item_histograms_figure(values, lang=lang, title=title,
+                                        group_labels=group_labels, labels=labels,
+                                        max_bins=max_bins), path)
+
+
+#: fixed axes of the invariance plot: a change of .004 in CFI must look small
+DELTA_CFI_RANGE = (-0.030, 0.010)
+DELTA_RMSEA_RANGE = (-0.010, 0.030)
+
+
+def invariance_plot_figure(levels, delta_cfi, delta_rmsea, *, lang="en", level_labels=None,
+                           title="", cfi_cut=-0.010, rmsea_cut=0.015, labels=None):
+    """The matplotlib figure of :func:`invariance_plot` (not saved)."""
+    level_labels = level_labels or {}
+    labels = {"cut": "Cut-off (Chen, 2007)", **(labels or {})}
+    keep = [i for i, lv in enumerate(levels)
+            if not (_missing(delta_cfi[i]) and _missing(delta_rmsea[i]))]
+    names = [levels[i] for i in keep]
+    x = np.arange(len(names))
+    ticks = [shape(level_labels.get(lv, lv), lang) for lv in names]
+    width = _capped(6.5 + 0.8 * max(len(names) - 4, 0), 3.0)[0]
+    with _style(lang):
+        fig, axes = plt.subplots(1, 2, figsize=(width, 3.0))
+        panels = ((axes[0], delta_cfi, "\u0394CFI", cfi_cut, DELTA_CFI_RANGE, -1),
+                  (axes[1], delta_rmsea, "\u0394RMSEA", rmsea_cut, DELTA_RMSEA_RANGE, +1))
+        for ax, vals, name, cut, (lo, hi), bad_side in panels:
+            v = np.array([np.nan if _missing(vals[i]) else float(vals[i]) for i in keep])
+            # the axis is fixed; it only widens when a value lies outside it
+            finite = v[np.isfinite(v)]
+            if finite.size:
+                lo = min(lo, float(finite.min()) - 0.005)
+                hi = max(hi, float(finite.max()) + 0.005)
+            ax.set_ylim(lo, hi)
+            ax.set_xlim(-0.6, len(names) - 0.4)
+            ax.axhline(0.0, color="#888", lw=0.6)
+            ax.axhline(cut, color="#c00000", lw=0.9, ls="--",
+                       label=shape(labels["cut"], lang))
+            ok = ~(bad_side * (v - cut) > 0)
+            ax.vlines(x, 0, np.nan_to_num(v), color="#1f4e79", lw=1.4)
+            ax.scatter(x[ok], v[ok], color="#1f4e79", zorder=3, s=22)
+            ax.scatter(x[~ok & np.isfinite(v)], v[~ok & np.isfinite(v)], color="#c00000",
+                       marker="X", zorder=3, s=30)
+            ax.set_xticks(x, ticks, rotation=20, ha="right" if lang != "fa" else "left")
             ax.set_title(name)
-            _num_axis(ax, lang, "y", dec=3)
+            ax.text(len(names) - 0.45, cut, shape(apa_decimal(cut, 3, signed=True), lang),
+                    color="#c00000", fontsize=7, ha="right", va="bottom")
+            _num_axis(ax, lang, "y", dec=3, apa=True, signed=True)
+        axes[0].legend(frameon=False, fontsize=7, loc="lower left")
         if title:
             fig.suptitle(shape(title, lang))
         fig.tight_layout()
-        return _save(fig, path)
+        return fig
+
+
+def _missing(v) -> bool:
+    try:
+        return v is None or not np.isfinite(float(v))
+    except (TypeError, ValueError):
+        return True
+
+
+def invariance_plot(levels, delta_cfi, delta_rmsea, path, *, lang="en", level_labels=None,
+                    title="", cfi_cut=-0.010, rmsea_cut=0.015, labels=None) -> Path:
+    """Change in CFI and RMSEA at each invariance level against the previous level, on
+    fixed axes (ΔCFI −.030 to +.010, ΔRMSEA −.010 to +.030, widened only when a value lies
+    outside) with the cut-offs of Chen (2007) drawn (ΔCFI −.010, ΔRMSEA +.015); a change
+    past its cut-off is marked with a red cross.  Levels without a change (the configural
+    baseline) are left out.  Writes PNG (300 dpi), PDF and SVG; returns the PNG path."""
+    return _save(invariance_plot_figure(levels, delta_cfi, delta_rmsea, lang=lang,
+                                        level_labels=level_labels, title=title, cfi_cut=cfi_cut,
+                                        rmsea_cut=rmsea_cut, labels=labels), path)
