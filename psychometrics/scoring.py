@@ -28,7 +28,7 @@ from ._results import jsonable
 from .errors import DataError, CellProblem, StudyError
 from .scales import Instrument, load_instrument
 
-__all__ = ["score", "ScoreResult", "reverse_key"]
+__all__ = ["score", "ScoreResult", "reverse_key", "scale_descriptives", "ScaleDescriptivesResult"]
 
 
 @dataclass
@@ -195,3 +195,171 @@ def score(data: Any, instrument: Instrument | str, columns=None) -> ScoreResult:
                        scores=pd.DataFrame(scores, index=idx),
                        prorated=pd.DataFrame(prorated, index=idx),
                        n_prorated=n_pro, n_missing=n_miss, items=keyed, score_items=groups)
+
+
+# ---------------------------------------------------------------- scale-level descriptives
+@dataclass
+class ScaleDescriptivesResult:
+    """Scale-level descriptive statistics and intercorrelations (the numbers of
+    apaTables' ``apa.cor.table`` plus reliabilities on the diagonal).
+
+    ``descriptives``: DataFrame indexed by scale with ``n`` (cases with a score),
+    ``mean``, ``sd`` (n - 1), ``min``, ``max`` (observed range), ``alpha`` (Cronbach's
+    alpha, psych::alpha) and ``omega`` (McDonald's omega total, psych::omega) of the
+    scale's items (NaN without items); ``cor``: Pearson correlations of the scores
+    (pairwise complete cases, as ``cor(use = "pairwise")``); ``cor_n``: the pairwise n;
+    ``cor_p``: two-sided p of ``cor.test`` (t = r sqrt(n - 2) / sqrt(1 - r^2)) and
+    ``cor_ci_lower``/``cor_ci_upper``: its Fisher-z interval at ``level``;
+    ``by_group``: group value -> the same statistics within that group (empty within a
+    group); ``warnings``: reliabilities that could not be computed.
+    """
+
+    descriptives: pd.DataFrame
+    cor: pd.DataFrame
+    cor_n: pd.DataFrame
+    cor_p: pd.DataFrame
+    cor_ci_lower: pd.DataFrame
+    cor_ci_upper: pd.DataFrame
+    level: float = 0.95
+    by_group: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """``descriptives`` with one column of correlations per scale (lower triangle as
+        in apa.cor.table; the upper triangle and the diagonal are NaN)."""
+        out = self.descriptives.copy()
+        lower = self.cor.where(np.tril(np.ones(self.cor.shape, dtype=bool), k=-1))
+        for c in lower.columns:
+            out[f"r_{c}"] = lower[c]
+        return out
+
+    def pairs(self) -> pd.DataFrame:
+        """One row per pair of scales: scale1, scale2, r, n, pvalue, ci_lower, ci_upper."""
+        rows = []
+        names = list(self.cor.columns)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                rows.append({"scale1": a, "scale2": b, "r": self.cor.at[a, b],
+                             "n": self.cor_n.at[a, b], "pvalue": self.cor_p.at[a, b],
+                             "ci_lower": self.cor_ci_lower.at[a, b],
+                             "ci_upper": self.cor_ci_upper.at[a, b]})
+        return pd.DataFrame(rows, columns=["scale1", "scale2", "r", "n", "pvalue", "ci_lower",
+                                           "ci_upper"])
+
+    def to_dict(self) -> dict:
+        return jsonable({"level": self.level, "descriptives": self.descriptives,
+                         "correlations": self.pairs(),
+                         "by_group": {str(g): r.to_dict() for g, r in self.by_group.items()},
+                         "warnings": self.warnings})
+
+
+def _pairwise_cor(scores: pd.DataFrame, level: float):
+    from scipy import stats
+    names = list(scores.columns)
+    k = len(names)
+    x = scores.to_numpy(dtype=float)
+    ok = ~np.isnan(x)
+    r = np.full((k, k), np.nan)
+    n = np.zeros((k, k), dtype=int)
+    for i in range(k):
+        for j in range(k):
+            both = ok[:, i] & ok[:, j]
+            n[i, j] = int(both.sum())
+            if n[i, j] > 2 and i != j:
+                a, b = x[both, i], x[both, j]
+                if a.std() > 0 and b.std() > 0:
+                    r[i, j] = float(np.corrcoef(a, b)[0, 1])
+            elif i == j and n[i, j] > 1:
+                r[i, j] = 1.0
+    np.fill_diagonal(r, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = np.clip(r, -1 + 1e-15, 1 - 1e-15)
+        t = rr * np.sqrt(n - 2) / np.sqrt(1 - rr ** 2)
+        p = 2 * stats.t.sf(np.abs(t), n - 2)
+        z = np.arctanh(rr)
+        half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+        lo, hi = np.tanh(z - half), np.tanh(z + half)
+    bad = n <= 3
+    lo[bad], hi[bad] = np.nan, np.nan
+    for m in (p, lo, hi):
+        np.fill_diagonal(m, np.nan)
+    frame = lambda m: pd.DataFrame(m, index=names, columns=names)  # noqa: E731
+    return frame(r), frame(n), frame(p), frame(lo), frame(hi)
+
+
+def _describe_scales(scores, items, n_groups, level, warn, where):
+    from .reliability import alpha, omega
+    rows = {}
+    for name in scores.columns:
+        v = scores[name].dropna()
+        row = {"n": int(v.size), "mean": float(v.mean()) if v.size else np.nan,
+               "sd": float(v.std(ddof=1)) if v.size > 1 else np.nan,
+               "min": float(v.min()) if v.size else np.nan,
+               "max": float(v.max()) if v.size else np.nan, "alpha": np.nan, "omega": np.nan}
+        x = (items or {}).get(name)
+        if x is not None and x.shape[1] >= 2:
+            x = x.loc[x.index.intersection(scores.index)]
+            try:
+                row["alpha"] = float(alpha(x).estimate)
+            except Exception as exc:  # recorded, shown by the report
+                warn.append(f"{where}alpha of {name} not computed ({exc})")
+            if x.shape[1] >= 3:
+                try:
+                    import warnings as _w
+                    with _w.catch_warnings():
+                        _w.simplefilter("ignore")
+                        row["omega"] = float(omega(x, n_groups=int((n_groups or {}).get(name, 1)))
+                                             .omega_total)
+                except Exception as exc:
+                    warn.append(f"{where}omega of {name} not computed ({exc})")
+        rows[name] = row
+    desc = pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["n", "mean", "sd", "min", "max", "alpha", "omega"])
+    desc.index.name = "scale"
+    return desc
+
+
+def scale_descriptives(scores: pd.DataFrame, items: Mapping[str, pd.DataFrame] | None = None,
+                       group: pd.Series | None = None, *, n_groups: Mapping[str, int] | None = None,
+                       level: float = 0.95) -> ScaleDescriptivesResult:
+    """Descriptive statistics and intercorrelations of scale scores, overall and by group.
+
+    ``scores``: DataFrame of scale scores (one column per scale, rows = cases; e.g. the
+    ``scores`` of :func:`score` for every instrument side by side); ``items``: optional
+    scale -> DataFrame of its (reverse-keyed) item responses, rows aligned with
+    ``scores`` by index, for alpha (``psych::alpha``) and omega total (``psych::omega``
+    with ``n_groups[scale]`` group factors, default 1; omega needs three items or more);
+    ``group``: optional Series (same index) -- the statistics are then also given for
+    each group, in order of first appearance.
+
+    M, SD (n - 1), observed minimum and maximum use the available scores of each scale;
+    correlations are Pearson's r on pairwise complete cases with cor.test's p-value and
+    Fisher-z CI (the numbers of ``apaTables::apa.cor.table``, Stanley 2021).  Returns a
+    :class:`ScaleDescriptivesResult`.
+    """
+    if not isinstance(scores, pd.DataFrame) or scores.shape[1] == 0:
+        raise StudyError("scale_descriptives: scores must be a DataFrame with one column per "
+                         "scale")
+    bad = [c for c in scores.columns if not pd.api.types.is_numeric_dtype(scores[c])]
+    if bad:
+        raise DataError(f"scale_descriptives: scale score column(s) {bad} are not numeric",
+                        [CellProblem("<scores>", "header", c, str(scores[c].dtype),
+                                     "not numeric") for c in bad])
+    if not 0 < level < 1:
+        raise StudyError(f"scale_descriptives: level={level!r} must lie between 0 and 1")
+    scores = scores.astype(float)
+    warn: list = []
+
+    def one(sub, where=""):
+        desc = _describe_scales(sub, items, n_groups, level, warn, where)
+        r, n, p, lo, hi = _pairwise_cor(sub, level)
+        return ScaleDescriptivesResult(desc, r, n, p, lo, hi, level)
+
+    res = one(scores)
+    if group is not None:
+        g = pd.Series(group).reindex(scores.index)
+        for value in pd.unique(g.dropna()):
+            res.by_group[value] = one(scores.loc[(g == value).to_numpy()],
+                                      where=f"group {value}: ")
+    res.warnings = warn
+    return res
