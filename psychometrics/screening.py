@@ -236,7 +236,8 @@ def em_mvn(x: np.ndarray, tol: float = 1e-10, max_iter: int = 5000):
 class LittleMCARResult:
     """Little's MCAR test: ``statistic`` (chi-square d^2), ``df``, ``pvalue``,
     ``n_patterns`` missing-data patterns, ``n`` cases used (all-missing cases are
-    dropped), EM ``mean``/``cov`` estimates, ``warnings``."""
+    dropped), EM ``mean``/``cov`` estimates, ``warnings``; ``no_missing`` is True when
+    no response is missing (the test does not apply: report that, not a chi-square)."""
 
     statistic: float
     df: int
@@ -248,10 +249,12 @@ class LittleMCARResult:
     em_iterations: int = 0
     em_converged: bool = True
     warnings: list = field(default_factory=list)
+    no_missing: bool = False
 
     def to_dict(self) -> dict:
         return jsonable({"statistic": self.statistic, "df": self.df, "pvalue": self.pvalue,
                          "n_patterns": self.n_patterns, "n": self.n,
+                         "no_missing": self.no_missing,
                          "em_iterations": self.em_iterations, "em_converged": self.em_converged,
                          "warnings": self.warnings})
 
@@ -307,6 +310,7 @@ def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleM
         _warn(warn, "Little's MCAR test: singular EM covariance matrix (collinear items)")
         return LittleMCARResult(np.nan, 0, np.nan, len(keys), n, warnings=warn)
     df -= p
+    no_missing = bool(obs.all())
     if df <= 0:
         _warn(warn, "Little's MCAR test is undefined without missing data (one pattern)")
         pval = np.nan
@@ -315,7 +319,7 @@ def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleM
     cols = list(frame.columns)
     return LittleMCARResult(float(d2), int(df), pval, len(keys), n,
                             pd.Series(mu, index=cols), pd.DataFrame(sigma, cols, cols),
-                            n_iter, conv, warn)
+                            n_iter, conv, warn, no_missing=no_missing)
 
 
 # --------------------------------------------------------------------------- Mardia

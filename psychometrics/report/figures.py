@@ -157,13 +157,16 @@ def _save(fig, path) -> Path:
     paths = output_paths(path)
     paths["png"].parent.mkdir(parents=True, exist_ok=True)
     try:
+        # the tight bounding box is measured once (each bbox_inches="tight" redraws)
+        fig.canvas.draw()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
         for ext, p in paths.items():
             kw = {"dpi": PNG_DPI} if ext == "png" else {}
             if ext == "pdf":
                 kw["metadata"] = {"CreationDate": None, "Creator": "psychometrics"}
             elif ext == "svg":
                 kw["metadata"] = {"Date": None, "Creator": "psychometrics"}
-            fig.savefig(p, bbox_inches="tight", pad_inches=0.08, **kw)
+            fig.savefig(p, bbox_inches=bbox, **kw)
     finally:
         plt.close(fig)
     return paths["png"]

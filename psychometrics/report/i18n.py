@@ -587,6 +587,148 @@ def warning_text(message: str, lang: str = "en") -> str:
     return message
 
 
+# -- figures and the tables papers expect (scale descriptives, EFA variance and factor
+#    correlations, local fit, partial invariance, reverse-keyed items) -------------------------
+TEXT.update({
+    "n_reversed_mark": {"en": "(R) = reverse-keyed item (reversed before the analysis).",
+                        "fa": "(R) = گویه‌ی معکوس (پیش از تحلیل معکوس شد)."},
+    "p_screening_complete": {
+        "en": "No item response is missing, so Little's MCAR test does not apply. Mardia's "
+              "multivariate skewness b1p = {b1p:f2} (p {p_skew:pe}) and kurtosis b2p = {b2p:f2} "
+              "(p {p_kurt:pe}), n = {n_mardia:d} complete cases. Multivariate outliers (squared "
+              "Mahalanobis distance, α = {alpha:f3}): {out_cl:d} classical, {out_mcd:d} robust (MCD); "
+              "no case was removed.",
+        "fa": "هیچ پاسخی گمشده نیست؛ بنابراین آزمون MCAR لیتل کاربرد ندارد. کجی چندمتغیری ماردیا "
+              "b1p = {b1p:f2} (p {p_skew:pe}) و کشیدگی b2p = {b2p:f2} (p {p_kurt:pe})، n = {n_mardia:d} "
+              "مورد کامل. داده‌های پرت چندمتغیری (فاصله‌ی ماهالانوبیس، α = {alpha:f3}): {out_cl:d} کلاسیک، "
+              "{out_mcd:d} استوار (MCD)؛ هیچ موردی حذف نشد."},
+    "l_all_cases": {"en": "all cases", "fa": "همه‌ی موارد"},
+    "f_by_group": {"en": " by group", "fa": " به تفکیک گروه"},
+    "f_distributions2": {"en": "Response distributions of the {name} items{by_group}",
+                         "fa": "توزیع پاسخ‌های گویه‌های {name}{by_group}"},
+    "f_histograms": {"en": "Histograms of the {name} items with many distinct values{by_group}",
+                     "fa": "نمودار ستونی فراوانی گویه‌های {name} با مقادیر متمایز فراوان{by_group}"},
+    "l_proportion": {"en": "Proportion of responses", "fa": "نسبت پاسخ‌ها"},
+    "l_density": {"en": "Density", "fa": "چگالی"},
+    "sec_scales": {"en": "Scale scores: descriptive statistics and intercorrelations",
+                   "fa": "نمره‌های مقیاس: آمار توصیفی و همبستگی‌ها"},
+    "t_scale_descriptives": {"en": "Means, Standard Deviations, Reliabilities and Correlations of "
+                                   "the Scale Scores",
+                             "fa": "میانگین، انحراف معیار، پایایی و همبستگی نمره‌های مقیاس"},
+    "t_scale_descriptives_group": {
+        "en": "Means, Standard Deviations, Reliabilities and Correlations of the Scale Scores: "
+              "{group}",
+        "fa": "میانگین، انحراف معیار، پایایی و همبستگی نمره‌های مقیاس: {group}"},
+    "n_scale_descriptives": {
+        "en": "Scale scores as scored by the instruments' rules (reverse-keyed items reversed, "
+              "prorated when few items are missing). M and SD of the available scores; Min and Max "
+              "= observed range; ω = McDonald's omega total. The numbered columns give Pearson's r "
+              "(pairwise complete cases); values on the diagonal are Cronbach's α. The 95% CIs of "
+              "the correlations are in the table of scale correlations (apaTables' apa.cor.table).",
+        "fa": "نمره‌های مقیاس طبق قواعد هر ابزار (گویه‌های معکوس، معکوس شدند؛ با گمشدگی اندک، نمره "
+              "به نسبت تعمیم داده شد). M و SD نمره‌های موجود؛ کمینه و بیشینه = دامنه‌ی مشاهده‌شده؛ "
+              "ω = امگای کل مک‌دونالد. ستون‌های شماره‌دار r پیرسون (موارد کامل زوجی) است؛ مقادیر روی "
+              "قطر، آلفای کرونباخ است. فاصله‌های اطمینان ۹۵٪ همبستگی‌ها در جدول همبستگی مقیاس‌ها آمده است."},
+    "t_scale_correlations": {"en": "Correlations of the Scale Scores With 95% Confidence Intervals",
+                             "fa": "همبستگی نمره‌های مقیاس با فاصله‌ی اطمینان ۹۵٪"},
+    "n_scale_correlations": {
+        "en": "Pearson's r on pairwise complete cases (all cases); 95% CI by Fisher's z "
+              "transformation, p two-sided (R's cor.test). The numbers refer to the scales of the "
+              "descriptives table.",
+        "fa": "r پیرسون بر پایه‌ی موارد کامل زوجی (همه‌ی موارد)؛ فاصله‌ی اطمینان ۹۵٪ با تبدیل z فیشر، "
+              "p دوطرفه (cor.test در R). شماره‌ها به مقیاس‌های جدول آمار توصیفی اشاره دارند."},
+    "c_pair_scales": {"en": "Pair of scales", "fa": "جفت مقیاس‌ها"},
+    "c_min": {"en": "Min", "fa": "کمینه"},
+    "c_max": {"en": "Max", "fa": "بیشینه"},
+    "n_salient": {"en": "Salient loadings (|λ| ≥ {cut}) are set in bold and listed in the last "
+                        "column.",
+                  "fa": "بارهای برجسته (|λ| ≥ {cut}) پررنگ‌اند و در ستون آخر فهرست شده‌اند."},
+    "c_salient": {"en": "Salient (|λ| ≥ {cut})", "fa": "برجسته (|λ| ≥ {cut})"},
+    "t_efa_variance": {"en": "Exploratory Factor Analysis: Variance Explained by the Factors of {name}",
+                       "fa": "تحلیل عاملی اکتشافی: واریانس تبیین‌شده توسط عامل‌های {name}"},
+    "n_efa_variance": {"en": "Sums of squared loadings after rotation, the proportion of the total "
+                             "item variance they explain and its cumulative sum (psych's "
+                             "Vaccounted).",
+                       "fa": "مجموع مجذور بارها پس از چرخش، نسبت واریانس کل گویه‌ها که تبیین می‌کنند و "
+                             "مجموع تجمعی آن (Vaccounted در psych)."},
+    "c_ss_loadings": {"en": "SS loadings", "fa": "مجموع مجذور بارها"},
+    "c_prop_var": {"en": "Proportion of variance", "fa": "نسبت واریانس"},
+    "c_cum_var": {"en": "Cumulative proportion", "fa": "نسبت تجمعی"},
+    "t_efa_phi": {"en": "Exploratory Factor Analysis: Factor Correlations of {name}",
+                  "fa": "تحلیل عاملی اکتشافی: همبستگی عامل‌های {name}"},
+    "n_efa_phi": {"en": "Correlations of the factors after {rotation} rotation (Φ).",
+                  "fa": "همبستگی عامل‌ها پس از چرخش {rotation} (Φ)."},
+    "c_intercept_of": {"en": "intercept of {name}", "fa": "عرض از مبدأ {name}"},
+    "op_variance": {"en": "variance", "fa": "واریانس"},
+    "op_loading": {"en": "loading", "fa": "بار عاملی"},
+    "op_regression": {"en": "regression", "fa": "رگرسیون"},
+    "op_covariance": {"en": "covariance", "fa": "کوواریانس"},
+    "op_intercept": {"en": "intercept", "fa": "عرض از مبدأ"},
+    "op_other": {"en": "parameter", "fa": "پارامتر"},
+    "t_modindices": {"en": "Modification Indices: {name}", "fa": "شاخص‌های اصلاح: {name}"},
+    "n_modindices": {
+        "en": "Parameters not in the model whose modification index (expected drop of χ² with 1 df "
+              "when freed; lavaan's modindices) is at least {cut}. EPC = expected parameter change; "
+              "standardised EPC as lavaan's sepc.all. A parameter should be freed only when it makes "
+              "theoretical sense.",
+        "fa": "پارامترهای خارج از مدل که شاخص اصلاح آن‌ها (کاهش مورد انتظار χ² با ۱ درجه‌ی آزادی در صورت "
+              "آزادسازی؛ modindices در lavaan) دست‌کم {cut} است. EPC = تغییر مورد انتظار پارامتر؛ EPC "
+              "استانداردشده مانند sepc.all در lavaan. پارامتری را فقط وقتی آزاد کنید که از نظر نظری معنا دارد."},
+    "c_parameter": {"en": "Parameter", "fa": "پارامتر"},
+    "c_type": {"en": "Type", "fa": "نوع"},
+    "c_sepc_all": {"en": "Standardised EPC", "fa": "EPC استانداردشده"},
+    "p_no_modindices": {
+        "en": "No modification index reached {cut:f0} (largest: {largest:f2}, {param:s}).",
+        "fa": "هیچ شاخص اصلاحی به {cut:f0} نرسید (بزرگ‌ترین: {largest:f2}، {param:s})."},
+    "t_residuals": {"en": "Largest Residual Correlations: {name}",
+                    "fa": "بزرگ‌ترین همبستگی‌های باقی‌مانده: {name}"},
+    "n_residuals": {
+        "en": "Observed minus model-implied correlations (lavaan's residuals, type = \"cor\") with "
+              "|r| ≥ {cut}, largest first; such pairs share variance the model does not explain.",
+        "fa": "همبستگی مشاهده‌شده منهای همبستگی برآوردشده‌ی مدل (residuals در lavaan، type = \"cor\") با "
+              "|r| ≥ {cut}، به ترتیب بزرگی؛ این جفت‌ها واریانسی مشترک دارند که مدل تبیین نمی‌کند."},
+    "c_pair_items": {"en": "Pair of variables", "fa": "جفت متغیرها"},
+    "c_residual_r": {"en": "Residual r", "fa": "r باقی‌مانده"},
+    "p_no_residuals": {
+        "en": "No residual correlation reached {cut:r} in absolute value (largest: {largest:r3}, "
+              "{pair:s}).",
+        "fa": "هیچ همبستگی باقی‌مانده‌ای در قدر مطلق به {cut:r} نرسید (بزرگ‌ترین: {largest:r3}، {pair:s})."},
+    "n_invariance_table": {
+        "en": "Each level adds equality constraints to the previous one (metric: loadings; scalar: + "
+              "intercepts; strict: + residual variances). A level is retained when ΔCFI ≥ −.010, "
+              "ΔRMSEA ≤ .015 and ΔSRMR ≤ .030 (metric) or ≤ .015 (scalar, strict) (Chen, 2007); "
+              "partial levels release the constraints listed in the table of released parameters.",
+        "fa": "هر سطح قیدهای برابری را به سطح قبل می‌افزاید (متریک: بارها؛ عددی: + عرض از مبدأها؛ سخت: + "
+              "واریانس‌های خطا). سطحی پذیرفته می‌شود که ΔCFI ≥ −٫۰۱۰، ΔRMSEA ≤ ٫۰۱۵ و ΔSRMR ≤ ٫۰۳۰ (متریک) "
+              "یا ≤ ٫۰۱۵ (عددی، سخت) باشد (Chen, 2007)؛ سطح‌های جزئی قیدهای جدول پارامترهای آزادشده را "
+              "آزاد می‌کنند."},
+    "lv_partial_of": {"en": "{level}, partial", "fa": "{level}، جزئی"},
+    "f_invariance_delta": {
+        "en": "Change in CFI and RMSEA at each invariance level against the previous level, with "
+              "the cut-offs of Chen (2007): {name}",
+        "fa": "تغییر CFI و RMSEA در هر سطح هم‌ارزی نسبت به سطح قبل، با نقاط برش چن (۲۰۰۷): {name}"},
+    "l_chen_cutoff": {"en": "Cut-off (Chen, 2007)", "fa": "نقطه‌ی برش (Chen, 2007)"},
+    "t_partial": {"en": "Partial Invariance: Released Equality Constraints of {name}",
+                  "fa": "هم‌ارزی جزئی: قیدهای برابری آزادشده‌ی {name}"},
+    "n_partial": {
+        "en": "Constraints released one at a time, in the order shown, while a level failed the "
+              "decision rule: each time the constraint with the largest score test (lavaan's "
+              "lavTestScore; χ², df, p) among those that leave every factor at least two invariant "
+              "indicators (Byrne, Shavelson & Muthén, 1989). The parameter is freed in every group.",
+        "fa": "قیدها یکی‌یکی و به ترتیب نشان‌داده‌شده آزاد شدند، تا زمانی که سطحی قاعده‌ی تصمیم را برآورده "
+              "نمی‌کرد: هر بار قیدی با بزرگ‌ترین آزمون نمره (lavTestScore در lavaan؛ χ²، df، p) از میان "
+              "قیدهایی که برای هر عامل دست‌کم دو نشانگر هم‌ارز باقی می‌گذارند (Byrne, Shavelson & Muthén, "
+              "1989). پارامتر در همه‌ی گروه‌ها آزاد می‌شود."},
+    "c_order": {"en": "Step", "fa": "گام"},
+    "c_reason": {"en": "Reason", "fa": "دلیل"},
+    "reason_released": {
+        "en": "largest score test among the {level} constraints while that level failed",
+        "fa": "بزرگ‌ترین آزمون نمره در میان قیدهای سطح {level} هنگامی که آن سطح رد شد"},
+    "f_structural": {"en": "Structural model with standardised estimates (latent variables)",
+                     "fa": "مدل ساختاری با برآوردهای استانداردشده (متغیرهای پنهان)"},
+})
+
+
 def tr(key: str, lang: str = "en") -> str:
     entry = TEXT.get(key)
     if entry is None:

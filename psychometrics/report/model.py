@@ -44,6 +44,13 @@ class Table:
     show_index: bool = True
     column_labels: dict = field(default_factory=dict)  # column -> header text
     number: int | None = None
+    bold: pd.DataFrame | None = None   # optional boolean mask (same shape): cells set in bold
+
+    def is_bold(self, row: int, col) -> bool:
+        """Whether cell (row position, column) is to be set in bold (e.g. salient loadings)."""
+        if self.bold is None or col not in self.bold.columns:
+            return False
+        return bool(self.bold[col].iat[row])
 
     def header(self, col) -> str:
         return str(self.column_labels.get(col, col))

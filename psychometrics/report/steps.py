@@ -20,6 +20,13 @@ from .model import Code, Notice, Paragraph, Report, Section, WarningList
 from .common import ValidationRun, _get, command_line, need, now_utc, versions
 
 OMEGA_BOOT_DEFAULT = 50
+#: |loading| from which an EFA loading counts as salient (marked; stated in the table note)
+SALIENT_LOADING = 0.40
+#: modification indices shown from this value on (Brown, 2015: 3.84 is p < .05; 10 is the
+#: usual threshold for a change worth reporting)
+MI_THRESHOLD = 10.0
+#: residual correlations shown from this absolute value on (Kline, 2016: |r| > .10)
+RESIDUAL_THRESHOLD = 0.10
 FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
                "rmsea_ci_upper", "srmr", "aic", "bic"]
 FIT_FORMATS = {"chisq": "f2", "df": "d", "pvalue": "p", "cfi": "r3", "tli": "r3", "rmsea": "r3",
@@ -42,6 +49,25 @@ def _item_text(r, si, col) -> str:
     inv = {v: k for k, v in si.columns.items()}
     item = si.instrument.item(inv[col])
     return item.text.get(r.lang) or item.text.get("en") or ""
+
+
+def _reversed_columns(si) -> set:
+    """Data columns of the instrument's reverse-keyed items."""
+    return {si.columns[i] for i in si.instrument.reverse_items}
+
+
+def mark_reversed(r, si, index) -> list:
+    """Item names of a table's rows with " (R)" after reverse-keyed items (the tables'
+    notes say what it means)."""
+    rev = _reversed_columns(si)
+    return [f"{c} (R)" if c in rev else c for c in index]
+
+
+def _reversed_note(r, si, note: str) -> str:
+    """``note`` plus the sentence explaining "(R)" when the instrument has reversed items."""
+    if not si.instrument.reverse_items:
+        return note
+    return (note + " " if note else "") + r.t("n_reversed_mark")
 
 
 def keyed_items(r, si) -> pd.DataFrame:
@@ -208,10 +234,11 @@ def _screen_one(r, si, s):
     texts = [_item_text(r, si, c) for c in df.index]
     if any(texts):      # built-in instruments whose wording is copyrighted ship no text
         df.insert(0, "text", texts)
+    df.index = mark_reversed(r, si, df.index)
     r.table(s, f"descriptives_{si.id}", r.t("t_descriptives", name=_label(r, si)), df,
             {"text": "s", "n": "d", "pct_missing": "f1", "min": "f0", "max": "f0", "median": "f1",
              "floor_pct": "f1", "ceiling_pct": "f1"},
-            note=r.t("n_descriptives"), index_label=tr("item", r.lang),
+            note=_reversed_note(r, si, r.t("n_descriptives")), index_label=tr("item", r.lang),
             column_labels={"text": r.t("c_text"), "pct_missing": r.t("c_pct_missing"), "mean": "M",
                            "sd": "SD", "median": "Mdn", "skew": r.t("c_skew"),
                            "kurtosis": r.t("c_kurtosis"), "floor_pct": r.t("c_floor"),
@@ -219,7 +246,10 @@ def _screen_one(r, si, s):
     mc, md = res.mcar, res.mardia
     cl = res.outliers.get("classical")
     mcd = res.outliers.get("mcd")
-    _para(s, r.t("p_screening"), mcar_chisq=_get(mc, "statistic"), mcar_df=_get(mc, "df"),
+    # without any missing response Little's test does not apply: say so, print no chi-square
+    no_missing = bool(getattr(mc, "no_missing", False))
+    _para(s, r.t("p_screening_complete" if no_missing else "p_screening"),
+          mcar_chisq=_get(mc, "statistic"), mcar_df=_get(mc, "df"),
           mcar_p=_get(mc, "pvalue"), b1p=_get(md, "b1p"), p_skew=_get(md, "p_skew"),
           b2p=_get(md, "b2p"), p_kurt=_get(md, "p_kurt"), n_mardia=_get(md, "n_obs"),
           out_cl=_get(cl, "n_outliers"), out_mcd=_get(mcd, "n_outliers", default=float("nan")),
@@ -237,19 +267,36 @@ def _accepts(fn, name) -> bool:
 
 
 def _distribution_figure(r, si, s):
-    """Response proportions by group (a count of the data, drawn as stacked bars)."""
+    """Response distributions by group: stacked category bars for items with few
+    categories (at most figures.MAX_CATEGORIES distinct integer values) and histogram
+    panels for continuous or many-valued items (a count of the data; nothing estimated)."""
     ds = r.dataset
-    if ds.group is None:
-        return
     x = ds.items(si.id)
-    props = {}
-    for col in x.columns:
-        props[col] = {}
-        for g in ds.group_labels:
-            v = x.loc[ds.group == g, col].dropna()
-            props[col][g] = (v.value_counts(normalize=True).sort_index().to_dict() if len(v) else {})
-    r.figure(s, f"distributions_{si.id}", r.t("f_distributions", name=_label(r, si)),
-             F.item_distributions, props, title="")
+    if ds.group is not None:
+        groups = list(ds.group_labels)
+        members = {g: (ds.group == g).to_numpy() for g in groups}
+    else:
+        groups = [r.t("l_all_cases")]
+        members = {groups[0]: np.ones(len(x), dtype=bool)}
+    categorical = [c for c in x.columns if F.is_categorical(x[c])]
+    continuous = [c for c in x.columns if c not in categorical]
+    by_group = r.t("f_by_group") if ds.group is not None else ""
+    if categorical:
+        props = {}
+        for col in categorical:
+            props[col] = {}
+            for g in groups:
+                v = x.loc[members[g], col].dropna()
+                props[col][g] = v.value_counts(normalize=True).sort_index().to_dict() if len(v) else {}
+        r.figure(s, f"distributions_{si.id}",
+                 r.t("f_distributions2", name=_label(r, si), by_group=by_group),
+                 F.item_distributions, props, title="", labels={"x": r.t("l_proportion")})
+    if continuous:
+        values = {col: {g: x.loc[members[g], col].dropna().to_numpy(dtype=float) for g in groups}
+                  for col in continuous}
+        r.figure(s, f"histograms_{si.id}",
+                 r.t("f_histograms", name=_label(r, si), by_group=by_group),
+                 F.item_histograms, values, labels={"y": r.t("l_density")})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -275,13 +322,15 @@ def _items_one(r, si, s):
     df = pd.DataFrame(rows).set_index("item")
     if df["text"].isna().all():
         df = df.drop(columns="text")
+    low = df.index[df["r_drop"] < 0.30].tolist()
+    df.index = mark_reversed(r, si, df.index)
     r.table(s, f"items_{si.id}", r.t("t_items", name=_label(r, si)), df,
             {"subscale": "s", "text": "s", "n": "d", "mean": "f2", "sd": "f2", "r_drop": "r",
-             "alpha_if_deleted": "r"}, note=r.t("n_items"), index_label=tr("item", r.lang),
+             "alpha_if_deleted": "r"}, note=_reversed_note(r, si, r.t("n_items")),
+            index_label=tr("item", r.lang),
             column_labels={"subscale": r.t("c_subscale"), "text": r.t("c_text"), "n": "n",
                            "mean": "M", "sd": "SD", "r_drop": "r_drop",
                            "alpha_if_deleted": r.t("c_alpha_del")})
-    low = df.index[df["r_drop"] < 0.30].tolist()
     if low:
         s.add(WarningList([r.warn(f"item analysis {si.id}", r.t("w_low_rdrop", items=", ".join(low)))]))
     return {f: jsonable(fr) for f, fr in frames.items()}
@@ -376,6 +425,73 @@ def _alpha_omega(alpha, omega, x, n_groups, nb, seed):
 
 
 # ----------------------------------------------------------------------------------------------
+def step_scale_scores(r):
+    """Scale-level descriptives and intercorrelations (apaTables' apa.cor.table layout),
+    overall and by group: M, SD, observed range, omega, and the correlations with Cronbach's
+    alpha on the diagonal; a second table gives every correlation with its 95% CI."""
+    s = r.report.add(Section("scales", r.t("sec_scales")))
+    res = r.guarded(s, "scale descriptives", _scale_scores, r, s)
+    r.results["scale_descriptives"] = res or {}
+
+
+def _scale_scores(r, s):
+    score, scale_descriptives = need("scoring", "score"), need("scoring", "scale_descriptives")
+    scores, items, n_groups, labels = {}, {}, {}, {}
+    for si in r.study.instruments:
+        sr = score(r.dataset, si.id)
+        k = len(si.instrument.factors())
+        for name in sr.scores.columns:
+            key = f"{si.id}.{name}"
+            scores[key] = sr.scores[name]
+            items[key] = sr.items[sr.score_items[name]]
+            n_groups[key] = k if name == "total" and k > 1 else 1
+            sub = r.t("c_total") if name == "total" else _sub_label(r, si, name)
+            labels[key] = sub if len(sr.scores.columns) == 1 and name != "total" \
+                else f"{_short(r, si)}: {sub}"
+    res = scale_descriptives(pd.DataFrame(scores), items, r.dataset.group, n_groups=n_groups)
+    _section_warnings(s, r.collect_warnings("scale descriptives", res))
+    _scale_table(r, s, res, labels, "scale_descriptives", r.t("t_scale_descriptives"))
+    for g, sub in res.by_group.items():
+        _scale_table(r, s, sub, labels, f"scale_descriptives_{g}",
+                     r.t("t_scale_descriptives_group", group=g))
+    pairs = res.pairs()
+    names = list(res.cor.columns)
+    num = {k: i + 1 for i, k in enumerate(names)}
+    ci = pairs[["r", "ci_lower", "ci_upper", "pvalue", "n"]].copy()
+    ci.index = [f"{num[a]}–{num[b]}: {labels[a]} – {labels[b]}"
+                for a, b in zip(pairs["scale1"], pairs["scale2"])]
+    r.table(s, "scale_correlations", r.t("t_scale_correlations"), ci,
+            {"r": "r", "ci_lower": "r", "ci_upper": "r", "pvalue": "p", "n": "d"},
+            note=r.t("n_scale_correlations"), index_label=r.t("c_pair_scales"),
+            column_labels={"r": "r", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper",
+                           "pvalue": "p", "n": "n"})
+    return jsonable(res.to_dict())
+
+
+def _scale_table(r, s, res, labels, key, title):
+    """One apa.cor.table-style table: numbered scales, n, M, SD, range, ω and the lower
+    triangle of the correlations with α on the diagonal."""
+    d = res.descriptives
+    names = list(d.index)
+    df = d[["n", "mean", "sd", "min", "max", "omega"]].copy()
+    cols = {}
+    for j, b in enumerate(names):
+        col = []
+        for i, a in enumerate(names):
+            col.append(d.at[a, "alpha"] if i == j else (res.cor.at[a, b] if i > j else np.nan))
+        cols[str(j + 1)] = col
+    for c, v in cols.items():
+        df[c] = v
+    df.index = [f"{i + 1}. {labels.get(n, n)}" for i, n in enumerate(names)]
+    r.table(s, key, title, df,
+            {"n": "d", "mean": "f2", "sd": "f2", "min": "f2", "max": "f2", "omega": "r"}
+            | {c: "r" for c in cols}, note=r.t("n_scale_descriptives"),
+            index_label=tr("scale", r.lang),
+            column_labels={"n": "n", "mean": "M", "sd": "SD", "min": r.t("c_min"),
+                           "max": r.t("c_max"), "omega": "ω"})
+
+
+# ----------------------------------------------------------------------------------------------
 def step_efa(r):
     r.report.add(Section("efa", tr("sec_efa", r.lang)))
     _each_instrument(r, "efa", "EFA", _efa_one, "efa")
@@ -411,13 +527,39 @@ def _efa_one(r, si, s):
     e = efa(x, n_fac, method=method, rotation=rotation)
     _section_warnings(s, r.collect_warnings(f"EFA {si.id}", e))
     out["efa"] = jsonable(e.to_dict())
+    cut = float(r.options.get("salient_loading", SALIENT_LOADING))
     load = e.loadings.copy()
+    factors = list(load.columns)
+    salient = load.abs() >= cut
     load["h2"] = e.communalities.reindex(load.index)
+    load["salient"] = [", ".join(f for f in factors if salient.at[i, f]) or None
+                       for i in load.index]
+    bold = pd.DataFrame(False, index=load.index, columns=load.columns)
+    bold[factors] = salient.to_numpy()
+    load.index = mark_reversed(r, si, load.index)
+    bold.index = load.index
     r.table(s, f"efa_{si.id}", r.t("t_efa", name=_label(r, si), n=n_fac), load,
-            {c: "r" for c in load.columns},
-            note=r.t("n_efa", method=method, rotation=rotation), index_label=tr("item", r.lang))
+            {c: "r" for c in factors} | {"h2": "r", "salient": "s"},
+            note=_reversed_note(r, si, r.t("n_efa", method=method, rotation=rotation) + " "
+                                + r.t("n_salient", cut=fmt.fmt_number(cut, "r", r.lang))),
+            index_label=tr("item", r.lang), bold=bold,
+            column_labels={"h2": "h²", "salient": r.t("c_salient", cut=fmt.fmt_number(cut, "r", r.lang))})
+    var = e.variance.loc[[i for i in ("SS loadings", "Proportion Var", "Cumulative Var")
+                          if i in e.variance.index]].T
+    var.columns = ["ss", "prop", "cum"][:len(var.columns)]
+    r.table(s, f"efa_variance_{si.id}", r.t("t_efa_variance", name=_label(r, si)), var,
+            {"ss": "f2", "prop": "r", "cum": "r"}, note=r.t("n_efa_variance"),
+            index_label=tr("factor", r.lang),
+            column_labels={"ss": r.t("c_ss_loadings"), "prop": r.t("c_prop_var"),
+                           "cum": r.t("c_cum_var")})
     if n_fac > 1:
         out["phi"] = jsonable(e.phi)
+        if e.oblique:
+            phi = e.phi.copy()
+            phi = phi.where(np.tril(np.ones(phi.shape, dtype=bool)))
+            r.table(s, f"efa_phi_{si.id}", r.t("t_efa_phi", name=_label(r, si)), phi,
+                    {c: "r" for c in phi.columns}, note=r.t("n_efa_phi", rotation=rotation),
+                    index_label=tr("factor", r.lang))
     r.figure(s, f"loadings_{si.id}", r.t("f_heatmap", name=_label(r, si)), F.loading_heatmap,
              e.loadings)
     if getattr(si.instrument, "original", None):
@@ -478,10 +620,12 @@ def _cfa_one(r, si, s):
     df = pd.DataFrame({
         "factor": [_sub_label(r, si, f) for f in lo["lhs"]],
         "est": lo["est"].to_numpy(), "se": lo["se"].to_numpy(), "z": lo["z"].to_numpy(),
-        "std_all": lo["std_all"].to_numpy()}, index=pd.Index(lo["rhs"].to_numpy(), name="item"))
+        "std_all": lo["std_all"].to_numpy()},
+        index=pd.Index(mark_reversed(r, si, lo["rhs"].to_numpy()), name="item"))
     r.table(s, f"cfa_{si.id}", r.t("t_cfa", name=_label(r, si)), df,
             {"factor": "s", "est": "f2", "se": "f2", "z": "f2", "std_all": "r"},
-            note=r.t("n_cfa", estimator=r.study.estimator, missing=r.study.missing),
+            note=_reversed_note(r, si, r.t("n_cfa", estimator=r.study.estimator,
+                                            missing=r.study.missing)),
             index_label=tr("item", r.lang),
             column_labels={"factor": tr("factor", r.lang), "est": "B", "se": "SE", "z": "z",
                            "std_all": "β"})
@@ -493,7 +637,83 @@ def _cfa_one(r, si, s):
     cors = {(a, b): float(v) for a, b, v in zip(cov["lhs"], cov["rhs"], cov["std_all"])}
     r.figure(s, f"path_{si.id}", r.t("f_path", name=_label(r, si)), F.path_diagram, factors,
              correlations=cors, factor_labels={f: _sub_label(r, si, f) for f in factors})
+    _local_fit_tables(r, s, fit, si.id, _label(r, si))
     return _fit_dict(fit, model)
+
+
+def _param_text(r, lhs, op, rhs) -> str:
+    """A model parameter in words and arrows (never lavaan syntax): factor → item for a
+    loading, a ↔ b for a (residual) covariance, predictor → outcome for a regression."""
+    lab = r.factor_labels()
+    a, b = lab.get(lhs, lhs), lab.get(rhs, rhs)
+    if op == "=~":
+        return f"{a} → {b}"
+    if op == "~":
+        return f"{b} → {a}"
+    if op == "~~":
+        return f"{a} ↔ {b}"
+    if op == "~1":
+        return r.t("c_intercept_of", name=a)
+    return f"{a} {op} {b}"
+
+
+def _op_text(r, op, lhs=None, rhs=None) -> str:
+    if op == "~~" and lhs == rhs:
+        return r.t("op_variance")
+    return r.t({"=~": "op_loading", "~": "op_regression", "~~": "op_covariance",
+                "~1": "op_intercept"}.get(op, "op_other"))
+
+
+def _local_fit_tables(r, s, fit, key, name):
+    """Modification indices at or above MI_THRESHOLD (lavaan::modindices) and residual
+    correlations at or above RESIDUAL_THRESHOLD in absolute value (lavaan's
+    residuals(type = "cor")) of a fitted model; a sentence when none reaches its threshold."""
+    mi_cut = float(r.options.get("mi_threshold", MI_THRESHOLD))
+    res_cut = float(r.options.get("residual_threshold", RESIDUAL_THRESHOLD))
+    mi = fit.modindices(sort=True)
+    big = mi[mi["mi"] >= mi_cut]
+    multi = "group" in mi.columns and mi["group"].notna().any()
+    if len(big):
+        df = pd.DataFrame({
+            "type": [_op_text(r, o, a, b) for a, o, b in zip(big["lhs"], big["op"], big["rhs"])],
+            "mi": big["mi"].to_numpy(), "epc": big["epc"].to_numpy(),
+            "sepc_all": big["sepc_all"].to_numpy()},
+            index=[_param_text(r, a, o, b) + (f" ({g})" if multi else "")
+                   for a, o, b, g in zip(big["lhs"], big["op"], big["rhs"], big["group"])])
+        r.table(s, f"modindices_{key}", r.t("t_modindices", name=name), df,
+                {"type": "s", "mi": "f2", "epc": "f3", "sepc_all": "r"},
+                note=r.t("n_modindices", cut=fmt.fmt_number(mi_cut, "f0", r.lang)),
+                index_label=r.t("c_parameter"),
+                column_labels={"type": r.t("c_type"), "mi": "MI", "epc": "EPC",
+                               "sepc_all": r.t("c_sepc_all")})
+    else:
+        top = mi.iloc[0] if len(mi) else None
+        _para(s, r.t("p_no_modindices"), cut=mi_cut, largest=None if top is None else top["mi"],
+              param="—" if top is None else _param_text(r, top["lhs"], top["op"], top["rhs"]))
+    rows = []
+    for blk in fit.residuals(type="cor"):
+        R = blk["cov"]
+        ov = list(R.columns)
+        for i in range(len(ov)):
+            for j in range(i):
+                rows.append({"a": ov[j], "b": ov[i], "group": blk.get("group"),
+                             "res": float(R.iat[i, j])})
+    rd = pd.DataFrame(rows, columns=["a", "b", "group", "res"])
+    rd = rd.reindex(rd["res"].abs().sort_values(ascending=False, kind="stable").index)
+    big = rd[rd["res"].abs() >= res_cut]
+    multi = rd["group"].nunique(dropna=True) > 1
+    if len(big):
+        df = pd.DataFrame({"res": big["res"].to_numpy()},
+                          index=[f"{a} ↔ {b}" + (f" ({g})" if multi else "")
+                                 for a, b, g in zip(big["a"], big["b"], big["group"])])
+        r.table(s, f"residuals_{key}", r.t("t_residuals", name=name), df, {"res": "r3"},
+                note=r.t("n_residuals", cut=fmt.fmt_number(res_cut, "r", r.lang)),
+                index_label=r.t("c_pair_items"), column_labels={"res": r.t("c_residual_r")})
+    else:
+        top = rd.iloc[0] if len(rd) else None
+        _para(s, r.t("p_no_residuals"), cut=res_cut,
+              largest=None if top is None else abs(top["res"]),
+              pair="—" if top is None else f"{top['a']} ↔ {top['b']}")
 
 
 def _fit_paragraph(r, s, fm):
@@ -547,6 +767,7 @@ def _invariance_one(r, si, s):
         df["decision"] = df["decision"].map(
             lambda d: r.t("dec_" + str(d).replace(" ", "_")) if ("dec_" + str(d).replace(" ", "_"))
             in TEXT else d)
+    df.index = [_level_text(r, lv) for lv in df.index]
     r.table(s, f"invariance_{si.id}", r.t("t_invariance", name=_label(r, si)), df,
             {"chisq": "f2", "chisq_scaled": "f2", "df": "d", "cfi": "r3", "tli": "r3",
              "rmsea": "r3", "srmr": "r3", "cfi_robust": "r3", "rmsea_robust": "r3",
@@ -557,12 +778,17 @@ def _invariance_one(r, si, s):
                            "srmr": "SRMR", "chisq_diff": "Δχ²", "df_diff": "Δdf", "p_diff": "p",
                            "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "delta_srmr": "ΔSRMR",
                            "decision": r.t("c_decision")},
-            note=r.t("n_invariance"), index_label=tr("level", r.lang))
-    cfi = tab["cfi_robust"] if "cfi_robust" in tab.columns and tab["cfi_robust"].notna().all() else tab["cfi"]
-    rmsea = tab["rmsea_robust"] if "rmsea_robust" in tab.columns and tab["rmsea_robust"].notna().all() else tab["rmsea"]
-    r.figure(s, f"invariance_{si.id}", r.t("f_invariance", name=_label(r, si)), F.invariance_plot,
-             list(tab.index), list(cfi), list(rmsea),
-             level_labels={lv: r.t("lv_" + str(lv)) for lv in tab.index})
+            note=r.t("n_invariance_table"), index_label=tr("level", r.lang))
+    freed = getattr(inv, "freed", None)
+    if isinstance(freed, pd.DataFrame) and len(freed):
+        _partial_table(r, s, si, freed)
+    # the changes the decision rule judges (with MLR from the robust indices, as the table)
+    level_labels = {lv: _level_text(r, lv) for lv in tab.index}
+    r.figure(s, f"invariance_{si.id}", r.t("f_invariance_delta", name=_label(r, si)),
+             F.invariance_plot, list(tab.index),
+             list(tab["delta_cfi"]) if "delta_cfi" in tab.columns else [None] * len(tab),
+             list(tab["delta_rmsea"]) if "delta_rmsea" in tab.columns else [None] * len(tab),
+             level_labels=level_labels, labels={"cut": r.t("l_chen_cutoff")})
     lm = getattr(inv, "latent_means", None)
     if isinstance(lm, pd.DataFrame) and len(lm):
         keep = [c for c in ("mean_diff", "se", "z", "pvalue", "d") if c in lm.columns]
@@ -574,8 +800,34 @@ def _invariance_one(r, si, s):
                 index_label=tr("factor", r.lang),
                 column_labels={"mean_diff": r.t("c_mean_diff"), "se": "SE", "pvalue": "p"})
     for lv, fit in (_get(inv, "fits", default={}) or {}).items():
-        r.fits.append((f"invariance_{si.id}_{lv}", f"{_short(r, si)}: {r.t('lv_' + str(lv))}", fit))
+        r.fits.append((f"invariance_{si.id}_{lv}", f"{_short(r, si)}: {_level_text(r, lv)}", fit))
     return jsonable(inv.to_dict() if hasattr(inv, "to_dict") else {"table": tab})
+
+
+def _level_text(r, level) -> str:
+    """An invariance level in words: "scalar (partial)" -> the translated "scalar, partial"."""
+    base, _, rest = str(level).partition(" (")
+    name = r.t("lv_" + base) if ("lv_" + base) in TEXT else base
+    return r.t("lv_partial_of", level=name) if rest.startswith("partial") else name
+
+
+def _partial_table(r, s, si, freed):
+    """The released constraints of the partial-invariance search: parameter, the level
+    whose failure released it, its score test (lavTestScore: χ², df, p) and why."""
+    rows = []
+    for _, f in freed.iterrows():
+        rows.append({"param": _param_text(r, f["lhs"], f["op"], f["rhs"]),
+                     "type": _op_text(r, f["op"], f["lhs"], f["rhs"]),
+                     "level": _level_text(r, f["level"]), "order": f["order"],
+                     "X2": f["X2"], "df": f["df"], "pvalue": f["pvalue"],
+                     "reason": r.t("reason_released", level=_level_text(r, f["level"]))})
+    df = pd.DataFrame(rows).set_index("param")
+    r.table(s, f"partial_invariance_{si.id}", r.t("t_partial", name=_label(r, si)), df,
+            {"type": "s", "level": "s", "order": "d", "X2": "f2", "df": "d", "pvalue": "p",
+             "reason": "s"}, note=r.t("n_partial"), index_label=r.t("c_parameter"),
+            column_labels={"type": r.t("c_type"), "level": tr("level", r.lang),
+                           "order": r.t("c_order"), "X2": "χ²", "df": "df", "pvalue": "p",
+                           "reason": r.t("c_reason")})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -603,6 +855,7 @@ def _measurement(r, s):
     s.add(Code(model))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
+    _local_fit_tables(r, s, fit, "measurement", r.t("m_measurement"))
     return _fit_dict(fit, model)
 
 
@@ -721,9 +974,31 @@ def _structural(r, s, model):
              "std_all": "r"}, note=note, index_label=r.t("c_path"),
             column_labels={"est": "B", "se": "SE", "pvalue": "p", "ci_lower": "95% CI lower",
                            "ci_upper": "95% CI upper", "std_all": "β"})
+    _structural_figure(r, s, params)
     out = _fit_dict(fit, model)
     out["bootstrap"] = jsonable(boot.to_dict()) if boot is not None else None
     return out
+
+
+def _structural_figure(r, s, params):
+    """Path diagram of the latent variables: regressions, second-order loadings and the
+    covariances among them, with lavaan's std.all estimates (copied from the fit)."""
+    latent = set(params.loc[params["op"] == "=~", "lhs"])
+    first = params.loc[params["op"] == "=~"]
+    second = first[first["rhs"].isin(latent)]
+    reg = params[(params["op"] == "~") & params["lhs"].isin(latent) & params["rhs"].isin(latent)]
+    edges = [{"from": a, "op": "=~", "to": b, "std": float(v)}
+             for a, b, v in zip(second["lhs"], second["rhs"], second["std_all"])]
+    edges += [{"from": a, "op": "~", "to": b, "std": float(v)}
+              for a, b, v in zip(reg["lhs"], reg["rhs"], reg["std_all"])]
+    nodes = {n for e in edges for n in (e["from"], e["to"])}
+    cov = params[(params["op"] == "~~") & (params["lhs"] != params["rhs"])
+                 & params["lhs"].isin(nodes) & params["rhs"].isin(nodes)]
+    edges += [{"from": a, "op": "~~", "to": b, "std": float(v)}
+              for a, b, v in zip(cov["lhs"], cov["rhs"], cov["std_all"])]
+    if not reg.empty:
+        r.figure(s, "path_structural", r.t("f_structural"), F.structural_diagram, edges,
+                 labels=r.factor_labels() | _structural_labels(r, nodes))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -833,7 +1108,7 @@ def run_all(r) -> ValidationRun:
     if r.figures_dir is not None and r.make_figures:
         r.figures_dir.mkdir(parents=True, exist_ok=True)
     n_inst = len(st.instruments)
-    r.progress.total = 1 + n_inst * 5 + 4
+    r.progress.total = 1 + n_inst * 5 + 5
     r.results["meta"] = {"study_file": _portable(st.path, r.out_dir), "created": now_utc(),
                          "command": command_line(), "versions": versions(),
                          "options": r.options, "seed": r.seed, "estimator": st.estimator,
@@ -848,6 +1123,7 @@ def run_all(r) -> ValidationRun:
     step_screening(r)
     step_items(r)
     step_reliability(r)
+    step_scale_scores(r)
     step_efa(r)
     step_cfa(r)
     step_invariance(r)
@@ -864,6 +1140,18 @@ def run_all(r) -> ValidationRun:
     r.report.number()
     return ValidationRun(report=r.report, results=r.results, warnings=list(r.warnings),
                          figures_dir=r.figures_dir, timings=dict(r.progress.times))
+
+
+def _structural_labels(r, nodes) -> dict:
+    """Labels of latent variables that are not subscales of an instrument (e.g. a
+    second-order factor of the structural model): the instrument's label when the name is
+    an instrument id, else the name itself."""
+    out = {}
+    for n in nodes:
+        for si in r.study.instruments:
+            if n == si.id:
+                out[n] = _short(r, si)
+    return out
 
 
 def _portable(path, base) -> str | None:
