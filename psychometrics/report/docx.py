@@ -248,7 +248,7 @@ def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt:
                 p.alignment = WD_ALIGN_PARAGRAPH.CENTER if lay.numeric[j] else start
             else:
                 text = lay.body[i - 1][j]
-                add_runs(p, [fmt.Run(text)], rtl, size=size)
+                add_runs(p, [fmt.Run(text)], rtl, size=size, bold=lay.is_bold(i - 1, j))
                 p.alignment = end if lay.numeric[j] else start
             pf = p.paragraph_format
             pf.space_after = Pt(0)

@@ -99,13 +99,14 @@ def render_table(t: Table, lang: str) -> str:
         cls = "" if lay.numeric[j] else " class='txt'"
         head.append(f"<th scope='col'{cls}>{runs_html(lay.header_runs(j))}</th>")
     rows = []
-    for cells in lay.body:
+    for i, cells in enumerate(lay.body):
         out = []
         for j, text in enumerate(cells):
             if j == 0 and t.show_index:
                 out.append(f"<th scope='row'>{_esc(text)}</th>")
             elif lay.numeric[j]:
-                out.append(f"<td>{_esc(text)}</td>")
+                cell = f"<strong>{_esc(text)}</strong>" if lay.is_bold(i, j) else _esc(text)
+                out.append(f"<td>{cell}</td>")
             else:
                 cls = "txt long" if len(text) > 60 else "txt"
                 out.append(f"<td class='{cls}'>{_esc(text)}</td>")

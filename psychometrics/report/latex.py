@@ -180,8 +180,10 @@ def render_table(t: Table, lang: str, text_width: float = 455.0,
               % (n, "r" if rtl else "l", tex_escape(label), tex_escape(tr("continued", lang))),
               r"\toprule", header, r"\midrule", r"\endhead",
               r"\bottomrule", r"\endlastfoot"]
-    for row in lay.body:
-        lines.append(" & ".join(tex_escape(_plain_isolates(c, rtl)) for c in row) + r" \\")
+    for i, row in enumerate(lay.body):
+        lines.append(" & ".join(
+            (r"\textbf{%s}" if lay.is_bold(i, j) else "%s") % tex_escape(_plain_isolates(c, rtl))
+            for j, c in enumerate(row)) + r" \\")
     lines.append(r"\end{longtable}")
     if t.note:
         lines.append(r"{%s\textit{%s.} %s\par}" % (

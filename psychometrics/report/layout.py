@@ -81,6 +81,11 @@ class TableLayout:
     body: list                        # rows of cell strings (formatted, isolated in Persian)
     numeric: list                     # per column: True for a right-aligned number
     specs: list = field(default_factory=list)
+    bold: list = field(default_factory=list)   # rows of per-cell flags (Table.bold)
+
+    def is_bold(self, i: int, j: int) -> bool:
+        """Whether body cell (row i, column j) is set in bold (e.g. a salient loading)."""
+        return bool(self.bold) and bool(self.bold[i][j])
 
     @property
     def n_cols(self) -> int:
@@ -99,8 +104,9 @@ def layout(t: Table, lang: str) -> TableLayout:
     specs = [t.spec(c) for c in cols]
     header = ([index_header(t, lang)] if t.show_index else []) + [header_text(t, c, lang) for c in cols]
     numeric = ([False] if t.show_index else []) + [s != "s" for s in specs]
-    body = []
-    for idx, row in t.data.iterrows():
+    body, bold = [], []
+    for ri, (idx, row) in enumerate(t.data.iterrows()):
+        bold.append(([False] if t.show_index else []) + [t.is_bold(ri, c) for c in cols])
         cells = [fmt.isolate(readable(idx, lang), lang)] if t.show_index else []
         for c, spec in zip(cols, specs):
             v = row[c]
@@ -108,7 +114,8 @@ def layout(t: Table, lang: str) -> TableLayout:
                 v = readable(v, lang)
             cells.append(fmt.cell_text(v, spec, lang))
         body.append(cells)
-    return TableLayout(t, lang, header, body, numeric, ([None] if t.show_index else []) + specs)
+    return TableLayout(t, lang, header, body, numeric, ([None] if t.show_index else []) + specs,
+                       bold if any(any(b) for b in bold) else [])
 
 
 # ------------------------------------------------------------------------------- measuring
