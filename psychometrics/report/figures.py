@@ -214,8 +214,13 @@ def loading_heatmap(loadings, path, *, lang="en", title="", item_labels=None) ->
     rows = [shape((item_labels or {}).get(i, i), lang, digits=False) for i in loadings.index]
     cols = [shape(c, lang, digits=False) for c in loadings.columns]
     with _style(lang):
-        fig, ax = plt.subplots(figsize=(1.2 + 1.0 * len(cols), 0.8 + 0.28 * len(rows)))
-        im = ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+        fig, ax = plt.subplots(figsize=_capped(1.2 + 1.0 * len(cols), 0.8 + 0.28 * len(rows)))
+        # pcolormesh (vector quads), not imshow: the PDF and SVG stay free of bitmaps
+        im = ax.pcolormesh(np.arange(values.shape[1] + 1) - 0.5,
+                           np.arange(values.shape[0] + 1) - 0.5, np.ma.masked_invalid(values),
+                           cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set_xlim(-0.5, values.shape[1] - 0.5)
+        ax.set_ylim(values.shape[0] - 0.5, -0.5)
         ax.set_xticks(range(len(cols)), cols)
         ax.set_yticks(range(len(rows)), rows)
         for (i, j), v in np.ndenumerate(values):
@@ -224,7 +229,9 @@ def loading_heatmap(loadings, path, *, lang="en", title="", item_labels=None) ->
                 ax.text(j, i, shape(txt, lang), ha="center", va="center", fontsize=7,
                         color="white" if abs(v) > 0.6 else "black")
         ax.spines[:].set_visible(False)
-        fig.colorbar(im, ax=ax, shrink=0.6)
+        cb = fig.colorbar(im, ax=ax, shrink=0.6)
+        if cb.solids is not None:
+            cb.solids.set_rasterized(False)     # matplotlib rasterises long colour bars
         if title:
             ax.set_title(shape(title, lang))
         return _save(fig, path)

@@ -1,0 +1,162 @@
+"""Figures of the report: PNG at 300 dpi plus vector PDF and SVG, path diagrams whose labels
+fit their boxes, invariance plots on fixed axes with the Chen (2007) cut-offs, histograms
+for continuous items and capped figure sizes."""
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+
+from psychometrics.report import figures as F
+
+matplotlib.use("Agg")
+
+WAI = {"goal": [("wai_4", .80), ("wai_6", .75), ("wai_8", .70), ("wai_11", .81)],
+       "task": [("wai_1", .60), ("wai_2", .65), ("wai_10", .70), ("wai_12", -.20)],
+       "bond": [("a_very_long_item_name_with_underscores_3", .80), ("wai_5", .80),
+                ("wai_7", .80), ("wai_9", .80)]}
+CORS = {("goal", "task"): .85, ("goal", "bond"): .60, ("task", "bond"): .70}
+EDGES = ([{"from": "alliance", "op": "=~", "to": t, "std": .8} for t in ("goal", "task", "bond")]
+         + [{"from": "engagement", "op": "~", "to": "alliance", "std": .47},
+            {"from": "outcome", "op": "~", "to": "engagement", "std": .43},
+            {"from": "outcome", "op": "~", "to": "alliance", "std": .18},
+            {"from": "outcome", "op": "~~", "to": "engagement", "std": .10}])
+
+
+def _check_files(png: Path, max_px=(F.MAX_SIZE[0] * 300 + 200, F.MAX_SIZE[1] * 300 + 200)):
+    assert png.suffix == ".png" and png.exists()
+    for ext in ("pdf", "svg"):
+        p = png.with_suffix("." + ext)
+        assert p.stat().st_size > 1000, p
+    assert png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+    svg = png.with_suffix(".svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and "<image" not in svg          # vector, no embedded bitmap
+    with Image.open(png) as im:
+        dpi = im.info.get("dpi")
+        assert dpi is not None and dpi[0] == pytest.approx(300, abs=0.5)
+        w, h = im.size
+    assert 300 <= w <= max_px[0] and 200 <= h <= max_px[1], (w, h)
+    return w, h
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_every_figure_is_written_as_png_pdf_svg_at_300_dpi(tmp_path, lang):
+    rng = np.random.default_rng(1)
+    import pandas as pd
+    pngs = [
+        F.scree_plot([3.0, 1.2, 0.7, 0.5], [1.3, 1.1, 1.0, 0.9], tmp_path / "scree.png", lang=lang),
+        F.loading_heatmap(pd.DataFrame({"MR1": [.8, .1], "MR2": [.05, .7]}, index=["x_1", "x_2"]),
+                          tmp_path / "heat.png", lang=lang),
+        F.path_diagram(WAI, tmp_path / "path.png", lang=lang, correlations=CORS),
+        F.structural_diagram(EDGES, tmp_path / "structural.png", lang=lang),
+        F.item_distributions({"x_1": {"a": {1: .2, 2: .3, 3: .5}, "b": {1: .1, 2: .4, 3: .5}}},
+                             tmp_path / "dist.png", lang=lang),
+        F.item_histograms({"x_1": {"a": rng.normal(size=50), "b": rng.normal(size=40)}},
+                          tmp_path / "hist.png", lang=lang),
+        F.invariance_plot(["configural", "metric", "scalar"], [None, -.004, -.012],
+                          [None, .002, .01], tmp_path / "inv.png", lang=lang)]
+    for png in pngs:
+        _check_files(png)
+
+
+def _inside(inner, outer, tol=0.5):
+    return (inner.x0 >= outer.x0 - tol and inner.x1 <= outer.x1 + tol
+            and inner.y0 >= outer.y0 - tol and inner.y1 <= outer.y1 + tol)
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_path_diagram_labels_fit_their_boxes_and_the_figure(lang):
+    fig = F.path_diagram_figure(WAI, lang=lang, correlations=CORS)
+    fig.canvas.draw()
+    ren = fig.canvas.get_renderer()
+    fig_box = fig.bbox
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_text()]
+    labels = [t for t in texts if t.get_gid() == "item_label"]
+    assert len(labels) == 12
+    boxes = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)]
+    for t in texts:
+        assert _inside(t.get_window_extent(ren), fig_box), t.get_text()
+    for t in labels:
+        ext = t.get_window_extent(ren)
+        assert any(_inside(ext, b.get_window_extent(ren), tol=0.0) for b in boxes), t.get_text()
+        # underscores are text, never mathtext subscripts: the names are shown as written
+        assert "_" in t.get_text() and not t.get_text().startswith("$")
+    # every loading and correlation is on the diagram as APA decimals
+    est = sorted(t.get_text() for t in texts if t.get_gid() == "estimate")
+    if lang == "en":
+        assert "\u2212.20" in est and ".85" in est and len(est) == 12 + 3
+    # item names keep their ASCII digits in Persian (they name data columns)
+    assert {t.get_text() for t in labels} >= {"wai_4", "wai_12"}
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_structural_diagram_puts_predictors_left_and_shows_std_estimates():
+    fig = F.structural_diagram_figure(EDGES, labels={"alliance": "Working alliance"})
+    fig.canvas.draw()
+    ren = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    pos = {t.get_text(): t.get_position()[0] for t in ax.texts if t.get_gid() == "factor_label"}
+    assert pos["goal"] < pos["Working alliance"] < pos["engagement"] < pos["outcome"]
+    est = sorted(t.get_text() for t in ax.texts if t.get_gid() == "estimate")
+    assert est == sorted([".80", ".80", ".80", ".47", ".43", ".18", ".10"])
+    for t in ax.texts:
+        assert _inside(t.get_window_extent(ren), fig.bbox), t.get_text()
+    w, h = fig.get_size_inches()
+    assert w <= F.MAX_SIZE[0] + 1e-9 and h <= F.MAX_SIZE[1] + 1e-9
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_invariance_axes_are_fixed_with_the_cutoffs_drawn():
+    import matplotlib.pyplot as plt
+    fig = F.invariance_plot_figure(["configural", "metric", "scalar", "strict"],
+                                   [None, -.004, .001, -.002], [None, .002, -.001, .003])
+    a_cfi, a_rmsea = fig.axes[:2]
+    assert a_cfi.get_ylim() == pytest.approx(F.DELTA_CFI_RANGE)      # a .004 change looks small
+    assert a_rmsea.get_ylim() == pytest.approx(F.DELTA_RMSEA_RANGE)
+    cut = lambda ax: sorted(round(l.get_ydata()[0], 6) for l in ax.get_lines()  # noqa: E731
+                            if l.get_linestyle() == "--")
+    assert cut(a_cfi) == [-0.01] and cut(a_rmsea) == [0.015]
+    # the configural baseline has no change and is not drawn
+    assert [t.get_text() for t in a_cfi.get_xticklabels()] == ["metric", "scalar", "strict"]
+    ticks = [t.get_text() for t in a_cfi.get_yticklabels()]
+    assert "\u2212.010" in ticks and "0" in ticks                # APA decimals, real minus
+    plt.close(fig)
+    # a change beyond the range widens the axis so that it is still shown
+    fig = F.invariance_plot_figure(["configural", "metric"], [None, -.05], [None, .04])
+    assert fig.axes[0].get_ylim()[0] <= -.05 and fig.axes[1].get_ylim()[1] >= .04
+    plt.close(fig)
+
+
+def test_categorical_or_continuous():
+    assert F.is_categorical([1, 2, 3, 4, 5, np.nan, 3])
+    assert F.is_categorical(np.arange(1, 11))
+    assert not F.is_categorical(np.arange(1, 12))            # 11 distinct values
+    assert not F.is_categorical([1.5, 2.0, 3.25])            # not integers
+    assert not F.is_categorical(np.random.default_rng(0).normal(size=300))
+
+
+def test_histograms_are_capped_and_never_one_bar_per_value(tmp_path):
+    import matplotlib.pyplot as plt
+    rng = np.random.default_rng(2)
+    values = {f"item_{i}": {"f": rng.normal(size=3000), "m": rng.normal(size=2000)}
+              for i in range(40)}
+    fig = F.item_histograms_figure(values, max_bins=30)
+    w, h = fig.get_size_inches()
+    assert w <= F.MAX_SIZE[0] and h <= F.MAX_SIZE[1]
+    for ax in fig.axes:
+        for patch in ax.patches:          # step outlines: one polygon per group
+            assert len(patch.get_xy()) <= 2 * 31 + 3
+    plt.close(fig)
+    w_px, h_px = _check_files(F.item_histograms(values, tmp_path / "h.png"))
+    assert w_px <= 9 * 300 + 200 and h_px <= 10 * 300 + 200
+    with pytest.raises(ValueError, match="histograms"):
+        F.item_distributions({"x": {"g": {v: 0.001 for v in range(50)}}}, tmp_path / "d.png")
+
+
+def test_distribution_figure_height_is_capped(tmp_path):
+    props = {f"x_{i}": {g: {1: .2, 2: .3, 3: .5} for g in "abc"} for i in range(120)}
+    _check_files(F.item_distributions(props, tmp_path / "d.png"))
