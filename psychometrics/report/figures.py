@@ -646,19 +646,18 @@ def invariance_plot_figure(levels, delta_cfi, delta_rmsea, *, lang="en", level_l
             ax.set_ylim(lo, hi)
             ax.set_xlim(-0.6, len(names) - 0.4)
             ax.axhline(0.0, color="#888", lw=0.6)
-            ax.axhline(cut, color="#c00000", lw=0.9, ls="--",
-                       label=shape(labels["cut"], lang))
+            ax.axhline(cut, color="#c00000", lw=0.9, ls="--")
             ok = ~(bad_side * (v - cut) > 0)
             ax.vlines(x, 0, np.nan_to_num(v), color="#1f4e79", lw=1.4)
             ax.scatter(x[ok], v[ok], color="#1f4e79", zorder=3, s=22)
             ax.scatter(x[~ok & np.isfinite(v)], v[~ok & np.isfinite(v)], color="#c00000",
                        marker="X", zorder=3, s=30)
-            ax.set_xticks(x, ticks, rotation=20, ha="right" if lang != "fa" else "left")
+            ax.set_xticks(x, ticks, rotation=20, ha="right", rotation_mode="anchor")
             ax.set_title(name)
-            ax.text(len(names) - 0.45, cut, shape(apa_decimal(cut, 3, signed=True), lang),
+            ax.text(len(names) - 0.45, cut,
+                    shape(f"{labels['cut']}: {apa_decimal(cut, 3, signed=True)}", lang),
                     color="#c00000", fontsize=7, ha="right", va="bottom")
             _num_axis(ax, lang, "y", dec=3, apa=True, signed=True)
-        axes[0].legend(frameon=False, fontsize=7, loc="lower left")
         if title:
             fig.suptitle(shape(title, lang))
         fig.tight_layout()
