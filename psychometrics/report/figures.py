@@ -408,7 +408,7 @@ def structural_diagram_figure(edges, *, lang="en", labels=None, title=""):
     col_w = [max(ell_w[n] for n in c) for c in cols]
     vstep = 1.0
     rows = max(len(c) for c in cols)
-    height = max(rows * vstep + 0.6, 2.0)
+    height = max((rows - 1) * vstep + ell_h + 0.7, 1.6)
     has_cov_right = any(e["op"] == "~~" and layer[e["from"]] == n_layers - 1 for e in edges)
     extra = 0.8 + (0.6 if has_cov_right else 0.0)
     # gaps between the columns shrink (to 0.9 in) before the figure grows past MAX_SIZE

@@ -458,7 +458,8 @@ def _scale_scores(r, s):
     names = list(res.cor.columns)
     num = {k: i + 1 for i, k in enumerate(names)}
     ci = pairs[["r", "ci_lower", "ci_upper", "pvalue", "n"]].copy()
-    ci.index = [f"{num[a]}–{num[b]}: {labels[a]} – {labels[b]}"
+    loc = lambda k: fmt.localise(str(num[k]), r.lang)  # noqa: E731
+    ci.index = [f"{loc(a)}–{loc(b)}: {labels[a]} – {labels[b]}"
                 for a, b in zip(pairs["scale1"], pairs["scale2"])]
     r.table(s, "scale_correlations", r.t("t_scale_correlations"), ci,
             {"r": "r", "ci_lower": "r", "ci_upper": "r", "pvalue": "p", "n": "d"},
@@ -482,13 +483,15 @@ def _scale_table(r, s, res, labels, key, title):
         cols[str(j + 1)] = col
     for c, v in cols.items():
         df[c] = v
-    df.index = [f"{i + 1}. {labels.get(n, n)}" for i, n in enumerate(names)]
+    df.index = [f"{fmt.localise(str(i + 1), r.lang)}. {labels.get(n, n)}"
+                for i, n in enumerate(names)]
     r.table(s, key, title, df,
             {"n": "d", "mean": "f2", "sd": "f2", "min": "f2", "max": "f2", "omega": "r"}
             | {c: "r" for c in cols}, note=r.t("n_scale_descriptives"),
             index_label=tr("scale", r.lang),
             column_labels={"n": "n", "mean": "M", "sd": "SD", "min": r.t("c_min"),
-                           "max": r.t("c_max"), "omega": "ω"})
+                           "max": r.t("c_max"), "omega": "ω"}
+            | {c: fmt.localise(c, r.lang) for c in cols})
 
 
 # ----------------------------------------------------------------------------------------------
