@@ -132,6 +132,11 @@ def test_scale_descriptives_table_matches_r(example):
         gref = {d["scale"]: d for d in REF[g]["descriptives"]}
         assert gt.iloc[1]["mean"] == pytest.approx(gref["wai_sr.task"]["mean"], rel=1e-4)
         assert gt.iloc[1]["sd"] == pytest.approx(gref["wai_sr.task"]["sd"], rel=1e-4)
+        gc = _frame(run, f"scale_correlations_{g}")
+        gpair = {(c["scale1"], c["scale2"]): c for c in REF[g]["correlations"]}
+        last = gpair[(names[3], names[4])]
+        for col in ("r", "ci_lower", "ci_upper", "pvalue"):
+            assert gc.iloc[-1][col] == pytest.approx(last[col], rel=1e-4)
     t = run.report.table("scale_descriptives")
     assert t.note and "α" in t.note and run.results["tables"]["scale_descriptives"]
 

@@ -624,11 +624,11 @@ TEXT.update({
               "prorated when few items are missing). M and SD of the available scores; Min and Max "
               "= observed range; ω = McDonald's omega total. The numbered columns give Pearson's r "
               "(pairwise complete cases); values on the diagonal are Cronbach's α. The 95% CIs of "
-              "the correlations are in the table of scale correlations (apaTables' apa.cor.table).",
+              "the correlations are in the next table (as apaTables' apa.cor.table).",
         "fa": "نمره‌های مقیاس طبق قواعد هر ابزار (گویه‌های معکوس، معکوس شدند؛ با گمشدگی اندک، نمره "
               "به نسبت تعمیم داده شد). M و SD نمره‌های موجود؛ کمینه و بیشینه = دامنه‌ی مشاهده‌شده؛ "
               "ω = امگای کل مک‌دونالد. ستون‌های شماره‌دار r پیرسون (موارد کامل زوجی) است؛ مقادیر روی "
-              "قطر، آلفای کرونباخ است. فاصله‌های اطمینان ۹۵٪ همبستگی‌ها در جدول همبستگی مقیاس‌ها آمده است."},
+              "قطر، آلفای کرونباخ است. فاصله‌های اطمینان ۹۵٪ همبستگی‌ها در جدول بعد آمده است."},
     "t_scale_correlations": {"en": "Correlations of the Scale Scores With 95% Confidence Intervals",
                              "fa": "همبستگی نمره‌های مقیاس با فاصله‌ی اطمینان ۹۵٪"},
     "n_scale_correlations": {
@@ -638,6 +638,15 @@ TEXT.update({
         "fa": "r پیرسون بر پایه‌ی موارد کامل زوجی (همه‌ی موارد)؛ فاصله‌ی اطمینان ۹۵٪ با تبدیل z فیشر، "
               "p دوطرفه (cor.test در R). شماره‌ها به مقیاس‌های جدول آمار توصیفی اشاره دارند."},
     "c_pair_scales": {"en": "Pair of scales", "fa": "جفت مقیاس‌ها"},
+    "t_scale_correlations_group": {
+        "en": "Correlations of the Scale Scores With 95% Confidence Intervals: {group}",
+        "fa": "همبستگی نمره‌های مقیاس با فاصله‌ی اطمینان ۹۵٪: {group}"},
+    "n_scale_correlations_group": {
+        "en": "Pearson's r on pairwise complete cases of the group {group}; 95% CI by Fisher's z "
+              "transformation, p two-sided (R's cor.test). The numbers refer to the scales of the "
+              "descriptives table.",
+        "fa": "r پیرسون بر پایه‌ی موارد کامل زوجی گروه {group}؛ فاصله‌ی اطمینان ۹۵٪ با تبدیل z فیشر، "
+              "p دوطرفه (cor.test در R). شماره‌ها به مقیاس‌های جدول آمار توصیفی اشاره دارند."},
     "c_min": {"en": "Min", "fa": "کمینه"},
     "c_max": {"en": "Max", "fa": "بیشینه"},
     "n_salient": {"en": "Salient loadings (|λ| ≥ {cut}) are set in bold and listed in the last "

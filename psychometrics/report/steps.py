@@ -451,22 +451,30 @@ def _scale_scores(r, s):
     res = scale_descriptives(pd.DataFrame(scores), items, r.dataset.group, n_groups=n_groups)
     _section_warnings(s, r.collect_warnings("scale descriptives", res))
     _scale_table(r, s, res, labels, "scale_descriptives", r.t("t_scale_descriptives"))
+    _scale_correlations(r, s, res, labels, "scale_correlations", r.t("t_scale_correlations"),
+                        r.t("n_scale_correlations"))
     for g, sub in res.by_group.items():
         _scale_table(r, s, sub, labels, f"scale_descriptives_{g}",
                      r.t("t_scale_descriptives_group", group=g))
+        _scale_correlations(r, s, sub, labels, f"scale_correlations_{g}",
+                            r.t("t_scale_correlations_group", group=g),
+                            r.t("n_scale_correlations_group", group=g))
+    return jsonable(res.to_dict())
+
+
+def _scale_correlations(r, s, res, labels, key, title, note):
+    """Every correlation of two scale scores with its 95% CI, p and pairwise n."""
     pairs = res.pairs()
-    names = list(res.cor.columns)
-    num = {k: i + 1 for i, k in enumerate(names)}
+    num = {k: i + 1 for i, k in enumerate(res.cor.columns)}
     ci = pairs[["r", "ci_lower", "ci_upper", "pvalue", "n"]].copy()
     loc = lambda k: fmt.localise(str(num[k]), r.lang)  # noqa: E731
     ci.index = [f"{loc(a)}–{loc(b)}: {labels[a]} – {labels[b]}"
                 for a, b in zip(pairs["scale1"], pairs["scale2"])]
-    r.table(s, "scale_correlations", r.t("t_scale_correlations"), ci,
-            {"r": "r", "ci_lower": "r", "ci_upper": "r", "pvalue": "p", "n": "d"},
-            note=r.t("n_scale_correlations"), index_label=r.t("c_pair_scales"),
+    r.table(s, key, title, ci, {"r": "r", "ci_lower": "r", "ci_upper": "r", "pvalue": "p",
+                                "n": "d"},
+            note=note, index_label=r.t("c_pair_scales"),
             column_labels={"r": "r", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper",
                            "pvalue": "p", "n": "n"})
-    return jsonable(res.to_dict())
 
 
 def _scale_table(r, s, res, labels, key, title):
