@@ -52,7 +52,7 @@ def hs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tables_hs")
     shutil.copy(HERE / "data" / "hs1939.csv", tmp / "hs1939.csv")
     inst = {"name": "hs_abilities", "title": "Mental ability tests",
-            "response_scale": {"min": 0, "max": 10},
+            "response_scale": {"min": 0, "max": 10, "integer": False},
             "items": [{"id": str(i), "text": f"test {i}"} for i in range(1, 10)],
             "factors": {"visual": ["1", "2", "3"], "textual": ["4", "5", "6"],
                         "speed": ["7", "8", "9"]}}
