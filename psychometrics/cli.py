@@ -157,7 +157,8 @@ def check_output_folder(out: Path, study, formats) -> dict:
                               "); remove it or choose another --out")
     old = [t for t in targets if t.is_file()]
     if (res / "figures").is_dir():
-        old += sorted((res / "figures").glob("*.png"))
+        # every figure is written as PNG, PDF and SVG (psychometrics.report.figures)
+        old += sorted(p for ext in ("png", "pdf", "svg") for p in (res / "figures").glob(f"*.{ext}"))
     return {p: p.stat().st_mtime_ns for p in old}
 
 
