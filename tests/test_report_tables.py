@@ -211,3 +211,31 @@ def test_partial_invariance_table_lists_the_released_constraints(hs):
     assert "results.json" not in run.report.table("invariance_hs_abilities").note
     levels = list(_frame(run, "invariance_hs_abilities").index)
     assert "scalar, partial" in levels and not any("lv_" in lv for lv in levels)
+
+
+def test_local_fit_without_modification_indices_is_a_notice():
+    """GLS/ULS fits have no modification indices (as lavaan): the section says so and still
+    lists the residual correlations."""
+    from psychometrics.report import steps
+    from psychometrics.report.i18n import tr, trf
+    from psychometrics.report.model import Notice, Section
+
+    class Stub:
+        lang, options, tables = "en", {}, {}
+
+        def t(self, key, **v):
+            return trf(key, "en", **v) if v else tr(key, "en")
+
+        def table(self, section, key, title, df, formats=None, note="", **kw):
+            self.tables[key] = df
+
+        def factor_labels(self):
+            return {}
+
+    data = pd.read_csv(HERE / "data" / "hs1939.csv")
+    fit = cfa(HS_MODEL, data[[f"x{i}" for i in range(1, 10)]], estimator="ULS")
+    s, r = Section("x", "x"), Stub()
+    steps._local_fit_tables(r, s, fit, "hs", "HS")
+    notes = [b for b in s.blocks if isinstance(b, Notice)]
+    assert len(notes) == 1 and "ML/MLR" in notes[0].text
+    assert "residuals_hs" in r.tables and "modindices_hs" not in r.tables

@@ -684,6 +684,8 @@ TEXT.update({
               "آزادسازی؛ modindices در lavaan) دست‌کم {cut} است. EPC = تغییر مورد انتظار پارامتر؛ EPC "
               "استانداردشده مانند sepc.all در lavaan. پارامتری را فقط وقتی آزاد کنید که از نظر نظری معنا دارد."},
     "c_parameter": {"en": "Parameter", "fa": "پارامتر"},
+    "no_modindices": {"en": "Modification indices are not available for this model: {reason}",
+                      "fa": "شاخص‌های اصلاح برای این مدل در دسترس نیست: {reason}"},
     "c_type": {"en": "Type", "fa": "نوع"},
     "c_sepc_all": {"en": "Standardised EPC", "fa": "EPC استانداردشده"},
     "p_no_modindices": {

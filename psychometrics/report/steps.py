@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._results import jsonable
+from ..errors import PsychometricsError
 from . import figures as F
 from . import fmt
 from .i18n import TEXT, tr
@@ -681,10 +682,16 @@ def _local_fit_tables(r, s, fit, key, name):
     residuals(type = "cor")) of a fitted model; a sentence when none reaches its threshold."""
     mi_cut = float(r.options.get("mi_threshold", MI_THRESHOLD))
     res_cut = float(r.options.get("residual_threshold", RESIDUAL_THRESHOLD))
-    mi = fit.modindices(sort=True)
-    big = mi[mi["mi"] >= mi_cut]
-    multi = "group" in mi.columns and mi["group"].notna().any()
-    if len(big):
+    try:
+        mi = fit.modindices(sort=True)
+    except PsychometricsError as exc:     # e.g. GLS/ULS: lavaan has no modification indices
+        mi = None
+        s.add(Notice(r.t("no_modindices", reason=str(exc)), kind="missing"))
+    big = mi[mi["mi"] >= mi_cut] if mi is not None else []
+    multi = mi is not None and "group" in mi.columns and mi["group"].notna().any()
+    if mi is None:
+        pass
+    elif len(big):
         df = pd.DataFrame({
             "type": [_op_text(r, o, a, b) for a, o, b in zip(big["lhs"], big["op"], big["rhs"])],
             "mi": big["mi"].to_numpy(), "epc": big["epc"].to_numpy(),
