@@ -161,7 +161,7 @@ def test_efa_variance_phi_and_salient_loadings(example):
     assert (t.bold[factors] == mask).all().all() and mask.any().any()
     for item, row in t.data.iterrows():
         listed = row["salient"].split(", ") if isinstance(row["salient"], str) else []
-        assert listed == [f for f in factors if mask.at[item, f]]
+        assert listed == [f"Factor {f[2:]}" for f in factors if mask.at[item, f]]
     html = example[2]["html"].read_text(encoding="utf-8")
     assert "<strong>" in html
 

@@ -544,7 +544,13 @@ def _efa_one(r, si, s):
     factors = list(load.columns)
     salient = load.abs() >= cut
     load["h2"] = e.communalities.reindex(load.index)
-    load["salient"] = [", ".join(f for f in factors if salient.at[i, f]) or None
+    # factors named as the table's headers show them (psych's MR1 -> "Factor 1")
+    import re
+    fac_label = {}
+    for f in factors:
+        m = re.fullmatch(r"(?:MR|PA|ML|F|Factor)(\d+)", str(f))
+        fac_label[f] = f"{tr('factor', r.lang)} {fmt.localise(m.group(1), r.lang)}" if m else f
+    load["salient"] = [", ".join(fac_label[f] for f in factors if salient.at[i, f]) or None
                        for i in load.index]
     bold = pd.DataFrame(False, index=load.index, columns=load.columns)
     bold[factors] = salient.to_numpy()
