@@ -55,6 +55,7 @@ from scipy import stats
 
 from ._results import jsonable
 from .errors import CellProblem, DataError, ModelError, PsychometricsWarning
+from ._blas import single_blas_thread
 
 LEVELS = ("configural", "metric", "scalar", "strict", "lv_variances", "lv_covariances", "means")
 #: lavaan's group.equal token added at each level (levels are cumulative)
@@ -614,6 +615,7 @@ def _latent_comparison(fit, labels, n_per_group, model_name) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- main entry
+@single_blas_thread
 def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML",
                missing: str = "listwise",
                levels: Sequence[str] = ("configural", "metric", "scalar", "strict"),

@@ -60,6 +60,7 @@ from psychometrics._measurement import _batches, _boot_weights, _fit_matrices, _
 from psychometrics._results import jsonable
 from psychometrics._validate import numeric_items
 from psychometrics.errors import PsychometricsError, PsychometricsWarning
+from ._blas import single_blas_thread
 
 __all__ = ["alpha", "omega", "comp_rel_sem", "item_analysis", "AlphaResult", "OmegaResult",
            "CompRelResult", "ReliabilityInputError"]
@@ -323,6 +324,7 @@ def _item_table(x: pd.DataFrame, c: np.ndarray, r: np.ndarray, key: np.ndarray) 
     return tab
 
 
+@single_blas_thread
 def item_analysis(items: pd.DataFrame, keys: Any = None) -> pd.DataFrame:
     """Item statistics of one scale, as ``psych::alpha``'s item.stats and alpha.drop.
 
@@ -343,6 +345,7 @@ def item_analysis(items: pd.DataFrame, keys: Any = None) -> pd.DataFrame:
     return _item_table(x, c, r, key)
 
 
+@single_blas_thread
 def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | None = None,
           level: float = 0.95, ordinal: bool = False) -> AlphaResult:
     """Cronbach's alpha of one scale, reproducing ``psych::alpha`` (psych 2.2.9).
@@ -813,6 +816,7 @@ def _omega_core(r: np.ndarray, nf: int, option: str = "equal", flip: bool = True
     return out
 
 
+@single_blas_thread
 def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int = 0,
           seed: int | None = None, level: float = 0.95) -> OmegaResult:
     """McDonald's omega, reproducing ``psych::omega`` (psych 2.2.9, fm = "minres", rotate = "oblimin").
@@ -1029,6 +1033,7 @@ def _total_and_higher(m: dict, sigma: np.ndarray, return_total: bool, higher: Se
     return out
 
 
+@single_blas_thread
 def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
                  return_total: bool = False, higher: Sequence[str] = (), group=None,
                  **cfa_kwargs) -> CompRelResult:

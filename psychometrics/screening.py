@@ -32,6 +32,7 @@ from scipy import stats
 
 from ._results import jsonable
 from .errors import CellProblem, DataError, PsychometricsWarning, StudyError
+from ._blas import single_blas_thread
 
 __all__ = ["describe", "missingness", "little_mcar", "mardia", "mahalanobis_outliers", "screen",
            "em_mvn", "ScreeningResult", "MissingnessResult", "LittleMCARResult", "MardiaResult",
@@ -79,6 +80,7 @@ def _as_frame(items: Any, where: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- describe
 
+@single_blas_thread
 def describe(items: Any, min: float | None = None, max: float | None = None) -> pd.DataFrame:
     """Item descriptives, one row per item, as ``psych::describe(items)`` (type = 3):
     ``n, mean, sd, median, trimmed`` (10 % trimmed mean), ``mad`` (times 1.4826),
@@ -161,6 +163,7 @@ class MissingnessResult:
                          "patterns": self.patterns})
 
 
+@single_blas_thread
 def missingness(items: Any) -> MissingnessResult:
     """Missing responses per item and per case, and the missing-data patterns."""
     frame = _as_frame(items, "missingness")
@@ -259,6 +262,7 @@ class LittleMCARResult:
                          "warnings": self.warnings})
 
 
+@single_blas_thread
 def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleMCARResult:
     """Little's (1988) test of missing completely at random.
 
@@ -366,6 +370,7 @@ def _inv_cov(xc: np.ndarray, warn: list, what: str):
     return np.linalg.inv(s)
 
 
+@single_blas_thread
 def mardia(items: Any) -> MardiaResult:
     """Mardia's (1970) tests of multivariate skewness and kurtosis, as ``psych::mardia``
     (complete cases; centred data, covariance with divisor n - 1):
@@ -446,6 +451,7 @@ class OutlierResult:
                          "seed": self.seed, "warnings": self.warnings})
 
 
+@single_blas_thread
 def mahalanobis_outliers(items: Any, alpha: float = 0.001, method: str = "classical",
                          seed: int = 0) -> OutlierResult:
     """Multivariate outliers by squared Mahalanobis distance (complete cases).
@@ -569,6 +575,7 @@ class ScreeningResult:
                          "warnings": self.warnings})
 
 
+@single_blas_thread
 def screen(items: Any, instrument: Any = None, *, min: float | None = None,
            max: float | None = None, alpha: float = 0.001, seed: int = 0,
            robust: bool = True) -> ScreeningResult:

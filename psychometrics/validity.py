@@ -35,6 +35,7 @@ from psychometrics._measurement import (ValidityInputError, _batches, _boot_weig
                                         _fit_matrices, _weighted_pairwise_moments)
 from psychometrics.errors import CellProblem, DataError, PsychometricsWarning
 from psychometrics.reliability import composite_reliability
+from ._blas import single_blas_thread
 
 __all__ = ["htmt", "validity", "validity_from_estimates", "HTMTResult", "ValidityResult",
            "ValidityInputError"]
@@ -225,6 +226,7 @@ class HTMTResult:
                          "mapping": self.mapping, "warnings": self.warnings})
 
 
+@single_blas_thread
 def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int | None = None,
          level: float = 0.95, htmt2: bool = True, absolute: bool = True, missing: str = "listwise",
          threshold: float = 0.85) -> HTMTResult:
@@ -443,6 +445,7 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
                           htmt=htmt_result, obs_var=bool(obs_var), warnings=warn)
 
 
+@single_blas_thread
 def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot: int = 0,
              seed: int | None = None, level: float = 0.95, htmt2: bool = True,
              threshold: float = 0.85, group=None, missing: str | None = None) -> ValidityResult:

@@ -156,7 +156,7 @@ def test_newton_and_quasi_newton_refits_agree(hs_fit):
 def test_refit_is_a_real_minimum(hs_fit):
     # a draw equal to the original data (identity resample) reproduces the estimates
     payload = (hs_fit.partable, hs_fit.sample, hs_fit.missing, hs_fit.x + 0.01, None)
-    est, ok, adm = bs._refit_many(payload, [[np.arange(hs_fit.sample.groups[0].data.shape[0])]])
+    est, ok, adm, _ = bs._refit_many(payload, [[np.arange(hs_fit.sample.groups[0].data.shape[0])]])
     assert ok[0] and adm[0]
     np.testing.assert_allclose(est[0], hs_fit.x, rtol=1e-6, atol=1e-7)
 
@@ -208,3 +208,114 @@ def test_bad_arguments(hs_fit):
                              frame=pd.DataFrame(columns=["lhs", "op", "rhs", "group", "label", "est", "kind", "col"]))
     with pytest.raises(ModelError, match="CI type"):
         res.to_frame(ci_type="bca")
+
+
+# ------------------------------------------------------------------- FIML refits (fast path)
+@pytest.fixture(scope="module")
+def hs_missing(hs):
+    """HolzingerSwineford1939 with 6 % of the item cells deleted at random (seeded)."""
+    rng = np.random.default_rng(13)
+    out = hs.copy()
+    items = [f"x{i}" for i in range(1, 10)]
+    y = out[items].to_numpy(float).copy()
+    y[rng.random(y.shape) < 0.06] = np.nan
+    out[items] = y
+    return out
+
+
+@pytest.fixture(scope="module")
+def hs_fiml_fit(hs_missing):
+    return sem_fit(MEDIATION, hs_missing, missing="fiml")
+
+
+def test_casewise_fiml_kernel_equals_pattern_loglik(hs_fiml_fit):
+    from psychometrics.sem.fiml import CaseDesign, MissingPatterns, vech_indices
+    y = hs_fiml_fit.sample.groups[0].data
+    rng = np.random.default_rng(4)
+    idx = rng.integers(0, len(y), len(y))
+    sigma, mu = hs_fiml_fit.model.implied(hs_fiml_fit.x)[0]
+    sigma = sigma + 0.1 * np.eye(9)
+    mu = mu + 0.05
+    ll, gmu, G = CaseDesign(y).resample(idx).value_and_gradient(mu, sigma)
+    ll_ref, g_ref = MissingPatterns(y[idx]).value_and_gradient(mu, sigma)
+    r, c = vech_indices(9)
+    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    np.testing.assert_allclose(gmu, g_ref[:9], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(G[r, c] * np.where(r == c, 1, 2), g_ref[9:], rtol=1e-10, atol=1e-10)
+
+
+def test_matrix_chain_rule_gradient_equals_delta(hs_fiml_fit):
+    from psychometrics.sem.fiml import CaseDesign, PatternDesign, ResampleFIMLObjective
+    fit = hs_fiml_fit
+    y = fit.sample.groups[0].data
+    idx = np.random.default_rng(5).integers(0, len(y), len(y))
+    x = fit.x + 0.01 * np.random.default_rng(6).standard_normal(fit.x.size)
+    k = CaseDesign(y).resample(idx)
+    f, g = bs._RAMChain(fit.model).fg(x, [k], 0.0, k.n)
+    obj = ResampleFIMLObjective([PatternDesign(y).resample(idx)])
+    f_ref, gm = obj.value_and_gradient(fit.model.implied(x))
+    g_ref = sum(D.T @ gg for D, gg in zip(fit.model.delta(x), gm))
+    assert f == pytest.approx(f_ref, rel=1e-12)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-9, atol=1e-12)
+
+
+def test_fiml_bootstrap_draws_are_the_exact_refits_and_independent_of_jobs(hs_fiml_fit):
+    from psychometrics.sem.estimate import make_objective, optimize
+    from psychometrics.sem.model import Model
+    fit = hs_fiml_fit
+    a = bs.bootstrap(fit, R=8, seed=21)
+    b = bs.bootstrap(fit, R=8, seed=21, n_jobs=2)
+    np.testing.assert_array_equal(a.draws, b.draws)
+    np.testing.assert_array_equal(a.defined, b.defined)
+    assert a.n_successful == 8
+    # each draw is the FIML optimum of its resample: the engine's own objective (EM saturated
+    # model, per-pattern inverses) and optimiser, converged tightly from the draw, agree to 1e-8
+    rng = np.random.default_rng(21)
+    n = fit.sample.groups[0].data.shape[0]
+    for i in range(3):
+        idx = rng.integers(0, n, size=n)
+        ss = bs._resampled_sample(fit.sample, [idx])
+        model = Model(fit.partable, ss)
+        obj = make_objective(model, ss, "fiml")
+        ref = optimize(model, obj, a.draws[i], [1.0], tol=1e-12)
+        np.testing.assert_allclose(a.draws[i], ref["x"], rtol=0, atol=1e-8)
+
+
+def test_quasi_newton_detects_divergence():
+    # F = log(x) + x^2/100 has no minimum on x > 0: the iterates run to the boundary
+    def fg(x):
+        if x[0] <= 0:
+            return np.inf, None
+        return float(np.log(x[0]) + x[0] ** 2 / 100), np.array([1.0 / x[0] + x[0] / 50])
+    x, status, it = bs._bfgs(fg, np.array([1.0]), np.eye(1))
+    assert status == "diverged"
+    x, status, it = bs._bfgs(lambda x: (float((x ** 2).sum()), 2 * x), np.array([1.0, 2.0]), np.eye(2))
+    assert status == "converged" and np.allclose(x, 0, atol=1e-8)
+
+
+def test_progress_callback_is_called_and_not_in_results(hs_fit):
+    seen = []
+    res = bs.bootstrap(hs_fit, R=6, seed=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (6, 6) and len(seen) == 6
+    seen2 = []
+    res2 = bs.bootstrap(hs_fit, R=6, seed=2, n_jobs=2, progress=lambda d, t: seen2.append((d, t)))
+    assert seen2[-1] == (6, 6)
+    np.testing.assert_array_equal(res.draws, res2.draws)
+    assert "progress" not in str(res.to_dict())
+
+
+def test_usable_draws_reported(hs_fit, monkeypatch):
+    real = bs._newton_refit
+    calls = {"n": 0}
+
+    def flaky(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] % 2 == 0:
+            raise np.linalg.LinAlgError("singular")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(bs, "_newton_refit", flaky)
+    with pytest.warns(PsychometricsWarning, match="uses? the 2 usable draws|the 2 usable draws"):
+        res = bs.bootstrap(hs_fit, R=4, seed=3)
+    assert res.n_successful == 2
+    assert "2 of 4 usable" in res.summary()

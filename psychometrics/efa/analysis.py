@@ -14,6 +14,7 @@ from ..errors import ModelError, PsychometricsError
 from .correlation import _EPS, _Cor, _check_cases, _cor_from_matrix, _correlate, _smooth, _warn
 from .extraction import _Extraction, _minres, _ml, _pa, _top_loadings
 from .rotation import ROTATIONS, TARGET_ROTATIONS, check_target, rotate, stats_promax
+from .._blas import single_blas_thread
 
 EXTRACTION_METHODS = ("minres", "ml", "pa")
 _PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA", "pc": "PC"}
@@ -374,6 +375,7 @@ def _cor_input(items: Any, missing: str, n_obs, rec: list) -> _Cor:
     return _correlate(items, missing=missing, record=rec)
 
 
+@single_blas_thread
 def efa(items: Any, n_factors: int, method: str = "minres", rotation: str = "oblimin",
         missing: str = "pairwise", *, n_obs: int | None = None, gamma: float = 0.0,
         delta: float = 0.01, k: int | None = None, target: Any = None,

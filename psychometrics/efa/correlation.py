@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._validate import numeric_items
 from ..errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning
+from .._blas import single_blas_thread
 
 _EPS = np.finfo(float).eps
 _SOURCE = "<items>"
@@ -121,6 +122,7 @@ class _Cor:
     warnings: list
 
 
+@single_blas_thread
 def correlation_matrix(items: Any, missing: str = "pairwise", smooth: bool = True) -> pd.DataFrame:
     """Pearson correlation matrix used by every EFA function (pairwise complete by default).
 

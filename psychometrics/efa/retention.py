@@ -13,6 +13,7 @@ from .._results import jsonable
 from ..errors import DataError, PsychometricsError
 from .correlation import _SOURCE, _complete_cor, _correlate, _items_frame, _pairwise_cor, _warn
 from .extraction import _minres
+from .._blas import single_blas_thread
 
 # --------------------------------------------------------------------------- KMO and Bartlett
 
@@ -52,6 +53,7 @@ class KMOResult:
         return f"KMO = {self.msa:.3f} ({self.label}); item MSA {self.msai.min():.2f}-{self.msai.max():.2f}"
 
 
+@single_blas_thread
 def kmo(items: Any, missing: str = "pairwise") -> KMOResult:
     """Kaiser-Meyer-Olkin sampling adequacy (Kaiser 1970; Kaiser & Rice 1974).
 
@@ -102,6 +104,7 @@ class BartlettResult:
         return f"Bartlett chi2({self.df}) = {self.chisq:.2f}, p = {self.p_value:.3g}"
 
 
+@single_blas_thread
 def bartlett(items: Any, missing: str = "pairwise", n_obs: int | None = None) -> BartlettResult:
     """Bartlett's (1951) test that the correlation matrix is an identity matrix.
 
@@ -377,6 +380,7 @@ def _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size):
     return pc, fa
 
 
+@single_blas_thread
 def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str = "both",
                       data: str = "normal", quantile: float = 0.95, fa_method: str = "minres",
                       missing: str = "pairwise") -> ParallelAnalysisResult:
@@ -513,6 +517,7 @@ def _map_from_cor(r: np.ndarray, rec: list) -> MAPResult:
                      suggested_revised=int(np.nanargmin(fo)), warnings=rec)
 
 
+@single_blas_thread
 def map_test(items: Any, missing: str = "pairwise") -> MAPResult:
     """Velicer's (1976) MAP test and the Velicer, Eaton & Fava (2000) fourth-power revision.
 
@@ -605,6 +610,7 @@ def scree_criteria(eigenvalues: Sequence[float], aparallel: Sequence[float] | No
     return {"noc": int(nc), "naf": naf, "pred_eig": pred_eig, "af": af}
 
 
+@single_blas_thread
 def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = "normal",
                    quantile: float = 0.95, missing: str = "pairwise") -> DimensionalityResult:
     """Every retention criterion side by side: Kaiser's eigenvalue > 1, parallel analysis

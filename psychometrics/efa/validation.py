@@ -12,6 +12,7 @@ from ..errors import CellProblem, DataError, PsychometricsError
 from .analysis import EFAResult, efa
 from .correlation import _SOURCE, _warn
 from .retention import _resolve_seed, parallel_analysis
+from .._blas import single_blas_thread
 
 # --------------------------------------------------------------------------- split-sample validation
 
@@ -76,6 +77,7 @@ def _safe_name(name: str) -> str:
     return name if is_name(name) and not name.startswith(".") else None
 
 
+@single_blas_thread
 def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None,
                           n_factors: int | None = None, group: str | None = None, seed: Any = None,
                           method: str = "minres", rotation: str = "oblimin", cut: float = 0.3,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from .results import CFAFit, fit_model
 from .syntax import parse_model
+from .._blas import single_blas_thread
 
 __all__ = ["cfa", "sem", "parse_model", "CFAFit"]
 
 
+@single_blas_thread
 def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
         group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
         sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal"):
@@ -40,6 +42,7 @@ def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_
                      likelihood=likelihood)
 
 
+@single_blas_thread
 def sem(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
         group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
         sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal"):

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._blas import single_blas_thread
 from .._results import jsonable
 from ..errors import ModelError
 
@@ -186,6 +187,140 @@ def _scoring_refit(model, obj, x0, weights, h_inv=None, tol=1e-8, max_iter=100, 
     return x, bool(np.max(np.abs(g)) < 1e-6)
 
 
+# ---------------------------------------------------------------------------------------------
+# FIML refits of a draw: casewise kernel, matrix chain rule, quasi-Newton from the original
+# fit's inverse Hessian
+# ---------------------------------------------------------------------------------------------
+class _RAMChain:
+    """``F`` and ``dF/dx`` of a RAM model for objectives that give ``dF/dmu`` and the matrix
+    gradient ``dF/dSigma``, by the matrix chain rule (``Sigma = G P G'``, ``mu = G M``,
+    ``B = (I - A)^-1``, ``G`` its observed rows):
+    ``dF/dA = 2 G' (dF/dSigma) H' + (G' dF/dmu) eta'`` (``H = B P G'``),
+    ``dF/dP = G' (dF/dSigma) G`` (doubled off the diagonal), ``dF/dM = G' dF/dmu``; no
+    ``Delta`` matrix is formed (O(m^3) per group instead of O(p^2 k))."""
+
+    def __init__(self, model):
+        self.model = model
+        self.p = model.p
+        self.K = np.asarray(model.K, dtype=float)
+        self.eye = np.eye(model.m)
+        self.pmult = []
+        for a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k in model.idx:
+            self.pmult.append(np.where(p_i == p_j, 1.0, 2.0))
+
+    def moments(self, x):
+        """Per group ``(Sigma, mu, G, H, eta)`` at reduced ``x`` (raises LinAlgError)."""
+        out = []
+        for A, P, M in self.model.matrices(x):
+            B = np.linalg.inv(self.eye - A)
+            G = B[: self.p]
+            H = B @ (P @ G.T)                    # m x p
+            Sigma = H[: self.p]                  # G P G'
+            Sigma = 0.5 * (Sigma + Sigma.T)
+            eta = B @ M
+            out.append((Sigma, eta[: self.p], G, H, eta))
+        return out
+
+    def fg(self, x, groups, const, ntotal, gradient=True):
+        """``F = -(sum_g logl_g - const) / N`` and ``dF/dx`` (None without ``gradient``)."""
+        try:
+            mom = self.moments(x)
+            total = 0.0
+            gf = np.zeros(self.K.shape[0]) if gradient else None
+            for g, (Sigma, mu, G, H, eta) in enumerate(mom):
+                ll, gmu, gS = groups[g].value_and_gradient(mu, Sigma, gradient)
+                total += ll
+                if not gradient:
+                    continue
+                a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.model.idx[g]
+                GtS = G.T @ gS                   # m x p
+                Gtm = G.T @ gmu                  # m
+                if len(a_k):
+                    dA = 2.0 * GtS @ H.T + np.outer(Gtm, eta)
+                    gf[a_k] += dA[a_i, a_j]
+                if len(p_k):
+                    dP = GtS @ G
+                    gf[p_k] += dP[p_i, p_j] * self.pmult[g]
+                if len(m_k):
+                    gf[m_k] += Gtm[m_i]
+        except np.linalg.LinAlgError:
+            return np.inf, None
+        f = -(total - const) / ntotal
+        if not np.isfinite(f):
+            return np.inf, None
+        return f, (None if not gradient else -(gf @ self.K) / ntotal)
+
+
+def _bfgs(fg, x0, H0, tol=1e-8, max_iter=100, diverge=1e3, max_eval=None):
+    """Quasi-Newton minimisation of ``fg`` (returning ``(F, dF/dx)``, gradient None where F
+    cannot be evaluated) from ``x0`` with inverse-Hessian start ``H0`` (BFGS updates, Armijo
+    backtracking).  Returns ``(x, status, n_iter)``; ``status`` is
+
+    * ``"converged"``: the largest gradient entry fell below ``tol`` (near the optimum, where
+      F is flat to rounding, a step is accepted when it halves the gradient);
+    * ``"diverged"``: the iterates run away -- the largest gradient entry grew to ``diverge``
+      times its start (and above 1), the signature of a likelihood without a maximum (a
+      covariance matrix tending to singularity, e.g. more variables than distinct cases);
+    * ``"max_iter"`` or ``"line_search"``: no convergence within ``max_iter`` iterations (or
+      ``max_eval`` evaluations of F, default ``3 max_iter``) or no step decreases F.
+    """
+    n_eval = [0]
+    budget = 3 * max_iter if max_eval is None else max_eval
+    fg0 = fg
+
+    def fg(xx):
+        n_eval[0] += 1
+        return fg0(xx)
+
+    x = np.asarray(x0, dtype=float).copy()
+    f, g = fg(x)
+    if g is None:
+        return x, "line_search", 0
+    shift = f                 # F relative to the start keeps the Armijo comparisons exact
+    f = 0.0
+    g_start = max(1.0, float(np.max(np.abs(g))))
+    H = np.array(H0, dtype=float)
+    for it in range(1, max_iter + 1):
+        gmax = float(np.max(np.abs(g)))
+        if gmax < tol:
+            return x, "converged", it
+        if gmax > diverge * g_start:
+            return x, "diverged", it
+        if n_eval[0] > budget:
+            return x, "max_iter", it
+        step = -H @ g
+        slope = g @ step
+        if slope >= 0:          # the metric lost positive definiteness: restart from H0
+            H = np.array(H0, dtype=float)
+            step = -H @ g
+            slope = g @ step
+            if slope >= 0:
+                return x, "line_search", it
+        t = 1.0
+        endgame = gmax < 1e-5    # F is flat to rounding here: judge steps by the gradient
+        for _ in range(30):
+            xn = x + t * step
+            fn, gn = fg(xn)
+            fn -= shift
+            if gn is not None and (fn <= f + 1e-4 * t * slope
+                                   or (endgame and np.max(np.abs(gn)) < 0.5 * gmax)):
+                break
+            t *= 0.5
+        else:
+            return x, ("converged" if gmax < 1e-6 else "line_search"), it
+        s_ = xn - x
+        y_ = gn - g
+        sy = s_ @ y_
+        if sy > 1e-16:
+            rho = 1.0 / sy
+            Hy = H @ y_
+            u = (0.5 * (rho * rho * (y_ @ Hy) + rho)) * s_ - rho * Hy
+            H += np.multiply.outer(s_, u)
+            H += np.multiply.outer(u, s_)
+        x, f, g = xn, fn, gn
+    return x, ("converged" if np.max(np.abs(g)) < 1e-6 else "max_iter"), max_iter
+
+
 def _complete_info(W, S, d, meanstructure):
     """Observed information per case of the complete-data normal log-likelihood in
     ``[mu, vech(Sigma)]`` at implied ``Sigma^-1 = W`` for sample ``S`` and ``d = ybar - mu``."""
@@ -287,26 +422,33 @@ def _initial_inverse_hessian(fit):
         return None
 
 
-def _refit_many(payload, draws):
+def _refit_many(payload, draws, progress=None):
     """Refit the model to each draw; returns (estimates R x k, converged, admissible).
 
-    With FIML the refit first uses :class:`~psychometrics.sem.fiml.ResampleFIMLObjective`
-    (pattern statistics of the draw from the original data's patterns; no EM saturated model,
-    whose log-likelihood is a constant that does not move the estimates); a draw on which it
-    does not converge is refitted exactly as before (EM, the engine's objective and optimiser).
+    With FIML the refit first uses :class:`~psychometrics.sem.fiml.CasewiseFIML` (the draw's
+    complete cases as sufficient statistics, its incomplete cases one row each; no EM
+    saturated model, whose log-likelihood is a constant that does not move the estimates)
+    with the gradient by the matrix chain rule (:class:`_RAMChain`) and quasi-Newton steps
+    from the original fit's inverse Hessian; a draw on which it does not converge is refitted
+    the engine's way (EM, its objective and optimiser), with iteration caps: a draw that
+    cannot converge is given up (counted as failed) instead of searched for long.
+    ``progress(k)`` is called after every draw.
     """
     from .estimate import make_objective, optimize
-    from .fiml import PatternDesign, ResampleFIMLObjective
+    from .fiml import CaseDesign
     from .model import Model
 
-    pt, template, missing, x0, h_inv = payload
+    pt, template, missing, x0, h_inv = payload[:5]
+    max_iter = payload[5] if len(payload) > 5 else 200
     k = len(x0)
     est = np.full((len(draws), k), np.nan)
     ok = np.zeros(len(draws), dtype=bool)
     adm = np.ones(len(draws), dtype=bool)
+    diverged = np.zeros(len(draws), dtype=bool)
     import warnings as _w
     reuse = None
-    designs = [PatternDesign(g.data) for g in template.groups] if missing == "fiml" else None
+    chain = None
+    designs = [CaseDesign(g.data) for g in template.groups] if missing == "fiml" else None
     for i, draw in enumerate(draws):
         try:
             with _w.catch_warnings():
@@ -317,18 +459,25 @@ def _refit_many(payload, draws):
                 else:
                     ss = _resampled_sample(template, draw)
                     model = Model(pt, ss)
+                    chain = None
                     if not np.any(np.asarray(pt.exo)) and hasattr(model, "_sample_mean"):
                         reuse = model
                 sizes = [len(d) for d in draw]
                 weights = [n / sum(sizes) for n in sizes]
                 conv = False
-                if designs is not None:
-                    fobj = ResampleFIMLObjective([d.resample(idx) for d, idx in zip(designs, draw)])
-                    try:
-                        fobj.set_reference(model.implied(x0))
-                        xb, conv = _scoring_refit(model, fobj, x0, weights, h_inv, stall_exit=True)
-                    except np.linalg.LinAlgError:
-                        conv = False
+                fast = designs is not None and model.meanstructure and h_inv is not None
+                if fast:
+                    if chain is None:
+                        chain = _RAMChain(model)
+                    groups = [d.resample(idx) for d, idx in zip(designs, draw)]
+                    ntot = sum(g.n for g in groups)
+                    # tol 1e-9: the draws are within ~1e-9 of the exact optimum
+                    xb, status, _ = _bfgs(lambda xx: chain.fg(xx, groups, 0.0, ntot), x0, h_inv,
+                                          tol=1e-9, max_iter=max_iter)
+                    conv = status == "converged"
+                    if status == "diverged":   # no maximum: give the draw up at once
+                        diverged[i] = True
+                        raise FloatingPointError("diverged")
                 if not conv:
                     if ss is None:
                         ss = _resampled_sample(template, draw)
@@ -338,10 +487,10 @@ def _refit_many(payload, draws):
                     weights = [g.nobs / ss.ntotal for g in ss.groups]
                     if missing == "listwise" and hasattr(model, "idx"):
                         xb, conv = _newton_refit(model, obj, ss, x0)
-                    if not conv:
+                    if not conv and not fast:
                         xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
                     if not conv:
-                        opt = optimize(model, obj, x0, weights)
+                        opt = optimize(model, obj, x0, weights, max_iter=max_iter)
                         xb, conv = opt["x"], opt["converged"]
             if conv and np.all(np.isfinite(xb)):
                 est[i] = xb
@@ -349,17 +498,17 @@ def _refit_many(payload, draws):
                 adm[i] = _admissible(model, xb)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError, ModelError):
             pass
-    return est, ok, adm
+        if progress is not None:
+            progress(1)
+    return est, ok, adm, diverged
 
 
 def _worker(args):
-    payload, draws = args
-    try:  # keep one BLAS thread per process when both cores are used
-        from threadpoolctl import threadpool_limits  # type: ignore
-        with threadpool_limits(1):
-            return _refit_many(payload, draws)
-    except ImportError:
-        return _refit_many(payload, draws)
+    from .._blas import blas_threads
+    payload, draws = args[:2]
+    progress = args[2] if len(args) > 2 else None
+    with blas_threads(1):   # one BLAS thread per process: the matrices are tiny
+        return _refit_many(payload, draws, progress)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +519,8 @@ class BootstrapResult:
     """Bootstrap draws of a fitted model.
 
     ``draws``: R x k estimates of the free (reduced) parameters, NaN rows for failed draws;
-    ``defined``: R x d values of the ``:=`` parameters; ``failed``: indices of failed draws;
+    ``defined``: R x d values of the ``:=`` parameters; ``failed``: indices of failed draws
+    (``diverged``: those among them whose refit ran away);
     ``nonadmissible``: indices of successful draws with negative variances; ``frame``: the
     parameter rows (lhs, op, rhs, group, label, est) with their column in ``draws``/``defined``.
     """
@@ -385,9 +535,11 @@ class BootstrapResult:
     defined_est: np.ndarray
     frame: pd.DataFrame
     warnings: list = field(default_factory=list)
+    diverged: list = field(default_factory=list)
 
     @property
     def n_successful(self) -> int:
+        """Usable draws: the ``R`` requested minus the failed ones."""
         return self.R - len(self.failed)
 
     def _column(self, i) -> tuple[np.ndarray, float]:
@@ -426,22 +578,29 @@ class BootstrapResult:
 
     def to_dict(self) -> dict:
         return jsonable({"R": self.R, "seed": self.seed, "successful": self.n_successful,
-                         "failed": self.failed, "nonadmissible": len(self.nonadmissible),
+                         "failed": self.failed, "diverged": len(self.diverged),
+                         "nonadmissible": len(self.nonadmissible),
                          "parameters": self.to_frame(), "warnings": self.warnings})
 
     def summary(self) -> str:
         return (f"Bootstrap (nonparametric, R = {self.R}, seed = {self.seed}): "
-                f"{self.n_successful} successful, {len(self.failed)} failed, "
+                f"{self.n_successful} of {self.R} usable, {len(self.failed)} failed "
+                f"({len(self.diverged)} diverged), "
                 f"{len(self.nonadmissible)} nonadmissible draws")
 
 
+@single_blas_thread
 def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
-              warm_start: bool = True) -> BootstrapResult:
+              warm_start: bool = True, progress=None, max_iter: int = 200) -> BootstrapResult:
     """Nonparametric bootstrap of ``fit`` (a :class:`~psychometrics.sem.results.CFAFit`).
 
     ``R`` draws resampling cases within groups; ``seed`` for ``numpy.random.default_rng``;
     ``n_jobs`` worker processes (``-1``: all cores); ``warm_start`` starts each refit at the
-    original estimates (else at the engine's start values).  Returns :class:`BootstrapResult`
+    original estimates (else at the engine's start values); ``progress(done, total)`` is
+    called as draws finish (a console display; never part of the result); ``max_iter`` caps
+    the iterations of a refit.  A draw whose refit diverges or does not converge within the
+    caps is dropped and counted (``failed``, ``diverged``; the warning says how many of the
+    ``R`` draws were usable).  Returns :class:`BootstrapResult`
     (``to_frame(ci_type="perc" | "bca.simple")``), as ``lavaan::parameterEstimates`` of a fit
     with ``se = "bootstrap"``.
     """
@@ -473,22 +632,31 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         for attr in ("_fiml_patterns", "_fiml_em"):
             g.__dict__.pop(attr, None)
     h_inv = _initial_inverse_hessian(fit) if warm_start else None
-    payload = (fit.partable, template, fit.missing, x0, h_inv)
+    payload = (fit.partable, template, fit.missing, x0, h_inv, int(max_iter))
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     n_jobs = max(1, min(int(n_jobs), R))
+    tick = _progress_ticker(progress, R)
     if n_jobs == 1:
-        est, ok, adm = _worker((payload, draws))
+        est, ok, adm, div = _worker((payload, draws, tick))
     else:
+        # chunks of about 25 draws (every draw is refitted on its own from the same start, so
+        # the results do not depend on the chunking or the number of processes)
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        chunks = np.array_split(np.arange(R), n_jobs * 4)
+        chunks = np.array_split(np.arange(R), max(n_jobs * 4, -(-R // 25)))
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
-            parts = list(ex.map(_worker, [(payload, [draws[i] for i in c]) for c in chunks]))
+            futures = [ex.submit(_worker, (payload, [draws[i] for i in c])) for c in chunks]
+            parts = []
+            for c, fu in zip(chunks, futures):
+                parts.append(fu.result())
+                if tick is not None:
+                    tick(len(c))
         est = np.vstack([p[0] for p in parts])
         ok = np.concatenate([p[1] for p in parts])
         adm = np.concatenate([p[2] for p in parts])
+        div = np.concatenate([p[3] for p in parts])
     failed = [int(i) for i in np.flatnonzero(~ok)]
     nonadm = [int(i) for i in np.flatnonzero(ok & ~adm)]
     ndef = len(fit.partable.defined)
@@ -514,9 +682,15 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
                      "est": defined_est[j], "kind": "defined", "col": j})
     frame = pd.DataFrame(rows)
     warn = []
+    n_div = int(np.sum(div & ~ok))
     if failed:
-        warn.append(f"{len(failed)} of {R} bootstrap draws failed (did not converge) and "
-                    f"{'was' if len(failed) == 1 else 'were'} dropped")
+        why = (f"{n_div} diverged (the resample's likelihood has no maximum, e.g. fewer "
+               f"distinct cases than the model needs), {len(failed) - n_div} did not converge"
+               if n_div else "did not converge")
+        u = R - len(failed)
+        warn.append(f"{len(failed)} of {R} bootstrap draws failed ({why}); the bootstrap results "
+                    f"use the {u} usable draw{'s' if u != 1 else ''}, the failed "
+                    f"{'one was' if len(failed) == 1 else 'ones were'} dropped")
     if nonadm:
         n = len(nonadm)
         warn.append(f"{n} bootstrap draw{'s' if n != 1 else ''} gave nonadmissible solution"
@@ -529,4 +703,17 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     del Model
     return BootstrapResult(R=int(R), seed=seed, draws=est, defined=defined, failed=failed,
                            nonadmissible=nonadm, x=np.asarray(fit.x, float), defined_est=defined_est,
-                           frame=frame, warnings=warn)
+                           frame=frame, warnings=warn,
+                           diverged=[int(i) for i in np.flatnonzero(div & ~ok)])
+
+
+def _progress_ticker(progress, total):
+    """``progress(done, total)`` as a per-draw ``tick(k)`` (None without a callback)."""
+    if progress is None:
+        return None
+    state = [0]
+
+    def tick(k=1):
+        state[0] += k
+        progress(state[0], total)
+    return tick

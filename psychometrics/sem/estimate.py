@@ -134,25 +134,15 @@ def robust_post(fit) -> None:
         robust.mlr(fit)
 
 
-_CONTROLLER = None
-
-
 @contextlib.contextmanager
 def single_thread_blas():
-    """Run small dense linear algebra on one BLAS thread.
+    """Run small dense linear algebra on one BLAS thread (:mod:`psychometrics._blas`).
 
     The engine's matrices are tiny (p < 100); multi-threaded OpenBLAS on a loaded machine
     spends ~100x longer spinning than computing, so estimation runs single-threaded.
     """
-    global _CONTROLLER
-    try:
-        if _CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
-            _CONTROLLER = ThreadpoolController()
-        ctx = _CONTROLLER.limit(limits=1, user_api="blas")
-    except Exception:  # threadpoolctl missing: run as is
-        ctx = contextlib.nullcontext()
-    with ctx:
+    from .._blas import blas_threads
+    with blas_threads(1):
         yield
 
 
