@@ -32,7 +32,7 @@ from scipy import stats
 
 from ._results import jsonable
 from .errors import CellProblem, DataError, PsychometricsWarning, StudyError
-from ._blas import single_blas_thread
+from ._blas import blas_threads, single_blas_thread
 
 __all__ = ["describe", "missingness", "little_mcar", "mardia", "mahalanobis_outliers", "screen",
            "em_mvn", "ScreeningResult", "MissingnessResult", "LittleMCARResult", "MardiaResult",
@@ -184,46 +184,73 @@ def missingness(items: Any) -> MissingnessResult:
 
 # --------------------------------------------------------------------------- EM and Little
 
-def em_mvn(x: np.ndarray, tol: float = 1e-10, max_iter: int = 5000):
+def _pattern_stats(x: np.ndarray):
+    """Missing-data patterns of ``x`` (rows with at least one observed value) with their
+    sufficient statistics, read once: ``(keys, inverse, counts, sums, cross)`` where ``sums[k]``
+    and ``cross[k]`` are the sum and cross-product sum of the rows of pattern ``k`` (missing
+    entries as 0).  O(n p^2) time; memory O(K p^2) for K patterns."""
+    n, p = x.shape
+    obs = ~np.isnan(x)
+    keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    K = len(keys)
+    x0 = np.where(obs, x, 0.0)
+    counts = np.bincount(inverse, minlength=K).astype(float)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.r_[0, np.cumsum(counts.astype(int))[:-1]]
+    xs = x0[order]
+    sums = np.add.reduceat(xs, starts, axis=0) if n else np.zeros((K, p))
+    cross = np.empty((K, p, p))
+    for k in range(K):
+        blk = xs[starts[k]:starts[k] + int(counts[k])]
+        cross[k] = blk.T @ blk
+    return keys, inverse, counts, sums, cross
+
+
+def em_mvn(x: np.ndarray, tol: float = 1e-10, max_iter: int = 5000, stats_=None):
     """ML estimates of mean and covariance (divisor n) of a multivariate normal from
     incomplete data by EM (Dempster, Laird & Rubin 1977; as ``norm::em.norm``).
     Rows must have at least one observed value.  Returns ``(mu, sigma, n_iter,
     converged)``; convergence when the largest change of a parameter is below ``tol``
-    (relative to its size when above 1)."""
+    (relative to its size when above 1).  The data are read once (the patterns' sufficient
+    statistics, :func:`_pattern_stats`); an iteration costs O(K p^3) for K patterns,
+    whatever the number of cases."""
     x = np.asarray(x, float)
     n, p = x.shape
-    obs = ~np.isnan(x)
-    # group rows by pattern
-    keys, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).ravel()
-    groups = [(keys[g], np.nonzero(inverse == g)[0]) for g in range(len(keys))]
+    keys, inverse, counts, sums, cross = stats_ if stats_ is not None else _pattern_stats(x)
     mu = np.nanmean(x, axis=0)
     var = np.nanvar(x, axis=0)
     var = np.where(np.isfinite(var) & (var > 0), var, 1.0)
     sigma = np.diag(var)
     converged = False
     it = 0
+    complete = [k for k in range(len(keys)) if keys[k].all()]
+    t1_c = sums[complete].sum(axis=0)
+    t2_c = cross[complete].sum(axis=0)
+    partial = [(k, np.nonzero(keys[k])[0], np.nonzero(~keys[k])[0])
+               for k in range(len(keys)) if not keys[k].all()]
     for it in range(1, max_iter + 1):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for o, rows in groups:
-            xo = x[np.ix_(rows, np.nonzero(o)[0])]
-            m = ~o
-            if not m.any():
-                t1 += xo.sum(axis=0)
-                t2 += xo.T @ xo
-                continue
-            oi, mi = np.nonzero(o)[0], np.nonzero(m)[0]
+        t1 = t1_c.copy()
+        t2 = t2_c.copy()
+        for k, oi, mi in partial:
+            nk = counts[k]
+            so = sums[k][oi]                                 # sum of x_o
+            coo = cross[k][np.ix_(oi, oi)]                   # sum of x_o x_o'
             s_oo = sigma[np.ix_(oi, oi)]
             s_mo = sigma[np.ix_(mi, oi)]
             beta = np.linalg.solve(s_oo, s_mo.T).T          # (m x o)
-            xhat = np.empty((len(rows), p))
-            xhat[:, oi] = xo
-            xhat[:, mi] = mu[mi] + (xo - mu[oi]) @ beta.T
-            cmm = sigma[np.ix_(mi, mi)] - beta @ s_mo.T
-            t1 += xhat.sum(axis=0)
-            t2 += xhat.T @ xhat
-            t2[np.ix_(mi, mi)] += len(rows) * cmm
+            a = mu[mi] - beta @ mu[oi]                       # xhat_m = a + beta x_o
+            sm = nk * a + beta @ so
+            cmo = np.outer(a, so) + beta @ coo               # sum xhat_m x_o'
+            cmm = (nk * np.outer(a, a) + np.outer(a, so) @ beta.T + beta @ np.outer(so, a)
+                   + beta @ coo @ beta.T)
+            cond = sigma[np.ix_(mi, mi)] - beta @ s_mo.T
+            t1[oi] += so
+            t1[mi] += sm
+            t2[np.ix_(oi, oi)] += coo
+            t2[np.ix_(mi, oi)] += cmo
+            t2[np.ix_(oi, mi)] += cmo.T
+            t2[np.ix_(mi, mi)] += cmm + nk * cond
         mu_new = t1 / n
         sigma_new = t2 / n - np.outer(mu_new, mu_new)
         change = max(np.max(np.abs(mu_new - mu) / np.maximum(1, np.abs(mu))),
@@ -282,8 +309,8 @@ def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleM
         _warn(warn, "Little's MCAR test: fewer than two cases with any response")
         return LittleMCARResult(np.nan, 0, np.nan, 0, n, warnings=warn)
     obs = ~np.isnan(x)
-    keys, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).ravel()
+    pstats = _pattern_stats(x)
+    keys, inverse, counts, sums = pstats[:4]
     empty = [c for c, o in zip(frame.columns, obs.sum(axis=0)) if o < 2]
     if empty:
         _warn(warn, f"Little's MCAR test: item(s) {empty} have fewer than two responses; "
@@ -291,7 +318,7 @@ def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleM
         return LittleMCARResult(np.nan, 0, np.nan, len(keys), n, warnings=warn)
     try:
         with np.errstate(all="ignore"):
-            mu, sigma, n_iter, conv = em_mvn(x, tol=tol, max_iter=max_iter)
+            mu, sigma, n_iter, conv = em_mvn(x, tol=tol, max_iter=max_iter, stats_=pstats)
         if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
             raise np.linalg.LinAlgError("non-finite EM estimates")
         if np.linalg.eigvalsh(sigma).min() <= 1e-10 * max(1.0, np.abs(sigma).max()):
@@ -305,10 +332,9 @@ def little_mcar(items: Any, tol: float = 1e-10, max_iter: int = 5000) -> LittleM
     df = 0
     try:
         for g, o in enumerate(keys):
-            rows = inverse == g
             oi = np.nonzero(o)[0]
-            diff = x[np.ix_(rows, oi)].mean(axis=0) - mu[oi]
-            d2 += rows.sum() * float(diff @ np.linalg.solve(sigma[np.ix_(oi, oi)], diff))
+            diff = sums[g][oi] / counts[g] - mu[oi]
+            d2 += counts[g] * float(diff @ np.linalg.solve(sigma[np.ix_(oi, oi)], diff))
             df += len(oi)
     except np.linalg.LinAlgError:
         _warn(warn, "Little's MCAR test: singular EM covariance matrix (collinear items)")
@@ -370,11 +396,29 @@ def _inv_cov(xc: np.ndarray, warn: list, what: str):
     return np.linalg.inv(s)
 
 
+def _mardia_b1(xc: np.ndarray, sinv: np.ndarray) -> float:
+    """``sum_ij (xc_i' S^-1 xc_j)^3`` in O(n p^3) time and O(p^3) memory (instead of the
+    n x n matrix of ``D = Xc S^-1 Xc'``): with whitened rows ``z_i = C' xc_i`` (``C C' = S^-1``)
+    ``D_ij = z_i' z_j`` and ``sum_ij (z_i' z_j)^3 = sum_abc (sum_i z_ia z_ib z_ic)^2``, the
+    squared entries of the third-moment tensor of ``z``; accumulated over blocks of rows."""
+    n, p = xc.shape
+    z = xc @ np.linalg.cholesky(sinv)
+    m3 = np.zeros((p, p * p))
+    block = max(1, int(2_000_000 // max(p * p, 1)))
+    with blas_threads(for_work=float(n) * p ** 3):
+        for start in range(0, n, block):
+            zb = z[start:start + block]
+            zz = (zb[:, :, None] * zb[:, None, :]).reshape(len(zb), p * p)
+            m3 += zb.T @ zz
+    return float(np.sum(m3 * m3))
+
+
 @single_blas_thread
 def mardia(items: Any) -> MardiaResult:
     """Mardia's (1970) tests of multivariate skewness and kurtosis, as ``psych::mardia``
     (complete cases; centred data, covariance with divisor n - 1):
-    ``D = Xc S^-1 Xc'``, ``b1p = sum(D^3) / n^2``, ``b2p = tr(D^2) / n``,
+    ``D = Xc S^-1 Xc'``, ``b1p = sum(D^3) / n^2`` (computed from the third-moment tensor of
+    the whitened data, O(n p^3), without forming D), ``b2p = tr(D^2) / n``,
     ``skew = n b1p / 6 ~ chi2(p(p+1)(p+2)/6)``, small-sample ``skew * k`` with
     ``k = (p+1)(n+1)(n+3) / (n((n+1)(p+1) - 6))``, and
     ``kurtosis = (b2p - p(p+2)) sqrt(n / (8p(p+2))) ~ N(0, 1)`` (two-sided p).
@@ -392,14 +436,8 @@ def mardia(items: Any) -> MardiaResult:
     sinv = _inv_cov(xc, warn, "Mardia's test")
     if sinv is None:
         return MardiaResult(n, p, nan, nan, nan, nan, nan, nan, nan, nan, df, None, warn)
-    a = xc @ sinv
-    diag = np.einsum("ij,ij->i", a, xc)
-    s3 = 0.0
-    step = max(1, int(4_000_000 // max(n, 1)))
-    for start in range(0, n, step):
-        block = a[start:start + step] @ xc.T
-        s3 += float(np.sum(block ** 3))
-    b1p = s3 / n ** 2
+    diag = np.einsum("ij,jk,ik->i", xc, sinv, xc)
+    b1p = _mardia_b1(xc, sinv) / n ** 2
     b2p = float(np.sum(diag ** 2)) / n
     k = (p + 1) * (n + 1) * (n + 3) / (n * ((n + 1) * (p + 1) - 6))
     skew = n * b1p / 6
