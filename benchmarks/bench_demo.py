@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 TARGET_SECONDS = 60.0
+TARGET_CPU = 15.0     # issue 13: CPU seconds of all processes
 
 
 def main(argv=None) -> int:
@@ -24,6 +27,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--sem-bootstrap", type=int, default=None,
                     help="draws of the structural-model bootstrap (default: as the demo)")
+    ap.add_argument("--omega-bootstrap", type=int, default=None,
+                    help="draws of the omega CIs (default: as the demo)")
     ap.add_argument("--out", default=None, help="output folder (default: a temporary one)")
     ap.add_argument("--language", choices=["en", "fa"], default="en")
     ap.add_argument("--keep", action="store_true", help="keep the temporary output folder")
@@ -36,19 +41,25 @@ def main(argv=None) -> int:
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="psychometrics-bench-"))
     log = io.StringIO()
+    load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     sim = simulate_example_study(out / "example")
     study = sim.files["study_fa" if args.language == "fa" else "study"]
     sem_boot = DEMO_SEM_BOOTSTRAP if args.sem_bootstrap is None else args.sem_bootstrap
     run = run_validation(study, out, bootstrap=args.bootstrap, sem_bootstrap=sem_boot,
-                         progress=Progress(stream=log))
+                         omega_bootstrap=args.omega_bootstrap, progress=Progress(stream=log))
     write_outputs(run, out)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_children = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
 
     print(f"demo ({args.language}, {args.bootstrap} bootstrap draws, {sem_boot} for the structural "
-          f"model): wall {wall:.1f} s, "
-          f"CPU {cpu:.1f} s -> {'within' if wall <= TARGET_SECONDS else 'OVER'} the "
-          f"{TARGET_SECONDS:.0f} s target")
+          f"model, omega {args.omega_bootstrap if args.omega_bootstrap is not None else 'default'}): "
+          f"wall {wall:.1f} s, CPU {cpu:.1f} s main + {cpu_children:.1f} s worker processes = "
+          f"{cpu + cpu_children:.1f} s -> {'within' if cpu + cpu_children <= TARGET_CPU else 'OVER'} "
+          f"the {TARGET_CPU:.0f} s CPU target (load average {load0:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after)")
     print("slowest steps (wall seconds):")
     for label, secs in sorted(run.timings.items(), key=lambda kv: -kv[1])[:10]:
         print(f"  {secs:7.2f}  {label}")

@@ -1,8 +1,9 @@
 """Console progress for long steps (bootstraps, parallel analysis, model fits).
 
 :class:`Progress` prints one line per pipeline step (``[3/12] CFA: WAI-SR ... 0.4 s``)
-and, for steps with a known number of draws, a bar that redraws itself in
-place on a terminal (``\\r``) and prints only start and end on a pipe or log.
+and, for loops with a known number of units (bootstrap draws, random data sets, fits),
+a bar with the time elapsed and an estimate of the time left that redraws itself in
+place on a terminal (``\\r``) and is silent on a pipe or log (:meth:`Progress.bar`).
 It writes to ``stderr`` so ``results.json`` piped to stdout stays clean.
 A ``Progress(enabled=False)`` is silent (tests, library use).
 """
@@ -11,6 +12,14 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
+
+
+def eta(done: int, total: int, elapsed: float) -> float | None:
+    """Seconds left for ``total`` units after ``done`` took ``elapsed`` seconds (constant
+    rate); None before the first unit."""
+    if done <= 0 or total <= 0:
+        return None
+    return max(0.0, elapsed / done * (total - done))
 
 
 class Progress:
@@ -57,30 +66,42 @@ class Progress:
             else:
                 self._write(f"{'    ' if nested else ''}    done in {dt:.1f} s\n")
 
-    def bar(self, label: str, total: int):
-        """Return a callback ``update(k)`` that draws a bar for ``total`` draws."""
-        state = {"last": -1, "t0": time.perf_counter()}
+    def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2):
+        """Return a callback ``update(done, total=None)`` for a loop of ``total`` units (draws,
+        iterations, fits) that draws a bar with the time elapsed and an estimate of the time
+        left (``[####......] 310/1000  4 s, about 9 s left``), redrawn in place at most every
+        ``interval`` seconds once the loop has run ``min_seconds``.  Only on a terminal: on a
+        pipe or log file (and with ``enabled=False``) the callback does nothing, so nothing
+        of it reaches logs or results.  Pass it as the ``progress=`` argument of a long
+        analysis (e.g. :func:`psychometrics.sem.bootstrap.bootstrap`)."""
+        state = {"t0": time.perf_counter(), "last": -1.0, "shown": False, "closed": False}
         width = 30
+        live = self.enabled and self.tty
 
-        def update(k: int, total_: int | None = None) -> None:
+        def update(done: int, total_: int | None = None) -> None:
             tot = total_ or total
-            if tot <= 0:
+            if not live or tot <= 0 or state["closed"]:
                 return
-            pct = int(100 * k / tot)
-            if self.tty:
-                if pct != state["last"]:
-                    fill = int(width * k / tot)
-                    self._write(f"\r    {label} [{'#' * fill}{'.' * (width - fill)}] {k}/{tot}")
-                    state["last"] = pct
-                if k >= tot:
-                    self._write(f" {time.perf_counter() - state['t0']:.1f} s\n")
-            else:
-                if state["last"] < 0:
-                    self._write(f"    {label}: {tot} draws\n")
-                    state["last"] = 0
-                if k >= tot and state["last"] != 100:
-                    self._write(f"    {label}: {tot}/{tot} in {time.perf_counter() - state['t0']:.1f} s\n")
-                    state["last"] = 100
+            now = time.perf_counter()
+            elapsed = now - state["t0"]
+            finished = done >= tot
+            if not finished and (elapsed < min_seconds or now - state["last"] < interval):
+                return
+            if finished and not state["shown"]:
+                state["closed"] = True
+                return
+            state["last"] = now
+            if not state["shown"] and self.depth > 0:
+                self._write("\n")      # below the pending "[k/n] step ..." line
+            state["shown"] = True
+            fill = int(width * min(done, tot) / tot)
+            text = f"\r    {label} [{'#' * fill}{'.' * (width - fill)}] {done}/{tot}  {elapsed:.0f} s"
+            if finished:
+                self._write(text + " " * 16 + "\n")
+                state["closed"] = True
+                return
+            left = eta(done, tot, elapsed)
+            self._write(text + (f", about {left:.0f} s left   " if left is not None else "   "))
 
         return update
 

@@ -974,7 +974,8 @@ def _structural(r, s, model):
             r.warn("structural model", r.t("no_sem_bootstrap", nb=nb))
         else:
             with r.progress.step(f"bootstrap of the structural model ({nb} draws, 2 processes)"):
-                boot = bootstrap(fit, R=nb, seed=r.seed, n_jobs=-1)
+                boot = bootstrap(fit, R=nb, seed=r.seed, n_jobs=-1,
+                                 progress=r.progress.bar("bootstrap draws", nb))
             _section_warnings(s, r.collect_warnings("structural model bootstrap", boot))
     df = pd.DataFrame({
         "path": [f"{a} {op} {b}" if op == "~" else f"{a}" for a, op, b in
