@@ -137,6 +137,20 @@ def test_seed_determinism_and_jobs(hs_fit):
     assert not np.allclose(a.draws, c.draws)
 
 
+def test_complete_data_fast_refits_equal_the_engine(hs_fit):
+    # complete data (no mean structure): the casewise kernel without incomplete rows and the
+    # matrix chain rule give the engine's ML optimum of every draw to 1e-8
+    from psychometrics.sem.estimate import make_objective, optimize
+    from psychometrics.sem.model import Model
+    res = bs.bootstrap(hs_fit, R=4, seed=9)
+    rng = np.random.default_rng(9)
+    for i in range(4):
+        ss = bs._resampled_sample(hs_fit.sample, [rng.integers(0, 301, 301)])
+        model = Model(hs_fit.partable, ss)
+        ref = optimize(model, make_objective(model, ss, "listwise"), res.draws[i], [1.0], tol=1e-12)
+        np.testing.assert_allclose(res.draws[i], ref["x"], rtol=0, atol=1e-8)
+
+
 def test_newton_and_quasi_newton_refits_agree(hs_fit):
     from psychometrics.sem.estimate import make_objective, optimize
     from psychometrics.sem.model import Model
@@ -163,7 +177,7 @@ def test_refit_is_a_real_minimum(hs_fit):
 
 def test_failed_draws_are_reported(hs_fit, monkeypatch):
     calls = {"n": 0}
-    real = bs._newton_refit
+    real = bs._fast_refit
 
     def flaky(*args, **kw):
         calls["n"] += 1
@@ -171,7 +185,7 @@ def test_failed_draws_are_reported(hs_fit, monkeypatch):
             raise np.linalg.LinAlgError("singular")
         return real(*args, **kw)
 
-    monkeypatch.setattr(bs, "_newton_refit", flaky)
+    monkeypatch.setattr(bs, "_fast_refit", flaky)
     with pytest.warns(PsychometricsWarning, match="failed"):
         res = bs.bootstrap(hs_fit, R=9, seed=3)
     assert res.failed == [2, 5, 8]
@@ -305,17 +319,18 @@ def test_progress_callback_is_called_and_not_in_results(hs_fit):
 
 
 def test_usable_draws_reported(hs_fit, monkeypatch):
-    real = bs._newton_refit
+    real = bs._fast_refit
     calls = {"n": 0}
 
     def flaky(*args, **kw):
         calls["n"] += 1
         if calls["n"] % 2 == 0:
-            raise np.linalg.LinAlgError("singular")
+            return args[3], "diverged"
         return real(*args, **kw)
 
-    monkeypatch.setattr(bs, "_newton_refit", flaky)
-    with pytest.warns(PsychometricsWarning, match="uses? the 2 usable draws|the 2 usable draws"):
+    monkeypatch.setattr(bs, "_fast_refit", flaky)
+    with pytest.warns(PsychometricsWarning, match="2 diverged.*the 2 usable draws"):
         res = bs.bootstrap(hs_fit, R=4, seed=3)
-    assert res.n_successful == 2
+    assert res.n_successful == 2 and res.diverged == [1, 3]
     assert "2 of 4 usable" in res.summary()
+    assert res.to_dict()["diverged"] == 2

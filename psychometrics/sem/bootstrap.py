@@ -228,20 +228,24 @@ class _RAMChain:
             total = 0.0
             gf = np.zeros(self.K.shape[0]) if gradient else None
             for g, (Sigma, mu, G, H, eta) in enumerate(mom):
+                if not self.model.meanstructure:   # saturated mean: the draw's sample mean
+                    mu = groups[g].mean
                 ll, gmu, gS = groups[g].value_and_gradient(mu, Sigma, gradient)
                 total += ll
                 if not gradient:
                     continue
                 a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.model.idx[g]
                 GtS = G.T @ gS                   # m x p
-                Gtm = G.T @ gmu                  # m
+                Gtm = G.T @ gmu if self.model.meanstructure else None
                 if len(a_k):
-                    dA = 2.0 * GtS @ H.T + np.outer(Gtm, eta)
+                    dA = 2.0 * GtS @ H.T
+                    if Gtm is not None:
+                        dA += np.outer(Gtm, eta)
                     gf[a_k] += dA[a_i, a_j]
                 if len(p_k):
                     dP = GtS @ G
                     gf[p_k] += dP[p_i, p_j] * self.pmult[g]
-                if len(m_k):
+                if len(m_k) and Gtm is not None:
                     gf[m_k] += Gtm[m_i]
         except np.linalg.LinAlgError:
             return np.inf, None
@@ -422,11 +426,24 @@ def _initial_inverse_hessian(fit):
         return None
 
 
+def _fast_refit(chain, designs, draw, x0, h_inv, max_iter):
+    """Refit of one draw by :func:`_bfgs` on the casewise kernels of the draw (tolerance
+    1e-9 on the gradient: the estimates are within about 1e-9 of the exact optimum).
+    Returns ``(x, status)``."""
+    groups = [d.resample(idx) for d, idx in zip(designs, draw)]
+    ntot = sum(g.n for g in groups)
+    xb, status, _ = _bfgs(lambda xx: chain.fg(xx, groups, 0.0, ntot), x0, h_inv,
+                          tol=1e-9, max_iter=max_iter)
+    return xb, status
+
+
 def _refit_many(payload, draws, progress=None):
     """Refit the model to each draw; returns (estimates R x k, converged, admissible).
 
-    With FIML the refit first uses :class:`~psychometrics.sem.fiml.CasewiseFIML` (the draw's
-    complete cases as sufficient statistics, its incomplete cases one row each; no EM
+    With FIML, and with complete data, the refit first uses
+    :class:`~psychometrics.sem.fiml.CasewiseFIML` (the draw's complete cases as sufficient
+    statistics, its incomplete cases one row each; complete-data ML is the case without
+    incomplete rows; no EM
     saturated model, whose log-likelihood is a constant that does not move the estimates)
     with the gradient by the matrix chain rule (:class:`_RAMChain`) and quasi-Newton steps
     from the original fit's inverse Hessian; a draw on which it does not converge is refitted
@@ -448,7 +465,9 @@ def _refit_many(payload, draws, progress=None):
     import warnings as _w
     reuse = None
     chain = None
-    designs = [CaseDesign(g.data) for g in template.groups] if missing == "fiml" else None
+    complete = missing == "listwise" and all(not np.isnan(g.data).any() for g in template.groups)
+    designs = ([CaseDesign(g.data) for g in template.groups]
+               if missing == "fiml" or complete else None)
     for i, draw in enumerate(draws):
         try:
             with _w.catch_warnings():
@@ -465,15 +484,12 @@ def _refit_many(payload, draws, progress=None):
                 sizes = [len(d) for d in draw]
                 weights = [n / sum(sizes) for n in sizes]
                 conv = False
-                fast = designs is not None and model.meanstructure and h_inv is not None
+                fast = (designs is not None and h_inv is not None
+                        and (model.meanstructure or missing == "listwise"))
                 if fast:
                     if chain is None:
                         chain = _RAMChain(model)
-                    groups = [d.resample(idx) for d, idx in zip(designs, draw)]
-                    ntot = sum(g.n for g in groups)
-                    # tol 1e-9: the draws are within ~1e-9 of the exact optimum
-                    xb, status, _ = _bfgs(lambda xx: chain.fg(xx, groups, 0.0, ntot), x0, h_inv,
-                                          tol=1e-9, max_iter=max_iter)
+                    xb, status = _fast_refit(chain, designs, draw, x0, h_inv, max_iter)
                     conv = status == "converged"
                     if status == "diverged":   # no maximum: give the draw up at once
                         diverged[i] = True

@@ -793,6 +793,12 @@ class CasewiseFIML:
                                  miss[:, :, None], miss[:, None, :], mk))
         self.single = len(self.batches) == 1
 
+    @property
+    def mean(self) -> np.ndarray:
+        """The draw's sample mean (complete data only: the saturated mean of a model without
+        a mean structure)."""
+        return self.center + self.s1c / self.nc
+
     def value_and_gradient(self, mu, sigma, gradient: bool = True):
         """``(logl without the 2 pi constant, dlogl/dmu, dlogl/dSigma)``; raises LinAlgError
         when Sigma (or a pattern's block of ``W``) is not positive definite."""
