@@ -690,19 +690,19 @@ class ResampleFIMLObjective:
 # one row each (a few hundred small vector operations batched into a handful of array calls)
 # ---------------------------------------------------------------------------------------------
 def _spd_inverse(a):
-    """``(a^-1, log|a|)`` of a symmetric positive definite matrix by LAPACK ``dpotrf`` /
-    ``dpotri`` (no Python-level checks: the bootstrap calls it thousands of times); raises
-    LinAlgError when ``a`` is not positive definite."""
+    """``(a^-1, log|a|)`` of a symmetric positive definite matrix: LAPACK ``dpotrf`` (Cholesky
+    factor L) and ``dtrtri`` (L^-1), ``a^-1 = L^-T L^-1``, without Python-level checks (the
+    bootstrap calls it thousands of times; ``dpotri`` was measured 10-50x slower than these
+    two with OpenBLAS).  Raises LinAlgError when ``a`` is not positive definite."""
     from scipy.linalg import lapack
-    c, info = lapack.dpotrf(a, lower=1, clean=0)
+    c, info = lapack.dpotrf(a, lower=1, clean=1)
     if info != 0:
         raise np.linalg.LinAlgError("matrix is not positive definite")
     logdet = 2.0 * float(np.log(np.diagonal(c)).sum())
-    inv, info = lapack.dpotri(c, lower=1)
+    li, info = lapack.dtrtri(c, lower=1)
     if info != 0:
         raise np.linalg.LinAlgError("matrix is singular")
-    lo = np.tril(inv)
-    return lo + np.tril(lo, -1).T, logdet
+    return li.T @ li, logdet
 
 
 class CaseDesign:
