@@ -209,16 +209,18 @@ class _RAMChain:
             self.pmult.append(np.where(p_i == p_j, 1.0, 2.0))
 
     def moments(self, x):
-        """Per group ``(Sigma, mu, G, H, eta)`` at reduced ``x`` (raises LinAlgError)."""
+        """Per group ``(Sigma, mu, G, H, eta)`` at reduced ``x`` (raises LinAlgError; ``mu``
+        and ``eta`` are None without a mean structure)."""
         out = []
+        ms = self.model.meanstructure
         for A, P, M in self.model.matrices(x):
             B = np.linalg.inv(self.eye - A)
             G = B[: self.p]
             H = B @ (P @ G.T)                    # m x p
             Sigma = H[: self.p]                  # G P G'
             Sigma = 0.5 * (Sigma + Sigma.T)
-            eta = B @ M
-            out.append((Sigma, eta[: self.p], G, H, eta))
+            eta = B @ M if ms else None
+            out.append((Sigma, eta[: self.p] if ms else None, G, H, eta))
         return out
 
     def fg(self, x, groups, const, ntotal, gradient=True):

@@ -792,22 +792,32 @@ class CasewiseFIML:
             self.batches.append((miss, nk[ks], cases, local[inv[cases]], flat,
                                  miss[:, :, None], miss[:, None, :], mk))
         self.single = len(self.batches) == 1
+        self._mean = None
 
     @property
     def mean(self) -> np.ndarray:
         """The draw's sample mean (complete data only: the saturated mean of a model without
-        a mean structure)."""
-        return self.center + self.s1c / self.nc
+        a mean structure); passing this very array as ``mu`` reuses the scatter matrix."""
+        if getattr(self, "_mean", None) is None:
+            self._mean = self.center + self.s1c / self.nc
+            self._mean_token = self._mean - self.center
+            d = self.s1c / self.nc
+            self._scatter = self.s2c - self.nc * np.outer(d, d)
+        return self._mean
 
     def value_and_gradient(self, mu, sigma, gradient: bool = True):
         """``(logl without the 2 pi constant, dlogl/dmu, dlogl/dSigma)``; raises LinAlgError
         when Sigma (or a pattern's block of ``W``) is not positive definite."""
         p, J = self.p, self.J
-        mu = mu - self.center
+        saturated = J == 0 and mu is getattr(self, "_mean", None)
+        mu = self._mean_token if saturated else mu - self.center
         W, logdet = _spd_inverse(sigma)
         s1c, nc = self.s1c, self.nc
-        m1 = np.outer(s1c, mu)
-        Tc = self.s2c - m1 - m1.T + nc * np.outer(mu, mu)
+        if saturated:                                       # saturated mean: the scatter matrix
+            Tc = self._scatter
+        else:
+            m1 = np.outer(s1c, mu)
+            Tc = self.s2c - m1 - m1.T + nc * np.outer(mu, mu)
         WTc = W @ Tc
         total = self.n * logdet + float(np.sum(W * Tc))
         corr = None
