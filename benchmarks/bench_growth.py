@@ -12,6 +12,8 @@ shared, big sizes are expensive):
 * ``cfa_p``:  CFA, ML, N = 1,000, p = 9 ... 200 items (factors of 6 items)
 * ``efa_p``:  EFA (minres, oblimin), N = 1,000, p = 9 ... 200 items, 3 factors
 * ``inv_g``:  invariance (configural ... strict), 12 items, 200 cases per group, 2 ... 50 groups
+* ``poly_p``: polychoric correlation matrix (``pm.polychoric``, psych's defaults), N = 1,000,
+  5 categories, p = 5 ... 100 items
 * ``validate_n``: the whole ``validate`` run of the simulated example study (4 instruments,
   34 items, 100 bootstrap draws) for N = 300 ... 200,000
 
@@ -187,6 +189,17 @@ def series_inv_g(gs, args):
     report("inv_g", "groups", rows)
 
 
+def series_poly_p(ps, args):
+    rows = []
+    for p in ps:
+        d = simulate(1000, p, max(1, p // 5))
+        d = d.apply(lambda col: pd.Series(np.digitize(col, [-1.5, -0.5, 0.5, 1.5]) + 1, index=col.index))
+        cpu, wall = timed(lambda: pm.polychoric(d))
+        rows.append((p, cpu, wall, _rss_mb(), _load(), None))
+        print(f"  polychoric p = {p}: {cpu:.2f} s CPU", flush=True)
+    report("poly_p", "p", rows)
+
+
 def series_validate_n(ns, args):
     from psychometrics.report.pipeline import run_validation
     from psychometrics.simulate import simulate_example_study
@@ -220,6 +233,7 @@ def main(argv=None):
         "efa_p": [9, 18] if q else [9, 18, 36, 72, 144, 200],
         "inv_g": [2, 5] if q else [2, 5, 10, 20, 50],
         "validate_n": [300] if q else [300, 3000, 30_000, 200_000],
+        "poly_p": [5, 10] if q else [5, 10, 20, 50, 100],
     }
     print(f"load average at start: {_load()}; Rscript: {shutil.which('Rscript') or 'absent'}")
     for s in args.series:
@@ -233,6 +247,8 @@ def main(argv=None):
             series_inv_g(sizes[s], args)
         elif s == "validate_n":
             series_validate_n(sizes[s], args)
+        elif s == "poly_p":
+            series_poly_p(sizes[s], args)
         else:
             raise SystemExit(f"unknown series {s!r}")
 
