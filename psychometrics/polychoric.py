@@ -33,6 +33,7 @@ from scipy.special import ndtr, ndtri
 
 from ._results import jsonable
 from .errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning
+from ._blas import single_blas_thread
 
 __all__ = ["polychoric", "PolychoricResult", "ordinal_sample_stats", "OrdinalStats",
            "OrdinalGroupStats", "OrdinalDataError", "MAX_CATEGORIES"]
@@ -556,6 +557,7 @@ def _cor_smooth(r: np.ndarray, eig_tol: float = 1e-12):
     return x
 
 
+@single_blas_thread
 def polychoric(items: Any, missing: str = "pairwise", correct: float | None = None,
                method: str = "psych", smooth: bool | None = None, global_thresholds: bool = True,
                max_categories: int = MAX_CATEGORIES, columns: Sequence | None = None,
@@ -1295,6 +1297,7 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
         zero_cell_tables=zero_tables, warnings=warn)
 
 
+@single_blas_thread
 def ordinal_sample_stats(data: pd.DataFrame, ordered_columns: Sequence,
                          continuous_columns: Sequence = (), group: str | None = None,
                          missing: str = "listwise", order: Sequence | None = None,

@@ -41,7 +41,9 @@ def test_decorator_keeps_name_doc_and_signature():
 @pytest.mark.parametrize("name", ["cfa", "sem", "efa", "parallel_analysis", "kmo", "bartlett",
                                   "map_test", "alpha", "omega", "screen", "mardia",
                                   "little_mcar", "mahalanobis_outliers", "invariance",
-                                  "validity", "htmt", "item_analysis"])
+                                  "validity", "htmt", "item_analysis", "polychoric",
+                                  "ordinal_sample_stats", "dimensionality",
+                                  "split_half_validation"])
 def test_public_entry_points_run_on_one_blas_thread(name):
     fn = getattr(pm, name)
     assert getattr(fn, "__wrapped__", None) is not None, f"{name} is not wrapped by single_blas_thread"
