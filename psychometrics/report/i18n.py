@@ -31,6 +31,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sec_measurement": {"en": "Full measurement model", "fa": "مدل اندازه‌گیری کامل"},
     "sec_structural": {"en": "Structural model", "fa": "مدل ساختاری"},
     "sec_warnings": {"en": "All warnings", "fa": "همه‌ی هشدارها"},
+    "sec_data_changes": {"en": "Data changes", "fa": "تغییرات داده‌ها"},
     "sec_software": {"en": "Software and references", "fa": "نرم‌افزار و منابع"},
     # notices
     "missing_module": {
@@ -47,10 +48,10 @@ TEXT.update({
     "p_overview": {
         "en": "The data file {file:s} holds {n:d} cases ({groups:s}). While reading it, {n_changes:d} "
               "{n_changes|cell was|cells were} recoded or set missing and {n_dropped:d} {n_dropped|case was|cases were} dropped; every change "
-              "is listed under the warnings and in results.json.",
+              "is listed in the section Data changes at the end and in results.json.",
         "fa": "فایل داده‌ی {file:s} شامل {n:d} مورد است ({groups:s}). هنگام خواندن، {n_changes:d} خانه "
-              "بازکدگذاری یا گمشده شد و {n_dropped:d} مورد حذف شد؛ همه‌ی تغییرات در بخش هشدارها و در "
-              "results.json آمده است."},
+              "بازکدگذاری یا گمشده شد و {n_dropped:d} مورد حذف شد؛ همه‌ی تغییرات در بخش «تغییرات داده‌ها» در "
+              "پایان گزارش و در results.json آمده است."},
     "t_instruments": {"en": "Instruments of the Study", "fa": "ابزارهای مطالعه"},
     "c_items": {"en": "Items", "fa": "تعداد گویه"},
     "c_subscales": {"en": "Subscales", "fa": "خرده‌مقیاس‌ها"},
@@ -85,8 +86,9 @@ TEXT.update({
               "مورد کامل. داده‌های پرت چندمتغیری (فاصله‌ی ماهالانوبیس، α = {alpha:f3}): {out_cl:d} کلاسیک، "
               "{out_mcd:d} استوار (MCD)؛ هیچ موردی حذف نشد."},
     "c_path": {"en": "Path / effect", "fa": "مسیر / اثر"},
-    "w_changes": {"en": "{n} {n|cell|cells} changed ({reason}): {cells}",
-                  "fa": "{n} خانه تغییر کرد ({reason}): {cells}"},
+    "w_changes": {"en": "{n} {n|cell|cells} changed ({reason}): {cells}; all are listed under "
+                        "Data changes",
+                  "fa": "{n} خانه تغییر کرد ({reason}): {cells}؛ همه در بخش «تغییرات داده‌ها» آمده‌اند"},
     "w_dropped": {"en": "case {row} dropped: {reason}", "fa": "مورد {row} حذف شد: {reason}"},
     "t_data_changes": {"en": "Data Changes: {n} {n|Cell|Cells} Changed and the Cases Dropped",
                        "fa": "تغییرات داده‌ها: همه‌ی {n} خانه‌ی تغییرکرده و مورد حذف‌شده"},

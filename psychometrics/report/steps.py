@@ -175,13 +175,14 @@ def step_overview(r):
         data_warn.append(r.warn(ds.file, str(w)))
     if data_warn:
         s.add(WarningList(data_warn))
-    _changes_table(r, s, ds)
     r.results["data"] = ds.to_dict()
 
 
-def _changes_table(r, s, ds):
-    """Every cell the loader changed and every case it dropped, one row each (the report
-    promises that every change is listed; results.json holds the same list)."""
+def step_data_changes(r):
+    """Every cell the loader changed and every case it dropped, one row each, in a closing
+    section of its own (the overview promises that every change is listed; results.json
+    holds the same list).  Nothing changed: no section."""
+    ds = r.dataset
     rows = [{"row": str(c.row), "column": str(c.column),
              "old": "" if c.old is None else str(c.old), "new": "—" if c.new is None else str(c.new),
              "reason": str(c.reason)} for c in ds.changes]
@@ -190,6 +191,7 @@ def _changes_table(r, s, ds):
               "reason": str(d.get("reason"))} for d in ds.dropped]
     if not rows:
         return
+    s = r.report.add(Section("data_changes", tr("sec_data_changes", r.lang)))
     df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
     r.table(s, "data_changes", r.t("t_data_changes", n=len(rows)), df,
             {c: "s" for c in df.columns}, note=r.t("n_data_changes"), index_label="#",
@@ -1159,6 +1161,7 @@ def run_all(r) -> ValidationRun:
     step_methods(r, methods)
     step_warnings(r)
     r.results["warnings"] = list(r.warnings)
+    step_data_changes(r)
     step_software(r)
     r.report.meta = r.results["meta"]
     r.report.warnings = list(r.warnings)
