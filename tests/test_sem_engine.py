@@ -9,7 +9,8 @@ import pytest
 
 from psychometrics.errors import PsychometricsWarning
 from psychometrics.sem import cfa
-from psychometrics.sem.estimate import MLObjective, make_objective, robust_post
+from psychometrics.sem.estimate import MLObjective, make_objective
+from psychometrics.sem.results import robust_post
 
 from test_sem_lavaan import HS, M_HS, get_fit
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .estimate import expected_information
+from .objective import expected_information
 from .model import Model
 from .partable import ParTable
+from .standardize import standardize
 
 
 def _candidates(fit) -> list[tuple]:
@@ -164,7 +165,6 @@ def modindices(fit, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFr
     for k, (a, o, b, g, row) in enumerate(cands):
         if is_var[k] and not (row is not None and pt.exo[row]):
             EPC[k] = est[row] if row is not None else 0.0
-    from .results import standardize
     allc = [C for C, _ in fit.model.implied(fit.x, all_vars=True)]
     with np.errstate(all="ignore"):
         s_lv, s_all = standardize(c_lhs, c_op, c_rhs, c_grp, np.abs(EPC), rv, fit.model, allc)

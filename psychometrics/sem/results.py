@@ -14,173 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize as spo
 from scipy import stats
 
 from .._results import jsonable
 from ..errors import Diagnostics, ModelError, PsychometricsWarning
 from . import defined as _defined
-from .estimate import expected_information, make_objective, optimize, robust_post, single_thread_blas
+from .estimate import optimize, single_thread_blas
+from .fitindices import incremental_indices, rmsea_ci  # noqa: F401  (re-exported)
 from .wishart import test_n_minus_one
 from .model import Model
+from .objective import expected_information, make_objective
 from .partable import ParTable, VarRoles, build_partable
 from .sample import SampleStats, sample_stats
+from .standardize import standardize  # noqa: F401  (re-exported)
 from .syntax import parse_model
 
 Z975 = stats.norm.ppf(0.975)
-
-
-# ---------------------------------------------------------------------------- standardisation
-def standardize(lhs, op, rhs, group, values, rv, model: Model, all_cov: list, ov_x_names=None):
-    """lavaan's std.lv and std.all (``cov.std = TRUE``) of arbitrary rows; with ``ov_x_names``
-    also std.nox (exogenous covariates left unstandardised, ``lav_standardize_all_nox``).
-
-    ``values``: the numbers to standardise; ``rv[(g, name)]``: the estimated (residual)
-    variance parameter of ``name`` in group ``g`` (used for covariances); ``all_cov[g]``: the
-    model-implied covariance matrix of all variables (observed then latent).
-    """
-    n = len(values)
-    out_lv = np.array(values, dtype=float).copy()
-    lvs = set(model.lv)
-    pos = model.pos
-    p = model.p
-    for i in range(n):
-        g = group[i]
-        if g < 1:
-            continue
-        C = all_cov[g - 1]
-        d = np.diag(C)
-        def ETA(v):
-            x = d[pos[v]]
-            return np.sqrt(x) if x >= 0 else np.nan
-        def RV(v):
-            x = rv.get((g, v))
-            return np.sqrt(abs(x)) if x is not None else np.nan
-        o, a, b = op[i], lhs[i], rhs[i]
-        if o == "=~":
-            out_lv[i] *= ETA(a)
-            if b in lvs:
-                out_lv[i] /= ETA(b)
-        elif o == "~":
-            if a in lvs:
-                out_lv[i] /= ETA(a)
-            if b in lvs:
-                out_lv[i] *= ETA(b)
-        elif o == "~~":
-            if a == b and a in lvs:
-                out_lv[i] /= ETA(a) ** 2
-            elif a != b:
-                if a in lvs:
-                    out_lv[i] /= RV(a)
-                if b in lvs:
-                    out_lv[i] /= RV(b)
-        elif o == "~1" and a in lvs:
-            out_lv[i] /= ETA(a)
-
-    def to_all(ov_x):
-        out = out_lv.copy()
-        for i in range(n):
-            g = group[i]
-            if g < 1:
-                continue
-            d = np.diag(all_cov[g - 1])
-
-            def OV(v):
-                x = d[pos[v]]
-                return np.sqrt(x) if x > np.finfo(float).eps else np.nan
-
-            def RV(v):
-                x = rv.get((g, v))
-                return np.sqrt(abs(x)) if x is not None else np.nan
-            o, a, b = op[i], lhs[i], rhs[i]
-            if o == "=~" and b not in lvs:
-                out[i] /= OV(b)
-            elif o == "~":
-                if a not in lvs:
-                    out[i] /= OV(a)
-                if b not in lvs and b not in ov_x:
-                    out[i] *= OV(b)
-            elif o == "~~":
-                if a == b and a not in lvs and a not in ov_x:
-                    out[i] /= OV(a) ** 2
-                elif a != b:
-                    if a not in lvs and a not in ov_x:
-                        out[i] /= RV(a)
-                    if b not in lvs and b not in ov_x:
-                        out[i] /= RV(b)
-            elif o == "~1" and a not in lvs and a not in ov_x:
-                out[i] /= OV(a)
-        return out
-
-    out_all = to_all(set())
-    if ov_x_names is None:
-        return out_lv, out_all
-    return out_lv, out_all, to_all(set(ov_x_names))
-
-
-# ---------------------------------------------------------------------------- fit indices
-def rmsea_ci(X2, df, N, G=1, level=0.90):
-    """Lower/upper RMSEA confidence limits by the non-central chi-square (lav_fit_rmsea_ci)."""
-    if not (np.isfinite(X2) and np.isfinite(df)) or df < 1:
-        return 0.0, 0.0
-
-    from scipy.special import chdtr, chndtr
-
-    def cdf(lam):  # non-central chi-square cdf (scipy.special ufuncs: fast inside brentq)
-        return chdtr(df, X2) if lam <= 0 else chndtr(X2, df, lam)
-
-    upper_p = 1 - (1 - level) / 2
-    lower_p = (1 - level) / 2
-    if cdf(0.0) - upper_p < 0:
-        lo = 0.0
-    else:
-        try:
-            lam = spo.brentq(lambda l: cdf(l) - upper_p, 0.0, X2, xtol=1e-12)
-            lo = np.sqrt(lam / (N * df)) * np.sqrt(G)
-        except ValueError:
-            lo = np.nan
-    nr = max(N, X2 * 4)
-    if cdf(nr) - lower_p > 0 or cdf(0.0) - lower_p < 0:
-        hi = 0.0
-    else:
-        try:
-            lam = spo.brentq(lambda l: cdf(l) - lower_p, 0.0, nr, xtol=1e-12)
-            hi = np.sqrt(lam / (N * df)) * np.sqrt(G)
-        except ValueError:
-            hi = np.nan
-    return float(lo), float(hi)
-
-
-def incremental_indices(X2, df, X2b, dfb) -> dict:
-    """CFI, TLI/NNFI, RFI, NFI, PNFI, IFI, RNI as lavaan 0.6-14 computes them."""
-    out = {}
-    t1 = max(X2 - df, 0.0)
-    t2 = max(X2 - df, X2b - dfb, 0.0)
-    out["cfi"] = 1.0 if (np.isclose(t1, 0) and np.isclose(t2, 0)) else 1 - t1 / t2
-    a = (X2 - df) * dfb
-    b = (X2b - dfb) * df
-    out["tli"] = 1 - a / b if (df > 0 and abs(b) > 0) else 1.0
-    out["nnfi"] = out["tli"]
-    if df > dfb:
-        out["rfi"] = np.nan
-    elif df > 0 and dfb > 0:
-        u1 = X2b / dfb - X2 / df
-        u2 = X2b / dfb
-        out["rfi"] = 1.0 if (u1 < 0 or u2 < 0) else u1 / u2
-    else:
-        out["rfi"] = 1.0
-    if df > dfb or np.isclose(X2b, 0):
-        out["nfi"] = np.nan
-    elif df > 0:
-        out["nfi"] = (X2b - X2) / X2b
-    else:
-        out["nfi"] = 1.0
-    out["pnfi"] = (df / dfb) * ((X2b - X2) / X2b) if (dfb > 0 and X2b > 0) else np.nan
-    u1, u2 = X2b - X2, X2b - df
-    out["ifi"] = 1.0 if u2 < 0 else (np.nan if np.isclose(u2, 0) else u1 / u2)
-    v2 = X2b - dfb
-    out["rni"] = np.nan if np.isclose(v2, 0) else 1 - (X2 - df) / v2
-    return out
 
 
 # ---------------------------------------------------------------------------- the fit object
@@ -767,6 +616,20 @@ class CFAFit:
 
 
 # ---------------------------------------------------------------------------- pipeline
+def robust_post(fit) -> None:
+    """Hook run after estimation: a no-op for ML; MLR adds robust SEs and scaled tests.
+
+    Integration point for ``psychometrics/sem/robust.py`` (which sets ``fit._robust_se`` and
+    ``fit._robust_measures``).
+    """
+    if fit.estimator == "MLR":
+        try:
+            from . import robust  # written by the MLR engineer
+        except ImportError as exc:
+            raise ModelError("estimator='MLR' is not available in this build; use 'ML'") from exc
+        robust.mlr(fit)
+
+
 def _independence_partable(pt: ParTable, fixed_x: bool) -> ParTable:
     roles = pt.roles
     ov = roles.ov

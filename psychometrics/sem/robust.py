@@ -573,7 +573,7 @@ def robust_fit_measures(chisq: float, df: int, core: MLRCore, baseline: Baseline
     out["scaling_factor_h0"] = sum(core.trace_h0) / npar if npar else float("nan")
     # the other incremental indices on the scaled statistics, as fitMeasures() lists them
     try:
-        from .results import incremental_indices
+        from .fitindices import incremental_indices
         other = incremental_indices(chisq_s, df, base_s, baseline.df)
         for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
             out[f"{k}_scaled"] = other[k]
