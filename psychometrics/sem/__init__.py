@@ -13,10 +13,19 @@ from .._blas import single_blas_thread
 __all__ = ["cfa", "sem", "parse_model", "CFAFit"]
 
 
+def _ordinal(ordered, estimator) -> bool:
+    if ordered is None or ordered is False:
+        return False
+    if isinstance(ordered, (list, tuple)) and not ordered:
+        return False
+    return True
+
+
 @single_blas_thread
 def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
         group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
-        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal"):
+        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal",
+        ordered=None, parameterization="delta"):
     """Fit a confirmatory factor model as ``lavaan::cfa()``.
 
     ``model``: lavaan model syntax; ``data``: a DataFrame; ``group``: column defining groups
@@ -34,7 +43,20 @@ def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_
     ``likelihood = "wishart"`` (ML, complete data; psychometrics/sem/wishart.py).
     ``estimator="GLS"`` or ``"ULS"``: lavaan's least-squares estimators for complete
     continuous data (psychometrics/sem/ls.py).
+
+    ``ordered``: True (every indicator) or a list of ordinal columns, as lavaan's
+    ``ordered=``: the model is fitted to polychoric correlations and thresholds by
+    ``estimator`` "WLSMV" (the default for ordered data; also "WLSM", "WLSMVS", "DWLS",
+    "ULSMV", "ULSM", "ULSMVS", "ULS"), ``parameterization`` "delta" or "theta",
+    ``missing`` "listwise" or "pairwise"; ``group_equal`` may include "thresholds".  Returns an
+    :class:`~psychometrics.sem.ordinal_fit.OrdinalCFAFit`.
     """
+    if _ordinal(ordered, estimator):
+        from .ordinal_fit import fit_ordinal
+        est = "WLSMV" if str(estimator).upper() == "ML" else estimator
+        return fit_ordinal(model, data, ordered=ordered, group=group, estimator=est,
+                           missing=missing, group_equal=group_equal, group_partial=group_partial,
+                           std_lv=std_lv, orthogonal=orthogonal, parameterization=parameterization)
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
                      orthogonal=orthogonal, meanstructure=meanstructure, model_type="cfa",

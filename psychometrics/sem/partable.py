@@ -23,7 +23,7 @@ from ..errors import ModelError, ModelSyntaxError
 from .syntax import Formula
 
 GROUP_EQUAL_TYPES = ("loadings", "intercepts", "means", "residuals", "residual.covariances",
-                     "lv.variances", "lv.covariances", "regressions")
+                     "lv.variances", "lv.covariances", "regressions", "thresholds")
 
 
 def _unique(seq):
@@ -172,13 +172,28 @@ def _parse_partial(spec: str) -> tuple[str, str, str]:
 
 def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: bool = False,
                    std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-                   group_equal=(), group_partial=(), auto_cov_y: bool = True) -> ParTable:
+                   group_equal=(), group_partial=(), auto_cov_y: bool = True,
+                   ordered: dict | None = None, parameterization: str = "delta",
+                   ordinal_id: str = "lavaan") -> ParTable:
     """Build the parameter table with lavaan's cfa()/sem() defaults.
 
     Returns a :class:`ParTable`; rows are ordered as ``lavaanify`` orders them (user formulas
     first, then automatic variances, covariances and intercepts), repeated per group, with
     ``:=`` rows last.  Reference: lavaan 0.6-14 ``lavaanify`` / ``lav_partable_flat``.
+
+    ``ordered``: ``{variable: number of thresholds}`` for ordinal indicators (lavaan's
+    ``ordered=``): thresholds rows ``v | t1, t2, ...`` (free), intercepts fixed at 0, and per
+    ``parameterization`` either scale factors ``v ~*~ v`` fixed at 1 with residual variances
+    computed (not free; "delta") or residual variances fixed at 1 ("theta").  Across groups,
+    ``ordinal_id="lavaan"`` frees the scales (delta) / residual variances (theta) and latent
+    means in groups 2.. when thresholds are equal (lavaanify); ``"wu_estabrook_2016"`` follows
+    Wu & Estabrook (2016) as ``semTools::measEq.syntax(ID.cat = "Wu.Estabrook.2016")``: with
+    equal thresholds the scales and the item intercepts of groups 2.. are free, the latent
+    means only once the intercepts are equal too.
     """
+    ordered = dict(ordered or {})
+    if ordered:
+        meanstructure = True
     for ge in group_equal:
         if ge not in GROUP_EQUAL_TYPES:
             raise ModelError(f"unknown group_equal type {ge!r}; use one of {', '.join(GROUP_EQUAL_TYPES)}")
@@ -203,6 +218,9 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
 
     # default (automatic) elements of one group: (lhs, op, rhs)
     defaults = []
+    for v in roles.ov:
+        for k in range(ordered.get(v, 0)):
+            defaults.append((v, "|", f"t{k + 1}"))
     for v in roles.ov_nox + lv:
         defaults.append((v, "~~", v))
     if len(roles.lv_x) > 1:
@@ -217,6 +235,10 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
     for j in range(nx):
         for i in range(j, nx):
             defaults.append((roles.ov_x[j], "~~", roles.ov_x[i]))
+    if ordered:
+        for v in roles.ov:
+            if v in ordered:
+                defaults.append((v, "~*~", v))
     if meanstructure:
         for v in roles.ov + lv:
             defaults.append((v, "~1", ""))
@@ -270,6 +292,15 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
                 isfree, us = False, 0.0
             if o == "~1" and a in lv:
                 isfree, us = False, 0.0
+            if a in ordered and o == "~1":
+                isfree, us = False, 0.0
+            if a in ordered and o == "~*~":
+                # delta: the scale factor (fixed at 1); theta: computed 1/sd(y*) (reported)
+                isfree, us = False, (1.0 if parameterization == "delta" else np.nan)
+            if a in ordered and o == "~~" and a == b:
+                # delta: computed from the scale (1/delta^2 - explained variance), stored as 0
+                # in the RAM matrices; theta: fixed at 1
+                isfree, us = False, (0.0 if parameterization == "delta" else 1.0)
             if fixed_x and a in roles.ov_x and (o == "~1" or (o == "~~" and b in roles.ov_x)):
                 isfree, us, is_exo = False, np.nan, 1
             free.append(1 if isfree else 0); ustart.append(us); exo.append(is_exo)
@@ -303,6 +334,8 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
 
     def eq_type(i):
         o, a, b = op[i], lhs[i], rhs[i]
+        if o == "|":
+            return "thresholds"
         if o == "=~":
             return "loadings"
         if o == "~":
@@ -327,6 +360,17 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
                 free_a[i], ustart_a[i] = 1, np.nan
             if (std_lv and "loadings" in group_equal and "lv.variances" not in group_equal
                     and op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in lv):
+                free_a[i], ustart_a[i] = 1, np.nan
+            if ordered and "thresholds" in group_equal and lhs[i] in ordered:
+                if parameterization == "delta" and op[i] == "~*~":
+                    free_a[i], ustart_a[i] = 1, np.nan
+                if parameterization == "theta" and op[i] == "~~" and lhs[i] == rhs[i]:
+                    free_a[i], ustart_a[i] = 1, np.nan
+                if (ordinal_id == "wu_estabrook_2016" and op[i] == "~1"
+                        and "intercepts" not in group_equal):
+                    free_a[i], ustart_a[i] = 1, np.nan
+            if (ordered and ordinal_id == "lavaan" and "thresholds" in group_equal
+                    and "means" not in group_equal and op[i] == "~1" and lhs[i] in lv):
                 free_a[i], ustart_a[i] = 1, np.nan
 
     # full index
