@@ -120,6 +120,10 @@ def catml(fit, E_inv) -> dict:
                  c_hat3_null=nan)
     mdl = fit.model
     obj = fit.objective
+    pt = fit.partable
+    if any(pt.op[i] == "~*~" and pt.free[i] > 0 for i in range(pt.nrow)):
+        # lavaan's continuous catML refit cannot carry free scale factors: NA there too
+        return empty
     r, c = mdl.od_r, mdl.od_c
     XX3 = XX3n = 0.0
     Vg, Wg, Gg, Dg = [], [], [], []
