@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, CellProblem, Diagnostics, ModelError
+from ..errors import CellProblem, DataError, ModelError
 from . import defined as _defined
 from .dwls import DWLSObjective
 from .estimate import optimize, single_thread_blas
@@ -212,48 +212,16 @@ class OrdinalCFAFit(CFAFit):
 
 
 # ---------------------------------------------------------------------------- sample statistics
-def _category_checks(data: pd.DataFrame, ordered: list, group, source: str = "data"):
-    """Clear messages for ordinal columns lavaan refuses: non-integer values, one observed
-    category, more than MAX_CATEGORIES categories, a category empty in one group."""
-    problems = []
-    for v in ordered:
-        col = pd.to_numeric(data[v], errors="coerce")
-        bad = data[v].notna() & col.isna()
-        for idx in list(data.index[bad])[:5]:
-            problems.append(CellProblem(file=source, row=idx, column=v, value=data.at[idx, v],
-                                        problem="ordered column value is not a number"))
-        vals = col.dropna()
-        nonint = vals[(vals - vals.round()).abs() > 1e-9]
-        for idx in list(nonint.index)[:5]:
-            problems.append(CellProblem(file=source, row=idx, column=v, value=data.at[idx, v],
-                                        problem="ordered column value is not a whole number"))
-        k = vals.nunique()
-        if k < 2:
-            problems.append(CellProblem(file=source, row=None, column=v,
-                                        value=(vals.iloc[0] if len(vals) else None),
-                                        problem="ordered item has only one observed category "
-                                                "(no thresholds can be estimated)"))
-        elif k > MAX_CATEGORIES:
-            problems.append(CellProblem(file=source, row=None, column=v, value=k,
-                                        problem=f"{k} categories declared ordered (more than "
-                                                f"{MAX_CATEGORIES}); treat it as continuous"))
-    if problems:
-        raise DataError("ordinal items cannot be analysed", problems)
-
-
 def ordinal_stats_from_data(data: pd.DataFrame, ov: list, ordered: list, group=None,
                             missing: str = "listwise") -> OrdinalStats:
     """Per-group thresholds, polychoric correlations and Gamma from the data through
-    :func:`psychometrics.polychoric.ordinal_sample_stats` (lavaan-compatible)."""
+    :func:`psychometrics.polychoric.ordinal_sample_stats` (lavaan-compatible; it raises
+    :class:`~psychometrics.polychoric.OrdinalDataError` for a column with one observed
+    category, more than 10 categories, or a category empty in one group)."""
     if set(ov) - set(ordered):
         raise ModelError("mixing ordinal and continuous indicators is not supported; "
                          f"declare {sorted(set(ov) - set(ordered))} ordered or analyse them by ML")
-    _category_checks(data, ordered, group)
-    try:
-        from ..polychoric import ordinal_sample_stats
-    except ImportError as exc:  # the polychoric module is not part of this build
-        raise ModelError("ordinal estimation needs psychometrics.polychoric (not available in "
-                         "this build)") from exc
+    from ..polychoric import ordinal_sample_stats
     res = ordinal_sample_stats(data, ov, group=group, missing=missing)
     return _adapt_stats(res, ov)
 
@@ -265,8 +233,17 @@ def _adapt_stats(res, ov) -> OrdinalStats:
     groups_in = res["groups"] if isinstance(res, dict) else res.groups
     labels = res["group_labels"] if isinstance(res, dict) else res.group_labels
     groups = []
+    warnings_ = list(getattr(res, "warnings", []) or [])
+    # dicts use lavaan's names (tests/reference/wlsmv.json), objects the polychoric module's
+    alias = {"th": "thresholds", "th_names": "threshold_names"}
     for g, gr in enumerate(groups_in):
-        get = (lambda k: gr[k]) if isinstance(gr, dict) else (lambda k: getattr(gr, k))
+        if isinstance(gr, dict):
+            get = gr.__getitem__
+        else:
+            get = (lambda k, gr=gr: getattr(gr, alias.get(k, k)))
+            for w in getattr(gr, "warnings", []) or []:
+                if w not in warnings_:
+                    warnings_.append(w)
         th = np.asarray(get("th"), float)
         names = list(get("th_names"))
         th_item = np.array([ov.index(n.split("|")[0]) for n in names], dtype=int)
@@ -278,7 +255,8 @@ def _adapt_stats(res, ov) -> OrdinalStats:
     for j in groups[0].th_item:
         nth[ov[j]] = nth.get(ov[j], 0) + 1
     return OrdinalStats(ov_names=list(ov), groups=groups, group_labels=list(labels or [None]),
-                        n_thresholds=nth)
+                        n_thresholds=nth, warnings=warnings_,
+                        missing=getattr(res, "missing", "listwise") if not isinstance(res, dict) else "listwise")
 
 
 def _check_thresholds_match(stats: OrdinalStats, group) -> None:
