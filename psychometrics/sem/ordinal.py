@@ -274,12 +274,25 @@ class OrdinalModel:
         """Start values (full space): loadings/variances from the polychoric matrix through
         the RAM model's principal-component start, thresholds at their sample values, scales 1."""
         xf = self.ram.start_values(sample.as_continuous())
+        pt = self.pt
+        # reflect a factor whose first indicator starts negative (lavaan's start values make the
+        # first loading positive; with std_lv this picks the same of the two mirror solutions)
+        for g in range(self.ngroups):
+            seen = set()
+            for i in range(pt.nrow):
+                if pt.group[i] != g + 1 or pt.op[i] != "=~" or pt.lhs[i] in seen:
+                    continue
+                seen.add(pt.lhs[i])
+                if pt.free[i] > 0 and xf[pt.free[i] - 1] < 0:
+                    for q in range(pt.nrow):
+                        if pt.group[q] == g + 1 and pt.op[q] == "=~" and pt.lhs[q] == pt.lhs[i] \
+                                and pt.free[q] > 0:
+                            xf[pt.free[q] - 1] = -xf[pt.free[q] - 1]
         for g, gs in enumerate(sample.groups):
             k = self.th_k[g]
             xf[k[k >= 0]] = gs.th[k >= 0]
             sk = self.sc_k[g]
             xf[sk[sk >= 0]] = 1.0
-        pt = self.pt
         for i in range(pt.nrow):
             if pt.free[i] > 0 and pt.op[i] == "~~" and pt.lhs[i] == pt.rhs[i] and pt.lhs[i] in self.ov \
                     and self.ordered[self.ov.index(pt.lhs[i])]:

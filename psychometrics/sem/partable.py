@@ -161,7 +161,7 @@ def _per_group(value, g: int, ngroups: int, line: int, what: str):
 
 def _parse_partial(spec: str) -> tuple[str, str, str]:
     s = spec.replace(" ", "")
-    for op in ("=~", "~~", "~1", "~"):
+    for op in ("=~", "~~", "~1", "|", "~"):
         if op == "~1" and s.endswith("~1"):
             return s[:-2], "~1", ""
         if op != "~1" and op in s:
