@@ -621,7 +621,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                levels: Sequence[str] = ("configural", "metric", "scalar", "strict"),
                rule="chen2007", partial: str = "search", group_partial: Sequence[str] = (),
                max_groups: int = 10, max_release: int = 20, std_lv: bool = False,
-               data_name: str = "data") -> InvarianceResult:
+               data_name: str = "data", ordered=None) -> InvarianceResult:
     """Test measurement invariance of ``model`` across the groups in column ``group``.
 
     Returns an :class:`InvarianceResult` (``table``, ``fits``, ``freed``,
@@ -638,7 +638,22 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     dropped and counted (``n_dropped``).  Numbers reproduce lavaan 0.6-14
     (``cfa(group.equal=, group.partial=)``, ``fitMeasures``, ``lavTestLRT``,
     ``lavTestScore``) and semTools' ``compareFit`` differences.
+
+    ``ordered`` (True or a list of columns): ordinal items, analysed by WLSMV with Wu &
+    Estabrook's (2016) identification and the levels configural -> thresholds -> metric ->
+    scalar; see :func:`psychometrics.invariance_ordinal.ordinal_invariance`.
     """
+    if ordered is not None and ordered is not False and not (
+            isinstance(ordered, (list, tuple)) and not ordered):
+        from .invariance_ordinal import ORDINAL_LEVELS, ordinal_invariance
+        lv = tuple(levels)
+        if lv == ("configural", "metric", "scalar", "strict"):
+            lv = ORDINAL_LEVELS
+        return ordinal_invariance(model, data, group, ordered=ordered,
+                                  estimator="WLSMV" if str(estimator).upper() == "ML" else estimator,
+                                  missing=missing, levels=lv, rule=rule, partial=partial,
+                                  group_partial=group_partial, max_release=max_release,
+                                  data_name=data_name)
     rule = _get_rule(rule)
     est = str(estimator).upper()
     if est not in ("ML", "MLR"):

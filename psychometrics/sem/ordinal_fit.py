@@ -280,7 +280,7 @@ def fit_ordinal(model: str, data: pd.DataFrame | None, ordered=True, group=None,
                 estimator: str = "WLSMV", missing: str = "listwise", group_equal=(),
                 group_partial=(), std_lv: bool = False, orthogonal: bool = False,
                 parameterization: str = "delta", ordinal_id: str = "lavaan",
-                sample_stats=None, model_type: str = "cfa") -> OrdinalCFAFit:
+                sample_stats=None, model_type: str = "cfa", _build_only: bool = False):
     """Fit a CFA to ordinal indicators, as ``lavaan::cfa(..., ordered=, estimator=)``.
 
     ``ordered``: True (every indicator) or a list of columns; ``parameterization``: "delta"
@@ -291,11 +291,12 @@ def fit_ordinal(model: str, data: pd.DataFrame | None, ordered=True, group=None,
     with single_thread_blas():
         return _fit_ordinal(model, data, ordered, group, estimator, missing, group_equal,
                             group_partial, std_lv, orthogonal, parameterization, ordinal_id,
-                            sample_stats, model_type)
+                            sample_stats, model_type, _build_only)
 
 
 def _fit_ordinal(model, data, ordered, group, estimator, missing, group_equal, group_partial,
-                 std_lv, orthogonal, parameterization, ordinal_id, sample_stats, model_type):
+                 std_lv, orthogonal, parameterization, ordinal_id, sample_stats, model_type,
+                 build_only=False):
     estimator = str(estimator).upper()
     if estimator == "ML" or estimator == "MLR":
         raise ModelError(f"estimator={estimator!r} with ordered indicators is not supported; "
@@ -348,6 +349,8 @@ def _fit_ordinal(model, data, ordered, group, estimator, missing, group_equal, g
         if red not in seen:
             x0[red] = xf0[k]
             seen.add(red)
+    if build_only:
+        return pt, mdl, obj
     opt = optimize(mdl, obj, x0, obj.fg)
     fit = OrdinalCFAFit(pt, mdl, stats, obj, opt, estimator=estimator, missing=missing,
                         model_type=model_type,
@@ -361,5 +364,32 @@ def _fit_ordinal(model, data, ordered, group, estimator, missing, group_equal, g
     return fit
 
 
+def release_score_test(fit, pt_ext, mdl_ext, obj_ext) -> float:
+    """Univariate score (Lagrange multiplier) statistic for freeing what ``pt_ext`` frees
+    beyond ``fit``'s table, at ``fit``'s estimates: ``N g' H^-1 g`` with ``g`` the gradient of
+    the (D)WLS F of the extended model and ``H`` its Gauss-Newton Hessian (on the scale of
+    ``chisq = 2 N F``).  Parameters new in the extended table start at their restricted values."""
+    pt = fit.partable
+    est = fit._est_rows()
+    key = {(pt.lhs[i], pt.op[i], pt.rhs[i], int(pt.group[i])): est[i] for i in range(pt.nrow)}
+    xf = np.zeros(pt_ext.n_full)
+    for i in range(pt_ext.nrow):
+        if pt_ext.free[i] > 0:
+            v = key.get((pt_ext.lhs[i], pt_ext.op[i], pt_ext.rhs[i], int(pt_ext.group[i])))
+            xf[pt_ext.free[i] - 1] = v if v is not None and np.isfinite(v) else 0.0
+    x = np.zeros(pt_ext.n_reduced)
+    x[pt_ext.eq_map] = xf
+    implied = mdl_ext.implied(x)
+    _, gm = obj_ext.value_and_gradient(implied)
+    deltas = mdl_ext.delta(x)
+    g = sum(D.T @ gg for D, gg in zip(deltas, gm))
+    H = obj_ext.information(mdl_ext, x, implied, deltas)
+    try:
+        return float(fit.ntotal * g @ np.linalg.solve(H, g))
+    except np.linalg.LinAlgError:
+        return float("nan")
+
+
 def ordinal_modindices(fit, sort=False, minimum_value=0.0):
-    raise ModelError("modification indices for ordinal (WLSMV) fits are not available yet")
+    raise ModelError("modification indices for ordinal (WLSMV) fits are not available yet; "
+                     "score tests of equality constraints: psychometrics.sem.score_test")

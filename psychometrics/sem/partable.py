@@ -367,7 +367,7 @@ def build_partable(formulas: list[Formula], ngroups: int = 1, meanstructure: boo
                 if parameterization == "theta" and op[i] == "~~" and lhs[i] == rhs[i]:
                     free_a[i], ustart_a[i] = 1, np.nan
                 if (ordinal_id == "wu_estabrook_2016" and op[i] == "~1"
-                        and "intercepts" not in group_equal):
+                        and ("intercepts" not in group_equal or is_partial(i))):
                     free_a[i], ustart_a[i] = 1, np.nan
             if (ordered and ordinal_id == "lavaan" and "thresholds" in group_equal
                     and "means" not in group_equal and op[i] == "~1" and lhs[i] in lv):
