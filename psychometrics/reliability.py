@@ -1036,7 +1036,7 @@ def _total_and_higher(m: dict, sigma: np.ndarray, return_total: bool, higher: Se
 @single_blas_thread
 def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
                  return_total: bool = False, higher: Sequence[str] = (), group=None,
-                 **cfa_kwargs) -> CompRelResult:
+                 ord_scale: bool = True, **cfa_kwargs) -> CompRelResult:
     """Composite reliability of each factor of an ML CFA, as ``semTools::compRelSEM``.
 
     ``fit_or_items``: a fitted CFA (``pm.cfa``) or a DataFrame of items, in
@@ -1057,7 +1057,21 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
     covariance matrix of the factors (lavaan's cov.lv), as semTools.
     For a multi-group fit, ``group`` names the group (semTools reports each).
     Returns a :class:`CompRelResult`; its ``table`` holds both denominators.
+
+    On an ordinal (WLSMV) fit: categorical omega (Green & Yang 2009) on the observed ordinal
+    scale (``ord_scale=True``, semTools' default) or on the latent-response scale
+    (``ord_scale=False``); see :mod:`psychometrics.sem.ordinal_reliability`.
     """
+    if getattr(fit_or_items, "ordinal", False) and not tau_eq:
+        from psychometrics.sem.ordinal_reliability import categorical_omega
+        obs = categorical_omega(fit_or_items, True, ord_scale, group)
+        mod = categorical_omega(fit_or_items, False, ord_scale, group)
+        est = pd.Series(obs if obs_var else mod, name="omega")
+        table = pd.DataFrame({"omega_observed": pd.Series(obs), "omega_model_implied": pd.Series(mod)})
+        table.index.name = "factor"
+        return CompRelResult(estimates=est, obs_var=bool(obs_var), table=table,
+                             warnings=[] if ord_scale else
+                             ["latent-response scale (ord.scale = FALSE)"])
     if isinstance(fit_or_items, pd.DataFrame):
         x, _ = _prepare(fit_or_items, None, min_items=3)
         import psychometrics as pm

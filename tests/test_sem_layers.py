@@ -11,7 +11,7 @@ LAYERS = {
     "objective": 1, "fiml": 1, "dwls": 1,
     "estimate": 2,
     "fitindices": 3, "standardize": 3, "robust": 3, "wlsmv_inference": 3, "modindices": 3,
-    "score_test": 3, "bootstrap": 3, "reliability": 3,
+    "score_test": 3, "bootstrap": 3, "ordinal_reliability": 3,
     "results": 4, "ordinal_fit": 4.5, "__init__": 5,
 }
 

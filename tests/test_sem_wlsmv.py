@@ -157,3 +157,17 @@ def test_ordered_list_of_columns_and_default_estimator():
     assert fit.estimator == "WLSMV"
     np.testing.assert_allclose(fit.fit_measures()["chisq_scaled"],
                                REF["csq_wlsmv"]["fit_measures"]["chisq_scaled"], rtol=1e-4)
+
+
+# ---------------------------------------------------------------------------- categorical omega
+@pytest.mark.parametrize("name", ["csq_wlsmv", "ac_wlsmv"])
+def test_categorical_omega_matches_compRelSEM(name):
+    import psychometrics as pm
+    fit = fitted(name)
+    for ord_scale, key in ((True, "compRelSEM_ord"), (False, "compRelSEM_lat")):
+        ref = REF[name][key]
+        ref = ref if isinstance(ref, dict) else {"sat": ref}
+        got = pm.comp_rel_sem(fit, ord_scale=ord_scale).estimates
+        for f, v in ref.items():
+            # consc of bfi is a near-zero composite (reversed items): 1e-4 relative still holds
+            np.testing.assert_allclose(got[f], v, rtol=1e-4, err_msg=f"{f} ord_scale={ord_scale}")
