@@ -171,3 +171,22 @@ def test_categorical_omega_matches_compRelSEM(name):
         for f, v in ref.items():
             # consc of bfi is a near-zero composite (reversed items): 1e-4 relative still holds
             np.testing.assert_allclose(got[f], v, rtol=1e-4, err_msg=f"{f} ord_scale={ord_scale}")
+
+
+# ---------------------------------------------------------------------------- modification indices
+@pytest.mark.parametrize("name", ["csq_wlsmv", "ac_wlsmv", "ac_mg_equal"])
+def test_modindices_match_lavaan(name):
+    fit = fitted(name)
+    mi = fit.modindices()
+    ref = pd.DataFrame(REF[name]["modindices"])
+    keys = ["lhs", "op", "rhs"]
+    if fit.ngroups > 1:
+        gl = list(REF[name]["group_labels"])
+        mi["group"] = [gl.index(g) + 1 for g in mi["group"]]
+        keys.append("group")
+    m = mi.merge(ref, on=keys, suffixes=("", "_r"))
+    assert len(m) == len(ref) == len(mi)
+    # MIs and EPCs inherit the estimates' optimiser tolerance (~1e-6): 1e-4 relative, with an
+    # absolute floor of 1e-4 for near-zero indices
+    for col in ("mi", "epc", "sepc_lv", "sepc_all"):
+        np.testing.assert_allclose(m[col], m[col + "_r"], rtol=1e-4, atol=1e-4, err_msg=col)

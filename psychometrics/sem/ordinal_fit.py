@@ -390,6 +390,98 @@ def release_score_test(fit, pt_ext, mdl_ext, obj_ext) -> float:
         return float("nan")
 
 
-def ordinal_modindices(fit, sort=False, minimum_value=0.0):
-    raise ModelError("modification indices for ordinal (WLSMV) fits are not available yet; "
-                     "score tests of equality constraints: psychometrics.sem.score_test")
+def ordinal_modindices(fit, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
+    """Modification indices of an ordinal (D)WLS fit as ``lavaan::modindices()``: every
+    cross-loading and residual covariance of the indicators not in the model, per group.
+
+    ``mi = N g_c^2 / V_c`` with ``g`` the gradient of F of the extended model at the estimates
+    (new parameters 0) and ``V_c = E_cc - E_cx E_xx^-1 E_xc`` from the expected information
+    ``E = sum_g f_g Delta_g' W_g Delta_g``; ``epc = -g_c / V_c``; sepc as lavaan (std.lv /
+    std.all of the EPC, residual covariances standardised by the residual variances).
+    Returns lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all, sepc_nox.
+    """
+    from .partable import ParTable
+    from .standardize import standardize
+    pt = fit.partable
+    ov, lv = list(fit.model.ov), list(fit.model.lv)
+    existing = set()
+    for i in range(pt.nrow):
+        existing.add((pt.lhs[i], pt.op[i], pt.rhs[i], int(pt.group[i])))
+        if pt.op[i] == "~~":
+            existing.add((pt.rhs[i], "~~", pt.lhs[i], int(pt.group[i])))
+    cands = []
+    fixed_rows = [i for i in range(pt.nrow) if pt.free[i] == 0 and pt.group[i] > 0 and (
+        pt.op[i] == "=~" or (pt.op[i] == "~1" and pt.lhs[i] in ov))]
+    for g in range(1, pt.ngroups + 1):
+        for f in lv:
+            for v in ov:
+                if (f, "=~", v, g) not in existing:
+                    cands.append((f, "=~", v, g))
+        for j in range(len(ov)):
+            for i in range(j + 1, len(ov)):
+                if (ov[j], "~~", ov[i], g) not in existing:
+                    cands.append((ov[j], "~~", ov[i], g))
+    cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all", "sepc_nox"]
+    if not cands and not fixed_rows:
+        return pd.DataFrame(columns=cols)
+    nf = len(fixed_rows)
+    est = fit._est_rows()
+    n_full, n_red = pt.n_full, pt.n_reduced
+    lhs, op, rhs = list(pt.lhs) + [c[0] for c in cands], list(pt.op) + [c[1] for c in cands], \
+        list(pt.rhs) + [c[2] for c in cands]
+    nrow = len(lhs)
+    # fixed rows of the model first (freed), then the new rows
+    free = np.concatenate([pt.free, np.zeros(len(cands), dtype=int)])
+    for k, i in enumerate(fixed_rows):
+        free[i] = n_full + 1 + k
+    free[pt.nrow:] = n_full + 1 + nf + np.arange(len(cands))
+    new = cands
+    cands = [(pt.lhs[i], pt.op[i], pt.rhs[i], int(pt.group[i])) for i in fixed_rows] + new
+    nc = len(cands)
+    ext = ParTable(lhs=lhs, op=op, rhs=rhs, user=np.zeros(nrow, dtype=int),
+                   group=np.concatenate([pt.group, [c[3] for c in new]]).astype(int),
+                   free=free.astype(int), ustart=np.concatenate([pt.ustart, np.full(len(new), np.nan)]),
+                   exo=np.concatenate([pt.exo, np.zeros(len(new), dtype=int)]),
+                   label=list(pt.label) + [""] * len(new), start=np.full(nrow, np.nan),
+                   ngroups=pt.ngroups, roles=pt.roles, meanstructure=True,
+                   eq_map=np.concatenate([pt.eq_map, n_red + np.arange(nc)]).astype(int),
+                   eq_label=[""] * nrow)
+    stats = fit.sample
+    ram = Model(ext, stats.as_continuous())
+    mdl = OrdinalModel(ext, ram, [g.th_item for g in stats.groups], fit.model.parameterization)
+    obj = DWLSObjective(stats, mdl, weights=fit.objective.kind)
+    x = np.concatenate([fit.x, [est[i] for i in fixed_rows], np.zeros(nc - nf)])
+    implied = mdl.implied(x)
+    _, gm = obj.value_and_gradient(implied)
+    deltas = mdl.delta(x)
+    grad = sum(D.T @ gg for D, gg in zip(deltas, gm))
+    E = sum(obj.fg[g] * (D[obj.wls_rows(g)].T * obj.wv[g]) @ D[obj.wls_rows(g)]
+            for g, D in enumerate(deltas))
+    Exx, Ecx, Ecc = E[:n_red, :n_red], E[n_red:, :n_red], E[n_red:, n_red:]
+    try:
+        inv = np.linalg.inv(Exx)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(Exx)
+    V = np.diag(Ecc) - np.einsum("ij,jk,ik->i", Ecx, inv, Ecx)
+    V = np.where(V < np.finfo(float).eps ** (1 / 3), np.nan, V)
+    gc = grad[n_red:]
+    N = fit.ntotal
+    mi = N * gc ** 2 / V
+    epc = -gc / V
+    rv = {(int(pt.group[i]), pt.lhs[i]): est[i] for i in range(pt.nrow)
+          if pt.op[i] == "~~" and pt.lhs[i] == pt.rhs[i]}
+    s_lv, s_all = standardize([c[0] for c in cands], [c[1] for c in cands], [c[2] for c in cands],
+                              [c[3] for c in cands], np.abs(epc), rv, fit.model, fit._all_cov())
+    sign = np.sign(epc)
+    gl = fit.group_labels
+    out = pd.DataFrame({"lhs": [c[0] for c in cands], "op": [c[1] for c in cands],
+                        "rhs": [c[2] for c in cands],
+                        "group": [gl[c[3] - 1] if fit.ngroups > 1 else None for c in cands],
+                        "mi": mi, "epc": epc, "sepc_lv": sign * s_lv, "sepc_all": sign * s_all,
+                        "sepc_nox": sign * s_all})
+    out = out[out["mi"].notna()].reset_index(drop=True)
+    if minimum_value > 0:
+        out = out[out["mi"] > minimum_value].reset_index(drop=True)
+    if sort:
+        out = out.sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
+    return out
