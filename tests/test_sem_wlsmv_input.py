@@ -1,0 +1,53 @@
+"""Bad ordinal input to pm.cfa / pm.invariance with ordered items: clear PsychometricsError
+messages naming the column and the problem, never a traceback."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import psychometrics as pm
+
+ROOT = Path(__file__).resolve().parents[1]
+CSQ = "sat =~ " + " + ".join(f"csq_{i}" for i in range(1, 9))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pd.read_csv(ROOT / "examples" / "data.csv").replace(-9, np.nan)
+
+
+def test_one_observed_category(data):
+    with pytest.raises(pm.PsychometricsError, match=r"csq_3.*one observed category"):
+        pm.cfa(CSQ, data.assign(csq_3=2), ordered=True)
+
+
+def test_too_many_categories(data):
+    with pytest.raises(pm.PsychometricsError, match=r"csq_3.*12 distinct values.*at most 10"):
+        pm.cfa(CSQ, data.assign(csq_3=np.arange(len(data)) % 12), ordered=True)
+
+
+def test_category_empty_in_one_group(data):
+    bad = data.assign(csq_2=np.where((data.gender == 2) & (data.csq_2 == 1), 2, data.csq_2))
+    with pytest.raises(pm.PsychometricsError, match=r"csq_2.*empty in group 2"):
+        pm.cfa(CSQ, bad, ordered=True, group="gender")
+    with pytest.raises(pm.PsychometricsError, match=r"csq_2.*empty in group 2"):
+        pm.invariance(CSQ, bad, "gender", ordered=True)
+
+
+def test_text_value_in_an_ordered_column(data):
+    bad = data.assign(csq_2=data.csq_2.astype(object).where(data.index != 5, "x"))
+    with pytest.raises(pm.PsychometricsError, match=r"row 5, column 'csq_2', value 'x'"):
+        pm.cfa(CSQ, bad, ordered=True)
+
+
+def test_mixed_ordinal_and_continuous_indicators_are_refused(data):
+    with pytest.raises(pm.ModelError, match="mixing ordinal and continuous"):
+        pm.cfa(CSQ, data, ordered=["csq_1", "csq_2"])
+
+
+def test_unknown_estimator_or_missing(data):
+    with pytest.raises(pm.ModelError, match="estimator"):
+        pm.cfa(CSQ, data, ordered=True, estimator="GLS")
+    with pytest.raises(pm.ModelError, match="missing"):
+        pm.cfa(CSQ, data, ordered=True, missing="fiml")
