@@ -745,7 +745,11 @@ _STUDY_KEYS = {"title", "data", "id", "group", "missing_codes", "on_invalid", "l
                "authors", "encoding", "sheet", "delimiter"}
 _GROUP_KEYS = {"column", "labels", "reference", "min_size"}
 _DATA_KEYS = {"file", "path", "sheet", "encoding", "delimiter"}
-_INSTR_ENTRY_KEYS = {"scale", "file", "columns", "prefix"}
+_INSTR_ENTRY_KEYS = {"scale", "file", "columns", "prefix", "ordered", "estimator"}
+#: ``ordered: auto`` treats an instrument as ordinal when every item has fewer than this many
+#: observed response categories (four or fewer; Rhemtulla, Brosseau-Liard & Savalei 2012)
+ORDINAL_AUTO_MAX_CATEGORIES = 5
+_ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "ULSMV", "ULSM", "DWLS", "ULS", "ML", "MLR")
 _STRUCTURAL_KEYS = {"model", "name", "description"}
 
 
@@ -771,10 +775,23 @@ class StudyInstrument:
 
     instrument: Instrument
     columns: dict
+    ordered: Any = False        # True, False or "auto" (study file ``ordered:``)
+    estimator: str | None = None  # per-instrument estimator (study file ``estimator:``)
 
     @property
     def id(self) -> str:
         return self.instrument.id
+
+    def is_ordinal(self, data) -> bool:
+        """Whether the items are analysed as ordinal: ``ordered: true``, or ``auto`` and every
+        item has fewer than :data:`ORDINAL_AUTO_MAX_CATEGORIES` observed categories."""
+        if self.ordered is True:
+            return True
+        if self.ordered != "auto":
+            return False
+        cols = [c for c in self.item_columns if c in data.columns]
+        return bool(cols) and all(data[c].nunique(dropna=True) < ORDINAL_AUTO_MAX_CATEGORIES
+                                  for c in cols)
 
     @property
     def item_columns(self) -> list[str]:
@@ -785,7 +802,8 @@ class StudyInstrument:
         return self.instrument.cfa_syntax(self.columns)
 
     def to_dict(self) -> dict:
-        return {"instrument": self.instrument.to_dict(), "columns": dict(self.columns)}
+        return {"instrument": self.instrument.to_dict(), "columns": dict(self.columns),
+                "ordered": self.ordered, "estimator": self.estimator}
 
 
 @dataclass
@@ -1068,7 +1086,18 @@ def study_from_dict(doc: Any, base: Path, source: str = "<study>", *,
         for special, label in ((id_col, "id"), (group.column if group else None, "group")):
             if special is not None and special in cols.values():
                 raise StudyError(f"{ew}: the {label} column {special!r} is also mapped to an item")
-        instruments.append(StudyInstrument(inst, cols))
+        ordered = entry.get("ordered", False)
+        if isinstance(ordered, str) and ordered.strip().lower() in ("true", "false", "auto"):
+            ordered = {"true": True, "false": False, "auto": "auto"}[ordered.strip().lower()]
+        if ordered not in (True, False, "auto"):
+            raise StudyError(f"{ew}: ordered must be true, false or auto, got {entry['ordered']!r}")
+        est_i = entry.get("estimator")
+        if est_i is not None:
+            est_i = str(est_i).upper()
+            if est_i not in _ORDINAL_ESTIMATORS:
+                raise StudyError(f"{ew}: estimator must be one of {', '.join(_ORDINAL_ESTIMATORS)}, "
+                                 f"got {entry['estimator']!r}")
+        instruments.append(StudyInstrument(inst, cols, ordered=ordered, estimator=est_i))
 
     # factor names must be unique across instruments: the measurement model joins them
     owner: dict = {}

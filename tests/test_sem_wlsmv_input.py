@@ -51,3 +51,31 @@ def test_unknown_estimator_or_missing(data):
         pm.cfa(CSQ, data, ordered=True, estimator="GLS")
     with pytest.raises(pm.ModelError, match="missing"):
         pm.cfa(CSQ, data, ordered=True, missing="fiml")
+
+
+# ---------------------------------------------------------------------------- study file
+def test_study_instrument_ordered_auto_rule(tmp_path, data):
+    from psychometrics.scales import load_study
+    study = load_study(ROOT / "examples" / "study.yaml")
+    csq = next(si for si in study.instruments if si.id == "csq8")
+    wai = next(si for si in study.instruments if si.id == "wai_sr")
+    assert csq.ordered == "auto" and wai.ordered is False
+    assert csq.is_ordinal(data)             # four observed categories
+    assert not wai.is_ordinal(data)         # ordered: false
+    five = data.assign(csq_1=data.csq_1.where(data.index != 0, 5))
+    assert not csq.is_ordinal(five)         # one item with five categories: not auto-ordinal
+
+
+def test_study_rejects_bad_ordered_and_estimator(tmp_path):
+    from psychometrics.errors import StudyError
+    from psychometrics.scales import load_study
+    text = (ROOT / "examples" / "study.yaml").read_text()
+    for bad, msg in (("ordered: sometimes", "ordered must be true, false or auto"),
+                     ("estimator: GLS", "estimator must be one of")):
+        p = tmp_path / "study.yaml"
+        p.write_text(text.replace("  ordered: auto", "  " + bad))
+        (tmp_path / "data.csv").write_text((ROOT / "examples" / "data.csv").read_text())
+        for f in ("engagement.yaml", "outcome.yaml"):
+            (tmp_path / f).write_text((ROOT / "examples" / f).read_text())
+        with pytest.raises(StudyError, match=msg):
+            load_study(p)

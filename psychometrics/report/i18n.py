@@ -770,3 +770,70 @@ class _KeepUnknown(__import__("string").Formatter):
         if isinstance(key, str) and key not in kwargs:
             return "{" + key + "}"
         return super().get_value(key, args, kwargs)
+
+
+# ordinal items (WLSMV, issue 10)
+TEXT.update({
+    "lv_thresholds": {"en": "thresholds", "fa": "آستانه‌ها"},
+    "n_reliability_ordinal": {
+        "en": "Ordinal items: ordinal α = alpha of the polychoric correlations (Zumbo, Gadermann & "
+              "Zeisser, 2007); categorical ω = omega of the summed ordinal scores from a one-factor "
+              "WLSMV model (Green & Yang, 2009; semTools compRelSEM).",
+        "fa": "گویه‌های ترتیبی: α ترتیبی = آلفای همبستگی‌های پلی‌کوریک (Zumbo, Gadermann & Zeisser, 2007)؛ "
+              "ω طبقه‌ای = امگای نمره‌ی جمع گویه‌های ترتیبی از مدل تک‌عاملی WLSMV (Green & Yang, 2009)."},
+    "n_cfa_ordinal": {
+        "en": "Ordinal items: B = unstandardised loading (first loading fixed at 1); β = standardised "
+              "loading on the latent-response scale (lavaan std.all). Estimator {estimator} on "
+              "polychoric correlations (delta parameterization); missing data: {missing}.",
+        "fa": "گویه‌های ترتیبی: B = بار استانداردنشده (بار نخست برابر ۱ ثابت شده)؛ β = بار استاندارد "
+              "در مقیاس پاسخ پنهان (std.all در lavaan). برآوردگر {estimator} روی همبستگی‌های "
+              "پلی‌کوریک (پارامتربندی دلتا)؛ داده‌های گمشده: {missing}."},
+    "t_thresholds": {"en": "Item Thresholds: {name}", "fa": "آستانه‌های گویه‌ها: {name}"},
+    "n_thresholds": {
+        "en": "t1, t2, ...: thresholds of the latent response variable between adjacent response "
+              "categories (z scale; WLSMV estimates).",
+        "fa": "t1، t2، ...: آستانه‌های متغیر پاسخ پنهان میان طبقه‌های پاسخ مجاور (مقیاس z؛ برآوردهای WLSMV)."},
+    "n_invariance_ordinal": {
+        "en": "Ordinal items (WLSMV, delta parameterization, Wu & Estabrook, 2016): thresholds: equal "
+              "thresholds; metric: + loadings; scalar: + intercepts. χ², CFI and RMSEA are the scaled "
+              "(mean- and variance-adjusted) values; Δχ² is the scaled-shifted difference test "
+              "(lavaan lavTestLRT). A level is retained when ΔCFI ≥ −.010, ΔRMSEA ≤ .015 and ΔSRMR "
+              "≤ .030 (metric) or ≤ .015 (other levels) (Chen, 2007).",
+        "fa": "گویه‌های ترتیبی (WLSMV، پارامتربندی دلتا، Wu & Estabrook, 2016): آستانه‌ها: آستانه‌های "
+              "برابر؛ متریک: + بارها؛ عددی: + عرض از مبدأها. χ²، CFI و RMSEA مقادیر مقیاس‌شده‌اند؛ "
+              "Δχ² آزمون تفاوت مقیاس‌شده-جابه‌جاشده است (lavTestLRT در lavaan). سطحی پذیرفته می‌شود که "
+              "ΔCFI ≥ −٫۰۱۰، ΔRMSEA ≤ ٫۰۱۵ و ΔSRMR ≤ ٫۰۳۰ (متریک) یا ≤ ٫۰۱۵ (سطوح دیگر) باشد (Chen, 2007)."},
+    "m_ordinal": {
+        "en": "Items of {names:s} were analysed as ordinal (study setting ordered: true, or ordered: "
+              "auto, which treats an instrument as ordinal when every item has fewer than five "
+              "observed response categories). Their confirmatory models were fitted to polychoric "
+              "correlations by diagonally weighted least squares with robust standard errors and the "
+              "mean- and variance-adjusted (scaled-shifted) χ² (WLSMV; Muthén, 1984; Muthén, du Toit & "
+              "Spisic, 1997; Li, 2016); measurement invariance was tested from configural to "
+              "thresholds, metric and scalar with Wu and Estabrook's (2016) identification; ordinal "
+              "alpha (Zumbo, Gadermann & Zeisser, 2007) and categorical omega (Green & Yang, 2009) "
+              "are reported where reliability uses the polychoric correlations.",
+        "fa": "گویه‌های {names:s} ترتیبی تحلیل شدند (تنظیم ordered: true یا ordered: auto که ابزاری را "
+              "ترتیبی می‌گیرد که همه‌ی گویه‌هایش کمتر از پنج طبقه‌ی پاسخ مشاهده‌شده داشته باشند). مدل‌های "
+              "تأییدی آن‌ها روی همبستگی‌های پلی‌کوریک با کمترین مجذورات وزنی قطری، خطاهای معیار استوار و "
+              "χ² تعدیل‌شده‌ی میانگین و واریانس برآورد شدند (WLSMV؛ Muthén, 1984؛ Muthén, du Toit & "
+              "Spisic, 1997؛ Li, 2016)؛ هم‌ارزی اندازه‌گیری از پیکربندی به آستانه‌ها، متریک و عددی با "
+              "شناسایی Wu و Estabrook (2016) آزمون شد؛ آلفای ترتیبی (Zumbo, Gadermann & Zeisser, 2007) و "
+              "امگای طبقه‌ای (Green & Yang, 2009) گزارش شده‌اند."},
+    "references_ordinal": {"en": "\n".join([
+        "Green, S. B., & Yang, Y. (2009). Reliability of summed item scores using structural equation "
+        "modeling: An alternative to coefficient alpha. Psychometrika, 74(1), 155–167.",
+        "Li, C.-H. (2016). Confirmatory factor analysis with ordinal data: Comparing robust maximum "
+        "likelihood and diagonally weighted least squares. Behavior Research Methods, 48(3), 936–949.",
+        "Muthén, B. (1984). A general structural equation model with dichotomous, ordered "
+        "categorical, and continuous latent variable indicators. Psychometrika, 49(1), 115–132.",
+        "Muthén, B., du Toit, S. H. C., & Spisic, D. (1997). Robust inference using weighted least "
+        "squares and quadratic estimating equations in latent variable modeling with categorical "
+        "and continuous outcomes. Unpublished technical report.",
+        "Wu, H., & Estabrook, R. (2016). Identification of confirmatory factor analysis models of "
+        "different levels of invariance for ordered categorical outcomes. Psychometrika, 81(4), "
+        "1014–1045.",
+        "Zumbo, B. D., Gadermann, A. M., & Zeisser, C. (2007). Ordinal versions of coefficients "
+        "alpha and theta for Likert rating scales. Journal of Modern Applied Statistical Methods, "
+        "6(1), 21–29."])},
+})

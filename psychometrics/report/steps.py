@@ -134,6 +134,30 @@ def _fit_kwargs(r) -> dict:
     return {"estimator": r.study.estimator, "missing": r.study.missing}
 
 
+def _is_ordinal(r, si) -> bool:
+    """Whether instrument ``si`` is analysed as ordinal (study ``ordered: true | auto``); the
+    decision is recorded in ``results["ordinal"]``."""
+    rec = r.results.setdefault("ordinal", {})
+    if si.id not in rec:
+        ordinal = bool(getattr(si, "is_ordinal", None)) and si.is_ordinal(keyed_items(r, si))
+        rec[si.id] = ordinal
+    return rec[si.id]
+
+
+def _si_fit_kwargs(r, si) -> dict:
+    """Estimator options for one instrument: WLSMV on polychorics for ordinal items (missing
+    data: listwise, or pairwise when the study asks for FIML), else the study's, with a
+    per-instrument ``estimator:`` overriding."""
+    kw = _fit_kwargs(r)
+    est = getattr(si, "estimator", None)
+    if _is_ordinal(r, si):
+        kw = {"ordered": True, "estimator": est if est and est not in ("ML", "MLR") else "WLSMV",
+              "missing": "pairwise" if r.study.missing == "fiml" else "listwise"}
+    elif est:
+        kw["estimator"] = est
+    return kw
+
+
 def _para(section, template, **values):
     section.add(Paragraph(template, values))
 
@@ -374,7 +398,16 @@ def _reliability(r, s):
             out[si.id][name] = {"alpha": a.to_dict(), "omega": o.to_dict()}
             oci = (o.ci or {}).get("omega_total") if isinstance(o.ci, dict) else None
             oci = list(oci) if oci is not None else [None, None]
-            rows.append({
+            extra = {}
+            if _is_ordinal(r, si):
+                # ordinal alpha (polychoric matrix) and categorical omega of a one-factor WLSMV CFA
+                ao = alpha(x, ordinal=True)
+                fit1 = need("sem", "cfa")("f =~ " + " + ".join(cols), x, ordered=True,
+                                          missing="pairwise")
+                oc = need("reliability", "comp_rel_sem")(fit1)
+                extra = {"alpha_ordinal": ao.estimate, "omega_categorical": oc.omega_total}
+                out[si.id][name].update({"alpha_ordinal": ao.to_dict(), "omega_categorical": oc.to_dict()})
+            rows.append({**extra,
                 "scale": f"{_short(r, si)}: {_sub_label(r, si, name) if name != 'total' else r.t('c_total')}",
                 "k": len(cols), "n": a.n_obs, "alpha": a.estimate,
                 "alpha_lo": a.ci[0], "alpha_hi": a.ci[1],
@@ -385,14 +418,19 @@ def _reliability(r, s):
     df = pd.DataFrame(rows).set_index("scale")
     if df["omega_h"].isna().all():
         df = df.drop(columns="omega_h")
+    ordcols = [c for c in ("alpha_ordinal", "omega_categorical") if c in df.columns]
+    df = df[[c for c in df.columns if c not in ordcols] + ordcols]
     r.table(s, "reliability", r.t("t_reliability"), df,
             {"k": "d", "n": "d", "alpha": "r", "alpha_lo": "r", "alpha_hi": "r", "omega": "r",
-             "omega_lo": "r", "omega_hi": "r", "omega_h": "r"},
-            note=r.t("n_reliability", nb=nb) if nb else r.t("n_reliability_noboot"),
+             "omega_lo": "r", "omega_hi": "r", "omega_h": "r", "alpha_ordinal": "r",
+             "omega_categorical": "r"},
+            note=(r.t("n_reliability", nb=nb) if nb else r.t("n_reliability_noboot"))
+            + (" " + r.t("n_reliability_ordinal") if ordcols else ""),
             index_label=tr("scale", r.lang),
             column_labels={"alpha": "α", "alpha_lo": "α 95% CI lower", "alpha_hi": "α 95% CI upper",
                            "omega": "ω_t", "omega_lo": "ω_t 95% CI lower",
-                           "omega_hi": "ω_t 95% CI upper", "omega_h": "ω_h", "k": "k"})
+                           "omega_hi": "ω_t 95% CI upper", "omega_h": "ω_h", "k": "k",
+                           "alpha_ordinal": "ordinal α", "omega_categorical": "categorical ω"})
     low = df.index[df["alpha"] < 0.70].tolist()
     if low:
         s.add(WarningList([r.warn("reliability", r.t("w_low_alpha", scales="; ".join(low)))]))
@@ -628,7 +666,8 @@ def _cfa_one(r, si, s):
     cfa = need("sem", "cfa")
     model = si.cfa_syntax()
     data = keyed_items(r, si)
-    fit = cfa(model, data, **_fit_kwargs(r))
+    kw = _si_fit_kwargs(r, si)
+    fit = cfa(model, data, **kw)
     r.cfa_fits[si.id] = fit
     r.fits.append((f"cfa_{si.id}", f"CFA {_short(r, si)}", fit))
     _section_warnings(s, r.collect_warnings(f"CFA {si.id}", fit))
@@ -644,11 +683,19 @@ def _cfa_one(r, si, s):
         index=pd.Index(mark_reversed(r, si, lo["rhs"].to_numpy()), name="item"))
     r.table(s, f"cfa_{si.id}", r.t("t_cfa", name=_label(r, si)), df,
             {"factor": "s", "est": "f2", "se": "f2", "z": "f2", "std_all": "r"},
-            note=_reversed_note(r, si, r.t("n_cfa", estimator=r.study.estimator,
-                                            missing=r.study.missing)),
+            note=_reversed_note(r, si, r.t("n_cfa_ordinal", estimator=kw["estimator"],
+                                            missing=kw["missing"]) if kw.get("ordered") else
+                                r.t("n_cfa", estimator=kw["estimator"], missing=kw["missing"])),
             index_label=tr("item", r.lang),
             column_labels={"factor": tr("factor", r.lang), "est": "B", "se": "SE", "z": "z",
                            "std_all": "β"})
+    if kw.get("ordered"):
+        th = params[params["op"] == "|"]
+        tdf = th.pivot_table(index="lhs", columns="rhs", values="est", sort=False)
+        tdf.index.name = "item"
+        r.table(s, f"thresholds_{si.id}", r.t("t_thresholds", name=_label(r, si)), tdf,
+                {c: "f2" for c in tdf.columns}, note=r.t("n_thresholds"),
+                index_label=tr("item", r.lang))
     factors = {}
     for f, item, std in zip(lo["lhs"], lo["rhs"], lo["std_all"]):
         factors.setdefault(f, []).append((item, float(std) if std is not None else np.nan))
@@ -779,9 +826,18 @@ def _invariance_one(r, si, s):
         # group goes first so that latent means are differences from it
         data = data.iloc[np.argsort((data[gcol] != ref).to_numpy(), kind="stable")]
     levels = tuple(r.options.get("invariance_levels") or ("configural", "metric", "scalar", "strict"))
-    inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **_fit_kwargs(r))
+    kw = _si_fit_kwargs(r, si)
+    if kw.get("ordered"):
+        # ordinal: configural -> thresholds -> metric -> scalar (Wu & Estabrook 2016)
+        levels = tuple(lv for lv in ("configural", "thresholds", "metric", "scalar")
+                       if lv in ("configural", "thresholds") or lv in levels)
+    inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **kw)
     _section_warnings(s, r.collect_warnings(f"invariance {si.id}", inv))
     tab = inv.table.copy()
+    if kw.get("ordered"):
+        # the scaled WLSMV indices drive the decisions; show them under the usual columns
+        tab["chisq"], tab["cfi"], tab["rmsea"] = tab["chisq_scaled"], tab["cfi_scaled"], tab["rmsea_scaled"]
+        tab = tab.drop(columns=[c for c in ("cfi_robust", "rmsea_robust") if c in tab.columns])
     robust = "cfi_robust" in tab.columns and tab["cfi_robust"].notna().any()
     # with MLR the robust indices replace the ML ones (all of them are in results.json)
     fit_cols = (["chisq_scaled", "df", "cfi_robust", "rmsea_robust", "srmr"] if robust
@@ -804,7 +860,8 @@ def _invariance_one(r, si, s):
                            "srmr": "SRMR", "chisq_diff": "Δχ²", "df_diff": "Δdf", "p_diff": "p",
                            "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "delta_srmr": "ΔSRMR",
                            "decision": r.t("c_decision")},
-            note=r.t("n_invariance_table"), index_label=tr("level", r.lang))
+            note=r.t("n_invariance_ordinal") if kw.get("ordered") else r.t("n_invariance_table"),
+            index_label=tr("level", r.lang))
     freed = getattr(inv, "freed", None)
     if isinstance(freed, pd.DataFrame) and len(freed):
         _partial_table(r, s, si, freed)
@@ -1075,6 +1132,9 @@ def step_methods(r, section):
         parts.append(("m_fit", {}))
     if ran("invariance"):
         parts.append(("m_invariance", {"group": r.dataset.group_column or "—"}))
+    ordinal = [si for si in st.instruments if res.get("ordinal", {}).get(si.id)]
+    if ordinal:
+        parts.append(("m_ordinal", {"names": ", ".join(_short(r, si) for si in ordinal)}))
     if ran("validity"):
         parts.append(("m_validity" if o["bootstrap"] else "m_validity_noboot",
                       {"nb": o["bootstrap"]}))
@@ -1105,7 +1165,10 @@ def step_software(r):
                                          "python": v.get("python"), "seed": r.seed,
                                          "nb": r.options["bootstrap"]}))
     s.add(WarningList([])) if False else None
-    for ref in tr("references", "en").split("\n"):   # APA: references in their own language
+    refs = tr("references", "en").split("\n")   # APA: references in their own language
+    if any((r.results.get("ordinal") or {}).values()):
+        refs = sorted(refs + tr("references_ordinal", "en").split("\n"))
+    for ref in refs:
         s.add(Paragraph(ref.replace("{", "{{").replace("}", "}}"), {}, direction="ltr"))
 
 
