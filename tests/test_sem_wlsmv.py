@@ -151,6 +151,23 @@ def test_cfa_from_data_matches_lavaan(name, model, kw):
             np.testing.assert_allclose(fm[key], val, rtol=1e-4, atol=1e-7, err_msg=key)
 
 
+def test_multigroup_from_data_matches_lavaan():
+    import psychometrics as pm
+    bfi = pd.read_csv(ROOT / "tests" / "data" / "bfi.csv")
+    fit = pm.cfa(AC, bfi, ordered=True, group="gender", group_equal=("thresholds", "loadings"))
+    fm = fit.fit_measures()
+    for key, val in REF["ac_mg_equal"]["fit_measures"].items():
+        if val is None:
+            assert np.isnan(fm[key]), key
+        else:
+            np.testing.assert_allclose(fm[key], val, rtol=1e-4, atol=1e-7, err_msg=key)
+    pe = fit.parameters()
+    assert set(pe.op) >= {"=~", "|", "~*~", "~~", "~1"}
+    # scale factors are free in the second group once thresholds are equal (lavaan)
+    sc = pe[pe.op == "~*~"]
+    assert (sc[sc.group == 1].se == 0).all() and (sc[sc.group == 2].se > 0).all()
+
+
 def test_ordered_list_of_columns_and_default_estimator():
     import psychometrics as pm
     fit = pm.cfa(CSQ, _example(), ordered=[f"csq_{i}" for i in range(1, 9)])
