@@ -315,7 +315,7 @@ def _study_yaml(language: str, data_file: str) -> dict:
         "instruments": [
             {"scale": "wai_sr", "prefix": "wai_"},
             {"file": "engagement.yaml", "prefix": "eng_"},
-            {"scale": "csq8", "prefix": "csq_"},
+            {"scale": "csq8", "prefix": "csq_", "ordered": "auto"},  # 4 categories: WLSMV
             {"file": "outcome.yaml", "prefix": "out_"},
         ],
         "structural": {"model": STRUCTURAL_MODEL},
