@@ -67,9 +67,18 @@ def cfa(model, data=None, group=None, estimator="ML", missing="listwise", group_
 @single_blas_thread
 def sem(model, data=None, group=None, estimator="ML", missing="listwise", group_equal=(),
         group_partial=(), std_lv=False, orthogonal=False, meanstructure=None, *,
-        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal"):
+        sample_cov=None, sample_mean=None, sample_nobs=None, sample_sd=None, likelihood="normal",
+        ordered=None, parameterization="delta"):
     """Fit a structural equation model as ``lavaan::sem()`` (same defaults as :func:`cfa` in
-    lavaan 0.6-14; exogenous observed covariates are fixed.x).  Returns a :class:`CFAFit`."""
+    lavaan 0.6-14; exogenous observed covariates are fixed.x).  Returns a :class:`CFAFit`
+    (with ``ordered=``: WLSMV on ordinal indicators, as :func:`cfa`)."""
+    if _ordinal(ordered, estimator):
+        from .ordinal_fit import fit_ordinal
+        est = "WLSMV" if str(estimator).upper() == "ML" else estimator
+        return fit_ordinal(model, data, ordered=ordered, group=group, estimator=est,
+                           missing=missing, group_equal=group_equal, group_partial=group_partial,
+                           std_lv=std_lv, orthogonal=orthogonal, parameterization=parameterization,
+                           model_type="sem")
     return fit_model(model, data, group=group, estimator=estimator, missing=missing,
                      group_equal=group_equal, group_partial=group_partial, std_lv=std_lv,
                      orthogonal=orthogonal, meanstructure=meanstructure, model_type="sem",
