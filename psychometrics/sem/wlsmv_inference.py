@@ -262,6 +262,7 @@ def wlsmv_measures(fit) -> dict:
             fm["rmsea_pvalue_robust"] = _rmsea_close_chat(X3s, df3, N, G, 0.05, c3)
             fm["rmsea_notclose_pvalue_robust"] = _rmsea_close_chat(X3s, df3, N, G, 0.08, c3, True)
     fm.update(_srmr_wrmr(fit, T))
+    fm.update(_other_indices(fit, T, df, N))
     if fit.estimator.startswith("ULS"):
         # the unweighted statistic is not chi-square distributed: lavaan gives no p value
         fm["pvalue"] = fm["baseline_pvalue"] = float("nan")
@@ -323,6 +324,28 @@ def _rmsea_close_chat(X2, df, N, G, h0, c, notclose=False):
         return float("nan")
     lam = N * df * h0 ** 2 / (G * c)
     return float(stats.ncx2.cdf(X2, df, lam) if notclose else stats.ncx2.sf(X2, df, lam))
+
+
+def _other_indices(fit, T, df, N) -> dict:
+    """Hoelter's critical N (cn_05, cn_01), McDonald's MFI and GFI/AGFI/PGFI on the weighted
+    residuals of ``WLS.obs`` (``lav_fit_cn``, ``lav_fit_mfi``, ``lav_fit_gfi``)."""
+    out = {}
+    for a, key in ((0.05, "cn_05"), (0.01, "cn_01")):
+        out[key] = (float("nan") if (df == 0 and T < np.finfo(float).eps)
+                    else float(stats.chi2.ppf(1 - a, df) / (T / N) + 1))
+    out["mfi"] = float(np.exp(-0.5 * (T - df) / N))
+    obj = fit.objective
+    gfis, nobs = [], []
+    for g, m in enumerate(obj.moments(fit.model.implied(fit.x))):
+        d = obj.obs[g] - m
+        gfis.append(1 - np.sum(d * d * obj.wv[g]) / np.sum(obj.obs[g] ** 2 * obj.wv[g]))
+        nobs.append(fit.sample.groups[g].nobs)
+    gfi = float(np.dot(nobs, gfis) / np.sum(nobs))
+    nel = sum(len(o) for o in obj.obs)
+    out["gfi"] = gfi
+    out["agfi"] = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
+    out["pgfi"] = (df / nel) * gfi if nel else float("nan")
+    return out
 
 
 def _srmr_wrmr(fit, T) -> dict:

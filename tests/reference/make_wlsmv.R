@@ -37,7 +37,9 @@ FM_KEYS <- c("npar", "fmin", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled
              "rmsea.pvalue.scaled", "rmsea.robust", "rmsea.ci.lower.robust",
              "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
              "rmr", "rmr_nomean", "srmr", "srmr_bentler", "srmr_bentler_nomean",
-             "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean", "wrmr", "ntotal")
+             "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean", "wrmr", "ntotal",
+             "rmsea.notclose.pvalue", "rmsea.notclose.pvalue.scaled",
+             "rmsea.notclose.pvalue.robust", "cn_05", "cn_01", "gfi", "agfi", "pgfi", "mfi")
 
 fm_list <- function(fit) {
   v <- fitMeasures(fit)
