@@ -22,14 +22,13 @@ step can be repaired by a partial-invariance search on score tests, as for ML/ML
 """
 from __future__ import annotations
 
-import warnings as _warnings
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import DataError, ModelError, PsychometricsWarning
+from .errors import DataError, ModelError
 
 ORDINAL_LEVELS = ("configural", "thresholds", "metric", "scalar")
 ORDINAL_EQUAL = {"configural": (), "thresholds": ("thresholds",),
@@ -70,7 +69,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     """
     from .invariance import (InvarianceResult, _get_rule, _invariant_counts,
                              _latent_comparison)
-    from .sem.ordinal_fit import ORDINAL_ESTIMATORS, fit_ordinal, ordinal_stats_from_data
+    from .sem.ordinal_fit import fit_ordinal, ordinal_stats_from_data
     from .sem.score_test import score_test
     from .sem.syntax import parse_model
     from .sem.partable import var_roles
