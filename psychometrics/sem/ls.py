@@ -123,7 +123,7 @@ def ml_start(model, sample, x0, weights, optimize):
     """Start values for GLS/ULS: the ML estimates on the same moments (the least-squares
     criteria are not convex; from the default start GLS can run to an improper solution with a
     higher criterion than lavaan's -- seen with two groups of HS1939)."""
-    from .estimate import MLObjective
+    from .ml import MLObjective
 
     try:
         opt = optimize(model, MLObjective(sample, model.meanstructure), x0, weights)
