@@ -1062,7 +1062,8 @@ def comp_rel_sem(fit_or_items: Any, obs_var: bool = True, tau_eq: bool = False,
     scale (``ord_scale=True``, semTools' default) or on the latent-response scale
     (``ord_scale=False``); see :mod:`psychometrics.sem.ordinal_reliability`.
     """
-    if getattr(fit_or_items, "ordinal", False) and not tau_eq:
+    if not isinstance(fit_or_items, pd.DataFrame) and getattr(fit_or_items, "ordinal", False) \
+            and not tau_eq:
         from psychometrics.sem.ordinal_reliability import categorical_omega
         obs = categorical_omega(fit_or_items, True, ord_scale, group)
         mod = categorical_omega(fit_or_items, False, ord_scale, group)

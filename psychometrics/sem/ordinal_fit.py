@@ -146,6 +146,9 @@ class OrdinalCFAFit(CFAFit):
             if not fm:
                 fm = {"npar": self.npar, "chisq": 2 * self.ntotal * self.fmin, "df": self.df}
             fm["ntotal"] = self.ntotal
+            # flagged, not hidden (as CFAFit): why the fit must not be reported as a result
+            fm["converged"] = bool(self.converged)
+            fm["problem"] = self.problem
             return fm
 
     def test_details(self) -> dict:
