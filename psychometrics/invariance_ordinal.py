@@ -67,8 +67,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     ``delta_cfi``/``delta_rmsea``/``delta_srmr``, ``decision`` and ``freed``.
     ``sample_stats``: precomputed ordinal statistics (lavaan's layout) instead of ``data``.
     """
-    from .invariance import (InvarianceResult, _get_rule, _invariant_counts,
-                             _latent_comparison)
+    from .invariance import InvarianceResult, _get_rule, _latent_comparison, _release_blocked
     from .sem.ordinal_fit import fit_ordinal, ordinal_stats_from_data
     from .sem.score_test import score_test
     from .sem.syntax import parse_model
@@ -195,8 +194,10 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
                 choice = None
                 for name in ranked.index:
                     if level in ("metric", "scalar"):
-                        counts = _invariant_counts(indicators, released + [name], level)
-                        if min(counts.values()) < 2:
+                        # two invariant indicators per factor (Byrne, Shavelson & Muthen 1989)
+                        lhs0 = sel.loc[sel["parameter"] == name, "lhs"].iloc[0]
+                        cand = {"op": op, "parameter": name, "lhs": lhs0}
+                        if _release_blocked(indicators, released, cand, level) is not None:
                             continue
                     choice = name
                     break
