@@ -442,6 +442,9 @@ def study_text(p: StudyProposal, study_path: Path) -> str:
             lines.append(_line("prefix", inst.prefix, "", 4))
         else:
             lines.append(_line("columns", {i: inst.columns[i] for i in ids}, "", 4))
+        if inst.lo is not None and inst.hi is not None and float(inst.hi) - float(inst.lo) < 4:
+            # fewer than five response options: the ordinal (WLSMV) analyses, decided per data
+            lines.append(_line("ordered", "auto", "fewer than five categories: ordinal (WLSMV)", 4))
     lines.append("# structural: {model: \"...\"}          # optional: a structural model in lavaan syntax")
     lines.append("options:")
     lines.append(_line("bootstrap", 1000, "bootstrap draws for the HTMT and indirect-effect CIs", 2))
