@@ -401,12 +401,13 @@ def _reliability(r, s):
             extra = {}
             if _is_ordinal(r, si):
                 # ordinal alpha (polychoric matrix) and categorical omega of a one-factor WLSMV CFA
-                ao = alpha(x, ordinal=True)
-                fit1 = need("sem", "cfa")("f =~ " + " + ".join(cols), x, ordered=True,
-                                          missing="pairwise")
-                oc = need("reliability", "comp_rel_sem")(fit1)
-                extra = {"alpha_ordinal": ao.estimate, "omega_categorical": oc.omega_total}
-                out[si.id][name].update({"alpha_ordinal": ao.to_dict(), "omega_categorical": oc.to_dict()})
+                oo = r.guarded(s, f"ordinal reliability {si.id}/{name}", _ordinal_reliability,
+                               alpha, keyed[cols])
+                if oo is not None:
+                    ao2, oc = oo
+                    extra = {"alpha_ordinal": ao2.estimate, "omega_categorical": oc.omega_total}
+                    out[si.id][name].update({"alpha_ordinal": ao2.to_dict(),
+                                             "omega_categorical": oc.to_dict()})
             rows.append({**extra,
                 "scale": f"{_short(r, si)}: {_sub_label(r, si, name) if name != 'total' else r.t('c_total')}",
                 "k": len(cols), "n": a.n_obs, "alpha": a.estimate,
@@ -457,6 +458,14 @@ def _congruence_one(r, si, s, x, method):
             {**{c: "r" for c in tab.columns if c != "similarity"}, "similarity": "s"},
             note=note, index_label=tr("item", r.lang), column_labels=labels)
     return jsonable(res.to_dict())
+
+
+def _ordinal_reliability(alpha, x):
+    """Ordinal alpha (Zumbo et al. 2007) and categorical omega (Green & Yang 2009) of a scale."""
+    a = alpha(x, ordinal=True)
+    fit = need("sem", "cfa")("f =~ " + " + ".join(map(str, x.columns)), x, ordered=True,
+                             missing="pairwise")
+    return a, need("reliability", "comp_rel_sem")(fit)
 
 
 def _alpha_omega(alpha, omega, x, n_groups, nb, seed):
