@@ -324,7 +324,8 @@ def test_references_complete_and_italic(pages_en):
     text = re.sub(r"<[^>]+>", "", body.split("id='sec-software'")[0])
     cited = set(re.findall(r"(?<![A-Za-zîé])([A-Z][a-zîé]+)(?: et al\.)?,? \(?(?:19|20)\d\d", text))
     missing = {c for c in cited if c not in first_authors and c not in {
-        "Larcker", "Rensvold", "Bentler", "Driessen", "Sarstedt", "Muthén", "Fava"}}
+        "Larcker", "Rensvold", "Bentler", "Driessen", "Sarstedt", "Muthén", "Fava",
+        "Estabrook", "Spisic", "Yang", "Zeisser"}}   # later authors of the ordinal references
     assert not missing, missing
 
 
