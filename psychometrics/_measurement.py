@@ -240,75 +240,198 @@ def _theta(pt: pd.DataFrame, indicators: list[str]) -> np.ndarray:
     return th
 
 
+class _EMCases:
+    """The missing-data structure of ``x`` (n x p, NaN = missing, no all-missing rows), read
+    once for the EM of many case weightings (bootstrap resamples) in :func:`_em_batch`.
+
+    A resample only reweights the rows, so everything that does not depend on the current
+    ``(mu, Sigma)`` is fixed here: the zero-filled data, the missing cells (case, variable,
+    position in the case's missing set), the patterns grouped by their number of missing
+    variables, and the pairs of missing cells within a case (where the E-step adds
+    ``E[y_j y_k | y_o]``).  Weighted sums for a batch of resamples are then matrix products
+    of the case counts with these arrays.
+    """
+
+    def __init__(self, x: np.ndarray):
+        x = np.asarray(x, dtype=float)
+        n, p = x.shape
+        self.n, self.p = n, p
+        obs = ~np.isnan(x)
+        self.x0 = np.where(obs, x, 0.0)
+        self.x2 = (self.x0[:, :, None] * self.x0[:, None, :]).reshape(n, p * p)
+        keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).ravel()
+        ci, cj = np.nonzero(~obs)                  # missing cells, by case then variable
+        self.ci, self.cj = ci, cj
+        n_mis = (~obs).sum(axis=1)
+        first = np.concatenate([[0], np.cumsum(n_mis)])[:-1]     # first cell of each case
+        q = np.arange(ci.size) - first[ci]         # position of the cell in its case's missing set
+        self.xc = self.x0[ci]                      # C x p: the observed part of the cell's case
+        self.oc = obs[ci].astype(float)
+        # cells sorted by variable, for the sums x_l * E[y_j] over the cells of variable j
+        self.by_j = np.argsort(cj, kind="stable")
+        js = cj[self.by_j]
+        self.j_starts = np.flatnonzero(np.r_[True, js[1:] != js[:-1]]) if js.size else js
+        self.j_vars = js[self.j_starts] if js.size else js
+        ends = np.r_[self.j_starts[1:], js.size] if js.size else js
+        self.j_slices = [self.by_j[a:b] for a, b in zip(self.j_starts, ends)]
+        # pattern groups by number of missing variables r: the missing sets (Pg x r), and for
+        # each cell its pattern's row in the group, its position q, and all pairs of cells of
+        # the same case (ordered, with c1 == c2) with their position in the conditional cov
+        self.groups = []
+        pair_c1, pair_c2, pair_t = [], [], []
+        for r in np.unique(n_mis[n_mis > 0]):
+            pats = np.unique(inverse[n_mis == r])
+            M = np.array([np.flatnonzero(~keys[k]) for k in pats])
+            row_of = {int(k): t for t, k in enumerate(pats)}
+            cells = np.flatnonzero(n_mis[ci] == r)
+            kp = np.array([row_of[int(k)] for k in inverse[ci[cells]]])
+            cases = np.flatnonzero(n_mis == r)
+            f = first[cases]
+            qa = np.arange(r)
+            c1 = (f[:, None, None] + qa[None, :, None] + 0 * qa[None, None, :]).ravel()
+            c2 = (f[:, None, None] + 0 * qa[None, :, None] + qa[None, None, :]).ravel()
+            kcase = np.array([row_of[int(k)] for k in inverse[cases]])
+            pk = np.repeat(kcase, r * r)
+            pq1 = np.tile(np.repeat(qa, r), cases.size)
+            pq2 = np.tile(np.tile(qa, r), cases.size)
+            start = sum(len(c) for c in pair_c1)
+            self.groups.append({"M": M, "obs": keys[pats].astype(float), "cells": cells, "kp": kp, "q": q[cells],
+                                "pairs": np.arange(start, start + c1.size), "pk": pk,
+                                "pq1": pq1, "pq2": pq2})
+            pair_c1.append(c1)
+            pair_c2.append(c2)
+        self.pc1 = np.concatenate(pair_c1) if pair_c1 else np.zeros(0, int)
+        self.pc2 = np.concatenate(pair_c2) if pair_c2 else np.zeros(0, int)
+        tgt = cj[self.pc1] * p + cj[self.pc2]
+        self.p_order = np.argsort(tgt, kind="stable")
+        ts = tgt[self.p_order]
+        self.p_starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]) if ts.size else ts
+        self.p_targets = ts[self.p_starts] if ts.size else ts
+
+    def step(self, w, mu, sigma, t1_obs, t2_obs, N):
+        """One EM step for a batch of resamples (case counts ``w``, B x n) from ``(mu, Sigma)``
+        (B x p, B x p x p); ``t1_obs``, ``t2_obs`` the weighted sums over the observed cells
+        (zero-filled data).  Returns the new ``(mu, Sigma)``."""
+        B, p = mu.shape
+        # regressions of the missing on the observed variables from the precision matrix
+        # K = Sigma^-1: E[y_m | y_o] = mu_m - K_mm^-1 K_mo (y_o - mu_o), cov = K_mm^-1
+        K = np.linalg.inv(sigma)
+        C = self.ci.size
+        f = np.empty((B, C))
+        cond = np.empty((B, self.pc1.size))
+        for g in self.groups:
+            M = g["M"]
+            Kmo = K[:, M, :]                                  # B x Pg x r x p
+            if M.shape[1] == 1:
+                cmm = 1.0 / Kmo[:, :, :, M[:, 0]][:, np.arange(M.shape[0]), :, np.arange(M.shape[0])]
+                cmm = np.moveaxis(cmm, 0, 1)[..., None]       # B x Pg x 1 x 1
+                L = Kmo * cmm
+            elif M.shape[1] == 2:
+                kmm = K[:, M[:, :, None], M[:, None, :]]
+                det = kmm[..., 0, 0] * kmm[..., 1, 1] - kmm[..., 0, 1] * kmm[..., 1, 0]
+                cmm = np.empty_like(kmm)
+                cmm[..., 0, 0], cmm[..., 1, 1] = kmm[..., 1, 1] / det, kmm[..., 0, 0] / det
+                cmm[..., 0, 1], cmm[..., 1, 0] = -kmm[..., 0, 1] / det, -kmm[..., 1, 0] / det
+                L = cmm @ Kmo
+            else:
+                cmm = np.linalg.inv(K[:, M[:, :, None], M[:, None, :]])      # B x Pg x r x r
+                L = cmm @ Kmo                                 # B x Pg x r x p
+            cells = g["cells"]
+            # L (y - mu) over the observed entries: the cell's data minus the pattern's mean part
+            lmu = np.einsum("bkrp,kp,bp->bkr", L, g["obs"], mu)   # B x Pg x r
+            Lc = L[:, g["kp"], g["q"], :]                     # B x Cg x p
+            f[:, cells] = (mu[:, self.cj[cells]] + lmu[:, g["kp"], g["q"]]
+                           - np.einsum("bcp,cp->bc", Lc, self.xc[cells]))
+            cond[:, g["pairs"]] = cmm[:, g["pk"], g["pq1"], g["pq2"]]
+        wc = w[:, self.ci]
+        gf = wc * f                                           # weighted conditional means
+        t1 = t1_obs.copy()
+        t2 = t2_obs.copy()
+        if C:
+            t1[:, self.j_vars] += np.add.reduceat(gf[:, self.by_j], self.j_starts, axis=1)
+            # sum_i w_i x_l E[y_j]: the observed values of the cell's case times its fill
+            mx = np.empty((B, self.j_vars.size, p))
+            for t, sl in enumerate(self.j_slices):
+                mx[:, t, :] = gf[:, sl] @ self.xc[sl]
+            t2[:, :, self.j_vars] += np.swapaxes(mx, 1, 2)
+            t2[:, self.j_vars, :] += mx
+            # sum_i w_i E[y_j y_k]: products of fills plus the conditional covariance
+            h = w[:, self.ci[self.pc1]] * (f[:, self.pc1] * f[:, self.pc2] + cond)
+            t2.reshape(B, p * p)[:, self.p_targets] += np.add.reduceat(h[:, self.p_order],
+                                                                       self.p_starts, axis=1)
+        mu_new = t1 / N[:, None]
+        sig_new = t2 / N[:, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
+        return mu_new, 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
+
+
 def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
-              tol: float = 1e-5) -> tuple[np.ndarray, np.ndarray, bool]:
+              tol: float = 1e-10, cases: "_EMCases | None" = None
+              ) -> tuple[np.ndarray, np.ndarray, bool]:
     """EM estimates of the saturated normal model for a batch of case weightings of ``x``.
 
     ``x`` (n x p, NaN = missing, no all-missing rows); ``w`` (B x n) the case counts of B
     bootstrap resamples; ``start`` ``(mu, Sigma)`` where every resample starts (the full-data
-    estimate).  The EM steps of Little & Rubin (2002, ch. 8) -- the same as
-    :meth:`psychometrics.sem.fiml.MissingPatterns.em` and lavaan's
-    ``lav_mvnorm_missing_h1_estimate_moments`` -- run on all resamples at once: a resample
-    only reweights the rows, so the missing-data patterns are shared and each pattern's
-    weighted sums are matrix products.  Returns ``(mu (B x p), Sigma (B x p x p),
-    converged)``; iteration stops when the largest change over all resamples is below ``tol``.
+    estimate: a warm start, so a resample needs a few steps).  The EM steps of Little & Rubin
+    (2002, ch. 8) -- the same as :meth:`psychometrics.sem.fiml.MissingPatterns.em` and
+    lavaan's ``lav_mvnorm_missing_h1_estimate_moments`` -- run on all resamples at once: a
+    resample only reweights the rows, so the missing-data structure (``cases``, an
+    :class:`_EMCases`, computed once if not given) is shared and every weighted sum is a
+    product with the case counts.  Each resample stops on its own when the largest change of
+    its means and covariances, relative to its standard deviations (``|d mu_j| / s_j``,
+    ``|d Sigma_jk| / (s_j s_k)``), is below ``tol``, so its result does not depend on the
+    other resamples of the batch.  Returns ``(mu (B x p), Sigma (B x p x p), converged)``.
     """
     x = np.asarray(x, dtype=float)
-    n, p = x.shape
+    cs = cases if cases is not None else _EMCases(x)
+    w = np.asarray(w, dtype=float)
     B = w.shape[0]
-    obs = ~np.isnan(x)
-    x0 = np.where(obs, x, 0.0)
-    keys, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).ravel()
-    pats = []
-    t1_obs = np.zeros((B, p))            # sums over the observed cells: fixed across iterations
-    t2_obs = np.zeros((B, p, p))
-    for k in range(len(keys)):
-        rows = np.flatnonzero(inverse == k)
-        o = np.flatnonzero(keys[k])
-        m = np.flatnonzero(~keys[k])
-        yo = x0[np.ix_(rows, o)]
-        wk = w[:, rows]                                   # B x n_k
-        s0 = wk.sum(axis=1)                               # B
-        s1 = wk @ yo                                      # B x po
-        s2 = np.einsum("bi,ij,ik->bjk", wk, yo, yo, optimize=True)   # B x po x po
-        t1_obs[:, o] += s1
-        t2_obs[:, o[:, None], o[None, :]] += s2
-        if m.size:
-            pats.append((o, m, s0, s1, s2))
+    p = cs.p
+    t1_obs = w @ cs.x0
+    t2_obs = (w @ cs.x2).reshape(B, p, p)
     N = w.sum(axis=1)
     mu = np.repeat(np.asarray(start[0], dtype=float)[None], B, axis=0)
     sigma = np.repeat(np.asarray(start[1], dtype=float)[None], B, axis=0)
     active = np.arange(B)            # resamples not yet converged (each stops on its own)
+    failed = np.zeros(B, dtype=bool)
+
+    def em_step(idx, m, sg):
+        return cs.step(w[idx], m, sg, t1_obs[idx], t2_obs[idx], N[idx])
+
     for _ in range(max_iter):
-        mu_a, sig_a = mu[active], sigma[active]
-        # regressions of the missing on the observed variables from the precision matrix
-        # K = Sigma^-1: beta = Sigma_mo Sigma_oo^-1 = -K_mm^-1 K_mo, cond. cov = K_mm^-1
-        K = np.linalg.inv(sig_a)
-        t1 = t1_obs[active].copy()
-        t2 = t2_obs[active].copy()
-        for o, m, s0, s1, s2 in pats:
-            s0, s1, s2 = s0[active], s1[active], s2[active]
-            cond = np.linalg.inv(K[:, m[:, None], m[None, :]])                 # B x pm x pm
-            beta = -cond @ K[:, m[:, None], o[None, :]]                          # B x pm x po
-            a = mu_a[:, m] - np.einsum("bij,bj->bi", beta, mu_a[:, o])
-            bs1 = np.einsum("bij,bj->bi", beta, s1)
-            t1[:, m] += s0[:, None] * a + bs1
-            bs2 = beta @ s2
-            cross_mo = a[:, :, None] * s1[:, None, :] + bs2
-            as1b = a[:, :, None] * bs1[:, None, :]
-            cross_mm = (s0[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
-                        + as1b + np.swapaxes(as1b, 1, 2) + bs2 @ np.swapaxes(beta, 1, 2))
-            t2[:, m[:, None], o[None, :]] += cross_mo
-            t2[:, o[:, None], m[None, :]] += np.swapaxes(cross_mo, 1, 2)
-            t2[:, m[:, None], m[None, :]] += cross_mm
-        mu_new = t1 / N[active, None]
-        sig_new = t2 / N[active, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
-        sig_new = 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
-        delta = np.maximum(np.abs(mu_new - mu_a).max(axis=1),
-                           np.abs(sig_new - sig_a).max(axis=(1, 2)))
-        mu[active], sigma[active] = mu_new, sig_new
-        active = active[delta >= tol]
+        # one SQUAREM cycle (Varadhan & Roland 2008, scheme S3): two EM steps, an
+        # extrapolation along them, and an EM step from there; EM's fixed point (the ML
+        # estimate) is unchanged, only fewer steps are needed to reach it
+        m0, s0 = mu[active], sigma[active]
+        m1, s1 = em_step(active, m0, s0)
+        m2, s2 = em_step(active, m1, s1)
+        rm, rs = m1 - m0, s1 - s0
+        vm, vs = m2 - 2 * m1 + m0, s2 - 2 * s1 + s0
+        nr = np.sqrt((rm ** 2).sum(axis=1) + (rs ** 2).sum(axis=(1, 2)))
+        nv = np.sqrt((vm ** 2).sum(axis=1) + (vs ** 2).sum(axis=(1, 2)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alpha = np.where(nv > 0, -nr / nv, -1.0)
+        alpha = np.clip(np.nan_to_num(alpha, nan=-1.0), -50.0, -1.0)
+        mx = m0 - 2 * alpha[:, None] * rm + alpha[:, None] ** 2 * vm
+        sx = s0 - 2 * alpha[:, None, None] * rs + alpha[:, None, None] ** 2 * vs
+        # an extrapolation that leaves the positive-definite matrices falls back to EM's
+        try:
+            np.linalg.cholesky(sx)
+            ok = np.ones(len(sx), dtype=bool)
+        except np.linalg.LinAlgError:
+            with np.errstate(invalid="ignore"):
+                ok = np.array([np.all(np.isfinite(a)) and np.linalg.eigvalsh(a)[0] > 0 for a in sx])
+        mx[~ok], sx[~ok] = m2[~ok], s2[~ok]
+        m3, s3 = em_step(active, mx, sx)
+        sd = np.sqrt(np.abs(np.einsum("bii->bi", s3)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = np.maximum((np.abs(m3 - mx) / sd).max(axis=1),
+                               (np.abs(s3 - sx) / (sd[:, :, None] * sd[:, None, :]))
+                               .max(axis=(1, 2)))
+        mu[active], sigma[active] = m3, s3
+        bad = ~np.isfinite(delta)            # a resample whose Sigma broke down stops here
+        failed[active[bad]] = True
+        active = active[~((delta < tol) | bad)]
         if active.size == 0:
             break
-    return mu, sigma, bool(active.size == 0)
+    return mu, sigma, bool(active.size == 0 and not failed.any())

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrics._results import jsonable
-from psychometrics._measurement import (ValidityInputError, _batches, _boot_weights, _em_batch, _first,
-                                        _fit_matrices, _weighted_pairwise_moments)
+from psychometrics._measurement import (ValidityInputError, _EMCases, _batches, _boot_weights,
+                                        _em_batch, _first, _fit_matrices, _weighted_pairwise_moments)
 from psychometrics.errors import CellProblem, DataError, PsychometricsWarning
 from psychometrics.reliability import composite_reliability
 from ._blas import single_blas_thread
@@ -282,12 +282,21 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
     if n_boot:
         rng = np.random.default_rng(seed)
         reps = []
+        em_cases = None
         for b in _batches(n_boot, n, p):
             w = _boot_weights(rng, n, b)
             if missing == "fiml":
-                # EM on every resample (the rows reweighted by their bootstrap counts), all
-                # resamples at once, started at the full-data estimate
-                _, sb, ok_b = _em_batch(x, w, em_start)
+                # EM on every resample (the rows reweighted by their bootstrap counts), a
+                # chunk of resamples at once, warm-started at the full-data estimate; the
+                # missing-data structure is read once (each resample converges on its own,
+                # so the chunking does not change a draw)
+                if em_cases is None:
+                    em_cases = _EMCases(x)
+                step = max(1, int(4e6 // max(1, em_cases.ci.size * p)))
+                parts = [_em_batch(x, w[i:i + step], em_start, cases=em_cases)
+                         for i in range(0, len(w), step)]
+                sb = np.concatenate([pt[1] for pt in parts])
+                ok_b = all(pt[2] for pt in parts)
                 d = 1.0 / np.sqrt(np.einsum("bii->bi", sb))
                 rb = sb * d[:, :, None] * d[:, None, :]
                 if not ok_b:

@@ -129,20 +129,67 @@ def test_htmt_em_correlations_match_semtools():
     assert pm.htmt(bfi, mapping, missing="ml").n_obs == ref["n_any"]
 
 
-def test_htmt_em_bootstrap_equals_em_per_resample():
+def _bfi_em_items(n=200):
+    bfi = pd.read_csv(DATA / "bfi.csv").head(n)
+    x = bfi[[f"{c}{i}" for c in "ACE" for i in range(1, 6)]].to_numpy(float)
+    return x[~np.isnan(x).all(axis=1)]
+
+
+def test_htmt_em_bootstrap_equals_cold_em_per_resample():
+    # the batched, warm-started, extrapolated EM of the bootstrap reaches the same ML
+    # estimate as a plain EM from lavaan's start on the resampled rows (to 1e-6)
     from psychometrics._measurement import _boot_weights, _em_batch
     from psychometrics.sem.fiml import MissingPatterns
-    bfi = pd.read_csv(DATA / "bfi.csv").head(200)
-    x = bfi[[f"{c}{i}" for c in "ACE" for i in range(1, 6)]].to_numpy(float)
-    x = x[~np.isnan(x).all(axis=1)]
+    x = _bfi_em_items()
     mu0, s0, _, _ = MissingPatterns(x).em()
     w = _boot_weights(np.random.default_rng(5), len(x), 4)
     mu, sig, ok = _em_batch(x, w, (mu0, s0))
     assert ok
     for b in range(4):
-        m1, s1, _, _ = MissingPatterns(np.repeat(x, w[b].astype(int), axis=0))._em(start=(mu0, s0))
-        np.testing.assert_allclose(sig[b], s1, atol=1e-10)
-        np.testing.assert_allclose(mu[b], m1, atol=1e-10)
+        m1, s1, _, ok1 = MissingPatterns(np.repeat(x, w[b].astype(int), axis=0))._em(
+            max_iter=5000, tol=1e-12)
+        assert ok1
+        np.testing.assert_allclose(sig[b], s1, atol=1e-6 * np.abs(s1).max())
+        np.testing.assert_allclose(mu[b], m1, atol=1e-6 * np.abs(m1).max())
+
+
+def test_htmt_em_bootstrap_draw_does_not_depend_on_its_batch():
+    # each resample stops on its own: alone or among others, the same estimate
+    from psychometrics._measurement import _EMCases, _boot_weights, _em_batch
+    from psychometrics.sem.fiml import MissingPatterns
+    x = _bfi_em_items(150)
+    start = MissingPatterns(x).em()[:2]
+    w = _boot_weights(np.random.default_rng(11), len(x), 6)
+    cs = _EMCases(x)
+    _, sig, _ = _em_batch(x, w, start, cases=cs)
+    for b in (0, 3, 5):
+        _, one, _ = _em_batch(x, w[b:b + 1], start, cases=cs)
+        np.testing.assert_allclose(one[0], sig[b], rtol=0, atol=1e-12)
+
+
+def test_htmt_fiml_bootstrap_cis_equal_cold_em_draws():
+    # end to end: the CIs of htmt(missing="fiml") are the quantiles of HTMT over resamples
+    # each fitted by a cold-started EM (the same seeded case counts)
+    from psychometrics._measurement import _boot_weights
+    from psychometrics.sem.fiml import MissingPatterns
+    from psychometrics.validity import _htmt_from_cor
+    bfi = pd.read_csv(DATA / "bfi.csv").head(200)
+    mapping = {f: [f"{c}{i}" for i in range(1, 6)] for f, c in list(BFI5.items())[:3]}
+    names = [n for v in mapping.values() for n in v]
+    h = pm.htmt(bfi, mapping, missing="fiml", n_boot=5, seed=3)
+    x = bfi[names].to_numpy(float)
+    x = x[~np.isnan(x).all(axis=1)]
+    w = _boot_weights(np.random.default_rng(3), len(x), 5)
+    blocks = [np.arange(5 * k, 5 * k + 5) for k in range(3)]
+    reps = []
+    for b in range(5):
+        _, s, _, _ = MissingPatterns(np.repeat(x, w[b].astype(int), axis=0))._em(
+            max_iter=5000, tol=1e-12)
+        d = 1 / np.sqrt(np.diag(s))
+        reps.append(_htmt_from_cor((s * np.outer(d, d))[None], blocks, True, True)[0])
+    reps = np.array(reps)
+    np.testing.assert_allclose(h.ci_lower.to_numpy(), np.quantile(reps, 0.025, axis=0), atol=1e-6)
+    np.testing.assert_allclose(h.ci_upper.to_numpy(), np.quantile(reps, 0.975, axis=0), atol=1e-6)
 
 
 def test_validity_htmt_follows_the_fit_and_states_n():
