@@ -621,7 +621,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                levels: Sequence[str] = ("configural", "metric", "scalar", "strict"),
                rule="chen2007", partial: str = "search", group_partial: Sequence[str] = (),
                max_groups: int = 10, max_release: int = 20, std_lv: bool = False,
-               data_name: str = "data", ordered=None) -> InvarianceResult:
+               data_name: str = "data", ordered=None,
+               progress=None) -> InvarianceResult:
     """Test measurement invariance of ``model`` across the groups in column ``group``.
 
     Returns an :class:`InvarianceResult` (``table``, ``fits``, ``freed``,
@@ -642,6 +643,11 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     ``ordered`` (True or a list of columns): ordinal items, analysed by WLSMV with Wu &
     Estabrook's (2016) identification and the levels configural -> thresholds -> metric ->
     scalar; see :func:`psychometrics.invariance_ordinal.ordinal_invariance`.
+
+    ``progress``: optional callback ``progress(done, total)`` (a progress display) called
+    after each model fit with the fits done and expected so far (the total grows when a partial-invariance search refits); it
+    only reports counts, the result does not depend on it (continuous items; the ordinal
+    analysis does not report progress).
     """
     if ordered is not None and ordered is not False and not (
             isinstance(ordered, (list, tuple)) and not ordered):
@@ -655,6 +661,16 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                                   group_partial=group_partial, max_release=max_release,
                                   data_name=data_name)
     rule = _get_rule(rule)
+    n_fits = [0, len(list(levels))]      # fits done; fits expected (grows with partial refits)
+
+    def _fit_counted(*args):
+        fit_ = _fit(*args)
+        n_fits[0] += 1
+        n_fits[1] = max(n_fits[1], n_fits[0])
+        if progress is not None:
+            progress(n_fits[0], n_fits[1])
+        return fit_
+
     est = str(estimator).upper()
     if est not in ("ML", "MLR"):
         raise ModelError(f"invariance: estimator {estimator!r} not supported; use 'ML' or 'MLR'")
@@ -696,7 +712,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     stopped = None
     alpha = rule.alpha if rule.alpha is not None else 0.05
     for level in levels:
-        fit = _fit(model, df, group, est, missing, _equal_tokens(level), released, std_lv)
+        fit = _fit_counted(model, df, group, est, missing, _equal_tokens(level), released, std_lv)
         fits[level] = fit
         if indicators is None:
             indicators = _indicators(fit)
@@ -758,8 +774,9 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                                    **{k: choice[k] for k in ("parameter", "lhs", "op", "rhs",
                                                               "X2", "df", "pvalue")},
                                    "reason": reason})
-                fit_p = _fit(model, df, group, est, missing, _equal_tokens(level), released,
-                             std_lv)
+                n_fits[1] += 1                # one more fit than the levels
+                fit_p = _fit_counted(model, df, group, est, missing, _equal_tokens(level),
+                                     released, std_lv)
                 row_p, fm_p = _fit_row(fit_p, robust)
                 problem_p = _fit_problem(fit_p)
                 if problem_p:
@@ -849,6 +866,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         "estimator": est, "missing": missing, "n_dropped_missing_group": n_dropped,
         "messages": notes,
     }
+    if progress is not None and n_fits[1] > n_fits[0]:
+        progress(n_fits[0], n_fits[0])   # fewer fits than expected (a level stopped the run)
     return InvarianceResult(table=table, fits=fits, freed=freed, latent_means=latent, note=note,
                             groups=labels, reference_group=labels[0], n_per_group=n_per_group,
                             n_dropped=n_dropped, rule=rule, score_tests=score_tests,

@@ -818,7 +818,7 @@ def _omega_core(r: np.ndarray, nf: int, option: str = "equal", flip: bool = True
 
 @single_blas_thread
 def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int = 0,
-          seed: int | None = None, level: float = 0.95) -> OmegaResult:
+          seed: int | None = None, level: float = 0.95, progress=None) -> OmegaResult:
     """McDonald's omega, reproducing ``psych::omega`` (psych 2.2.9, fm = "minres", rotate = "oblimin").
 
     Steps (as psych): pairwise correlation matrix R of the items; minres
@@ -844,6 +844,8 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
     ``numpy.random.default_rng(seed)``; each resample refits the factor model.
     (psych's ``n.iter`` instead reports a normal interval on Fisher's z; its
     random numbers cannot be reproduced, so only the method is comparable.)
+    ``progress``: optional callback ``progress(done, total)`` (a progress display) called with
+    the number of resamples done; it only reports counts, the result does not depend on it.
     """
     if not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
         raise ReliabilityInputError(f"n_groups must be a positive integer, got {n_groups!r}")
@@ -894,11 +896,14 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
     if n_boot:
         rng = np.random.default_rng(seed)
         reps = {"omega_total": [], "omega_hierarchical": [], "alpha": [], "G6": []}
-        failed = 0
+        failed = done = 0
         for b in _batches(n_boot, n_sub, p):
             w = _boot_weights(rng, n_sub, b)
             _, cors = _weighted_pairwise_moments(arr, w)
             for rb in cors:
+                done += 1
+                if progress is not None:
+                    progress(done, n_boot)
                 try:
                     if not np.all(np.isfinite(rb)):
                         raise np.linalg.LinAlgError

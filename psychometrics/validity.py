@@ -229,7 +229,7 @@ class HTMTResult:
 @single_blas_thread
 def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int | None = None,
          level: float = 0.95, htmt2: bool = True, absolute: bool = True, missing: str = "listwise",
-         threshold: float = 0.85) -> HTMTResult:
+         threshold: float = 0.85, progress=None) -> HTMTResult:
     """Heterotrait-monotrait ratio of correlations, as ``semTools::htmt`` (0.5-6).
 
     HTMT_ij = mean heterotrait correlation between the items of factors i and
@@ -248,7 +248,9 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
     (only ``=~`` lines are read) or a fitted CFA.  Factors with a single item
     get NaN.  ``n_boot > 0`` adds percentile bootstrap CIs (rows resampled,
     seeded with ``numpy.random.default_rng(seed)``, vectorised in batches).
-    Returns an :class:`HTMTResult`.
+    ``progress``: optional callback ``progress(done, total)`` (a progress display) called
+    with the number of bootstrap draws done; it only reports counts, the result does not
+    depend on it.  Returns an :class:`HTMTResult`.
     """
     if n_boot < 0:
         raise ValidityInputError(f"n_boot must be >= 0, got {n_boot!r}")
@@ -283,6 +285,7 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
         rng = np.random.default_rng(seed)
         reps = []
         em_cases = None
+        done = 0
         for b in _batches(n_boot, n, p):
             w = _boot_weights(rng, n, b)
             if missing == "fiml":
@@ -292,9 +295,12 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
                 # so the chunking does not change a draw)
                 if em_cases is None:
                     em_cases = _EMCases(x)
-                step = max(1, int(4e6 // max(1, em_cases.ci.size * p)))
-                parts = [_em_batch(x, w[i:i + step], em_start, cases=em_cases)
-                         for i in range(0, len(w), step)]
+                step = max(1, min(200, int(4e6 // max(1, em_cases.ci.size * p))))
+                parts = []
+                for i in range(0, len(w), step):
+                    parts.append(_em_batch(x, w[i:i + step], em_start, cases=em_cases))
+                    if progress is not None:
+                        progress(done + min(i + step, len(w)), n_boot)
                 sb = np.concatenate([pt[1] for pt in parts])
                 ok_b = all(pt[2] for pt in parts)
                 d = 1.0 / np.sqrt(np.einsum("bii->bi", sb))
@@ -304,6 +310,9 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
             else:
                 _, rb = _weighted_pairwise_moments(x, w)
             reps.append(_htmt_from_cor(rb, blocks, htmt2, absolute))
+            done += b
+            if progress is not None and missing != "fiml":
+                progress(done, n_boot)
         reps = np.concatenate(reps)
         q = (1 - level) / 2
         with warnings.catch_warnings():
@@ -457,7 +466,8 @@ def validity_from_estimates(lambda_: np.ndarray, psi: np.ndarray, sample_cov: np
 @single_blas_thread
 def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot: int = 0,
              seed: int | None = None, level: float = 0.95, htmt2: bool = True,
-             threshold: float = 0.85, group=None, missing: str | None = None) -> ValidityResult:
+             threshold: float = 0.85, group=None, missing: str | None = None,
+             progress=None) -> ValidityResult:
     """Convergent and discriminant validity of a fitted CFA (one group at a time).
 
     AVE (``semTools::AVE``), composite reliability (``semTools::compRelSEM``),
@@ -472,7 +482,8 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
     ``comp_rel_sem(fit, higher=...)``).  ``missing`` (HTMT correlations):
     "listwise", "pairwise" or "fiml" (EM, ``semTools::htmt(missing = "ml")``); by default
     the fit's own treatment ("fiml" for a FIML fit, else "listwise").  The number of rows
-    used is ``htmt.n_obs``.  Returns a :class:`ValidityResult`.
+    used is ``htmt.n_obs``.  ``progress``: optional callback ``progress(done, total)`` for
+    the HTMT bootstrap draws (counts only, see :func:`htmt`).  Returns a :class:`ValidityResult`.
     """
     mats = _fit_matrices(fit, group)
     h = None
@@ -497,7 +508,7 @@ def validity(fit, data: pd.DataFrame | None = None, obs_var: bool = True, n_boot
             missing = "fiml" if str(getattr(fit, "missing", "")).lower() in ("fiml", "ml") \
                 else "listwise"
         h = htmt(data, mapping, n_boot=n_boot, seed=seed, level=level, htmt2=htmt2,
-                 threshold=threshold, missing=missing)
+                 threshold=threshold, missing=missing, progress=progress)
     res = validity_from_estimates(mats["lambda"], mats["psi"], mats["sample_cov"],
                                   mats["implied_cov"], mats["factors"], mats["indicators"],
                                   obs_var=obs_var, htmt_result=h, warnings_=mats["warnings"])

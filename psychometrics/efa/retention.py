@@ -347,8 +347,9 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size):
-    """Random eigenvalues for parallel analysis: (pc, fa) arrays of shape (n_iter, p)."""
+def _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size, progress=None):
+    """Random eigenvalues for parallel analysis: (pc, fa) arrays of shape (n_iter, p);
+    ``progress(done, n_iter)`` (if given) after each batch."""
     pcs, fas = [], []
     done = failures = 0
     while done < n_iter:
@@ -375,6 +376,8 @@ def _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size):
         if do_fa:
             fas.append(_batched_one_factor_values(rs) if fa_method == "minres" else _smc_values(rs))
         done += b
+        if progress is not None:
+            progress(min(done, n_iter), n_iter)
     pc = np.concatenate(pcs)
     fa = np.concatenate(fas) if do_fa else None
     return pc, fa
@@ -383,7 +386,7 @@ def _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size):
 @single_blas_thread
 def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str = "both",
                       data: str = "normal", quantile: float = 0.95, fa_method: str = "minres",
-                      missing: str = "pairwise") -> ParallelAnalysisResult:
+                      missing: str = "pairwise", progress=None) -> ParallelAnalysisResult:
     """Horn's (1965) parallel analysis for components and factors, as ``psych::fa.parallel``.
 
     ``kind``: ``"pc"``, ``"fa"`` or ``"both"``; ``data``: ``"normal"`` (random
@@ -401,7 +404,9 @@ def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str
 
     Returns a :class:`ParallelAnalysisResult`.  The observed eigenvalues equal
     psych's; the simulated ones agree with psych's in distribution (R's and
-    numpy's random streams differ).
+    numpy's random streams differ).  ``progress``: optional callback ``progress(done, total)``
+    (a progress display) called with the number of random data sets done; it only reports
+    counts, the result does not depend on it.
     """
     rec: list = []
     if kind not in ("pc", "fa", "both"):
@@ -444,7 +449,7 @@ def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str
     per = 8 * p * p * 4 if data == "normal" else 8 * n * p * 6
     batch_size = max(1, min(256, int(64e6 // per)))
     with _one_blas_thread():
-        pc, fa = _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size)
+        pc, fa = _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size, progress)
     q = float(quantile)
     sim_pc_mean, sim_pc_q = pc.mean(0), np.quantile(pc, q, axis=0)
     sim_fa_mean = sim_fa_q = None
@@ -612,20 +617,23 @@ def scree_criteria(eigenvalues: Sequence[float], aparallel: Sequence[float] | No
 
 @single_blas_thread
 def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = "normal",
-                   quantile: float = 0.95, missing: str = "pairwise") -> DimensionalityResult:
+                   quantile: float = 0.95, missing: str = "pairwise",
+                   progress=None) -> DimensionalityResult:
     """Every retention criterion side by side: Kaiser's eigenvalue > 1, parallel analysis
     (components and factors, :func:`parallel_analysis`), Velicer's MAP (original and 2000
     revision, :func:`map_test`), the non-graphical scree tests (optimal coordinates and
     acceleration factor, :func:`scree_criteria`); with KMO and Bartlett's test for the report.
 
-    Returns a :class:`DimensionalityResult` whose ``table`` has one row per criterion.
+    ``progress``: optional callback for the parallel analysis' random data sets (see
+    :func:`parallel_analysis`).  Returns a :class:`DimensionalityResult` whose ``table`` has
+    one row per criterion.
     """
     rec: list = []
     df = _items_frame(items)
     k = kmo(df, missing=missing)
     b = bartlett(df, missing=missing)
     pa = parallel_analysis(df, n_iter=n_iter, seed=seed, kind="both", data=data, quantile=quantile,
-                           missing=missing)
+                           missing=missing, progress=progress)
     c = _correlate(df, missing=missing, record=[])
     mp = _map_from_cor(c.r, [])
     ev = pa.observed_pc

@@ -389,7 +389,8 @@ def _reliability(r, s):
             n_groups = len(factors) if name == "total" and len(factors) > 1 else 1
             # each scale succeeds or fails on its own (a degenerate item fails its scale only)
             ao = r.guarded(s, f"reliability {si.id}/{name}", _alpha_omega, alpha, omega,
-                           keyed[cols], n_groups, nb, seed)
+                           keyed[cols], n_groups, nb, seed,
+                           r.progress.bar(f"omega bootstrap {si.id}/{name}", nb) if nb else None)
             if ao is None:
                 continue
             a, o = ao
@@ -468,9 +469,10 @@ def _ordinal_reliability(alpha, x):
     return a, need("reliability", "comp_rel_sem")(fit)
 
 
-def _alpha_omega(alpha, omega, x, n_groups, nb, seed):
+def _alpha_omega(alpha, omega, x, n_groups, nb, seed, progress=None):
     a = alpha(x)
-    o = omega(x, n_groups=n_groups, n_boot=nb, seed=seed) if nb else omega(x, n_groups=n_groups)
+    o = (omega(x, n_groups=n_groups, n_boot=nb, seed=seed, progress=progress) if nb
+         else omega(x, n_groups=n_groups))
     return a, o
 
 
@@ -564,7 +566,8 @@ def _efa_one(r, si, s):
     out = {}
     n_iter = r.options["parallel_iterations"]
     with r.progress.step(f"parallel analysis and MAP ({n_iter} random data sets)"):
-        dim = dimensionality(x, seed=r.seed, n_iter=n_iter)
+        dim = dimensionality(x, seed=r.seed, n_iter=n_iter,
+                             progress=r.progress.bar("random data sets", n_iter))
     r.collect_warnings(f"EFA {si.id}", dim)
     out["dimensionality"] = jsonable(dim.to_dict() if hasattr(dim, "to_dict") else dim)
     k, b, pa = dim.kmo, dim.bartlett, dim.parallel
@@ -840,7 +843,8 @@ def _invariance_one(r, si, s):
         # ordinal: configural -> thresholds -> metric -> scalar (Wu & Estabrook 2016)
         levels = tuple(lv for lv in ("configural", "thresholds", "metric", "scalar")
                        if lv in ("configural", "thresholds") or lv in levels)
-    inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **kw)
+    inv = invariance(si.cfa_syntax(), data, gcol, levels=levels, **kw,
+                     progress=r.progress.bar(f"invariance fits {si.id}", len(levels)))
     _section_warnings(s, r.collect_warnings(f"invariance {si.id}", inv))
     tab = inv.table.copy()
     if kw.get("ordered"):
@@ -968,7 +972,8 @@ def _validity(r, s):
                          "composite reliability and HTMT are not computed from it")
     nb = r.options["bootstrap"]
     with r.progress.step(f"HTMT bootstrap ({nb} draws)"):
-        v = validity(fit, data=all_items(r), n_boot=nb, seed=r.seed)
+        v = validity(fit, data=all_items(r), n_boot=nb, seed=r.seed,
+                     progress=r.progress.bar("HTMT bootstrap draws", nb) if nb else None)
     _section_warnings(s, r.collect_warnings("validity", v))
     labels = r.factor_labels()
     tab = v.to_frame()
