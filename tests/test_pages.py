@@ -251,6 +251,9 @@ def test_latex_appendix_compiles(lang, engine, request, tmp_path):
     assert r"\resizebox" not in tex and r"\scalebox" not in tex
     if lang == "fa":
         assert (out / "fonts" / "Vazirmatn-Regular.ttf").exists() and "Path=fonts/" in tex
+        # bidi's \raggedleft sets right-to-left text flush LEFT (titles, "جدول", item texts
+        # all landed on the wrong margin); \raggedright is direction-aware (flush right in RTL)
+        assert r"\raggedleft" not in tex
     if PDFTOOLS:
         fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
         if lang == "fa":

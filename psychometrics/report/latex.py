@@ -157,7 +157,7 @@ def render_table(t: Table, lang: str, text_width: float = 455.0,
         if lay.numeric[j]:
             cols.append("r")
         elif widths is not None:
-            ragged = r"\raggedleft" if rtl else r"\raggedright"
+            ragged = r"\raggedright"  # bidi: ragged at the line end (flush right in RTL)
             cols.append(r">{%s\arraybackslash}p{%.1fpt}" % (ragged, widths[j]))
         else:
             cols.append("l")
@@ -166,7 +166,7 @@ def render_table(t: Table, lang: str, text_width: float = 455.0,
                         for j in range(n)) + r" \\"
     num = fmt.localise(str(t.number or ""), lang)
     label = f"{tr('table', lang)} {num}"
-    start = r"\raggedleft" if rtl else r"\raggedright"
+    start = r"\raggedright"  # bidi: ragged at the line end (flush right in RTL)
     lines = []
     if land:
         lines.append(r"\begin{landscape}")
@@ -200,7 +200,7 @@ def render_figure(f: Figure, lang: str, base: Path | None) -> str:
     path = f.file("pdf")
     rel = Path(os.path.relpath(path, base)).as_posix() if base is not None else path.as_posix()
     num = fmt.localise(str(f.number or ""), lang)
-    start = r"\raggedleft" if rtl else r"\raggedright"
+    start = r"\raggedright"  # bidi: ragged at the line end (flush right in RTL)
     return "\n".join([
         r"\begin{figure}[htbp]",
         r"{%s\textbf{%s %s}\par\textit{%s}\par\smallskip}" % (
@@ -239,7 +239,7 @@ def render_latex(report: Report, path: str | Path | None = None, page_size: str 
     else:
         pre += [r"\usepackage[utf8]{inputenc}", r"\usepackage{textcomp}"]
     pre += [r"\setlength{\parindent}{0pt}"]
-    start = r"\raggedleft" if rtl else r"\raggedright"
+    start = r"\raggedright"  # bidi: ragged at the line end (flush right in RTL)
     # headings as paragraphs: xepersian's \section* does not break a long right-to-left title
     body = [r"\begin{document}", r"{%s\Large\bfseries %s\par}\bigskip" % (start, rich_tex(report.title, lang))]
     for section in report.sections:
