@@ -42,6 +42,13 @@ ROW_KEYS = ("npar", "chisq", "df", "pvalue", "chisq_scaled", "df_scaled", "pvalu
             "rmsea_robust", "srmr", "wrmr")
 
 
+def _blank_indices(row: dict) -> None:
+    """Remove the fit statistics of a fit that is not a result (they stay in ``fits``)."""
+    for k in ROW_KEYS:
+        if k not in ("npar", "df") and k in row:
+            row[k] = float("nan")
+
+
 def _row(fit) -> tuple[dict, dict]:
     fm = dict(fit.fit_measures())
     return {k: fm.get(k, float("nan")) for k in ROW_KEYS}, fm
@@ -67,7 +74,8 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     ``delta_cfi``/``delta_rmsea``/``delta_srmr``, ``decision`` and ``freed``.
     ``sample_stats``: precomputed ordinal statistics (lavaan's layout) instead of ``data``.
     """
-    from .invariance import InvarianceResult, _get_rule, _latent_comparison, _release_blocked
+    from .invariance import (InvarianceResult, _fit_problem, _get_rule, _latent_comparison,
+                             _release_blocked)
     from .sem.ordinal_fit import fit_ordinal, ordinal_stats_from_data
     from .sem.score_test import score_test
     from .sem.syntax import parse_model
@@ -160,8 +168,19 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
                 indicators.setdefault(f, []).append(v)
         row, fm = _row(fit)
         row["freed"] = ", ".join(released)
-        if not fit.converged:
-            notes.append(f"{level}: the model did not converge; its numbers are not trustworthy.")
+        problem = _fit_problem(fit)
+        if problem:
+            # no fit indices and no decision from a fit that is not a result (issue 12), as the
+            # ML/MLR sequence in invariance.py
+            _blank_indices(row)
+            row["decision"] = f"not evaluated: {problem}"
+            rows[level] = row
+            notes.append(f"{level}: not evaluated ({problem}).")
+            later = levels[levels.index(level) + 1:]
+            if later:
+                notes.append(f"Levels not tested because the {level} model could not be "
+                             f"evaluated: {', '.join(later)}.")
+            break
         if prev_fit is None:
             row["decision"] = "baseline"
             rows[level] = row
@@ -218,6 +237,12 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
                                              f"{level} constraints while the step failed"})
                 fit_p = fit_level(level, released)
                 row_p, fm_p = _row(fit_p)
+                problem_p = _fit_problem(fit_p)
+                if problem_p:
+                    _blank_indices(row_p)
+                    row_p["decision"] = f"not evaluated: {problem_p}"
+                    stopped = f"{level} (partial): not evaluated ({problem_p})."
+                    break
                 compare(row_p, fit_p, prev_fit, fm_p, prev_fm)
                 ok_p, _ = rule.decide(row_p, level)
                 if ok_p:
@@ -228,7 +253,8 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
             if row_p is not None:
                 key = f"{level} (partial)"
                 row_p["freed"] = ", ".join(released)
-                row_p["decision"] = "partially invariant" if accepted else "not invariant"
+                if not str(row_p.get("decision", "")).startswith("not evaluated"):
+                    row_p["decision"] = "partially invariant" if accepted else "not invariant"
                 rows[key] = row_p
                 fits[key] = fit_p
                 if accepted:
@@ -246,7 +272,8 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
         elif level == "scalar":
             scalar_model = level
         prev_fit, prev_fm = fit, fm
-    if scalar_model is None and "scalar" in fits and partial == "none":
+    if scalar_model is None and "scalar" in rows and partial == "none" \
+            and not str(rows["scalar"]["decision"]).startswith("not evaluated"):
         scalar_model = "scalar"
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "level"

@@ -111,3 +111,29 @@ def test_partial_scalar_search_frees_intercepts_of_later_groups():
     nu = pe[(pe.lhs == first) & (pe.op == "~1")]
     assert nu.se.iloc[0] == 0 and nu.se.iloc[1] > 0   # fixed in group 1, free in group 2
     assert not inv.latent_means.empty and inv.latent_means.model.iloc[0] == "scalar (partial)"
+
+
+def test_a_level_that_is_not_a_result_gives_no_decision(monkeypatch):
+    """Issue 12's rule for the ordinal sequence too: a fit that did not converge (here the
+    metric model, forced) shows no fit indices, no decision is drawn from it and the later
+    levels are not fitted."""
+    import importlib
+    of = importlib.import_module("psychometrics.sem.ordinal_fit")
+    real = of.fit_ordinal
+
+    def fit_ordinal(*args, **kwargs):
+        fit = real(*args, **kwargs)
+        if "loadings" in kwargs.get("group_equal", ()):
+            fit.__class__ = type("NotConverged", (type(fit),),
+                                 {"problem": property(lambda self: "the model did not converge")})
+        return fit
+
+    monkeypatch.setattr(of, "fit_ordinal", fit_ordinal)
+    inv = ordinal_invariance(AC, None, "gender", sample_stats={
+        "groups": REF["ac_invariance"]["levels"]["configural"]["moments"],
+        "group_labels": REF["ac_invariance"]["group_labels"]}, levels=LEVELS)
+    assert list(inv.table.index) == LEVELS[:3]          # scalar never fitted
+    metric = inv.table.loc["metric"]
+    assert metric["decision"] == "not evaluated: the model did not converge"
+    assert np.isnan(metric["cfi_scaled"]) and np.isnan(metric["chisq_scaled"])
+    assert inv.table.loc["thresholds", "decision"] in ("invariant", "not invariant")
