@@ -459,3 +459,17 @@ def test_structural_model_with_bootstrap_cis(run_en):
     row = next(r for r in boot["data"] if r[cols.index("lhs")] == "ind_outcome")
     assert t.data.loc["ind_outcome", "ci_lower"] == row[cols.index("ci_lower")]
     assert t.data.loc["ind_outcome", "ci_upper"] == row[cols.index("ci_upper")]
+
+
+def test_reasons_a_fit_is_not_a_result_are_translated():
+    """The invariance decision "not evaluated: <reason>" and the fit table's reason are cells
+    the analyses write in English; a Persian report shows them in Persian (every reason of
+    CFAFit.PROBLEM_CODES)."""
+    from psychometrics.report.layout import readable
+    from psychometrics.sem.results import CFAFit
+    reasons = list(CFAFit.PROBLEM_CODES.values())
+    fa = readable("not evaluated: " + "; ".join(reasons), "fa")
+    assert fa.startswith("ارزیابی نشد: ") and not any(r in fa for r in reasons)
+    for r in reasons:
+        assert readable(r, "fa") != r
+    assert readable("not evaluated: " + reasons[0], "en") == "not evaluated: " + reasons[0]

@@ -514,6 +514,12 @@ CELL_TEXT_FA: dict[str, str] = {
     "baseline": "پایه", "invariant": "هم‌ارز", "not invariant": "ناهم‌ارز",
     "partially invariant": "هم‌ارز جزئی", "undecided": "نامشخص",
     "missing code": "کد گمشده", "total": "کل",
+    # why a fit is not a result (CFAFit.PROBLEM_CODES), after "not evaluated: "
+    "not evaluated": "ارزیابی نشد",
+    "the model did not converge": "مدل همگرا نشد",
+    "the information matrix is singular (the model may not be identified)":
+        "ماتریس اطلاعات منفرد است (مدل ممکن است شناسا نباشد)",
+    "the sample covariance matrix is not positive definite": "ماتریس کوواریانس نمونه معین مثبت نیست",
 }
 
 

@@ -48,6 +48,10 @@ def readable(text: str, lang: str) -> str:
         key = s.replace("Ra\u00eeche", "Raiche")
         if key in CELL_TEXT_FA:
             return CELL_TEXT_FA[key].replace("Raiche", "Ra\u00eeche")
+    if lang == "fa" and s.startswith("not evaluated: "):    # a fit that is not a result
+        reasons = s[len("not evaluated: "):].split("; ")
+        return (CELL_TEXT_FA["not evaluated"] + ": "
+                + "؛ ".join(CELL_TEXT_FA.get(r, r) for r in reasons))
     if ": " in s:   # "WAI-SR: total", "CSQ-8: lv_metric (partial)" and the like
         head, _, tail = s.rpartition(": ")
         new = readable(tail, lang)
