@@ -496,7 +496,8 @@ def _release_blocked(indicators: dict, released: Sequence[str], cand: dict, leve
     factors the candidate belongs to are checked.
     """
     op = cand["op"]
-    if op == "~~":
+    if op not in ("=~", "~1"):
+        # residual variances (and, for ordinal items, thresholds) may be released freely
         return None
     freed = set(released) | {cand["parameter"]}
     for f, items in indicators.items():
@@ -529,6 +530,45 @@ def _choose_release(ranked: pd.DataFrame, indicators: dict, released: Sequence[s
 def _blocked_text(blocked) -> str:
     return "; ".join(f"{c['parameter']} (X2 = {c['X2']:.2f}) would leave factor {f} with fewer "
                      f"than two invariant {kind}" for c, f, kind in blocked)
+
+
+def _next_release(ranked: pd.DataFrame, indicators: dict, released: Sequence[str], level: str,
+                  alpha: float):
+    """One step of the partial-invariance search (issue 12), shared by the ML/MLR sequence and
+    the ordinal one (:mod:`psychometrics.invariance_ordinal`).
+
+    ``ranked``: this level's constraints with columns ``parameter, lhs, op, rhs, X2, df,
+    pvalue``, largest score statistic first.  The candidate is the largest one that keeps two
+    invariant indicators per factor and parameter type (Byrne, Shavelson & Muthen 1989,
+    :func:`_release_blocked`); the search stops when none may be released or when the
+    candidate's score test is not significant at ``alpha`` ("misfit not localised").
+
+    Returns ``(release, None)`` with ``release`` the row of the freed table (without ``level``
+    and ``order``; its ``reason`` names larger blocked candidates and why), or ``(None,
+    message)`` with the reason the search stopped.
+    """
+    choice, blocked = _choose_release(ranked, indicators, released, level)
+    if choice is None and level not in ("metric", "scalar") and not blocked:
+        return None, f"{level}: partial invariance not attained; no constraint left to release."
+    if choice is None:
+        return None, (f"{level}: partial invariance not attained; releasing any further "
+                      "constraint would leave a factor with fewer than two invariant "
+                      + ("loadings" if level == "metric" else "indicators (equal loading "
+                         "and intercept)")
+                      + " (Byrne, Shavelson & Muthen 1989)"
+                      + (f"; blocked: {_blocked_text(blocked)}" if blocked else "") + ".")
+    if not choice["pvalue"] < alpha:
+        return None, (f"{level}: misfit not localised: the largest score test of a "
+                      f"constraint that may be released ({choice['parameter']}, "
+                      f"X2 = {choice['X2']:.2f}, df = {int(choice['df'])}, "
+                      f"p = {choice['pvalue']:.3f}) is not significant at {alpha}"
+                      + (f"; larger but blocked: {_blocked_text(blocked)}" if blocked
+                         else "") + ".")
+    reason = f"largest score statistic among the {level} constraints while the step failed"
+    if blocked:
+        reason += f" (larger but blocked: {_blocked_text(blocked)})"
+    return ({**{k: choice[k] for k in ("parameter", "lhs", "op", "rhs", "X2", "df", "pvalue")},
+             "reason": reason}, None)
 
 
 def _rank_constraints(fit, level: str, observed: set):
@@ -748,32 +788,11 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             for _ in range(max_release):
                 ranked, st = _rank_constraints(fit_p, level, observed)
                 score_tests.setdefault(level, st)
-                choice, blocked = _choose_release(ranked, indicators, released, level)
-                if choice is None:
-                    stopped = (f"{level}: partial invariance not attained; releasing any further "
-                               "constraint would leave a factor with fewer than two invariant "
-                               + ("loadings" if level == "metric" else "indicators (equal loading "
-                                  "and intercept)")
-                               + " (Byrne, Shavelson & Muthen 1989)"
-                               + (f"; blocked: {_blocked_text(blocked)}" if blocked else "") + ".")
+                release, stopped = _next_release(ranked, indicators, released, level, alpha)
+                if release is None:
                     break
-                if not choice["pvalue"] < alpha:
-                    stopped = (f"{level}: misfit not localised: the largest score test of a "
-                               f"constraint that may be released ({choice['parameter']}, "
-                               f"X2 = {choice['X2']:.2f}, df = {int(choice['df'])}, "
-                               f"p = {choice['pvalue']:.3f}) is not significant at {alpha}"
-                               + (f"; larger but blocked: {_blocked_text(blocked)}" if blocked
-                                  else "") + ".")
-                    break
-                released.append(choice["parameter"])
-                reason = ("largest score statistic among the "
-                          f"{level} constraints while the step failed")
-                if blocked:
-                    reason += f" (larger but blocked: {_blocked_text(blocked)})"
-                freed_rows.append({"level": level, "order": len(freed_rows) + 1,
-                                   **{k: choice[k] for k in ("parameter", "lhs", "op", "rhs",
-                                                              "X2", "df", "pvalue")},
-                                   "reason": reason})
+                released.append(release["parameter"])
+                freed_rows.append({"level": level, "order": len(freed_rows) + 1, **release})
                 n_fits[1] += 1                # one more fit than the levels
                 fit_p = _fit_counted(model, df, group, est, missing, _equal_tokens(level),
                                      released, std_lv)

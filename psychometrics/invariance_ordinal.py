@@ -54,6 +54,23 @@ def _row(fit) -> tuple[dict, dict]:
     return {k: fm.get(k, float("nan")) for k in ROW_KEYS}, fm
 
 
+def _ranked(sel: pd.DataFrame, op: str, df_per_parameter: int | None) -> pd.DataFrame:
+    """This level's constraints grouped by parameter, largest score statistic first, in the
+    layout :func:`psychometrics.invariance._next_release` takes (``parameter, lhs, op, rhs, X2,
+    df, pvalue``).  The statistic of a parameter is the sum of its univariate score tests (one
+    per group constraint, ``df`` their number) or, when ``df_per_parameter`` is given, the one
+    score test of releasing it (``sel`` has one row per parameter)."""
+    rows = []
+    for name, sub in sel.groupby("parameter", sort=False):
+        x2 = float(sub["X2"].sum())
+        dfp = int(df_per_parameter) if df_per_parameter is not None else int(len(sub))
+        rows.append({"parameter": name, "lhs": sub["lhs"].iloc[0], "op": op,
+                     "rhs": "" if op == "~1" else sub["rhs"].iloc[0], "X2": x2, "df": dfp,
+                     "pvalue": float(stats.chi2.sf(x2, dfp))})
+    ranked = pd.DataFrame(rows, columns=["parameter", "lhs", "op", "rhs", "X2", "df", "pvalue"])
+    return ranked.sort_values("X2", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def ordinal_invariance(*args, **kwargs):
     """Ordinal measurement invariance (see :func:`_ordinal_invariance`), run on one BLAS thread
     (the matrices are small; threads only contend)."""
@@ -75,7 +92,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     ``sample_stats``: precomputed ordinal statistics (lavaan's layout) instead of ``data``.
     """
     from .invariance import (InvarianceResult, _fit_problem, _get_rule, _latent_comparison,
-                             _release_blocked)
+                             _next_release)
     from .sem.ordinal_fit import fit_ordinal, ordinal_stats_from_data
     from .sem.score_test import score_test
     from .sem.syntax import parse_model
@@ -158,6 +175,12 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     fits, rows, freed_rows, score_tests = {}, {}, [], {}
     prev_fit = prev_fm = None
     scalar_model = None
+    alpha = rule.alpha if rule.alpha is not None else 0.05
+
+    def n_release_df(level):
+        # releasing an intercept (fixed at 0 in every group, Wu & Estabrook 2016) frees it in
+        # groups 2..G; the other levels' score tests are per group constraint
+        return len(labels) - 1 if level == "scalar" else None
     for level in levels:
         fit = fit_level(level, released)
         fits[level] = fit
@@ -208,33 +231,12 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
                     sel = uni[uni["op"] == op]
                     if op != "=~":
                         sel = sel[sel["lhs"].isin(ov)]
-                ranked = (sel.groupby("parameter", sort=False)["X2"].sum()
-                          .sort_values(ascending=False, kind="stable"))
-                choice = None
-                for name in ranked.index:
-                    if level in ("metric", "scalar"):
-                        # two invariant indicators per factor (Byrne, Shavelson & Muthen 1989)
-                        lhs0 = sel.loc[sel["parameter"] == name, "lhs"].iloc[0]
-                        cand = {"op": op, "parameter": name, "lhs": lhs0}
-                        if _release_blocked(indicators, released, cand, level) is not None:
-                            continue
-                    choice = name
+                ranked = _ranked(sel, op, n_release_df(level))
+                release, stopped = _next_release(ranked, indicators, released, level, alpha)
+                if release is None:
                     break
-                if choice is None:
-                    stopped = (f"{level}: partial invariance not attained; releasing any further "
-                               "constraint would leave a factor with fewer than two invariant "
-                               "indicators (Byrne, Shavelson & Muthen 1989).")
-                    break
-                sub = sel[sel["parameter"] == choice]
-                released.append(choice)
-                x2 = float(sub["X2"].sum())
-                freed_rows.append({"level": level, "order": len(freed_rows) + 1,
-                                   "parameter": choice, "lhs": sub["lhs"].iloc[0], "op": op,
-                                   "rhs": "" if op == "~1" else sub["rhs"].iloc[0],
-                                   "X2": x2, "df": int(len(sub)),
-                                   "pvalue": float(stats.chi2.sf(x2, len(sub))),
-                                   "reason": "largest score statistic among the "
-                                             f"{level} constraints while the step failed"})
+                released.append(release["parameter"])
+                freed_rows.append({"level": level, "order": len(freed_rows) + 1, **release})
                 fit_p = fit_level(level, released)
                 row_p, fm_p = _row(fit_p)
                 problem_p = _fit_problem(fit_p)
@@ -307,8 +309,10 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
         "identification": "Wu & Estabrook (2016), delta parameterization, factor variances "
                           "fixed at 1 in the reference group (semTools measEq.syntax)",
         "partial": ("score tests (lavaan lavTestScore, expected information Delta' W Delta); "
-                    "at least two invariant indicators per factor (Byrne, Shavelson & Muthen "
-                    "1989)" if search else
+                    "at least two invariant indicators per factor and parameter type (Byrne, "
+                    "Shavelson & Muthen 1989); the search stops when the largest score test "
+                    f"that may be released is not significant at {alpha} (misfit not "
+                    "localised)" if search else
                     ("released by hand: " + ", ".join(user_partial) if user_partial else "none")),
         "group": group, "groups": labels, "reference_group": labels[0],
         "latent_means": ("means fixed at 0 and variances at 1 in the reference group; d uses "

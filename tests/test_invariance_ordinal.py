@@ -137,3 +137,61 @@ def test_a_level_that_is_not_a_result_gives_no_decision(monkeypatch):
     assert metric["decision"] == "not evaluated: the model did not converge"
     assert np.isnan(metric["cfi_scaled"]) and np.isnan(metric["chisq_scaled"])
     assert inv.table.loc["thresholds", "decision"] in ("invariant", "not invariant")
+
+
+def _ac_stats():
+    return {"groups": REF["ac_invariance"]["levels"]["configural"]["moments"],
+            "group_labels": REF["ac_invariance"]["group_labels"]}
+
+
+def test_search_stops_when_misfit_is_not_localised():
+    """Issue 12's search rules for the ordinal sequence too (shared with ML/MLR through
+    invariance._next_release): a metric step that never holds (SRMR cut -1) frees only loadings
+    with a significant score test, then stops with "misfit not localised" instead of releasing
+    non-significant ones."""
+    from psychometrics.invariance import DecisionRule, InvarianceResult
+    never_metric = DecisionRule("test", min_delta_cfi=None, max_delta_rmsea=None,
+                                max_delta_srmr={"metric": -1.0, "default": 1.0}, reference="test")
+    inv = ordinal_invariance(AC, None, "gender", rule=never_metric, sample_stats=_ac_stats(),
+                             levels=LEVELS[:3])
+    assert isinstance(inv, InvarianceResult)
+    assert len(inv.freed) >= 1 and (inv.freed["op"] == "=~").all()
+    assert (inv.freed["pvalue"] < 0.05).all()
+    assert list(inv.freed["parameter"]) == inv.table.loc["metric (partial)", "freed"].split(", ")
+    assert inv.table.loc["metric (partial)", "decision"] == "not invariant"
+    stop = [m for m in inv.note["messages"] if "misfit not localised" in m]
+    assert len(stop) == 1 and stop[0].startswith("metric: ")
+    # the message names the largest remaining loading, whose score test is not significant
+    p = float(stop[0].split("p = ")[1].split(")")[0])
+    assert p >= 0.05
+    assert "not significant at 0.05" in stop[0]
+
+
+def test_search_stops_at_the_thresholds_level_without_freeing():
+    from psychometrics.invariance import DecisionRule
+    never = DecisionRule("never", min_delta_cfi=1.0, reference="test")
+    inv = ordinal_invariance(AC, None, "gender", rule=never, sample_stats=_ac_stats())
+    assert inv.freed.empty and list(inv.table.index) == LEVELS[:2]
+    msg = " ".join(inv.note["messages"])
+    assert "thresholds: misfit not localised" in msg and "|t" in msg
+    assert "Levels not tested because thresholds invariance failed: metric, scalar." in msg
+
+
+def test_blocked_candidate_is_named_in_the_freed_table():
+    """The freed table has the ML version's columns; a release made while a larger candidate
+    was blocked says which and why (two indicators with equal loading and intercept per
+    factor, Byrne, Shavelson & Muthen 1989)."""
+    inv = ordinal_invariance(AC, None, "gender", rule="chisq", sample_stats=_ac_stats())
+    assert list(inv.freed.columns) == ["level", "order", "parameter", "lhs", "op", "rhs",
+                                       "X2", "df", "pvalue", "reason"]
+    assert (inv.freed["pvalue"] < 0.05).all()
+    assert inv.freed["reason"].str.startswith("largest score statistic among the").all()
+    blocked = inv.freed[inv.freed["reason"].str.contains("larger but blocked")]
+    assert len(blocked) >= 1
+    row = blocked.iloc[0]
+    assert row["level"] == "scalar"
+    assert ("would leave factor agree with fewer than two invariant indicators with equal "
+            "loading and intercept") in row["reason"]
+    # the blocked candidate's statistic is larger than the released one's
+    x2_blocked = float(row["reason"].split("(X2 = ")[1].split(")")[0])
+    assert x2_blocked > row["X2"]
