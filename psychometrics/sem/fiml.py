@@ -53,6 +53,10 @@ def vech_reverse(v: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
+# cases per block of casewise scores (about 20 MB for 34 items): MLR sums over cases in blocks
+SCORE_CHUNK_ROWS = 4096
+
+
 @lru_cache(maxsize=16)
 def _pair_index(p: int):
     r, c = vech_indices(p)
@@ -252,32 +256,59 @@ class MissingPatterns:
     def casewise_scores(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """Casewise scores ``d log f(y_i) / d m`` (rows: the group's non-empty cases in data
         order; columns: ``[mu, vech(Sigma)]``), as lavaan's
-        ``lav_mvnorm_missing_scores_mu_vech_sigma``."""
-        return self._memo("scores", mu, sigma, self._casewise_scores)
+        ``lav_mvnorm_missing_scores_mu_vech_sigma``.
 
-    def _casewise_scores(self, mu, sigma):
-        p = self.p
-        r, c = vech_indices(p)
-        mult = np.where(r == c, 0.5, 1.0)
+        Returns a new N x (p + p(p+1)/2) array (not kept: sums over cases use
+        :meth:`casewise_score_chunks`, which never holds it)."""
         keep = np.setdiff1d(np.arange(self.data.shape[0]), self.empty_rows)
         pos = np.empty(self.data.shape[0], dtype=int)
         pos[keep] = np.arange(len(keep))
         out = np.zeros((len(keep), self.n_moments))
+        for rows, block in self.casewise_score_chunks(mu, sigma):
+            out[pos[rows]] = block
+        return out
+
+    def casewise_score_chunks(self, mu: np.ndarray, sigma: np.ndarray,
+                              chunk_rows: int = SCORE_CHUNK_ROWS):
+        """Yield ``(rows, scores)``: the casewise scores of :meth:`casewise_scores` in blocks of
+        at most ``chunk_rows`` cases (``rows``: the cases' row numbers in ``data``, in pattern
+        order), so that sums over cases (the first-order information of MLR) need
+        O(chunk_rows x (p + p(p+1)/2)) memory instead of the N x (p + p(p+1)/2) array."""
+        mu = np.asarray(mu, float)
+        sigma = np.asarray(sigma, float)
+        p = self.p
+        chunk_rows = max(1, int(chunk_rows))
+        r, c = vech_indices(p)
+        mult = np.where(r == c, 0.5, 1.0)
+        buf = np.empty((chunk_rows, self.n_moments))
+        idx = np.empty(chunk_rows, dtype=int)
+        fill = 0
         for pt in self.patterns:
             o = pt.observed
             w, _ = self._inv_logdet(sigma[pt.grid])
-            dev = self.data[np.ix_(pt.rows, o)] - mu[o]
-            a = dev @ w                                   # n_k x p_o: W d_i
-            full_a = np.zeros((len(pt.rows), p))
-            full_a[:, o] = a
             wf = np.zeros((p, p))
             wf[np.ix_(o, o)] = w
-            # d/dSigma_ab = (W d d' W - W)_ab, halved on the diagonal
-            s = full_a[:, r] * full_a[:, c] - wf[r, c][None, :]
-            rows = pos[pt.rows]
-            out[rows, :p] = full_a
-            out[rows, p:] = s * mult[None, :]
-        return out
+            wrc = wf[r, c][None, :]
+            for start in range(0, len(pt.rows), chunk_rows):
+                rows = pt.rows[start:start + chunk_rows]
+                k = len(rows)
+                if fill + k > chunk_rows:
+                    yield idx[:fill], buf[:fill]
+                    buf = np.empty((chunk_rows, self.n_moments))
+                    idx = np.empty(chunk_rows, dtype=int)
+                    fill = 0
+                dev = self.data[np.ix_(rows, o)] - mu[o]
+                a = dev @ w                                   # n_k x p_o: W d_i
+                full_a = np.zeros((k, p))
+                full_a[:, o] = a
+                # d/dSigma_ab = (W d d' W - W)_ab, halved on the diagonal
+                s = full_a[:, r] * full_a[:, c] - wrc
+                buf[fill:fill + k, :p] = full_a
+                buf[fill:fill + k, p:] = s * mult[None, :]
+                idx[fill:fill + k] = rows
+                fill += k
+        if fill:
+            yield idx[:fill], buf[:fill]
 
     def _memo(self, name, mu, sigma, compute):
         cache = self.__dict__.setdefault("_cache", {})

@@ -75,24 +75,40 @@ class GroupMoments:
         return self.h1_mu if (self.mu is None or not self.meanstructure) else np.asarray(self.mu)
 
     def scores(self, structured: bool = True) -> np.ndarray:
+        """The N_g x m casewise scores (a new array; the sums below never build it)."""
         mu, sigma = (self._mu(), self.sigma) if structured else (self.h1_mu, self.h1_sigma)
         sc = self.patterns.casewise_scores(np.asarray(mu), np.asarray(sigma))
         return sc if self.meanstructure else sc[:, self.patterns.p:]
 
+    def _score_chunks(self, structured: bool):
+        mu, sigma = (self._mu(), self.sigma) if structured else (self.h1_mu, self.h1_sigma)
+        start = 0 if self.meanstructure else self.patterns.p
+        for _, block in self.patterns.casewise_score_chunks(np.asarray(mu), np.asarray(sigma)):
+            yield block[:, start:]
+
     def first_order(self, structured: bool = True) -> np.ndarray:
-        """``J = (1/N_g) sum_i s_i s_i'`` (lavaan's h1 first-order information)."""
+        """``J = (1/N_g) sum_i s_i s_i'`` (lavaan's h1 first-order information), summed over
+        blocks of cases (never the N_g x m score array)."""
         mu, sigma = (self._mu(), self.sigma) if structured else (self.h1_mu, self.h1_sigma)
         name = f"J{int(self.meanstructure)}"
 
         def compute(m_, s_):
-            sc = self.scores(structured)
-            return sc.T @ sc / self.n
+            m = self.patterns.n_moments - (0 if self.meanstructure else self.patterns.p)
+            J = np.zeros((m, m))
+            for sc in self._score_chunks(structured):
+                J += sc.T @ sc
+            return J / self.n
         return self.patterns._memo(name, np.asarray(mu), np.asarray(sigma), compute)
 
     def meat(self) -> np.ndarray:
-        """``Delta' J Delta`` at the implied moments, via the projected scores."""
-        sd = self.scores(True) @ self.delta
-        return sd.T @ sd / self.n
+        """``Delta' J Delta`` at the implied moments, via the projected scores (summed over
+        blocks of cases)."""
+        k = self.delta.shape[1]
+        B = np.zeros((k, k))
+        for sc in self._score_chunks(True):
+            sd = sc @ self.delta
+            B += sd.T @ sd
+        return B / self.n
 
     def h1_observed(self, structured: bool = False) -> np.ndarray:
         """Observed information of the saturated model (per case) at the saturated moments
