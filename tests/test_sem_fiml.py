@@ -146,3 +146,30 @@ def test_bad_missing_option():
     hs = load("hs1939.csv")
     with pytest.raises(ModelError, match="missing"):
         pm.cfa("f =~ x1 + x2 + x3", hs, missing="pairwise")
+
+
+def test_scores_summed_in_blocks_without_the_n_by_m_array(patterns, monkeypatch):
+    """MLR's first-order information and meat are sums over blocks of cases (issue 13: the
+    N x m score arrays were cached on the patterns and kept for the life of the fit)."""
+    import sys
+    from psychometrics.sem.robust import GroupMoments
+
+    m = REF["moments"]
+    mu0, s0 = np.array(m["mu0"]), np.array(m["sigma0"])
+    full = patterns.casewise_scores(mu0, s0)
+    seen = np.zeros(patterns.data.shape[0], dtype=int)
+    for rows, block in patterns.casewise_score_chunks(mu0, s0, chunk_rows=7):
+        assert block.shape[0] <= 7 and block.shape[0] == len(rows)
+        seen[rows] += 1
+        pos = np.searchsorted(np.setdiff1d(np.arange(len(seen)), patterns.empty_rows), rows)
+        np.testing.assert_allclose(block, full[pos], rtol=1e-12, atol=1e-15)   # BLAS blocking
+    assert seen.sum() == patterns.n and seen.max() == 1
+
+    monkeypatch.setattr(sys.modules[MissingPatterns.__module__], "SCORE_CHUNK_ROWS", 50)      # many blocks, patterns split
+    delta = np.random.default_rng(3).normal(size=(patterns.n_moments, 11))
+    g = GroupMoments(patterns=patterns, sigma=s0, mu=mu0, h1_sigma=s0, h1_mu=mu0, delta=delta)
+    np.testing.assert_allclose(g.first_order(), full.T @ full / patterns.n, rtol=1e-10, atol=1e-14)
+    sd = full @ delta
+    np.testing.assert_allclose(g.meat(), sd.T @ sd / patterns.n, rtol=1e-10, atol=1e-14)
+    cached = [v for v in patterns.__dict__.get("_cache", {}).values() if isinstance(v, np.ndarray)]
+    assert cached and all(v.shape[0] != patterns.n for v in cached)

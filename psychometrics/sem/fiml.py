@@ -269,15 +269,15 @@ class MissingPatterns:
         return out
 
     def casewise_score_chunks(self, mu: np.ndarray, sigma: np.ndarray,
-                              chunk_rows: int = SCORE_CHUNK_ROWS):
+                              chunk_rows: int | None = None):
         """Yield ``(rows, scores)``: the casewise scores of :meth:`casewise_scores` in blocks of
-        at most ``chunk_rows`` cases (``rows``: the cases' row numbers in ``data``, in pattern
+        at most ``chunk_rows`` cases (default :data:`SCORE_CHUNK_ROWS`; ``rows``: the cases' row numbers in ``data``, in pattern
         order), so that sums over cases (the first-order information of MLR) need
         O(chunk_rows x (p + p(p+1)/2)) memory instead of the N x (p + p(p+1)/2) array."""
         mu = np.asarray(mu, float)
         sigma = np.asarray(sigma, float)
         p = self.p
-        chunk_rows = max(1, int(chunk_rows))
+        chunk_rows = max(1, int(SCORE_CHUNK_ROWS if chunk_rows is None else chunk_rows))
         r, c = vech_indices(p)
         mult = np.where(r == c, 0.5, 1.0)
         buf = np.empty((chunk_rows, self.n_moments))
