@@ -258,7 +258,6 @@ class _EMCases:
         self.n, self.p = n, p
         obs = ~np.isnan(x)
         self.x0 = np.where(obs, x, 0.0)
-        self.x2 = (self.x0[:, :, None] * self.x0[:, None, :]).reshape(n, p * p)
         keys, inverse = np.unique(obs, axis=0, return_inverse=True)
         inverse = np.asarray(inverse).ravel()
         ci, cj = np.nonzero(~obs)                  # missing cells, by case then variable
@@ -308,6 +307,17 @@ class _EMCases:
         ts = tgt[self.p_order]
         self.p_starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]) if ts.size else ts
         self.p_targets = ts[self.p_starts] if ts.size else ts
+
+    def weighted_cross_products(self, w: np.ndarray) -> np.ndarray:
+        """``(B x p x p)``: ``sum_i w_bi x_i x_i'`` over the cases (missing cells as 0) for each
+        row of the case counts ``w`` (B x n) -- one ``p x n`` by ``n x p`` product per resample,
+        so no ``n x p^2`` array of the cases' cross products is built (issue 13: that array was
+        0.46 GB at 50,000 cases of 34 items)."""
+        w = np.asarray(w, dtype=float)
+        out = np.empty((w.shape[0], self.p, self.p))
+        for b in range(w.shape[0]):
+            out[b] = (self.x0.T * w[b]) @ self.x0
+        return out
 
     def step(self, w, mu, sigma, t1_obs, t2_obs, N):
         """One EM step for a batch of resamples (case counts ``w``, B x n) from ``(mu, Sigma)``
@@ -388,7 +398,7 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     B = w.shape[0]
     p = cs.p
     t1_obs = w @ cs.x0
-    t2_obs = (w @ cs.x2).reshape(B, p, p)
+    t2_obs = cs.weighted_cross_products(w)
     N = w.sum(axis=1)
     mu = np.repeat(np.asarray(start[0], dtype=float)[None], B, axis=0)
     sigma = np.repeat(np.asarray(start[1], dtype=float)[None], B, axis=0)
