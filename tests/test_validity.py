@@ -223,3 +223,20 @@ def test_single_item_factor_is_nan_with_warning():
     with pytest.warns(PsychometricsWarning, match="single item"):
         h = pm.htmt(HS, {"a": ["x1", "x2", "x3"], "b": ["x4"]})
     assert np.isnan(h.matrix.loc["a", "b"])
+
+
+def test_em_cases_cross_products_without_n_by_p2_array():
+    """The HTMT FIML bootstrap's weighted sums of x_i x_i' are products per resample; no
+    n x p^2 array of the cases' outer products is kept (issue 13: 0.46 GB at 50,000 x 34)."""
+    from psychometrics._measurement import _EMCases
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 6))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    cs = _EMCases(x)
+    w = rng.integers(0, 3, size=(4, 300)).astype(float)
+    x0 = np.nan_to_num(x)
+    np.testing.assert_allclose(cs.weighted_cross_products(w),
+                               np.einsum("bi,ij,ik->bjk", w, x0, x0), rtol=1e-12, atol=1e-12)
+    big = [v for v in vars(cs).values() if isinstance(v, np.ndarray) and v.ndim == 2
+           and v.shape[0] == 300 and v.shape[1] >= 36]
+    assert not big
