@@ -478,6 +478,13 @@ _INDEX_KEYS = ("chisq", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmse
                "chisq_scaling_factor", "cfi_robust", "tli_robust", "rmsea_robust")
 
 
+def _untested_levels(levels: Sequence[str], level: str, why: str) -> list[str]:
+    """The note naming the levels after ``level`` that were not fitted, and why (both the
+    ML/MLR and the ordinal sequence stop at a failed or unevaluable level)."""
+    later = list(levels)[list(levels).index(level) + 1:]
+    return [f"Levels not tested because {why}: {', '.join(later)}."] if later else []
+
+
 def _blank_indices(row: dict) -> None:
     """Remove the fit statistics of a fit that is not a result (they stay in ``fits``)."""
     for k in _INDEX_KEYS:
@@ -765,10 +772,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             row["decision"] = f"not evaluated: {problem}"
             rows[level] = row
             notes.append(f"{level}: not evaluated ({problem}).")
-            later = levels[levels.index(level) + 1:]
-            if later:
-                notes.append(f"Levels not tested because the {level} model could not be "
-                             f"evaluated: {', '.join(later)}.")
+            notes += _untested_levels(levels, level, f"the {level} model could not be evaluated")
             break
         if prev_fm is None:
             row["decision"] = "baseline"
@@ -827,10 +831,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
             if not accepted:
                 if stopped:
                     notes.append(stopped)
-                later = levels[levels.index(level) + 1:]
-                if later:
-                    notes.append(f"Levels not tested because {level} invariance failed: "
-                                 f"{', '.join(later)}.")
+                notes += _untested_levels(levels, level, f"{level} invariance failed")
                 break
         elif level == "scalar":
             scalar_model = level

@@ -92,7 +92,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     ``sample_stats``: precomputed ordinal statistics (lavaan's layout) instead of ``data``.
     """
     from .invariance import (InvarianceResult, _fit_problem, _get_rule, _latent_comparison,
-                             _next_release)
+                             _next_release, _untested_levels)
     from .sem.ordinal_fit import fit_ordinal, ordinal_stats_from_data
     from .sem.score_test import score_test
     from .sem.syntax import parse_model
@@ -199,10 +199,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
             row["decision"] = f"not evaluated: {problem}"
             rows[level] = row
             notes.append(f"{level}: not evaluated ({problem}).")
-            later = levels[levels.index(level) + 1:]
-            if later:
-                notes.append(f"Levels not tested because the {level} model could not be "
-                             f"evaluated: {', '.join(later)}.")
+            notes += _untested_levels(levels, level, f"the {level} model could not be evaluated")
             break
         if prev_fit is None:
             row["decision"] = "baseline"
@@ -266,10 +263,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
             if not accepted:
                 if stopped:
                     notes.append(stopped)
-                later = levels[levels.index(level) + 1:]
-                if later:
-                    notes.append(f"Levels not tested because {level} invariance failed: "
-                                 f"{', '.join(later)}.")
+                notes += _untested_levels(levels, level, f"{level} invariance failed")
                 break
         elif level == "scalar":
             scalar_model = level
