@@ -439,8 +439,40 @@ def _fast_refit(chain, designs, draw, x0, h_inv, max_iter):
     return xb, status
 
 
+def _engine_refit(pt, template, missing, x0, h_inv, max_iter, draw, model=None, ss=None,
+                  fast=False):
+    """The engine's refit of one draw (its EM for FIML, its objective and optimiser): Newton
+    steps for complete data, else :func:`_scoring_refit` (when the casewise quasi-Newton
+    refit was not tried, ``fast`` False) and :func:`estimate.optimize`.  Returns
+    ``(x, converged, model)``."""
+    from .estimate import make_objective, optimize
+    from .model import Model
+
+    if ss is None:
+        ss = _resampled_sample(template, draw)
+    if model is None:
+        model = Model(pt, ss)
+    else:   # a reused model (no exogenous rows): only the saturated means depend on the data
+        model._sample_mean = [g.mean for g in ss.groups]
+    obj = make_objective(model, ss, missing)
+    weights = [g.nobs / ss.ntotal for g in ss.groups]
+    conv = False
+    xb = x0
+    if missing == "listwise" and hasattr(model, "idx"):
+        xb, conv = _newton_refit(model, obj, ss, x0)
+    if not conv and not fast:
+        xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
+    if not conv:
+        opt = optimize(model, obj, x0, weights, max_iter=max_iter)
+        xb, conv = opt["x"], opt["converged"]
+    return xb, conv, model
+
+
 def _refit_many(payload, draws, progress=None):
-    """Refit the model to each draw; returns (estimates R x k, converged, admissible).
+    """Refit the model to each draw, one draw at a time; returns (estimates R x k, converged,
+    admissible, diverged).  (The lockstep path, :func:`_refit_chunk`, refits many draws at
+    once; this path serves the models it does not cover: exogenous covariates, no warm start,
+    listwise deletion of incomplete data.)
 
     With FIML, and with complete data, the refit first uses
     :class:`~psychometrics.sem.fiml.CasewiseFIML` (the draw's complete cases as sufficient
@@ -453,7 +485,6 @@ def _refit_many(payload, draws, progress=None):
     cannot converge is given up (counted as failed) instead of searched for long.
     ``progress(k)`` is called after every draw.
     """
-    from .estimate import make_objective, optimize
     from .fiml import CaseDesign
     from .model import Model
 
@@ -483,8 +514,6 @@ def _refit_many(payload, draws, progress=None):
                     chain = None
                     if not np.any(np.asarray(pt.exo)) and hasattr(model, "_sample_mean"):
                         reuse = model
-                sizes = [len(d) for d in draw]
-                weights = [n / sum(sizes) for n in sizes]
                 conv = False
                 fast = (designs is not None and h_inv is not None
                         and (model.meanstructure or missing == "listwise"))
@@ -497,19 +526,8 @@ def _refit_many(payload, draws, progress=None):
                         diverged[i] = True
                         raise FloatingPointError("diverged")
                 if not conv:
-                    if ss is None:
-                        ss = _resampled_sample(template, draw)
-                    if reuse is not None:
-                        model._sample_mean = [g.mean for g in ss.groups]
-                    obj = make_objective(model, ss, missing)
-                    weights = [g.nobs / ss.ntotal for g in ss.groups]
-                    if missing == "listwise" and hasattr(model, "idx"):
-                        xb, conv = _newton_refit(model, obj, ss, x0)
-                    if not conv and not fast:
-                        xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
-                    if not conv:
-                        opt = optimize(model, obj, x0, weights, max_iter=max_iter)
-                        xb, conv = opt["x"], opt["converged"]
+                    xb, conv, model = _engine_refit(pt, template, missing, x0, h_inv, max_iter,
+                                                    draw, model=model, ss=ss, fast=fast)
             if conv and np.all(np.isfinite(xb)):
                 est[i] = xb
                 ok[i] = True
@@ -518,6 +536,89 @@ def _refit_many(payload, draws, progress=None):
             pass
         if progress is not None:
             progress(1)
+    return est, ok, adm, diverged
+
+
+# ---------------------------------------------------------------------------------------------
+# lockstep refits of a chunk of draws (sem/_boot_batch.py)
+# ---------------------------------------------------------------------------------------------
+#: draws refitted together by the lockstep path; the chunks are fixed by the draw numbers
+#: (0..CHUNK-1, CHUNK..2 CHUNK-1, ...) whatever ``n_jobs``.  A draw's estimates do not depend
+#: on the chunk it is in (tests refit with other chunk sizes).
+CHUNK = 128
+#: the lockstep path is used where it applies (tests switch it off to compare)
+BATCHED = True
+
+
+def _batch_plan(fit, template, x0, h_inv, max_iter):
+    """A :class:`~psychometrics.sem._boot_batch.BatchRAM` for the lockstep refits of ``fit``'s
+    draws, or None where the lockstep path does not apply (then every draw is refitted on its
+    own, :func:`_refit_many`): it covers exactly the draws :func:`_fast_refit` refits --
+    FIML, or complete data under listwise deletion, a warm start with the original inverse
+    Hessian -- for RAM models without exogenous covariates (whose fixed moments change with
+    every draw)."""
+    from ._boot_batch import BatchRAM, GroupDesign
+    from .model import Model
+
+    if not BATCHED or h_inv is None or np.any(np.asarray(fit.partable.exo)):
+        return None
+    missing = fit.missing
+    complete = missing == "listwise" and all(not np.isnan(g.data).any() for g in template.groups)
+    if not (missing == "fiml" or complete):
+        return None
+    try:
+        model = Model(fit.partable, template)
+    except Exception:   # noqa: BLE001 -- anything unusual: the per-draw path
+        return None
+    if not (hasattr(model, "idx") and hasattr(model, "base")):
+        return None
+    if not (model.meanstructure or missing == "listwise"):
+        return None
+    designs = [GroupDesign(g.data) for g in template.groups]
+    if not model.meanstructure and any(d.has_missing for d in designs):
+        return None
+    return BatchRAM(model, designs)
+
+
+def _refit_chunk(args):
+    """Refit one chunk of draws in lockstep (:func:`_boot_batch.lockstep_bfgs`, the
+    iterations of :func:`_fast_refit` for every draw); a draw that does not converge there
+    and did not diverge is refitted the engine's way (:func:`_engine_refit`), as the per-draw
+    path does.  Returns (estimates, converged, admissible, diverged)."""
+    import warnings as _w
+    from .._blas import blas_threads
+    from ._boot_batch import CONVERGED, DIVERGED, lockstep_bfgs
+
+    plan, payload, draws = args
+    pt, template, missing, x0, h_inv, max_iter = payload
+    k = len(x0)
+    nb = len(draws)
+    est = np.full((nb, k), np.nan)
+    ok = np.zeros(nb, dtype=bool)
+    adm = np.ones(nb, dtype=bool)
+    diverged = np.zeros(nb, dtype=bool)
+    with blas_threads(1), _w.catch_warnings():
+        _w.simplefilter("ignore")
+        plan.set_chunk(draws)
+        X, status, _ = lockstep_bfgs(plan.fg, np.repeat(np.asarray(x0, float)[None], nb, axis=0),
+                                     h_inv, tol=1e-9, max_iter=max_iter)
+        plan.stats = None
+        conv = (status == CONVERGED) & np.all(np.isfinite(X), axis=1)
+        diverged[:] = status == DIVERGED
+        est[conv] = X[conv]
+        ok[conv] = True
+        if np.any(conv):
+            adm[conv] = plan.admissible(X[conv])
+        for i in np.flatnonzero(~conv & ~diverged):
+            try:
+                xb, c, model = _engine_refit(pt, template, missing, x0, h_inv, max_iter,
+                                             draws[i], fast=True)
+                if c and np.all(np.isfinite(xb)):
+                    est[i] = xb
+                    ok[i] = True
+                    adm[i] = _admissible(model, xb)
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError, ModelError):
+                pass
     return est, ok, adm, diverged
 
 
@@ -655,8 +756,29 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         n_jobs = os.cpu_count() or 1
     n_jobs = max(1, min(int(n_jobs), R))
     tick = _progress_ticker(progress, R)
-    if n_jobs == 1:
-        est, ok, adm, div = _worker((payload, draws, tick))
+    plan = _batch_plan(fit, template, x0, h_inv, int(max_iter))
+    if plan is not None:
+        # lockstep refits of fixed chunks of draws (the same chunks for any n_jobs)
+        chunks = [np.arange(a, min(a + CHUNK, R)) for a in range(0, R, CHUNK)]
+        tasks = [(plan, payload, [draws[i] for i in c]) for c in chunks]
+        parts = []
+        if n_jobs == 1 or len(chunks) == 1:
+            for c, task in zip(chunks, tasks):
+                parts.append(_refit_chunk(task))
+                if tick is not None:
+                    tick(len(c))
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(max_workers=min(n_jobs, len(chunks)), mp_context=ctx) as ex:
+                futures = [ex.submit(_refit_chunk, task) for task in tasks]
+                for c, fu in zip(chunks, futures):
+                    parts.append(fu.result())
+                    if tick is not None:
+                        tick(len(c))
+    elif n_jobs == 1:
+        parts = [_worker((payload, draws, tick))]
     else:
         # chunks of about 25 draws (every draw is refitted on its own from the same start, so
         # the results do not depend on the chunking or the number of processes)
@@ -671,10 +793,10 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
                 parts.append(fu.result())
                 if tick is not None:
                     tick(len(c))
-        est = np.vstack([p[0] for p in parts])
-        ok = np.concatenate([p[1] for p in parts])
-        adm = np.concatenate([p[2] for p in parts])
-        div = np.concatenate([p[3] for p in parts])
+    est = np.vstack([p[0] for p in parts])
+    ok = np.concatenate([p[1] for p in parts])
+    adm = np.concatenate([p[2] for p in parts])
+    div = np.concatenate([p[3] for p in parts])
     failed = [int(i) for i in np.flatnonzero(~ok)]
     nonadm = [int(i) for i in np.flatnonzero(ok & ~adm)]
     ndef = len(fit.partable.defined)
