@@ -176,6 +176,9 @@ def test_refit_is_a_real_minimum(hs_fit):
 
 
 def test_failed_draws_are_reported(hs_fit, monkeypatch):
+    # the per-draw path (models the lockstep path does not cover); the lockstep path's
+    # failures: tests/test_bootstrap_batch.py
+    monkeypatch.setattr(bs, "BATCHED", False)
     calls = {"n": 0}
     real = bs._fast_refit
 
@@ -307,10 +310,15 @@ def test_quasi_newton_detects_divergence():
     assert status == "converged" and np.allclose(x, 0, atol=1e-8)
 
 
-def test_progress_callback_is_called_and_not_in_results(hs_fit):
+def test_progress_callback_is_called_and_not_in_results(hs_fit, monkeypatch):
     seen = []
     res = bs.bootstrap(hs_fit, R=6, seed=2, progress=lambda done, total: seen.append((done, total)))
-    assert seen[-1] == (6, 6) and len(seen) == 6
+    assert seen == [(6, 6)]             # one chunk of draws refitted in lockstep
+    monkeypatch.setattr(bs, "BATCHED", False)
+    seen = []
+    bs.bootstrap(hs_fit, R=6, seed=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (6, 6) and len(seen) == 6   # the per-draw path: after every draw
+    monkeypatch.setattr(bs, "BATCHED", True)
     seen2 = []
     res2 = bs.bootstrap(hs_fit, R=6, seed=2, n_jobs=2, progress=lambda d, t: seen2.append((d, t)))
     assert seen2[-1] == (6, 6)
@@ -319,6 +327,7 @@ def test_progress_callback_is_called_and_not_in_results(hs_fit):
 
 
 def test_usable_draws_reported(hs_fit, monkeypatch):
+    monkeypatch.setattr(bs, "BATCHED", False)
     real = bs._fast_refit
     calls = {"n": 0}
 

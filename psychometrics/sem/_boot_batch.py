@@ -109,12 +109,8 @@ class GroupDesign:
             off_q += len(ks) * w * w
         self.n_pairs, self.n_ww, self.n_q = off_pairs, off_ww, off_q
         # every (incomplete case, missing variable) pair in the order of the classes
-        pv, py = [], []
-        for cl in self.classes:
-            pv.append(cl["miss"].ravel())
-            py.append(np.repeat(self.yi[cl["cases"]], cl["w"], axis=0))
-        self.pair_var = np.concatenate(pv)
-        self.pair_y = np.ascontiguousarray(np.concatenate(py))
+        self.pair_var = np.concatenate([cl["miss"].ravel() for cl in self.classes])
+        self.pair_case = np.concatenate([np.repeat(cl["cases"], cl["w"]) for cl in self.classes])
 
         def assemble(parts, ncols):
             r = np.concatenate([a for a, _, _ in parts])
@@ -312,12 +308,12 @@ class BatchRAM:
                 gmu = (W @ r[:, :, None])[:, :, 0]
                 Gtm = (GT @ gmu[:, :, None])[:, :, 0]         # B x m
             if len(a_k):    # dF/dA = 2 G' gS H' + (G' gmu) eta', at the free entries only
-                dA = 2.0 * np.einsum("bij,bij->bi", GtS[:, a_i, :], H[:, a_j, :])
+                dA = 2.0 * (GtS[:, a_i, :] * H[:, a_j, :]).sum(axis=2)
                 if Gtm is not None:
                     dA += Gtm[:, a_i] * eta[:, a_j, 0]
                 gf[:, a_k] += dA
             if len(p_k):    # dF/dP = G' gS G
-                dP = np.einsum("bij,bij->bi", GtS[:, p_i, :], GT[:, p_j, :])
+                dP = (GtS[:, p_i, :] * GT[:, p_j, :]).sum(axis=2)
                 gf[:, p_k] += dP * self.pmult[gi]
             if len(m_k) and Gtm is not None:
                 gf[:, m_k] += Gtm[:, m_i]
@@ -340,7 +336,7 @@ class BatchRAM:
         VV = np.empty((B, d.n_ww))
         QN = np.empty((B, d.n_q))
         # W_m. y_i of every (case, missing variable) pair
-        WY = np.einsum("bqk,qk->bq", W[:, d.pair_var, :], d.pair_y)
+        WY = (W @ d.yt)[:, d.pair_var, d.pair_case]
         Wmu = (W @ mu[:, :, None])[:, :, 0]
         for cl, cc, nk in zip(d.classes, st.cc, st.nk):
             w = cl["w"]
@@ -393,11 +389,11 @@ class BatchRAM:
                     Lm = np.linalg.cholesky(Wmm)
                     ll += (nkb * (2.0 * np.log(np.diagonal(Lm, axis1=2, axis2=3)).sum(axis=2))).sum(axis=1)
                     Q = np.linalg.inv(Wmm)
-                wm = np.einsum("bkij,bkj->bki", Wmm, mum)      # W_mm mu_m, B x npat x w
+                wm = (Wmm * mum[:, :, None, :]).sum(axis=3)    # W_mm mu_m, B x npat x w
                 a = cl["off_pairs"]
                 t = WY[:, a:a + len(pat) * w].reshape(B, len(pat), w) - Wmu[:, miss] + wm[:, pat]
-                z = np.einsum("bcij,bcj->bci", Q[:, pat], t)
-            ll -= np.einsum("bc,bcw,bcw->b", c, t, z)
+                z = (Q[:, pat] * t[:, :, None, :]).sum(axis=3)
+            ll -= (c * (t * z).sum(axis=2)).sum(axis=1)
             v = c[:, :, None] * z                              # B x n_c x w
             a, nc = cl["off_pairs"], len(pat)
             V[:, a:a + nc * w] = v.reshape(B, -1)
