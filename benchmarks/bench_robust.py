@@ -3,6 +3,7 @@
     python benchmarks/bench_robust.py            # lavaan too when Rscript is present
     python benchmarks/bench_robust.py --no-r --boot 1000 --jobs 2
     python benchmarks/bench_robust.py --boot-only      # only workload 3, one core each side
+    python benchmarks/bench_robust.py --structural 1000   # the example study's structural model
 
 Three workloads (as in issue 3):
 1. the four-model MLR invariance sequence (configural, metric, scalar, strict) of the bfi
@@ -26,6 +27,7 @@ import tempfile
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -87,14 +89,50 @@ def lavaan_times(R, boot_only=False):
     return [float(v) if v != "NA" else float("nan") for v in res.stdout.split()[-4:]]
 
 
+def structural(R, per_draw=0):
+    """CPU per draw of the FIML bootstrap of the example study's structural model (34 items,
+    111 parameters; one process), lockstep path and, with ``per_draw``, the per-draw path on
+    the first ``per_draw`` draws (the implementation before issue 13's lockstep refits)."""
+    from _example import example_structural_fit
+    from psychometrics.sem import bootstrap as bs
+
+    fit, _, _ = example_structural_fit()
+    bootstrap(fit, R=3, seed=1)                                      # warm up
+    c = time.process_time()
+    res = bootstrap(fit, R=R, seed=1)
+    cpu = time.process_time() - c
+    print(f"structural model bootstrap (lockstep), R = {R}: {res.summary()}; CPU {cpu:.2f} s "
+          f"= {1000 * cpu / R:.2f} ms a draw (goal <= 8 ms); load average {os.getloadavg()[0]:.1f}")
+    if per_draw:
+        bs.BATCHED = False
+        try:
+            c = time.process_time()
+            old = bootstrap(fit, R=per_draw, seed=1)
+            cpu_old = time.process_time() - c
+        finally:
+            bs.BATCHED = True
+        ok = ~np.isnan(old.draws[:, 0]) & ~np.isnan(res.draws[:per_draw, 0])
+        diff = float(np.max(np.abs(old.draws[ok] - res.draws[:per_draw][ok]))) if ok.any() else float("nan")
+        print(f"structural model bootstrap (per draw), R = {per_draw}: CPU {cpu_old:.2f} s = "
+              f"{1000 * cpu_old / per_draw:.2f} ms a draw; largest difference of the draws "
+              f"{diff:.1e}; load average {os.getloadavg()[0]:.1f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--boot-only", action="store_true", help="only the HS bootstrap (workload 3)")
+    ap.add_argument("--structural", type=int, default=0, metavar="R",
+                    help="only the example study's structural-model bootstrap with R draws")
+    ap.add_argument("--per-draw", type=int, default=0, metavar="R",
+                    help="with --structural: also the per-draw path on the first R draws")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
+    if a.structural:
+        structural(a.structural, a.per_draw)
+        return
     bfi = pd.read_csv(DATA / "bfi.csv")
     hs = pd.read_csv(DATA / "hs1939.csv")
     pm.cfa(HS_MODEL, hs, estimator="MLR").fit_measures()          # warm up imports
