@@ -143,6 +143,18 @@ def test_multigroup_constrained_draws_equal_the_per_draw_path_and_the_engine(hs,
             np.testing.assert_allclose(res.draws[i], ref["x"], rtol=0, atol=1e-8)
 
 
+def test_paths_from_observed_variables_equal_the_per_draw_path(hs, hs_missing):
+    # a regression on an indicator puts an entry of A in an observed column: the general
+    # (I - A)^-1 of the lockstep kernel instead of its latent-block form
+    model = "visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n x7 ~ textual + x3\n x8 ~ x7"
+    for data, missing in ((hs, "listwise"), (hs_missing, "fiml")):
+        fit = sem_fit(model, data, missing=missing)
+        assert _uses_lockstep(fit)
+        plan = bs._batch_plan(fit, fit.sample, fit.x, np.eye(fit.x.size), 200)
+        assert not plan.latent_only[0]
+        _same_as_per_draw(fit, R=10, seed=2)
+
+
 def test_exogenous_covariates_use_the_per_draw_path(hs):
     fit = sem_fit(HS_MODEL + "\n visual ~ ageyr", hs)
     if not np.any(np.asarray(fit.partable.exo)):

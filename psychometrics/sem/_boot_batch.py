@@ -246,21 +246,29 @@ class BatchRAM:
             mats = self.matrices(X)
         for gi, ((A, P, M), st) in enumerate(zip(mats, self.stats)):
             d = st.d
-            if self.latent_only[gi]:
-                Bm = np.zeros_like(A)
-                Bm[:, range(p), range(p)] = 1.0
+            lat = self.latent_only[gi]
+            if lat:
+                # B = [[I, Lam], [0, B_ll]] with Lam = A_ol B_ll: G = [I, Lam] and
+                # H = B P G' by blocks (O(m l p) instead of O(m^2 p))
                 if self.ll_zero[gi]:
-                    Bm[:, range(p, self.m), range(p, self.m)] = 1.0
-                    Bm[:, :p, p:] = A[:, :p, p:]
+                    Bll = None
+                    Lam = A[:, :p, p:]
                 else:
                     Bll = np.linalg.inv(self.eye_l - A[:, p:, p:])
-                    Bm[:, p:, p:] = Bll
-                    Bm[:, :p, p:] = A[:, :p, p:] @ Bll
+                    Lam = A[:, :p, p:] @ Bll
+                LamT = np.swapaxes(Lam, 1, 2)
+                GT = np.zeros((B, self.m, p))
+                GT[:, range(p), range(p)] = 1.0
+                GT[:, p:] = LamT
+                PGt = P[:, :, :p] + P[:, :, p:] @ LamT        # P G', B x m x p
+                H = np.empty_like(PGt)
+                H[:, :p] = PGt[:, :p] + Lam @ PGt[:, p:]
+                H[:, p:] = PGt[:, p:] if Bll is None else Bll @ PGt[:, p:]
             else:
                 Bm = np.linalg.inv(self.eye - A)              # B x m x m
-            G = Bm[:, :p]                                      # B x p x m
-            GT = np.swapaxes(G, 1, 2)
-            H = Bm @ (P @ GT)                                  # B x m x p
+                G = Bm[:, :p]                                  # B x p x m
+                GT = np.swapaxes(G, 1, 2)
+                H = Bm @ (P @ GT)                              # B x m x p
             Sigma = H[:, :p]
             Sigma = 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))
             L, bad = _cholesky_rows(Sigma)
@@ -273,7 +281,12 @@ class BatchRAM:
             S1 = st.S1[sel]
             S2 = st.S2[sel]
             if self.ms:
-                eta = Bm @ M[:, :, None]                       # B x m x 1
+                if lat:
+                    eta = np.empty((B, self.m, 1))
+                    eta[:, :p] = M[:, :p, None] + Lam @ M[:, p:, None]
+                    eta[:, p:] = M[:, p:, None] if Bll is None else Bll @ M[:, p:, None]
+                else:
+                    eta = Bm @ M[:, :, None]                   # B x m x 1
                 mu = eta[:, :p, 0] - d.center
             else:
                 eta = None
@@ -299,14 +312,24 @@ class BatchRAM:
             gS = 0.5 * (W @ R @ W - N[:, None, None] * W)
             gS = 0.5 * (gS + np.swapaxes(gS, 1, 2))
             a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.model.idx[gi]
-            GtS = GT @ gS                                      # B x m x p
+            if lat:                                            # G' gS = [gS; Lam' gS]
+                GtS = np.empty((B, self.m, p))
+                GtS[:, :p] = gS
+                GtS[:, p:] = LamT @ gS
+            else:
+                GtS = GT @ gS                                  # B x m x p
             Gtm = None
             if self.ms:
                 r = S1 - mu * nobs
                 if zsum is not None:
                     r = r - zsum
                 gmu = (W @ r[:, :, None])[:, :, 0]
-                Gtm = (GT @ gmu[:, :, None])[:, :, 0]         # B x m
+                if lat:
+                    Gtm = np.empty((B, self.m))
+                    Gtm[:, :p] = gmu
+                    Gtm[:, p:] = (LamT @ gmu[:, :, None])[:, :, 0]
+                else:
+                    Gtm = (GT @ gmu[:, :, None])[:, :, 0]     # B x m
             if len(a_k):    # dF/dA = 2 G' gS H' + (G' gmu) eta', at the free entries only
                 dA = 2.0 * (GtS[:, a_i, :] * H[:, a_j, :]).sum(axis=2)
                 if Gtm is not None:

@@ -801,9 +801,11 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     nonadm = [int(i) for i in np.flatnonzero(ok & ~adm)]
     ndef = len(fit.partable.defined)
     defined = np.full((R, ndef), np.nan)
-    if ndef:
+    if ndef:   # the expressions compiled once (fit._defined_values compiles them per call)
+        from . import defined as _defined
+        defs = fit._defs()
         for i in np.flatnonzero(ok):
-            defined[i] = fit._defined_values(est[i])
+            defined[i] = _defined.evaluate(defs, fit._label_values(est[i]))
     defined_est = np.asarray(fit._defined_values(fit.x), dtype=float) if ndef else np.zeros(0)
     # parameter rows
     pt = fit.partable
