@@ -71,9 +71,10 @@ class GroupDesign:
         inv = np.asarray(inv).ravel()
         width = (~keys).sum(axis=1)
         # per class of width w: the patterns' missing sets and the cases
-        rows_y, rows_o, rows_zz, rows_c, rows_e = [], [], [], [], []
+        parts = {"y": [], "o": [], "e": [], "zz": [], "q": []}
         off_pairs = off_ww = off_q = 0
         for w in np.unique(width):
+            w = int(w)
             ks = np.flatnonzero(width == w)
             pm = np.array([np.flatnonzero(~keys[k]) for k in ks], dtype=int).reshape(len(ks), w)
             local = np.full(len(keys), -1)
@@ -81,53 +82,48 @@ class GroupDesign:
             cases = np.flatnonzero(width[inv] == w)              # into the incomplete rows
             pat = local[inv[cases]]
             miss = pm[pat]                                        # n_c x w
+            nc = len(cases)
             # pattern membership (n_c x npat) to sum the case counts per pattern
-            member = sparse.csr_matrix((np.ones(len(cases)), (np.arange(len(cases)), pat)),
-                                       shape=(len(cases), len(ks)))
-            self.classes.append(dict(w=int(w), pm=pm, cases=cases, pat=pat, miss=miss,
-                                     cases_inc=cases,
+            member = sparse.csr_matrix((np.ones(nc), (np.arange(nc), pat)), shape=(nc, len(ks)))
+            self.classes.append(dict(w=w, pm=pm, cases=cases, pat=pat, miss=miss,
                                      member=member, pr=pm[:, :, None], pc=pm[:, None, :],
                                      off_pairs=off_pairs, off_ww=off_ww, off_q=off_q))
-            yw, ow = self.yi[cases], self.oi[cases]
-            for c in range(len(cases)):
-                for s in range(w):
-                    j = miss[c, s]
-                    q = off_pairs + c * w + s
-                    nz = np.flatnonzero(yw[c])
-                    rows_y.append((nz * p + j, np.full(len(nz), q), yw[c, nz]))
-                    no = np.flatnonzero(ow[c])
-                    rows_o.append((no * p + j, np.full(len(no), q), np.ones(len(no))))
-                    rows_e.append((np.array([j]), np.array([q]), np.array([1.0])))
-                    for s2 in range(w):
-                        rows_zz.append((miss[c, s] * p + miss[c, s2], off_ww + (c * w + s) * w + s2))
-            for k in range(len(ks)):
-                for s in range(w):
-                    for s2 in range(w):
-                        rows_c.append((pm[k, s] * p + pm[k, s2], off_q + (k * w + s) * w + s2))
-            off_pairs += len(cases) * w
-            off_ww += len(cases) * w * w
+            # the pairs (case c, slot s) -> input column off_pairs + c w + s, variable j
+            jq = miss.ravel()
+            yq = np.repeat(self.yi[cases], w, axis=0)
+            oq = np.repeat(self.oi[cases], w, axis=0)
+            qq, ll = np.nonzero(yq)
+            parts["y"].append((ll * p + jq[qq], off_pairs + qq, yq[qq, ll]))
+            qq, ll = np.nonzero(oq)
+            parts["o"].append((ll * p + jq[qq], off_pairs + qq, np.ones(len(qq))))
+            parts["e"].append((jq, off_pairs + np.arange(nc * w), np.ones(nc * w)))
+            # (case c, s, s2) -> column off_ww + (c w + s) w + s2, output miss[c,s] p + miss[c,s2]
+            rz = (miss[:, :, None] * p + miss[:, None, :]).ravel()
+            parts["zz"].append((rz, off_ww + np.arange(nc * w * w), np.ones(nc * w * w)))
+            rq = (pm[:, :, None] * p + pm[:, None, :]).ravel()
+            parts["q"].append((rq, off_q + np.arange(len(ks) * w * w), np.ones(len(ks) * w * w)))
+            off_pairs += nc * w
+            off_ww += nc * w * w
             off_q += len(ks) * w * w
         self.n_pairs, self.n_ww, self.n_q = off_pairs, off_ww, off_q
         # every (incomplete case, missing variable) pair in the order of the classes
         self.pair_var = np.concatenate([cl["miss"].ravel() for cl in self.classes])
         self.pair_case = np.concatenate([np.repeat(cl["cases"], cl["w"]) for cl in self.classes])
 
-        def assemble(parts, ncols):
-            r = np.concatenate([a for a, _, _ in parts])
-            c = np.concatenate([b for _, b, _ in parts])
-            v = np.concatenate([x for _, _, x in parts])
-            return sparse.csr_matrix((v, (r, c)), shape=(ncols, off_pairs))
+        def assemble(key, nrows, ncols):
+            r = np.concatenate([a for a, _, _ in parts[key]])
+            c = np.concatenate([b for _, b, _ in parts[key]])
+            v = np.concatenate([x for _, _, x in parts[key]])
+            out = sparse.csr_matrix((v, (r, c)), shape=(nrows, ncols))
+            out.sort_indices()                    # a fixed order of the sums
+            return out
         pp = p * p
-        # transposed scatters (outputs x inputs): out = M @ v' per draw column
-        self.My = assemble(rows_y, pp)            # Yz[l, j] = sum_q v_q y_{i_q, l}
-        self.Mo = assemble(rows_o, pp)            # Oz[l, j] = sum_q v_q o_{i_q, l}
-        self.Me = assemble(rows_e, p)             # zsum[j] = sum_q v_q
-        r = np.array([a for a, _ in rows_zz])
-        c = np.array([b for _, b in rows_zz])
-        self.Mzz = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(pp, off_ww))
-        r = np.array([a for a, _ in rows_c])
-        c = np.array([b for _, b in rows_c])
-        self.Mq = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(pp, off_q))
+        # transposed scatters (outputs x inputs): out = M @ v' with one column per draw
+        self.My = assemble("y", pp, off_pairs)    # Yz[l, j] = sum_q v_q y_{i_q, l}
+        self.Mo = assemble("o", pp, off_pairs)    # Oz[l, j] = sum_q v_q o_{i_q, l}
+        self.Me = assemble("e", p, off_pairs)     # zsum[j] = sum_q v_q
+        self.Mzz = assemble("zz", pp, off_ww)     # Y = sum c zhat zhat'
+        self.Mq = assemble("q", pp, off_q)        # C = sum_k n_k Q_k
 
     def stats(self, counts: np.ndarray) -> dict:
         """Sufficient statistics of one draw from its case counts (length n)."""
@@ -194,6 +190,18 @@ class BatchRAM:
             self.ll_zero.append(lat and not np.any(A0[p:, p:]) and not np.any(a_i >= p))
         self.eye_l = np.eye(self.m - p)
         self.stats = None
+
+    def bytes_per_draw(self) -> int:
+        """About the memory one draw of a chunk takes in an evaluation (the largest stacked
+        arrays: the model matrices, ``W y_i`` of the incomplete cases and the gathers of the
+        missing-variable pairs), to bound the chunk size on large data sets."""
+        p, m = self.p, self.m
+        b = 12 * m * m + 12 * p * p
+        for d in self.designs:
+            if d.has_missing:
+                b += p * len(d.incomplete) + 6 * d.n_pairs + 3 * d.n_ww + 2 * d.n_q
+                b += sum(len(cl["cases"]) + len(cl["pm"]) for cl in d.classes)
+        return 8 * b
 
     def set_chunk(self, draws: list) -> None:
         """The draws of the chunk (per draw: a list of per-group row indices)."""

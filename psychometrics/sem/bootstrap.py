@@ -543,9 +543,13 @@ def _refit_many(payload, draws, progress=None):
 # lockstep refits of a chunk of draws (sem/_boot_batch.py)
 # ---------------------------------------------------------------------------------------------
 #: draws refitted together by the lockstep path; the chunks are fixed by the draw numbers
-#: (0..CHUNK-1, CHUNK..2 CHUNK-1, ...) whatever ``n_jobs``.  A draw's estimates do not depend
-#: on the chunk it is in (tests refit with other chunk sizes).
+#: (0..CHUNK-1, CHUNK..2 CHUNK-1, ...) whatever ``n_jobs`` (fewer per chunk on large data
+#: sets, :data:`CHUNK_BYTES`).  A draw's estimates do not depend on the chunk it is in
+#: (tests refit with other chunk sizes).
 CHUNK = 128
+#: memory for the stacked arrays of one chunk's evaluation (large data sets get smaller
+#: chunks: at most this many bytes, at least one draw)
+CHUNK_BYTES = 64 * 2 ** 20
 #: the lockstep path is used where it applies (tests switch it off to compare)
 BATCHED = True
 
@@ -759,7 +763,8 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     plan = _batch_plan(fit, template, x0, h_inv, int(max_iter))
     if plan is not None:
         # lockstep refits of fixed chunks of draws (the same chunks for any n_jobs)
-        chunks = [np.arange(a, min(a + CHUNK, R)) for a in range(0, R, CHUNK)]
+        size = int(max(1, min(CHUNK, CHUNK_BYTES // max(1, plan.bytes_per_draw()))))
+        chunks = [np.arange(a, min(a + size, R)) for a in range(0, R, size)]
         tasks = [(plan, payload, [draws[i] for i in c]) for c in chunks]
         parts = []
         if n_jobs == 1 or len(chunks) == 1:
