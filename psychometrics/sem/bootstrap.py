@@ -6,6 +6,12 @@
   re-estimates the EM saturated model per draw), starting from the original estimates (warm
   start).  Draws are generated in the parent process from ``numpy.random.default_rng(seed)``
   before any refitting, so the result is identical for any ``n_jobs``.
+* ML/MLR fits of complete data and FIML fits (single or multiple groups, equality
+  constraints, ``:=`` parameters) are refitted in lockstep: fixed chunks of draws
+  (:data:`CHUNK`) go through the same quasi-Newton iterations at once, with F and its gradient
+  evaluated for all draws of a chunk as stacked arrays (:mod:`._boot_batch`); a draw's
+  estimates do not depend on its chunk.  Other fits (exogenous covariates with fixed moments,
+  no warm start, listwise deletion of incomplete data) are refitted draw by draw.
 * Failed draws (the optimiser did not converge or the model could not be evaluated) are
   dropped, counted and reported (lavaan's ``error.idx``); nonadmissible draws (negative
   variances) are kept and counted, as lavaan does.
@@ -720,7 +726,8 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     ``R`` draws resampling cases within groups; ``seed`` for ``numpy.random.default_rng``;
     ``n_jobs`` worker processes (``-1``: all cores); ``warm_start`` starts each refit at the
     original estimates (else at the engine's start values); ``progress(done, total)`` is
-    called as draws finish (a console display; never part of the result); ``max_iter`` caps
+    called as draws finish -- after each chunk of draws refitted in lockstep, or after each
+    draw on the per-draw path (a console display; never part of the result); ``max_iter`` caps
     the iterations of a refit.  A draw whose refit diverges or does not converge within the
     caps is dropped and counted (``failed``, ``diverged``; the warning says how many of the
     ``R`` draws were usable).  Returns :class:`BootstrapResult`
