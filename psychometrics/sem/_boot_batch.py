@@ -196,7 +196,7 @@ class BatchRAM:
         arrays: the model matrices, ``W y_i`` of the incomplete cases and the gathers of the
         missing-variable pairs), to bound the chunk size on large data sets."""
         p, m = self.p, self.m
-        b = 12 * m * m + 12 * p * p
+        b = 12 * m * m + 12 * p * p + 2 * 64 * self.k   # + BFGS pairs of ~64 iterations
         for d in self.designs:
             if d.has_missing:
                 b += p * len(d.incomplete) + 6 * d.n_pairs + 3 * d.n_ww + 2 * d.n_q
