@@ -25,31 +25,81 @@ class ValidityInputError(PsychometricsError):
     """Inputs to a validity analysis are unusable (unknown items, bad mapping, ...)."""
 
 
-def _weighted_pairwise_moments(x: np.ndarray, w: np.ndarray):
+#: numbers in each block of the cases' products in :func:`_weighted_pairwise_moments`
+PAIRWISE_BLOCK = 1_000_000
+#: from this many resamples in a batch, :func:`_weighted_pairwise_moments` forms the cases' p x p
+#: products once (per block of cases) for all of them; below, it weights the data per resample
+PAIRWISE_PRODUCTS_FROM = 16
+
+
+def _weighted_pairwise_moments(x: np.ndarray, w: np.ndarray, block: int | None = None):
     """Pairwise covariances and correlations for a batch of case weights.
 
     ``w`` is (B, n): the number of times each case is drawn (a bootstrap
     sample is a row of counts; the plain data is a row of ones).  Returns
     (cov, cor), each (B, p, p), computed with pairwise-complete cases and the
     n - 1 denominator, like R's cov/cor(use = "pairwise").
+
+    The sums over the cases observed on both items of a pair (counts, sums, sums of
+    squares and cross products) are products of the weights with the data: for a batch of
+    at least :data:`PAIRWISE_PRODUCTS_FROM` resamples, the weights times the cases' p x p
+    indicator and cross-product arrays, built for ``block`` cases at a time; for fewer
+    resamples (large n), each resample's weighted data times the data (``M'WM``, ``X'WM``,
+    ``(X o X)'WM``, ``X'WX``), ``block`` cases at a time.  Either way memory does not grow
+    with n beyond the data itself (issue 13: a 1,000,000-case study; it was four n x p^2
+    arrays), and the sums are the same to rounding.  Complete data need only the cross
+    products.
     """
     n, p = x.shape
-    m = (~np.isnan(x)).astype(float)
+    w = np.asarray(w, dtype=float)
+    B = w.shape[0]
+    obs = ~np.isnan(x)
+    complete = bool(obs.all())
+    m = obs.astype(float)
     # centre first (covariances are shift-invariant) so the one-pass sums do
     # not lose digits when item means are large relative to their SDs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         centre = np.nanmean(x, axis=0)
-    x0 = np.where(m > 0, x - np.nan_to_num(centre), 0.0)
-    mm = (m[:, :, None] * m[:, None, :]).reshape(n, p * p)
-    xm = (x0[:, :, None] * m[:, None, :]).reshape(n, p * p)      # x_j where k observed
-    xx = (x0[:, :, None] * x0[:, None, :]).reshape(n, p * p)
-    x2m = (x0[:, :, None] ** 2 * m[:, None, :]).reshape(n, p * p)  # x_j^2 where k observed
-    N = (w @ mm).reshape(-1, p, p)
-    Sj = (w @ xm).reshape(-1, p, p)          # sum x_j over pairs (j,k)
+    x0 = np.where(obs, x - np.nan_to_num(centre), 0.0)
+    if B >= PAIRWISE_PRODUCTS_FROM:
+        # many resamples: the cases' p x p products, a block of cases at a time, times the
+        # weights of all resamples (one large matrix product per block)
+        rows = max(1, int(block or PAIRWISE_BLOCK // (p * p)))
+        Sjk = np.zeros((B, p * p))
+        if not complete:
+            N, Sj, Sjj = np.zeros((B, p * p)), np.zeros((B, p * p)), np.zeros((B, p * p))
+        for r0 in range(0, n, rows):
+            wb, mb, xb = w[:, r0:r0 + rows], m[r0:r0 + rows], x0[r0:r0 + rows]
+            Sjk += wb @ (xb[:, :, None] * xb[:, None, :]).reshape(-1, p * p)
+            if not complete:
+                N += wb @ (mb[:, :, None] * mb[:, None, :]).reshape(-1, p * p)
+                Sj += wb @ (xb[:, :, None] * mb[:, None, :]).reshape(-1, p * p)  # x_j, k observed
+                Sjj += wb @ (xb[:, :, None] ** 2 * mb[:, None, :]).reshape(-1, p * p)
+        Sjk = Sjk.reshape(B, p, p)
+        if not complete:
+            N, Sj, Sjj = N.reshape(B, p, p), Sj.reshape(B, p, p), Sjj.reshape(B, p, p)
+    else:
+        # few resamples (large n): per resample, the weighted data times the data,
+        # N = M'WM, sum x_j = X'WM, sum x_j^2 = (X o X)'WM, sum x_j x_k = X'WX (W = diag(w))
+        rows = max(1, int(block or PAIRWISE_BLOCK // p))
+        Sjk = np.zeros((B, p, p))
+        if not complete:
+            N, Sj, Sjj = np.zeros((B, p, p)), np.zeros((B, p, p)), np.zeros((B, p, p))
+        for b in range(B):
+            for r0 in range(0, n, rows):
+                wb, mb, xb = w[b, r0:r0 + rows, None], m[r0:r0 + rows], x0[r0:r0 + rows]
+                xw = xb * wb
+                Sjk[b] += xw.T @ xb
+                if not complete:
+                    N[b] += (mb * wb).T @ mb
+                    Sj[b] += xw.T @ mb
+                    Sjj[b] += (xw * xb).T @ mb
+    if complete:
+        N = np.broadcast_to(w.sum(axis=1)[:, None, None], (B, p, p))
+        Sj = np.broadcast_to((w @ x0)[:, :, None], (B, p, p))         # sum x_j over pairs (j,k)
+        Sjj = np.broadcast_to((w @ (x0 * x0))[:, :, None], (B, p, p))
     Sk = np.swapaxes(Sj, 1, 2)               # sum x_k over pairs (j,k)
-    Sjk = (w @ xx).reshape(-1, p, p)
-    Sjj = (w @ x2m).reshape(-1, p, p)
     Skk = np.swapaxes(Sjj, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         cxy = Sjk - Sj * Sk / N

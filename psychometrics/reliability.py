@@ -664,6 +664,279 @@ def _oblimin(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000) -> tuple[np.nd
 
 
 # --------------------------------------------------------------------------
+# the same algorithms for a stack of correlation matrices (the omega bootstrap)
+# --------------------------------------------------------------------------
+# Each function below runs the algorithm of its single-matrix counterpart above on B matrices at
+# once, in lockstep: the same start, the same steps, the same line searches and stopping rules
+# for every matrix, which stops on its own; only the linear algebra is batched (LAPACK over the
+# stack).  So a draw's result does not depend on the other draws of its batch, and it is the
+# single-matrix result (tests/test_reliability.py compares them draw by draw).  Where the
+# single-matrix algorithm would leave its fast path (a Newton failure, a singular matrix), that
+# draw is handed to the single-matrix function.
+
+def _smc_batch(r: np.ndarray) -> np.ndarray:
+    """:func:`_smc` of each matrix of a stack (B, p, p); a matrix whose inverse fails takes
+    :func:`_smc`'s own path (pseudo-inverse)."""
+    p = r.shape[1]
+    try:
+        inv = np.linalg.inv(r)
+    except np.linalg.LinAlgError:
+        return np.array([_smc(a) for a in r]).reshape(len(r), p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.clip(1.0 - 1.0 / inv[:, np.arange(p), np.arange(p)], 0.0, 1.0)
+    for b in np.flatnonzero(~np.isfinite(inv).reshape(len(r), -1).all(axis=1)):
+        out[b] = _smc(r[b])
+    return out
+
+
+def _minres_eval_batch(r, psi, nf, hess):
+    """The objective of :func:`_minres_newton` (its ``evalf``) for a stack: (valid, f, g, H, ev,
+    vec) with eigenvalues in decreasing order; ``H`` only when ``hess``."""
+    B, p, _ = r.shape
+    ar = np.arange(p)
+    m = r.copy()
+    m[:, ar, ar] -= psi                              # r - diag(psi)
+    ev, vec = np.linalg.eigh(m)
+    ev, vec = ev[:, ::-1], vec[:, :, ::-1]
+    valid = ~(ev[:, nf - 1] <= 0)
+    if nf < p:
+        valid &= ~(ev[:, nf - 1] - ev[:, nf] < 1e-10)
+    with np.errstate(invalid="ignore"):
+        lam = vec[:, :, :nf] * np.sqrt(ev[:, None, :nf])
+    resid = m - lam @ np.swapaxes(lam, 1, 2)
+    f = 0.5 * (resid ** 2).reshape(B, -1).sum(axis=1)
+    g = -resid[:, ar, ar]
+    H = _minres_hessian_batch(ev, vec, nf) if hess else None
+    return valid, f, g, H, ev, vec
+
+
+def _minres_hessian_batch(ev, vec, nf):
+    """The analytic Hessian of :func:`_minres_newton` from the eigen-decomposition (stack)."""
+    p = vec.shape[1]
+    vt, vr = vec[:, :, :nf], vec[:, :, nf:]
+    P = vt @ np.swapaxes(vt, 1, 2)
+    H = np.eye(p) - P ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = ev[:, :nf, None] / (ev[:, :nf, None] - ev[:, None, nf:])
+    W = vt[:, :, :, None] * vr[:, :, None, :]
+    H -= 2 * np.einsum("bikl,bkl,bjkl->bij", W, c, W)
+    return H
+
+
+def _minres_batch(r: np.ndarray, nf: int) -> np.ndarray:
+    """:func:`_minres` of each matrix of a stack (B, p, p): the unrotated loadings (B, p, nf).
+
+    The projected Newton method of :func:`_minres_newton` in lockstep (same start 1 - smc, bounds,
+    line search and tolerance); a matrix on which it fails (psych's L-BFGS-B fallback) is solved by
+    :func:`_minres` itself.  The objective evaluated at an accepted line-search point is reused
+    for the next Newton step and for the loadings (the single-matrix code recomputes the same
+    eigen-decomposition)."""
+    B, p, _ = r.shape
+    lo, tol, maxit = 0.005, 1e-12, 100
+    s_smc = _smc_batch(r)
+    hi = np.maximum(s_smc.max(axis=1), 1.0)[:, None]          # upper bound per matrix
+    psi = np.clip(r[:, np.arange(p), np.arange(p)] - s_smc, lo, hi)
+    valid, f, g, _, ev, vec = _minres_eval_batch(r, psi, nf, False)
+    H = np.zeros((B, p, p))
+    if valid.any():
+        H[valid] = _minres_hessian_batch(ev[valid], vec[valid], nf)
+    status = np.where(valid, 0, 2)                             # 0 running, 1 converged, 2 failed
+    active = np.flatnonzero(valid)
+    ar = np.arange(p)
+    for _ in range(maxit):
+        if active.size == 0:
+            break
+        ps, gs, Hs, hs = psi[active], g[active], H[active], hi[active]
+        free = ~(((ps <= lo + 1e-12) & (gs > 0)) | ((ps >= hs - 1e-12) & (gs < 0)))
+        pg = np.where(free, gs, 0.0)
+        pgmax = np.max(np.abs(pg), axis=1)
+        conv = pgmax < tol
+        status[active[conv]] = 1
+        keep = ~conv
+        active, ps, gs, Hs, hs, free, pgmax = (a[keep] for a in (active, ps, gs, Hs, hs, free, pgmax))
+        if active.size == 0:
+            break
+        # the Newton system on the free variables: fixed ones get an identity row and a 0 step
+        both = free[:, :, None] & free[:, None, :]
+        Hm = np.where(both, Hs, 0.0)
+        Hm[:, ar, ar] = np.where(free, Hs[:, ar, ar], 1.0)
+        rhs = np.where(free, gs, 0.0)
+        try:
+            step = np.linalg.solve(Hm, rhs[:, :, None])[:, :, 0]
+            sing = np.zeros(active.size, dtype=bool)
+        except np.linalg.LinAlgError:
+            step = np.zeros_like(rhs)
+            sing = np.zeros(active.size, dtype=bool)
+            for i in range(active.size):
+                try:
+                    step[i] = np.linalg.solve(Hm[i], rhs[i])
+                except np.linalg.LinAlgError:
+                    sing[i] = True
+        status[active[sing]] = 2
+        notdesc = (step * rhs).sum(axis=1) <= 0           # not a descent direction
+        step[notdesc] = rhs[notdesc]
+        dg = (step * gs).sum(axis=1)
+        near = pgmax < 1e-6
+        t = np.ones(active.size)
+        pending = np.flatnonzero(~sing)
+        for _ in range(30):
+            if pending.size == 0:
+                break
+            cand = np.clip(ps[pending] - t[pending, None] * step[pending], lo, hs[pending])
+            rows = active[pending]
+            ok, fo, go, _, evo, veco = _minres_eval_batch(r[rows], cand, nf, False)
+            acc = ok & (near[pending] | (fo <= f[rows] - 1e-4 * t[pending] * dg[pending]))
+            if acc.any():
+                a_rows = rows[acc]
+                psi[a_rows], f[a_rows], g[a_rows] = cand[acc], fo[acc], go[acc]
+                ev[a_rows], vec[a_rows] = evo[acc], veco[acc]
+                H[a_rows] = _minres_hessian_batch(evo[acc], veco[acc], nf)
+            pending = pending[~acc]
+            t[pending] /= 2
+        status[active[pending]] = 2                        # line search failed
+        active = active[status[active] == 0]
+    status[active] = 2                                     # maxit reached
+    lam = vec[:, :, :nf] * np.sqrt(np.maximum(ev[:, None, :nf], 0.0))
+    sgn = np.sign(lam.sum(axis=1))
+    sgn[sgn == 0] = 1
+    lam = lam * sgn[:, None, :]
+    for b in np.flatnonzero(status != 1):
+        lam[b] = _minres(r[b], nf)[0]
+    return lam
+
+
+def _varimax_batch(a: np.ndarray, eps: float = 1e-10, maxit: int = 1000) -> np.ndarray:
+    """:func:`_varimax` of each loading matrix of a stack (B, p, k), in lockstep."""
+    B, p, k = a.shape
+    if k < 2:
+        return a
+    h = np.sqrt((a ** 2).sum(axis=2))
+    h[h == 0] = 1
+    x = a / h[:, :, None]
+    t = np.repeat(np.eye(k)[None], B, axis=0)
+    d = np.zeros(B)
+    active = np.arange(B)
+    for _ in range(maxit):
+        if active.size == 0:
+            break
+        xa = x[active]
+        z = xa @ t[active]
+        zz = (z ** 2).sum(axis=1)
+        dg = np.zeros((active.size, k, k))
+        dg[:, np.arange(k), np.arange(k)] = zz
+        b = np.swapaxes(xa, 1, 2) @ (z ** 3 - z @ dg / p)
+        u, s, vt = np.linalg.svd(b)
+        t[active] = u @ vt
+        dpast, dnew = d[active], s.sum(axis=1)
+        d[active] = dnew
+        active = active[~(dnew < dpast * (1 + eps))]
+    return (x @ t) * h[:, :, None]
+
+
+def _oblimin_batch(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000):
+    """:func:`_oblimin` (GPArotation's GPFoblq, quartimin) of each loading matrix of a stack
+    (B, p, k), in lockstep: each matrix has its own step size, line search and stopping rule.
+    Returns pattern loadings (B, p, k) and factor correlations (B, k, k)."""
+    B, p, k = a.shape
+    nmat = np.ones((k, k)) - np.eye(k)
+    ak = np.arange(k)
+
+    def vgq(l):
+        l2 = l ** 2
+        l2n = l2 @ nmat
+        return l * l2n, (l2 * l2n).reshape(len(l), -1).sum(axis=1) / 4
+
+    def grad(l, gq, t):
+        return -np.swapaxes(np.swapaxes(l, 1, 2) @ gq @ np.linalg.inv(t), 1, 2)
+
+    t = np.repeat(np.eye(k)[None], B, axis=0)
+    l = a @ np.swapaxes(np.linalg.inv(t), 1, 2)
+    gq, f = vgq(l)
+    g = grad(l, gq, t)
+    al = np.ones(B)
+    active = np.arange(B)
+    for _ in range(maxit):
+        if active.size == 0:
+            break
+        ta, ga = t[active], g[active]
+        dg = np.zeros((active.size, k, k))
+        dg[:, ak, ak] = (ta * ga).sum(axis=1)
+        gp = ga - ta @ dg
+        s = np.sqrt((gp ** 2).reshape(active.size, -1).sum(axis=1))
+        stop = s < eps
+        lost = ~np.isfinite(s)          # the single-matrix loop would run on NaN to maxit
+        if lost.any():
+            t[active[lost]] = np.nan
+            l[active[lost]] = np.nan
+        keep = ~(stop | lost)
+        active, ta, gp, s = active[keep], ta[keep], gp[keep], s[keep]
+        if active.size == 0:
+            break
+        al[active] *= 2
+        aa = a[active]
+        fa = f[active]
+        tt = np.empty_like(ta)
+        lt = np.empty((active.size, p, k))
+        gqt = np.empty((active.size, p, k))
+        ft = np.empty(active.size)
+        pending = np.arange(active.size)
+        for _ in range(11):
+            alp = al[active[pending]]
+            xm = ta[pending] - alp[:, None, None] * gp[pending]
+            v = 1 / np.sqrt((xm ** 2).sum(axis=1))
+            ttp = xm * v[:, None, :]
+            ltp = aa[pending] @ np.swapaxes(np.linalg.inv(ttp), 1, 2)
+            gqp, fp = vgq(ltp)
+            tt[pending], lt[pending], gqt[pending], ft[pending] = ttp, ltp, gqp, fp
+            ok = fa[pending] - fp > 0.5 * s[pending] ** 2 * alp
+            pending = pending[~ok]
+            al[active[pending]] /= 2
+            if pending.size == 0:
+                break
+        t[active], l[active], gq[active], f[active] = tt, lt, gqt, ft
+        g[active] = grad(lt, gqt, tt)
+    phi = np.swapaxes(t, 1, 2) @ t
+    return l, phi
+
+
+def _omega_boot_batch(r: np.ndarray, nf: int, flip: bool = True):
+    """omega total, omega hierarchical, alpha and G6 of :func:`_omega_core` for a stack of
+    correlation matrices (B, p, p), as arrays (B, 4); NaN rows for matrices that cannot be
+    analysed (returned as a boolean mask ``failed``).  Same algorithm as :func:`_omega_core`
+    (minres, varimax start, oblimin, Schmid-Leiman), each step batched."""
+    B, p, _ = r.shape
+    ar = np.arange(p)
+    orth = _minres_batch(r, nf)
+    if nf == 1:
+        fload = orth
+        gload = np.ones((B, 1))
+    else:
+        fload, phi = _oblimin_batch(_varimax_batch(orth))
+        if nf > 2:
+            gload = _minres_batch(phi, 1)[:, :, 0]
+        else:
+            v = np.sqrt(np.abs(phi[:, 0, 1]))
+            gload = np.stack([v, np.sign(phi[:, 0, 1]) * v], axis=1)
+    g = (fload @ gload[:, :, None])[:, :, 0]
+    h2 = (orth ** 2).sum(axis=2)
+    u2 = r[:, ar, ar] - h2
+    key = np.sign(g)
+    key[key == 0] = 1
+    if not flip:
+        key = np.ones((B, p))
+    m = r * key[:, :, None] * key[:, None, :]
+    g = g * key
+    vt = m.reshape(B, -1).sum(axis=1)
+    vitem = m[:, ar, ar].sum(axis=1)
+    gsq = g.sum(axis=1) ** 2
+    uniq = u2.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.stack([(vt - uniq) / vt, gsq / vt, ((vt - vitem) / vt) * (p / (p - 1)),
+                        (vt + _smc_batch(m).sum(axis=1) - vitem) / vt], axis=1)
+    return out
+
+
+# --------------------------------------------------------------------------
 # omega
 # --------------------------------------------------------------------------
 
@@ -816,6 +1089,64 @@ def _omega_core(r: np.ndarray, nf: int, option: str = "equal", flip: bool = True
     return out
 
 
+#: bootstrap draws whose factor models are fitted together (lockstep); any value gives the same
+#: draws (each draw stops on its own), it only bounds memory and sets how often progress is told
+OMEGA_BOOT_CHUNK = 250
+
+
+def _omega_boot_chunk(rc: np.ndarray, nf: int, flip: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(omega_total, omega_h, alpha, G6) of each correlation matrix of ``rc`` (B, p, p) as a
+    (B, 4) array, and the mask of the matrices that cannot be analysed (non-finite, or the
+    single-matrix :func:`_omega_core` raises).  The batched path (:func:`_omega_boot_batch`);
+    if any of its linear algebra fails, the chunk is done draw by draw with :func:`_omega_core`."""
+    B = len(rc)
+    vals = np.full((B, 4), np.nan)
+    failed = ~np.isfinite(rc).reshape(B, -1).all(axis=1)
+    idx = np.flatnonzero(~failed)
+    if idx.size == 0:
+        return vals, failed
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vals[idx] = _omega_boot_batch(rc[idx], nf, flip)
+    except (np.linalg.LinAlgError, ValueError):
+        for i in idx:
+            try:
+                cb = _omega_core(rc[i], nf, flip=flip)
+            except (np.linalg.LinAlgError, ValueError):
+                failed[i] = True
+                continue
+            vals[i] = [cb["omega_tot"], cb["omega_h"], cb["alpha"], cb["G6"]]
+    return vals, failed
+
+
+def _omega_boot(arr: np.ndarray, nf: int, flip: bool, n_boot: int, seed, progress=None,
+                chunk: int | None = None) -> tuple[np.ndarray, int]:
+    """The omega bootstrap: ``n_boot`` resamples of the rows of ``arr`` (seeded
+    ``numpy.random.default_rng(seed)``, drawn in the batches of :func:`_batches`), the pairwise
+    correlations of each (one weights-by-data product per batch), and the factor model of every
+    resample fitted in lockstep chunks of ``chunk`` draws (:data:`OMEGA_BOOT_CHUNK`; the draws do
+    not depend on it).  Returns the (usable draws, 4) array of omega_total, omega_h, alpha, G6
+    and the number of resamples that could not be analysed."""
+    n_sub, p = arr.shape
+    chunk = max(1, int(chunk or OMEGA_BOOT_CHUNK))
+    rng = np.random.default_rng(seed)
+    parts, bad = [], []
+    done = 0
+    for b in _batches(n_boot, n_sub, p):
+        w = _boot_weights(rng, n_sub, b)
+        _, cors = _weighted_pairwise_moments(arr, w)
+        for i in range(0, b, chunk):
+            vals, failed = _omega_boot_chunk(cors[i:i + chunk], nf, flip)
+            parts.append(vals)
+            bad.append(failed)
+            done += len(vals)
+            if progress is not None:
+                progress(done, n_boot)
+    vals, failed = np.concatenate(parts), np.concatenate(bad)
+    return vals[~failed], int(failed.sum())
+
+
 @single_blas_thread
 def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int = 0,
           seed: int | None = None, level: float = 0.95, progress=None) -> OmegaResult:
@@ -894,32 +1225,12 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
                              index=["g"] + [f"F{j + 1}*" for j in range(n_groups)])
     ci = None
     if n_boot:
-        rng = np.random.default_rng(seed)
-        reps = {"omega_total": [], "omega_hierarchical": [], "alpha": [], "G6": []}
-        failed = done = 0
-        for b in _batches(n_boot, n_sub, p):
-            w = _boot_weights(rng, n_sub, b)
-            _, cors = _weighted_pairwise_moments(arr, w)
-            for rb in cors:
-                done += 1
-                if progress is not None:
-                    progress(done, n_boot)
-                try:
-                    if not np.all(np.isfinite(rb)):
-                        raise np.linalg.LinAlgError
-                    cb = _omega_core(rb, n_groups, flip=keys is None)
-                except (np.linalg.LinAlgError, ValueError):
-                    failed += 1
-                    continue
-                reps["omega_total"].append(cb["omega_tot"])
-                reps["omega_hierarchical"].append(cb["omega_h"])
-                reps["alpha"].append(cb["alpha"])
-                reps["G6"].append(cb["G6"])
+        reps, failed = _omega_boot(arr, n_groups, keys is None, n_boot, seed, progress)
         if failed:
             warn.append(f"{failed} of {n_boot} bootstrap samples could not be analysed and were dropped")
         q = ((1 - level) / 2, 1 - (1 - level) / 2)
-        ci = {k: (tuple(float(v) for v in np.quantile(np.asarray(vals), q)) if vals else None)
-              for k, vals in reps.items()}
+        ci = {k: (tuple(float(v) for v in np.quantile(reps[:, j], q)) if len(reps) else None)
+              for j, k in enumerate(("omega_total", "omega_hierarchical", "alpha", "G6"))}
         if n_groups == 1:
             ci.pop("omega_hierarchical")
     for w in warn:

@@ -1,0 +1,126 @@
+"""Time the omega and HTMT bootstraps of the example study (the demo's reliability and validity steps).
+
+    python benchmarks/bench_reliability.py [--draws 1000] [--skip-htmt] [--skip-omega] [--profile]
+
+The omega CIs are computed as the report's reliability step computes them (every subscale and the
+WAI-SR total, with its hierarchical omega, pairwise data, seed of the study); the HTMT bootstrap as
+the validity step (the 34-item measurement model, FIML: EM per resample).  Prints CPU seconds of
+each with the machine's load average; tests never time anything.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+
+def example_runner(out_dir=None):
+    """The report runner of the simulated example study with its study file and data loaded."""
+    from psychometrics.io import load_dataset
+    from psychometrics.report.model import Report
+    from psychometrics.report.pipeline import _Runner
+    from psychometrics.scales import load_study
+    from psychometrics.simulate import simulate_example_study
+
+    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="psychometrics-rel-"))
+    sim = simulate_example_study(out / "example")
+    r = _Runner(sim.files["study"], out)
+    r.study = load_study(r.study_path)
+    r.dataset = load_dataset(r.study)
+    r.report = Report(title="", language="en")
+    r.seed = r.study.seed if r.study.seed is not None else 0
+    return r
+
+
+def omega_jobs(r):
+    """(label, items, n_groups) of every omega the reliability step computes."""
+    from psychometrics.report.steps import keyed_items
+    jobs = []
+    for si in r.study.instruments:
+        keyed = keyed_items(r, si)
+        factors = si.instrument.factors()
+        scales = [(f, [si.columns[i] for i in ids]) for f, ids in factors.items()]
+        if len(scales) > 1 and si.instrument.total:
+            scales.append(("total", list(keyed.columns)))
+        for name, cols in scales:
+            n_groups = len(factors) if name == "total" and len(factors) > 1 else 1
+            jobs.append((f"{si.id}/{name}", keyed[cols], n_groups))
+    return jobs
+
+
+def run_omegas(jobs, draws, seed):
+    from psychometrics.reliability import omega
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, x, ng in jobs:
+            out[label] = omega(x, n_groups=ng, n_boot=draws, seed=seed)
+    return out
+
+
+def run_htmt(r, draws):
+    from psychometrics.report.steps import _fit_kwargs, all_items, measurement_syntax
+    from psychometrics.sem import cfa
+    from psychometrics.validity import validity
+    data = all_items(r)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cfa(measurement_syntax(r), data, **_fit_kwargs(r))
+        c0 = time.process_time()
+        v = validity(fit, data=data, n_boot=draws, seed=r.seed)
+    return v, time.process_time() - c0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--skip-omega", action="store_true")
+    ap.add_argument("--skip-htmt", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of each part")
+    args = ap.parse_args(argv)
+    r = example_runner()
+    if not args.skip_omega:
+        jobs = omega_jobs(r)
+        load0 = os.getloadavg()[0]
+        prof = cProfile.Profile() if args.profile else None
+        c0, t0 = time.process_time(), time.perf_counter()
+        if prof:
+            prof.enable()
+        res = run_omegas(jobs, args.draws, r.seed)
+        if prof:
+            prof.disable()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        print(f"omega CIs of the example study ({len(jobs)} scales, {args.draws} draws each): "
+              f"CPU {cpu:.2f} s, wall {wall:.2f} s (load average {load0:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after)")
+        for label, o in res.items():
+            ci = o.ci or {}
+            print(f"  {label:28s} omega_t {o.omega_total:.4f} CI {ci.get('omega_total')}"
+                  + (f" omega_h CI {ci.get('omega_hierarchical')}" if o.n_groups > 1 else ""))
+        if prof:
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    if not args.skip_htmt:
+        load0 = os.getloadavg()[0]
+        prof = cProfile.Profile() if args.profile else None
+        if prof:
+            prof.enable()
+        v, cpu = run_htmt(r, args.draws)
+        if prof:
+            prof.disable()
+        print(f"HTMT bootstrap of the measurement model (FIML, {args.draws} draws): CPU {cpu:.2f} s "
+              f"(load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after)")
+        if v.htmt is not None:
+            print(v.htmt.to_frame().to_string())
+        if prof:
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
