@@ -56,11 +56,11 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(sp):
         sp.add_argument("--bootstrap", type=int, default=None, metavar="N",
-                        help="bootstrap draws for the HTMT and indirect-effect CIs "
+                        help="bootstrap draws for the HTMT, omega and indirect-effect CIs "
                              "(default: the study file's options.bootstrap, else 1000)")
         sp.add_argument("--omega-bootstrap", type=int, default=None, metavar="N",
-                        help="bootstrap draws for the omega CIs (default min(bootstrap, 50); each "
-                             "draw refits a factor model)")
+                        help="bootstrap draws for the omega CIs (default: --bootstrap; each draw "
+                             "refits the factor model)")
         sp.add_argument("--sem-bootstrap", type=int, default=None, metavar="N",
                         help="bootstrap draws for the structural model's CIs (indirect effects; "
                              "default: --bootstrap, 1000 for demo; each draw refits "

@@ -176,13 +176,13 @@ def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
     """Run the whole validation of a study file; return a :class:`ValidationRun`.
 
     ``bootstrap`` overrides the study's ``options.bootstrap`` (draws for the
-    HTMT and indirect-effect CIs), ``language`` its ``language``; figures are
+    HTMT, omega and indirect-effect CIs), ``language`` its ``language``; figures are
     drawn into ``out_dir/figures`` (none without ``out_dir``).  Errors in the
     study or data file raise :class:`~psychometrics.errors.StudyError` /
     :class:`~psychometrics.errors.DataError`; failures of single analyses are
     reported in their sections instead.  ``parallel_iterations``: random data sets of the
     parallel analysis (default 100); ``omega_bootstrap``: bootstrap draws of the omega CIs
-    (default ``min(bootstrap, 50)``: omega refits a factor model in every draw);
+    (default ``bootstrap``; each draw refits the factor model);
     ``sem_bootstrap``: bootstrap draws of the structural model's CIs (indirect effects;
     default ``bootstrap``; each draw refits the whole model).
     """

@@ -20,7 +20,6 @@ from .i18n import TEXT, tr
 from .model import Code, Notice, Paragraph, Report, Section, WarningList
 from .common import ValidationRun, _get, command_line, need, now_utc, versions
 
-OMEGA_BOOT_DEFAULT = 50
 #: |loading| from which an EFA loading counts as salient (marked; stated in the table note)
 SALIENT_LOADING = 0.40
 #: modification indices shown from this value on (Brown, 2015: 3.84 is p < .05; 10 is the
@@ -373,8 +372,8 @@ def step_reliability(r):
 def _reliability(r, s):
     alpha = need("reliability", "alpha")
     omega = need("reliability", "omega")
-    # omega refits the factor model in every draw, so its CIs use fewer draws by default
-    # (OMEGA_BOOT_DEFAULT) to keep the demo near a minute on two cores; the table note says how many
+    # omega refits the factor model in every draw (all draws in lockstep, reliability._omega_boot);
+    # its CIs use the study's bootstrap draws unless omega_bootstrap says otherwise (table note)
     nb = r.options["omega_bootstrap"]
     rows, out = [], {}
     seed = r.seed
@@ -1205,7 +1204,7 @@ def run_all(r) -> ValidationRun:
                                                                  "parallel_iterations")}}
     r.options["sem_bootstrap"] = int(r.sem_bootstrap if r.sem_bootstrap is not None else nb)
     r.options["omega_bootstrap"] = int(r.omega_bootstrap if r.omega_bootstrap is not None
-                                       else min(nb, OMEGA_BOOT_DEFAULT))
+                                       else nb)
     r.seed = st.seed if st.seed is not None else 0
     r.figures_dir = (r.out_dir / "figures") if r.out_dir is not None else None
     r.make_figures = r.make_figures and opts.get("figures", True)   # options.figures: false
