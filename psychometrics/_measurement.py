@@ -314,9 +314,6 @@ class _EMCases:
         self.ci, self.cj = ci, cj
         n_mis = (~obs).sum(axis=1)
         first = np.concatenate([[0], np.cumsum(n_mis)])[:-1]     # first cell of each case
-        q = np.arange(ci.size) - first[ci]         # position of the cell in its case's missing set
-        self.xc = self.x0[ci]                      # C x p: the observed part of the cell's case
-        self.oc = obs[ci].astype(float)
         # cells sorted by variable, for the sums x_l * E[y_j] over the cells of variable j
         self.by_j = np.argsort(cj, kind="stable")
         js = cj[self.by_j]
@@ -324,17 +321,17 @@ class _EMCases:
         self.j_vars = js[self.j_starts] if js.size else js
         ends = np.r_[self.j_starts[1:], js.size] if js.size else js
         self.j_slices = [self.by_j[a:b] for a, b in zip(self.j_starts, ends)]
-        # pattern groups by number of missing variables r: the missing sets (Pg x r), and for
-        # each cell its pattern's row in the group, its position q, and all pairs of cells of
+        self.ci_j = [ci[sl] for sl in self.j_slices]   # the cases of each variable's cells
+        # pattern groups by number of missing variables r: the missing sets (Pg x r), the
+        # group's cells (case by case), each case's pattern row, and all pairs of cells of
         # the same case (ordered, with c1 == c2) with their position in the conditional cov
         self.groups = []
-        pair_c1, pair_c2, pair_t = [], [], []
+        pair_c1, pair_c2 = [], []
         for r in np.unique(n_mis[n_mis > 0]):
             pats = np.unique(inverse[n_mis == r])
             M = np.array([np.flatnonzero(~keys[k]) for k in pats])
             row_of = {int(k): t for t, k in enumerate(pats)}
             cells = np.flatnonzero(n_mis[ci] == r)
-            kp = np.array([row_of[int(k)] for k in inverse[ci[cells]]])
             cases = np.flatnonzero(n_mis == r)
             f = first[cases]
             qa = np.arange(r)
@@ -345,7 +342,7 @@ class _EMCases:
             pq1 = np.tile(np.repeat(qa, r), cases.size)
             pq2 = np.tile(np.tile(qa, r), cases.size)
             start = sum(len(c) for c in pair_c1)
-            self.groups.append({"M": M, "obs": keys[pats].astype(float), "cells": cells, "kp": kp, "q": q[cells],
+            self.groups.append({"M": M, "r": int(r), "cells": cells, "kcase": kcase,
                                 "pairs": np.arange(start, start + c1.size), "pk": pk,
                                 "pq1": pq1, "pq2": pq2})
             pair_c1.append(c1)
@@ -372,37 +369,41 @@ class _EMCases:
     def step(self, w, mu, sigma, t1_obs, t2_obs, N):
         """One EM step for a batch of resamples (case counts ``w``, B x n) from ``(mu, Sigma)``
         (B x p, B x p x p); ``t1_obs``, ``t2_obs`` the weighted sums over the observed cells
-        (zero-filled data).  Returns the new ``(mu, Sigma)``."""
+        (zero-filled data).  Returns the new ``(mu, Sigma)``.
+
+        The conditional means come from the precision matrix K = Sigma^-1: for a case with
+        missing set m, ``E[y_m | y_o] = mu_m - K_mm^-1 K_mo (y_o - mu_o) = -K_mm^-1 u_m`` with
+        ``u = K (x0 - mu)`` (x0 the zero-filled case), and ``cov(y_m | y_o) = K_mm^-1``; ``u``
+        is needed at the missing cells only, one product of the cells' cases with a row of K
+        per variable."""
         B, p = mu.shape
-        # regressions of the missing on the observed variables from the precision matrix
-        # K = Sigma^-1: E[y_m | y_o] = mu_m - K_mm^-1 K_mo (y_o - mu_o), cov = K_mm^-1
         K = np.linalg.inv(sigma)
         C = self.ci.size
+        # the zero-filled cases of each variable's missing cells (gathered here, not kept)
+        xc_j = [self.x0[c] for c in self.ci_j]
+        # u at every missing cell (case i, variable j): x0_i . K_j - (mu K)_j
+        u = np.empty((B, C))
+        for j, sl, xcj in zip(self.j_vars, self.j_slices, xc_j):
+            u[:, sl] = (xcj @ K[:, j, :].T).T
+        u -= (mu[:, None, :] @ K)[:, 0, self.cj]
         f = np.empty((B, C))
         cond = np.empty((B, self.pc1.size))
         for g in self.groups:
-            M = g["M"]
-            Kmo = K[:, M, :]                                  # B x Pg x r x p
-            if M.shape[1] == 1:
-                cmm = 1.0 / Kmo[:, :, :, M[:, 0]][:, np.arange(M.shape[0]), :, np.arange(M.shape[0])]
-                cmm = np.moveaxis(cmm, 0, 1)[..., None]       # B x Pg x 1 x 1
-                L = Kmo * cmm
-            elif M.shape[1] == 2:
-                kmm = K[:, M[:, :, None], M[:, None, :]]
-                det = kmm[..., 0, 0] * kmm[..., 1, 1] - kmm[..., 0, 1] * kmm[..., 1, 0]
-                cmm = np.empty_like(kmm)
-                cmm[..., 0, 0], cmm[..., 1, 1] = kmm[..., 1, 1] / det, kmm[..., 0, 0] / det
-                cmm[..., 0, 1], cmm[..., 1, 0] = -kmm[..., 0, 1] / det, -kmm[..., 1, 0] / det
-                L = cmm @ Kmo
+            M, r, cells = g["M"], g["r"], g["cells"]
+            kmm = K[:, M[:, :, None], M[:, None, :]]                  # B x Pg x r x r
+            if r == 1:
+                cmm = 1.0 / kmm
+                f[:, cells] = -u[:, cells] * cmm[:, g["kcase"], 0, 0]
             else:
-                cmm = np.linalg.inv(K[:, M[:, :, None], M[:, None, :]])      # B x Pg x r x r
-                L = cmm @ Kmo                                 # B x Pg x r x p
-            cells = g["cells"]
-            # L (y - mu) over the observed entries: the cell's data minus the pattern's mean part
-            lmu = np.einsum("bkrp,kp,bp->bkr", L, g["obs"], mu)   # B x Pg x r
-            Lc = L[:, g["kp"], g["q"], :]                     # B x Cg x p
-            f[:, cells] = (mu[:, self.cj[cells]] + lmu[:, g["kp"], g["q"]]
-                           - np.einsum("bcp,cp->bc", Lc, self.xc[cells]))
+                if r == 2:
+                    det = kmm[..., 0, 0] * kmm[..., 1, 1] - kmm[..., 0, 1] * kmm[..., 1, 0]
+                    cmm = np.empty_like(kmm)
+                    cmm[..., 0, 0], cmm[..., 1, 1] = kmm[..., 1, 1] / det, kmm[..., 0, 0] / det
+                    cmm[..., 0, 1], cmm[..., 1, 0] = -kmm[..., 0, 1] / det, -kmm[..., 1, 0] / det
+                else:
+                    cmm = np.linalg.inv(kmm)
+                uc = u[:, cells].reshape(B, -1, 1, r)                  # B x cases x 1 x r
+                f[:, cells] = -(cmm[:, g["kcase"]] * uc).sum(axis=3).reshape(B, -1)
             cond[:, g["pairs"]] = cmm[:, g["pk"], g["pq1"], g["pq2"]]
         wc = w[:, self.ci]
         gf = wc * f                                           # weighted conditional means
@@ -412,10 +413,14 @@ class _EMCases:
             t1[:, self.j_vars] += np.add.reduceat(gf[:, self.by_j], self.j_starts, axis=1)
             # sum_i w_i x_l E[y_j]: the observed values of the cell's case times its fill
             mx = np.empty((B, self.j_vars.size, p))
-            for t, sl in enumerate(self.j_slices):
-                mx[:, t, :] = gf[:, sl] @ self.xc[sl]
-            t2[:, :, self.j_vars] += np.swapaxes(mx, 1, 2)
-            t2[:, self.j_vars, :] += mx
+            for t, (sl, xcj) in enumerate(zip(self.j_slices, xc_j)):
+                mx[:, t, :] = gf[:, sl] @ xcj
+            if self.j_vars.size == p:                     # every variable has missing cells
+                t2 += mx
+                t2 += np.swapaxes(mx, 1, 2)
+            else:
+                t2[:, :, self.j_vars] += np.swapaxes(mx, 1, 2)
+                t2[:, self.j_vars, :] += mx
             # sum_i w_i E[y_j y_k]: products of fills plus the conditional covariance
             h = w[:, self.ci[self.pc1]] * (f[:, self.pc1] * f[:, self.pc2] + cond)
             t2.reshape(B, p * p)[:, self.p_targets] += np.add.reduceat(h[:, self.p_order],
