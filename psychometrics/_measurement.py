@@ -347,11 +347,18 @@ class _EMCases:
                                 "pq1": pq1, "pq2": pq2})
             pair_c1.append(c1)
             pair_c2.append(c2)
-        self.pc1 = np.concatenate(pair_c1) if pair_c1 else np.zeros(0, int)
-        self.pc2 = np.concatenate(pair_c2) if pair_c2 else np.zeros(0, int)
-        tgt = cj[self.pc1] * p + cj[self.pc2]
-        self.p_order = np.argsort(tgt, kind="stable")
-        ts = tgt[self.p_order]
+        pc1 = np.concatenate(pair_c1) if pair_c1 else np.zeros(0, int)
+        pc2 = np.concatenate(pair_c2) if pair_c2 else np.zeros(0, int)
+        # the pairs sorted by their target cell (j, k) of the p x p sums, so that one
+        # reduceat adds them up; each group's pairs at their sorted positions
+        tgt = cj[pc1] * p + cj[pc2]
+        order = np.argsort(tgt, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        for g in self.groups:
+            g["pairs"] = rank[g["pairs"]]
+        self.pc1, self.pc2 = pc1[order], pc2[order]
+        ts = tgt[order]
         self.p_starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]) if ts.size else ts
         self.p_targets = ts[self.p_starts] if ts.size else ts
 
@@ -379,55 +386,74 @@ class _EMCases:
         B, p = mu.shape
         K = np.linalg.inv(sigma)
         C = self.ci.size
-        # the zero-filled cases of each variable's missing cells (gathered here, not kept)
-        xc_j = [self.x0[c] for c in self.ci_j]
+        # per-cell arrays are cells x resamples (rows gathered by cell index are contiguous)
+        xc_j = [self.x0[c] for c in self.ci_j]   # the cells' cases, gathered here, not kept
         # u at every missing cell (case i, variable j): x0_i . K_j - (mu K)_j
-        u = np.empty((B, C))
+        u = np.empty((C, B))
         for j, sl, xcj in zip(self.j_vars, self.j_slices, xc_j):
-            u[:, sl] = (xcj @ K[:, j, :].T).T
-        u -= (mu[:, None, :] @ K)[:, 0, self.cj]
-        f = np.empty((B, C))
-        cond = np.empty((B, self.pc1.size))
+            u[sl] = xcj @ K[:, j, :].T
+        u -= (mu[:, None, :] @ K)[:, 0, :].T[self.cj]
+        f = np.empty((C, B))
+        cond = np.empty((self.pc1.size, B))
         for g in self.groups:
             M, r, cells = g["M"], g["r"], g["cells"]
-            kmm = K[:, M[:, :, None], M[:, None, :]]                  # B x Pg x r x r
+            kmm = np.moveaxis(K[:, M[:, :, None], M[:, None, :]], 0, -1)   # Pg x r x r x B
+            cmm = _inv_small(kmm)                                        # cov(y_m | y_o)
             if r == 1:
-                cmm = 1.0 / kmm
-                f[:, cells] = -u[:, cells] * cmm[:, g["kcase"], 0, 0]
+                f[cells] = -u[cells] * cmm[g["kcase"], 0, 0]
             else:
-                if r == 2:
-                    det = kmm[..., 0, 0] * kmm[..., 1, 1] - kmm[..., 0, 1] * kmm[..., 1, 0]
-                    cmm = np.empty_like(kmm)
-                    cmm[..., 0, 0], cmm[..., 1, 1] = kmm[..., 1, 1] / det, kmm[..., 0, 0] / det
-                    cmm[..., 0, 1], cmm[..., 1, 0] = -kmm[..., 0, 1] / det, -kmm[..., 1, 0] / det
-                else:
-                    cmm = np.linalg.inv(kmm)
-                uc = u[:, cells].reshape(B, -1, 1, r)                  # B x cases x 1 x r
-                f[:, cells] = -(cmm[:, g["kcase"]] * uc).sum(axis=3).reshape(B, -1)
-            cond[:, g["pairs"]] = cmm[:, g["pk"], g["pq1"], g["pq2"]]
-        wc = w[:, self.ci]
+                uc = u[cells].reshape(-1, 1, r, B)                      # cases x 1 x r x B
+                f[cells] = -(cmm[g["kcase"]] * uc).sum(axis=2).reshape(-1, B)
+            cond[g["pairs"]] = cmm[g["pk"], g["pq1"], g["pq2"]]
+        wc = w[:, self.ci].T                                  # C x B: the cells' case counts
         gf = wc * f                                           # weighted conditional means
         t1 = t1_obs.copy()
-        t2 = t2_obs.copy()
         if C:
-            t1[:, self.j_vars] += np.add.reduceat(gf[:, self.by_j], self.j_starts, axis=1)
+            t1[:, self.j_vars] += np.add.reduceat(gf[self.by_j], self.j_starts, axis=0).T
             # sum_i w_i x_l E[y_j]: the observed values of the cell's case times its fill
             mx = np.empty((B, self.j_vars.size, p))
             for t, (sl, xcj) in enumerate(zip(self.j_slices, xc_j)):
-                mx[:, t, :] = gf[:, sl] @ xcj
+                mx[:, t, :] = gf[sl].T @ xcj
             if self.j_vars.size == p:                     # every variable has missing cells
-                t2 += mx
+                t2 = t2_obs + mx
                 t2 += np.swapaxes(mx, 1, 2)
             else:
+                t2 = t2_obs.copy()
                 t2[:, :, self.j_vars] += np.swapaxes(mx, 1, 2)
                 t2[:, self.j_vars, :] += mx
             # sum_i w_i E[y_j y_k]: products of fills plus the conditional covariance
-            h = w[:, self.ci[self.pc1]] * (f[:, self.pc1] * f[:, self.pc2] + cond)
-            t2.reshape(B, p * p)[:, self.p_targets] += np.add.reduceat(h[:, self.p_order],
-                                                                       self.p_starts, axis=1)
+            h = wc[self.pc1] * (f[self.pc1] * f[self.pc2] + cond)
+            t2.reshape(B, p * p)[:, self.p_targets] += np.add.reduceat(h, self.p_starts, axis=0).T
+        else:
+            t2 = t2_obs.copy()
         mu_new = t1 / N[:, None]
         sig_new = t2 / N[:, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
         return mu_new, 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
+
+
+def _inv_small(a: np.ndarray) -> np.ndarray:
+    """Inverses of small matrices stored as ``(..., r, r, B)`` (the matrix axes before the last
+    axis): explicit formulas for r <= 3 (the adjugate over the determinant), LAPACK beyond."""
+    r = a.shape[-2]
+    if r == 1:
+        return 1.0 / a
+    if r == 2:
+        a00, a01, a10, a11 = a[..., 0, 0, :], a[..., 0, 1, :], a[..., 1, 0, :], a[..., 1, 1, :]
+        det = a00 * a11 - a01 * a10
+        out = np.empty_like(a)
+        out[..., 0, 0, :], out[..., 1, 1, :] = a11 / det, a00 / det
+        out[..., 0, 1, :], out[..., 1, 0, :] = -a01 / det, -a10 / det
+        return out
+    if r == 3:
+        (a0, b0, c0), (d0, e0, f0), (g0, h0, i0) = [[a[..., i, j, :] for j in range(3)]
+                                                    for i in range(3)]
+        co = np.stack([np.stack([e0 * i0 - f0 * h0, c0 * h0 - b0 * i0, b0 * f0 - c0 * e0], -2),
+                       np.stack([f0 * g0 - d0 * i0, a0 * i0 - c0 * g0, c0 * d0 - a0 * f0], -2),
+                       np.stack([d0 * h0 - e0 * g0, b0 * g0 - a0 * h0, a0 * e0 - b0 * d0], -2)],
+                      -3)
+        det = a0 * co[..., 0, 0, :] + b0 * co[..., 1, 0, :] + c0 * co[..., 2, 0, :]
+        return co / det[..., None, None, :]
+    return np.moveaxis(np.linalg.inv(np.moveaxis(a, -1, 0)), 0, -1)
 
 
 def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
