@@ -295,11 +295,12 @@ class _EMCases:
     once for the EM of many case weightings (bootstrap resamples) in :func:`_em_batch`.
 
     A resample only reweights the rows, so everything that does not depend on the current
-    ``(mu, Sigma)`` is fixed here: the zero-filled data, the missing cells (case, variable,
-    position in the case's missing set), the patterns grouped by their number of missing
+    ``(mu, Sigma)`` is fixed here: the zero-filled data, the missing cells (case and
+    variable, also sorted by variable), the patterns grouped by their number of missing
     variables, and the pairs of missing cells within a case (where the E-step adds
-    ``E[y_j y_k | y_o]``).  Weighted sums for a batch of resamples are then matrix products
-    of the case counts with these arrays.
+    ``E[y_j y_k | y_o]``), sorted by the p x p sum they go to.  Weighted sums for a batch of
+    resamples are then matrix products of the case counts with these arrays.  Memory is
+    O(n p) (the data) plus O(missing cells); nothing of size n x p^2 or cells x p is kept.
     """
 
     def __init__(self, x: np.ndarray):
@@ -387,11 +388,11 @@ class _EMCases:
         K = np.linalg.inv(sigma)
         C = self.ci.size
         # per-cell arrays are cells x resamples (rows gathered by cell index are contiguous)
-        xc_j = [self.x0[c] for c in self.ci_j]   # the cells' cases, gathered here, not kept
-        # u at every missing cell (case i, variable j): x0_i . K_j - (mu K)_j
+        # u at every missing cell (case i, variable j): x0_i . K_j - (mu K)_j; the cells' cases
+        # are gathered variable by variable (not kept: C x p numbers at 1,000,000 cases)
         u = np.empty((C, B))
-        for j, sl, xcj in zip(self.j_vars, self.j_slices, xc_j):
-            u[sl] = xcj @ K[:, j, :].T
+        for j, sl, cj in zip(self.j_vars, self.j_slices, self.ci_j):
+            u[sl] = self.x0[cj] @ K[:, j, :].T
         u -= (mu[:, None, :] @ K)[:, 0, :].T[self.cj]
         f = np.empty((C, B))
         cond = np.empty((self.pc1.size, B))
@@ -412,8 +413,8 @@ class _EMCases:
             t1[:, self.j_vars] += np.add.reduceat(gf[self.by_j], self.j_starts, axis=0).T
             # sum_i w_i x_l E[y_j]: the observed values of the cell's case times its fill
             mx = np.empty((B, self.j_vars.size, p))
-            for t, (sl, xcj) in enumerate(zip(self.j_slices, xc_j)):
-                mx[:, t, :] = gf[sl].T @ xcj
+            for t, (sl, cj) in enumerate(zip(self.j_slices, self.ci_j)):
+                mx[:, t, :] = gf[sl].T @ self.x0[cj]
             if self.j_vars.size == p:                     # every variable has missing cells
                 t2 = t2_obs + mx
                 t2 += np.swapaxes(mx, 1, 2)
