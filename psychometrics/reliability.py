@@ -670,7 +670,7 @@ def _oblimin(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000) -> tuple[np.nd
 # once, in lockstep: the same start, the same steps, the same line searches and stopping rules
 # for every matrix, which stops on its own; only the linear algebra is batched (LAPACK over the
 # stack).  So a draw's result does not depend on the other draws of its batch, and it is the
-# single-matrix result (tests/test_reliability.py compares them draw by draw).  Where the
+# single-matrix result (tests/test_reliability_boot.py compares them draw by draw).  Where the
 # single-matrix algorithm would leave its fast path (a Newton failure, a singular matrix), that
 # draw is handed to the single-matrix function.
 
@@ -1172,8 +1172,9 @@ def omega(items: pd.DataFrame, n_groups: int = 1, keys: Any = None, n_boot: int 
 
     Bootstrap (``n_boot > 0``): percentile CIs for omega_total (and omega_h,
     alpha, G6) from ``n_boot`` resamples of the rows, seeded with
-    ``numpy.random.default_rng(seed)``; each resample refits the factor model.
-    (psych's ``n.iter`` instead reports a normal interval on Fisher's z; its
+    ``numpy.random.default_rng(seed)``; each resample refits the factor model
+    (the resamples' fits run together, each with the single-fit algorithm and its own
+    stopping rule: :func:`_omega_boot`).  (psych's ``n.iter`` instead reports a normal interval on Fisher's z; its
     random numbers cannot be reproduced, so only the method is comparable.)
     ``progress``: optional callback ``progress(done, total)`` (a progress display) called with
     the number of resamples done; it only reports counts, the result does not depend on it.
