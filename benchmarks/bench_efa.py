@@ -2,6 +2,7 @@
 
     python benchmarks/bench_efa.py                 # 1,000 iterations, bfi (25 items, N = 2,800)
     python benchmarks/bench_efa.py --n-iter 200 --no-r
+    python benchmarks/bench_efa.py --demo          # the EFA step of `psychometrics demo`, CPU
 
 psych::fa.parallel(x, fa = "both", n.iter = k) makes, per iteration, one simulated normal data
 set *and* one resampled data set, and for each the principal-component eigenvalues and the
@@ -9,6 +10,12 @@ eigenvalues of a one-factor minres solution.  The same work here is
 parallel_analysis(data="normal") + parallel_analysis(data="resample"), both kind="both".
 psych is timed inside R (system.time, R start-up excluded) with its default mclapply cores
 (options mc.cores; 2 on this machine unless set) and again on one core.
+
+``--demo`` times the statistics of the EFA step of ``psychometrics demo`` instead: the report
+pipeline's own ``step_efa`` on the simulated example study (4 instruments: dimensionality with
+100 random data sets, the EFA, the split-half validation), without figures, every other step
+skipped; CPU seconds of the step and of the analyses inside it (the split half's CFA is the
+SEM engine's), repeated ``--reps`` times, with the load average.
 """
 from __future__ import annotations
 
@@ -74,13 +81,67 @@ def time_ours(n_iter: int) -> dict:
             "ncomp": a.n_components, "nfact": a.n_factors}
 
 
+def time_demo_efa(reps: int) -> None:
+    """CPU of the pipeline's EFA step on the example study (figures off, other steps skipped)."""
+    import importlib
+    import os
+    from collections import defaultdict
+
+    import psychometrics.report.steps as S
+    from psychometrics.report.pipeline import run_validation
+    from psychometrics.simulate import simulate_example_study
+
+    sim = simulate_example_study(Path(tempfile.mkdtemp(prefix="psychometrics-bench-")) / "example")
+    for name in dir(S):       # only the overview (the report needs it) and the EFA step run
+        if name.startswith("step_") and name not in ("step_overview", "step_efa", "step_methods"):
+            setattr(S, name, lambda *a, **k: None)
+    cpu: dict = defaultdict(float)
+    E = importlib.import_module("psychometrics.efa")      # pm.efa is the function
+    SEM = importlib.import_module("psychometrics.sem")
+
+    def timed(mod, name, key):
+        fn = getattr(mod, name)
+
+        def wrapper(*a, **k):
+            c0 = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                cpu[key] += time.process_time() - c0
+        setattr(mod, name, wrapper)
+
+    timed(S, "step_efa", "EFA step")
+    timed(E, "dimensionality", "dimensionality (KMO, Bartlett, parallel analysis, MAP)")
+    timed(E, "efa", "efa (extraction, rotation, fit)")
+    timed(E, "split_half_validation", "split_half_validation (with its CFA)")
+    timed(SEM, "cfa", "  of which the split half's CFA (SEM engine)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_validation(sim.files["study"], None, figures=False)     # imports, warm-up
+        print(f"EFA step of the demo (example study, 4 instruments, 100 random data sets, split "
+              f"half), no figures, {reps} runs, CPU seconds per run:")
+        for k in range(reps):
+            cpu.clear()
+            load = os.getloadavg()[0]
+            run = run_validation(sim.files["study"], None, figures=False)
+            assert not run.results["errors"], run.results["errors"]
+            print(f"  run {k + 1} (load average {load:.1f}): "
+                  + "; ".join(f"{name} {secs:.3f}" for name, secs in cpu.items()))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--demo", action="store_true",
+                    help="time the EFA step of the demo (example study) instead")
+    ap.add_argument("--reps", type=int, default=5, help="runs of --demo")
     ap.add_argument("--n-iter", type=int, default=1000)
     ap.add_argument("--no-r", action="store_true", help="do not time psych")
     ap.add_argument("--r-cores", type=int, nargs="*", default=[2, 1],
                     help="mclapply cores for psych runs (default: 2 and 1)")
     args = ap.parse_args(argv)
+    if args.demo:
+        time_demo_efa(args.reps)
+        return 0
     print(f"Parallel analysis, bfi: 25 items, N = 2800, {args.n_iter} iterations "
           "(simulated + resampled data, components + factors)")
     ours = time_ours(args.n_iter)

@@ -63,6 +63,12 @@ def kmo(items: Any, missing: str = "pairwise") -> KMOResult:
     """
     rec: list = []
     c = _correlate(items, missing=missing, record=rec)
+    return _kmo_from_cor(c, rec)
+
+
+def _kmo_from_cor(c, rec: list) -> KMOResult:
+    """:func:`kmo` of a correlation already computed (``c``: the ``_Cor``; ``rec``: its
+    warnings so far, extended in place)."""
     r = c.r
     try:
         q = np.linalg.inv(r)
@@ -115,6 +121,11 @@ def bartlett(items: Any, missing: str = "pairwise", n_obs: int | None = None) ->
     """
     rec: list = []
     c = _correlate(items, missing=missing, record=rec)
+    return _bartlett_from_cor(c, rec, n_obs)
+
+
+def _bartlett_from_cor(c, rec: list, n_obs: int | None = None) -> BartlettResult:
+    """:func:`bartlett` of a correlation already computed (``c``: the ``_Cor``)."""
     n = c.n_obs if n_obs is None else int(n_obs)
     p = len(c.names)
     sign, logdet = np.linalg.slogdet(c.r)
@@ -129,6 +140,35 @@ def bartlett(items: Any, missing: str = "pairwise", n_obs: int | None = None) ->
 # --------------------------------------------------------------------------- parallel analysis
 
 _H2_MAX = 0.995   # psych's bound: uniquenesses >= .005
+
+
+_HALVINGS = 40     # step halvings before a Newton step counts as failed
+_HALVING_CHUNK = 8
+
+
+def _halve_steps(fval, la, step, fa_, active, new, fn) -> None:
+    """Step halving of :func:`_one_factor_newton`, in place: for every row whose full step did
+    not descend (``fn > fa_``), the first ``t = 1/2, 1/4, ... 2^-40`` with
+    ``fval(la - t step) <= fa_`` and its value go into ``new`` / ``fn`` (rows where none
+    descends keep a value above ``fa_``).  The candidates are tried ``_HALVING_CHUNK`` at a time
+    in one call of ``fval``: the same steps and values as halving one at a time, without a
+    Python round per halving (near the optimum rounding makes many rows try all 40)."""
+    worse = np.flatnonzero(~(fn <= fa_))
+    k0 = 0
+    p = la.shape[1]
+    while len(worse) and k0 < _HALVINGS:
+        kk = min(_HALVING_CHUNK, _HALVINGS - k0)
+        t = 0.5 ** np.arange(k0 + 1, k0 + kk + 1)                     # exact powers of two
+        cand = la[worse][None, :, :] - t[:, None, None] * step[worse][None, :, :]
+        fc = fval(cand.reshape(-1, p), np.tile(active[worse], kk)).reshape(kk, len(worse))
+        good = fc <= fa_[worse][None, :]
+        hit = good.any(axis=0)
+        first = np.argmax(good, axis=0)[hit]
+        rows = worse[hit]
+        new[rows] = cand[first, np.flatnonzero(hit)]
+        fn[rows] = fc[first, np.flatnonzero(hit)]
+        worse = worse[~hit]
+        k0 += kk
 
 
 def _one_factor_newton(r0: np.ndarray, l: np.ndarray, bound: np.ndarray, tol: float = 1e-10,
@@ -168,16 +208,9 @@ def _one_factor_newton(r0: np.ndarray, l: np.ndarray, bound: np.ndarray, tol: fl
         H[:, idx, idx] += mu[:, None]
         step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
         fa_ = f[active]
-        t = np.ones(len(active))
         new = la - step
         fn = fval(new, active)
-        for _h in range(40):
-            worse = ~(fn <= fa_)
-            if not worse.any():
-                break
-            t[worse] /= 2
-            new[worse] = la[worse] - t[worse, None] * step[worse]
-            fn[worse] = fval(new[worse], active[worse])
+        _halve_steps(fval, la, step, fa_, active, new, fn)
         ok = fn <= fa_
         l[active[ok]] = new[ok]
         f[active[ok]] = fn[ok]
@@ -383,6 +416,19 @@ def _simulate(rng, x, n, p, n_iter, data, do_fa, fa_method, batch_size, progress
     return pc, fa
 
 
+def _check_parallel_args(kind, data, fa_method, quantile, n_iter) -> None:
+    if kind not in ("pc", "fa", "both"):
+        raise PsychometricsError(f"kind must be 'pc', 'fa' or 'both', got {kind!r}")
+    if data not in ("normal", "resample"):
+        raise PsychometricsError(f"data must be 'normal' or 'resample', got {data!r}")
+    if fa_method not in ("minres", "smc"):
+        raise PsychometricsError(f"fa_method must be 'minres' or 'smc', got {fa_method!r}")
+    if not (0 < float(quantile) < 1):
+        raise PsychometricsError(f"quantile must be between 0 and 1, got {quantile!r}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 2:
+        raise PsychometricsError(f"n_iter must be a whole number >= 2, got {n_iter!r}")
+
+
 @single_blas_thread
 def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str = "both",
                       data: str = "normal", quantile: float = 0.95, fa_method: str = "minres",
@@ -409,18 +455,17 @@ def parallel_analysis(items: Any, n_iter: int = 100, seed: Any = None, kind: str
     counts, the result does not depend on it.
     """
     rec: list = []
-    if kind not in ("pc", "fa", "both"):
-        raise PsychometricsError(f"kind must be 'pc', 'fa' or 'both', got {kind!r}")
-    if data not in ("normal", "resample"):
-        raise PsychometricsError(f"data must be 'normal' or 'resample', got {data!r}")
-    if fa_method not in ("minres", "smc"):
-        raise PsychometricsError(f"fa_method must be 'minres' or 'smc', got {fa_method!r}")
-    if not (0 < float(quantile) < 1):
-        raise PsychometricsError(f"quantile must be between 0 and 1, got {quantile!r}")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 2:
-        raise PsychometricsError(f"n_iter must be a whole number >= 2, got {n_iter!r}")
+    _check_parallel_args(kind, data, fa_method, quantile, n_iter)
     df = _items_frame(items)
     c = _correlate(df, missing=missing, record=rec)
+    return _parallel_from_cor(df, c, rec, n_iter, seed, kind, data, quantile, fa_method, missing,
+                              progress)
+
+
+def _parallel_from_cor(df, c, rec, n_iter, seed, kind, data, quantile, fa_method, missing,
+                       progress) -> ParallelAnalysisResult:
+    """:func:`parallel_analysis` (arguments checked) of the validated items ``df`` and their
+    correlation ``c`` (``rec``: its warnings so far)."""
     x = df.to_numpy(dtype=float)
     if missing == "listwise":
         x = x[~np.isnan(x).any(axis=1)]
@@ -629,12 +674,16 @@ def dimensionality(items: Any, seed: Any = None, n_iter: int = 100, data: str = 
     one row per criterion.
     """
     rec: list = []
+    _check_parallel_args("both", data, "minres", quantile, n_iter)
     df = _items_frame(items)
-    k = kmo(df, missing=missing)
-    b = bartlett(df, missing=missing)
-    pa = parallel_analysis(df, n_iter=n_iter, seed=seed, kind="both", data=data, quantile=quantile,
-                           missing=missing, progress=progress)
-    c = _correlate(df, missing=missing, record=[])
+    # one validation and one correlation matrix for every criterion (each result lists the
+    # correlation's warnings, as when computed on its own)
+    crec: list = []
+    c = _correlate(df, missing=missing, record=crec)
+    k = _kmo_from_cor(c, list(crec))
+    b = _bartlett_from_cor(c, list(crec))
+    pa = _parallel_from_cor(df, c, list(crec), n_iter, seed, "both", data, quantile, "minres",
+                            missing, progress)
     mp = _map_from_cor(c.r, [])
     ev = pa.observed_pc
     scree = scree_criteria(ev, pa.sim_pc_quantile)
