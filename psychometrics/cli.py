@@ -171,7 +171,7 @@ def _plain_warnings():
 
 
 def _validate(study: Path, out: Path, args) -> int:
-    from .report.pipeline import run_validation, write_outputs
+    from .report.pipeline import run_validation
     from .report.progress import Progress
     from .scales import load_study
 
@@ -181,7 +181,9 @@ def _validate(study: Path, out: Path, args) -> int:
     formats = tuple(f.lower() for f in opts.get("formats") or REPORT_FILES)
     figures = not args.no_figures and opts.get("figures", True)
     old = check_output_folder(out, study_obj, formats)
-    progress = Progress(enabled=not args.quiet)
+    # progress on stderr: a live line per step on a terminal, a plain log otherwise; the last
+    # step is writing the report (below)
+    progress = Progress(enabled=not args.quiet, extra_steps=1)
     t0 = time.time()
     run = run_validation(study_obj, out, bootstrap=args.bootstrap, language=args.language,
                          progress=progress, figures=figures,
@@ -194,7 +196,7 @@ def _validate(study: Path, out: Path, args) -> int:
              and (p.parent.name != "figures" or p.stat().st_mtime_ns == stamp)]
     run.results.setdefault("meta", {})["removed_stale_outputs"] = \
         [p.relative_to(res).as_posix() for p in stale]
-    paths = write_outputs(run, out, formats=formats)
+    paths = _write_report(run, out, formats, progress)
     for p in stale:
         try:
             p.unlink()
@@ -228,6 +230,21 @@ def _validate(study: Path, out: Path, args) -> int:
         print("\n".join(lines), file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _write_report(run, out, formats, progress) -> dict:
+    """``write_outputs`` one format at a time, as a step of the progress display with a bar
+    over the files (the Word and LaTeX appendices take several seconds).  The files are the
+    same as from one call: every call numbers the tables and figures the same way."""
+    from .report.pipeline import write_outputs
+
+    paths: dict = {}
+    with progress.step(f"write the report ({', '.join(formats)})"):
+        update = progress.bar("files", len(formats), min_seconds=0.0)
+        for k, fmt in enumerate(formats, start=1):
+            paths.update(write_outputs(run, out, formats=(fmt,)))
+            update(k, len(formats))
+    return paths
 
 
 def main(argv=None) -> int:

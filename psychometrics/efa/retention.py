@@ -541,7 +541,7 @@ class MAPResult:
                 f"{self.suggested_revised} (fourth powers)")
 
 
-def _map_from_cor(r: np.ndarray, rec: list) -> MAPResult:
+def _map_from_cor(r: np.ndarray, rec: list, progress=None) -> MAPResult:
     p = r.shape[0]
     vals, vecs = np.linalg.eigh(r)
     vals, vecs = vals[::-1], vecs[:, ::-1]
@@ -561,6 +561,10 @@ def _map_from_cor(r: np.ndarray, rec: list) -> MAPResult:
         part = cstar * np.outer(dd, dd)
         sq[m] = np.sum(part[off] ** 2) / (p * (p - 1))
         fo[m] = np.sum(part[off] ** 4) / (p * (p - 1))
+        if progress is not None and m % 10 == 0 and m < p - 1:
+            progress(m, p - 1)
+    if progress is not None:
+        progress(p - 1, p - 1)          # also when MAP stopped early
     table = pd.DataFrame({"map_squared": sq, "map_fourth": fo},
                          index=pd.RangeIndex(0, p, name="components"))
     return MAPResult(table=table, suggested_original=int(np.nanargmin(sq)),
@@ -568,18 +572,19 @@ def _map_from_cor(r: np.ndarray, rec: list) -> MAPResult:
 
 
 @single_blas_thread
-def map_test(items: Any, missing: str = "pairwise") -> MAPResult:
+def map_test(items: Any, missing: str = "pairwise", progress=None) -> MAPResult:
     """Velicer's (1976) MAP test and the Velicer, Eaton & Fava (2000) fourth-power revision.
 
     After partialling out the first m principal components of R (m = 0 ..
     p-1), the average squared (or fourth-power) partial correlation is
     computed; the m with the smallest average is suggested.  The squared
     values for m >= 1 are those of ``psych::VSS(x)$map``.  Returns a
-    :class:`MAPResult`.
+    :class:`MAPResult`.  ``progress``: optional callback ``progress(done, total)`` called with
+    the number of components partialled out (total p - 1); it only reports counts.
     """
     rec: list = []
     c = _correlate(items, missing=missing, record=rec)
-    return _map_from_cor(c.r, rec)
+    return _map_from_cor(c.r, rec, progress)
 
 
 # --------------------------------------------------------------------------- dimensionality

@@ -83,7 +83,8 @@ def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None
                           method: str = "minres", rotation: str = "oblimin", cut: float = 0.3,
                           missing: str = "pairwise", model: str | None = None,
                           estimator: str = "ML", cfa_missing: str = "listwise",
-                          efa_fraction: float = 0.5, n_iter: int = 100) -> SplitHalfResult:
+                          efa_fraction: float = 0.5, n_iter: int = 100,
+                          progress=None) -> SplitHalfResult:
     """Split-sample cross-validation: EFA on one random half, the matching CFA on the other.
 
     The rows are split at random (``sklearn.model_selection.train_test_split``,
@@ -97,6 +98,10 @@ def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None
     ``pm.cfa`` to the second half.  Returns a :class:`SplitHalfResult`.
     Reference: the EFA-then-CFA cross-validation practice of Fabrigar et al.
     (1999) and Worthington & Whittaker (2006).
+
+    ``progress``: optional callback ``progress(done, total)`` (a progress display); the units
+    are the parallel analysis' ``n_iter`` random data sets (when it runs), then one for the EFA
+    and one for the CFA.  It only reports counts; the result does not depend on it.
     """
     from sklearn.model_selection import train_test_split
 
@@ -139,11 +144,17 @@ def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None
     if group is not None:
         counts = pd.DataFrame({"efa": half_a[group].value_counts(sort=False),
                                "cfa": half_b[group].value_counts(sort=False)}).fillna(0).astype(int)
+    n_pa = n_iter if n_factors is None else 0
+    total = n_pa + 2
     if n_factors is None:
-        pa = parallel_analysis(half_a[items], n_iter=n_iter, seed=split_seed, kind="fa", missing=missing)
+        pa = parallel_analysis(half_a[items], n_iter=n_iter, seed=split_seed, kind="fa", missing=missing,
+                               progress=None if progress is None else
+                               (lambda done, _n: progress(done, total)))
         n_factors = max(1, int(pa.n_factors))
         rec.append(f"Number of factors chosen by parallel analysis on the EFA half: {n_factors}.")
     e = efa(half_a[items], n_factors, method=method, rotation=rotation, missing=missing)
+    if progress is not None:
+        progress(n_pa + 1, total)
     for w in e.warnings:
         rec.append(f"EFA half: {w}")
     L = e.loadings
@@ -190,6 +201,8 @@ def split_half_validation(data: pd.DataFrame, items: Sequence[str] | None = None
             except PsychometricsError as exc:
                 _warn(rec, f"The CFA on the validation half failed: {exc}")
                 cfa_fit = None
+    if progress is not None:
+        progress(total, total)
     return SplitHalfResult(efa_index=list(data.index[a]), cfa_index=list(data.index[b]),
                            group_counts=counts, efa=e, assignment=assignment, dropped_items=dropped,
                            model=model, cfa=cfa_fit, fit_measures=fm, seed=seed, warnings=rec)

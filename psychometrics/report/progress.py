@@ -1,17 +1,41 @@
 """Console progress for long steps (bootstraps, parallel analysis, model fits).
 
-:class:`Progress` prints one line per pipeline step (``[3/12] CFA: WAI-SR ... 0.4 s``)
-and, for loops with a known number of units (bootstrap draws, random data sets, fits),
-a bar with the time elapsed and an estimate of the time left that redraws itself in
-place on a terminal (``\\r``) and is silent on a pipe or log (:meth:`Progress.bar`).
-It writes to ``stderr`` so ``results.json`` piped to stdout stays clean.
-A ``Progress(enabled=False)`` is silent (tests, library use).
+On a terminal, :class:`Progress` keeps one live status line for the running pipeline step,
+redrawn in place (``\\r``) by a small background thread, so that every step shows its time
+ticking even while one long computation runs::
+
+    [16/27] CFA: wai_sr ... 3 s  (CFA 1/4, about 9 s left)
+    [26/27] structural model ... 21 s | bootstrap draws [#########.....] 325/1000, about 36 s left
+
+A finished step leaves one line (``[16/27] CFA: wai_sr ... 4.2 s``).  Steps inside a step
+(:meth:`Progress.step` nested) and loops with a known number of units (:meth:`Progress.bar`:
+bootstrap draws, random data sets, model fits) appear in the step's live line, with the time
+elapsed and an estimate of the time left; a run of steps of one kind (one per instrument,
+:meth:`Progress.group`) adds the estimate of the time left for the whole run of them.
+
+On a pipe or a log file nothing is redrawn: each step writes ``[k/n] label ...`` when it
+starts and ``done in 1.2 s`` when it ends (a plain log, no ``\\r``), bars write nothing.
+``Progress(enabled=False)`` is silent (tests, library use).  Everything goes to ``stderr``
+(so ``results.json`` or other output piped to stdout stays clean); nothing of it enters a
+result: the analyses only receive ``progress(done, total)`` callbacks and report counts.
 """
 from __future__ import annotations
 
+import io
+import os
+import shutil
 import sys
+import threading
 import time
 from contextlib import contextmanager
+
+#: one lock for every Progress: the ticker thread and the main thread never write at the same
+#: time, and a process forked by a worker pool (structural bootstrap) never inherits a lock or
+#: a stream buffer held in the middle of a redraw
+_LOCK = threading.RLock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_LOCK.acquire, after_in_parent=_LOCK.release,
+                        after_in_child=_LOCK.release)
 
 
 def eta(done: int, total: int, elapsed: float) -> float | None:
@@ -22,38 +46,182 @@ def eta(done: int, total: int, elapsed: float) -> float | None:
     return max(0.0, elapsed / done * (total - done))
 
 
+def _cut(text: str, n: int) -> str:
+    """``text`` in at most ``n`` characters (an ellipsis where it was cut)."""
+    return text if len(text) <= n else text[:max(1, n - 1)] + "…"
+
+
+def _seconds(s: float) -> str:
+    """A duration for the status line: ``42 s``, ``3 min 05 s``."""
+    s = int(round(s))
+    return f"{s} s" if s < 100 else f"{s // 60} min {s % 60:02d} s"
+
+
 class Progress:
-    def __init__(self, total_steps: int = 0, *, stream=None, enabled: bool = True):
+    """Step timings and a live status line on a terminal (see the module docstring).
+
+    ``total_steps``: number of top-level steps, for ``[k/n]`` (the pipeline sets it once the
+    study is read; ``extra_steps`` are steps the caller runs after the pipeline, e.g. writing
+    the report).  ``stream``: default ``sys.stderr``; ``tick``: seconds between redraws of the
+    live line; ``min_seconds``: a step (or bar) is redrawn only once it has run this long.
+    ``times``: seconds of every step by label (``ValidationRun.timings``).
+    """
+
+    def __init__(self, total_steps: int = 0, *, stream=None, enabled: bool = True,
+                 extra_steps: int = 0, tick: float = 0.5, min_seconds: float = 1.0):
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
         self.total = total_steps
+        self.extra_steps = extra_steps
         self.done = 0
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.times: dict[str, float] = {}
         self.depth = 0
+        self.tick = tick
+        self.min_seconds = min_seconds
+        # live line (terminal only)
+        self._top = None            # (head + label, start time) of the running top-level step
+        self._inner: list[str] = []  # labels of the nested steps running
+        self._bars: list[dict] = []  # bars drawn in the live line
+        self._group = None          # {"what", "total", "done", "t0"}
+        self._drawn = 0             # characters of the live line now on the screen
+        self._shown = ""            # and their text
+        self._last = 0.0
+        self._ticker = None
+        self._stop = threading.Event()
 
+    @property
+    def live(self) -> bool:
+        """Whether a live status line is drawn (enabled, on a terminal)."""
+        return self.enabled and self.tty
+
+    # -- output ----------------------------------------------------------------------------
     def _write(self, text: str) -> None:
         if self.enabled:
-            self.stream.write(text)
-            self.stream.flush()
+            with _LOCK:
+                self.stream.write(text)
+                self.stream.flush()
 
+    def _width(self) -> int:
+        """Columns of the terminal (of the stream itself, else of stdout), less one."""
+        try:
+            cols = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            cols = shutil.get_terminal_size((100, 24)).columns
+        return max(30, cols - 1)
+
+    def _status(self, now: float) -> str:
+        """The live line: ``[k/n] step ... 12 s | what runs inside [bar] done/total, about
+        8 s left  (EFA 2/4, about 20 s left)``, shortened to the terminal's width by cutting
+        the labels, never the numbers."""
+        step, elapsed, detail, bar, group = "", "", "", "", ""
+        if self._top is not None:
+            step, t0 = self._top
+            if now - t0 >= self.min_seconds:
+                elapsed = f" {_seconds(now - t0)}"
+        counts = ""
+        if self._bars:
+            detail, bar = self._bars[-1]["label"], self._bars[-1]["text"]
+            counts = self._bars[-1]["counts"]
+        elif self._inner:
+            detail = self._inner[-1]
+        g = self._group
+        if g is not None and self._top is not None and g["done"] > 0:
+            avg = (g["t_done"] - g["t0"]) / g["done"]
+            left = max(0.0, avg * (g["total"] - g["done"]) - (now - self._top[1]))
+            group = f"  ({g['what']} {g['done'] + 1}/{g['total']}, about {_seconds(left)} left)"
+
+        def line(step, detail, bar):
+            out = f"{step} ...{elapsed}" if step else ""
+            if detail or bar:
+                out += (" | " if out else "") + detail + (" " if detail and bar else "") + bar
+            return out + group
+
+        width = self._width()
+        text = line(step, detail, bar)
+        over = len(text) - width
+        if over > 0 and len(step) > 16:          # cut the step's label first ...
+            step = _cut(step, max(16, len(step) - over))
+            text = line(step, detail, bar)
+            over = len(text) - width
+        if over > 0 and len(detail) > 12:        # ... then the inner label
+            detail = _cut(detail, max(12, len(detail) - over))
+            text = line(step, detail, bar)
+            over = len(text) - width
+        if over > 0 and bar:                     # ... then the bar's picture and label
+            text = line(step, "", counts)
+        return text
+
+    def _draw(self, final: str | None = None) -> None:
+        """Redraw the live line (or replace it by ``final`` and end the line)."""
+        if not self.live:
+            return
+        with _LOCK:
+            now = time.perf_counter()
+            text = final if final is not None else self._status(now)
+            width = self._width()
+            if len(text) > width:
+                text = text[:width - 1] + "…"
+            self._last = now
+            if final is None and text == self._shown and self._drawn:
+                return                  # nothing changed on the line
+            pad = max(0, self._drawn - len(text))
+            self.stream.write("\r" + text + " " * pad + ("\n" if final is not None else ""))
+            self.stream.flush()
+            self._drawn = 0 if final is not None else len(text)
+            self._shown = "" if final is not None else text
+
+    def _run_ticker(self) -> None:
+        while not self._stop.wait(min(0.1, self.tick)):
+            with _LOCK:
+                top = self._top
+                now = time.perf_counter()
+                if top is not None and now - top[1] >= self.min_seconds \
+                        and now - self._last >= self.tick:
+                    self._draw()
+
+    def _start_ticker(self) -> None:
+        if self.live and self._ticker is None:
+            self._stop.clear()
+            self._ticker = threading.Thread(target=self._run_ticker, name="progress",
+                                            daemon=True)
+            self._ticker.start()
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+
+    # -- steps -----------------------------------------------------------------------------
     @contextmanager
     def step(self, label: str):
-        """Time one step and print ``[k/n] label ... seconds``; a step inside a step is
-        printed indented and not counted."""
+        """Time one step.  Top level: ``[k/n] label ...``, on a terminal a live line with the
+        time ticking, then ``[k/n] label ... 1.2 s``; on a pipe ``[k/n] label ...`` and
+        ``done in 1.2 s`` lines.  A step inside a step is not counted: on a terminal it shows
+        in the live line, on a pipe as an indented pair of lines."""
         nested = self.depth > 0
         if nested:
             head = "    "
         else:
             self.done += 1
-            head = f"[{self.done}/{max(self.total, self.done)}] " if self.total else ""
-        self._write(f"{head}{label} ...")
-        tty = self.tty and not nested
-        if not tty:
-            self._write("\n")
-        elif nested:
-            pass
+            total = self.total + self.extra_steps if self.total else 0
+            head = f"[{self.done}/{max(total, self.done)}] " if total else f"[{self.done}] "
         t0 = time.perf_counter()
+        if self.live:
+            with _LOCK:
+                if nested:
+                    self._inner.append(label)
+                else:
+                    if self._drawn:     # a live line left by a bar outside any step
+                        self._write("\n")
+                        self._drawn = 0
+                    self._top = (f"{head}{label}", t0)
+                self._draw()
+            if not nested:
+                self._start_ticker()
+        else:
+            self._write(f"{head}{label} ...\n")
         self.depth += 1
         try:
             yield self
@@ -61,49 +229,111 @@ class Progress:
             self.depth -= 1
             dt = time.perf_counter() - t0
             self.times[label] = dt
-            if tty:
-                self._write(f"\r{head}{label} ... {dt:.1f} s\n")
+            if self.live:
+                if nested:
+                    with _LOCK:
+                        if label in self._inner:
+                            self._inner.remove(label)
+                else:
+                    self._stop_ticker()
+                    with _LOCK:
+                        self._top = None
+                        self._inner.clear()
+                        self._bars.clear()
+                        self._draw(final=f"{head}{label} ... {dt:.1f} s")
+                        if self._group is not None:
+                            self._group["done"] += 1
+                            self._group["t_done"] = time.perf_counter()
             else:
                 self._write(f"{'    ' if nested else ''}    done in {dt:.1f} s\n")
 
+    @contextmanager
+    def group(self, what: str, total: int):
+        """A run of ``total`` top-level steps of one kind (e.g. the CFA of every instrument):
+        from the second on, the live line adds ``(CFA 2/4, about 9 s left)`` -- the time left
+        for the run, at the mean time of the steps done.  Only on a terminal."""
+        outer = self._group
+        self._group = {"what": what, "total": int(total), "done": 0,
+                       "t0": time.perf_counter(), "t_done": time.perf_counter()}
+        try:
+            yield self
+        finally:
+            self._group = outer
+
     def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2):
         """Return a callback ``update(done, total=None)`` for a loop of ``total`` units (draws,
-        iterations, fits) that draws a bar with the time elapsed and an estimate of the time
-        left (``[####......] 310/1000  4 s, about 9 s left``), redrawn in place at most every
-        ``interval`` seconds once the loop has run ``min_seconds``.  Only on a terminal: on a
-        pipe or log file (and with ``enabled=False``) the callback does nothing, so nothing
-        of it reaches logs or results.  Pass it as the ``progress=`` argument of a long
-        analysis (e.g. :func:`psychometrics.sem.bootstrap.bootstrap`)."""
-        state = {"t0": time.perf_counter(), "last": -1.0, "shown": False, "closed": False}
+        iterations, fits) that shows a bar with the time elapsed and an estimate of the time
+        left (``label [####......] 310/1000  4 s, about 9 s left``), redrawn in place at most
+        every ``interval`` seconds once the loop has run ``min_seconds``.  Inside a step it is
+        part of the step's live line (and gone when the loop ends); outside any step it is a
+        line of its own, ended when the loop ends.  Only on a terminal: on a pipe or log file
+        (and with ``enabled=False``) the callback does nothing, so nothing of it reaches logs
+        or results.  Pass it as the ``progress=`` argument of a long analysis (e.g.
+        :func:`psychometrics.sem.bootstrap.bootstrap`)."""
+        state = {"t0": time.perf_counter(), "last": -1.0, "shown": False, "closed": False,
+                 "label": label, "text": "", "own_line": self.depth == 0}
         width = 30
-        live = self.enabled and self.tty
 
         def update(done: int, total_: int | None = None) -> None:
             tot = total_ or total
-            if not live or tot <= 0 or state["closed"]:
+            if not self.live or tot <= 0 or state["closed"]:
                 return
             now = time.perf_counter()
             elapsed = now - state["t0"]
             finished = done >= tot
             if not finished and (elapsed < min_seconds or now - state["last"] < interval):
                 return
-            if finished and not state["shown"]:
-                state["closed"] = True
-                return
-            state["last"] = now
-            if not state["shown"] and self.depth > 0:
-                self._write("\n")      # below the pending "[k/n] step ..." line
-            state["shown"] = True
-            fill = int(width * min(done, tot) / tot)
-            text = f"\r    {label} [{'#' * fill}{'.' * (width - fill)}] {done}/{tot}  {elapsed:.0f} s"
-            if finished:
-                self._write(text + " " * 16 + "\n")
-                state["closed"] = True
-                return
-            left = eta(done, tot, elapsed)
-            self._write(text + (f", about {left:.0f} s left   " if left is not None else "   "))
+            with _LOCK:
+                if finished and not state["shown"]:
+                    state["closed"] = True
+                    return
+                state["last"] = now
+                w = width if state["own_line"] else 20
+                fill = int(w * min(done, tot) / tot)
+                counts = f"{done}/{tot}"
+                if state["own_line"]:
+                    counts += f"  {_seconds(elapsed)}"
+                if not finished:
+                    left = eta(done, tot, elapsed)
+                    counts += f", about {_seconds(left)} left" if left is not None else ""
+                text = f"[{'#' * fill}{'.' * (w - fill)}] {counts}"
+                state["text"], state["counts"] = text, counts
+                if not state["shown"]:
+                    state["shown"] = True
+                    if not state["own_line"]:
+                        self._bars.append(state)
+                if state["own_line"]:
+                    if finished:
+                        self._draw(final=f"    {label} {text}")
+                    else:
+                        self._draw_own(f"    {label} {text}")
+                else:
+                    if finished and state in self._bars:
+                        self._bars.remove(state)
+                    self._draw()
+                if finished:
+                    state["closed"] = True
 
         return update
 
+    def _draw_own(self, text: str) -> None:
+        """A bar outside any step: its own live line."""
+        with _LOCK:
+            width = self._width()
+            if len(text) > width:
+                text = text[:width - 1] + "…"
+            pad = max(0, self._drawn - len(text))
+            self.stream.write("\r" + text + " " * pad)
+            self.stream.flush()
+            self._drawn = len(text)
+
     def info(self, text: str) -> None:
-        self._write(text + "\n")
+        """A line of text (on a terminal below the live line, which is then redrawn)."""
+        if self.live and self._drawn:
+            with _LOCK:
+                self.stream.write("\r" + " " * self._drawn + "\r" + text + "\n")
+                self._drawn = 0
+                if self._top is not None:
+                    self._draw()
+        else:
+            self._write(text + "\n")

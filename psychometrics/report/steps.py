@@ -228,18 +228,20 @@ def _each_instrument(r, prefix, what, one, key):
     """Run ``one(r, si, section)`` for every instrument of the study, each in its own
     sub-section (a failure becomes a notice there); the results go to ``r.results[key]``."""
     out = {}
-    for si in r.study.instruments:
-        s = r.report.add(Section(f"{prefix}_{si.id}", _label(r, si), level=2))
-        tables = set(r.results["tables"])
-        res = r.guarded(s, f"{what}: {si.id}", one, r, si, s)
-        if res is not None:
-            out[si.id] = res
-        else:
-            # failed part-way: the report keeps only the failure notice, so that results.json
-            # holds exactly what the report shows (issue 12)
-            s.blocks[:] = [b for b in s.blocks if isinstance(b, Notice)]
-            for k in set(r.results["tables"]) - tables:
-                del r.results["tables"][k]
+    # one step per instrument; on a terminal the progress display shows the time left for all
+    with r.progress.group(what, len(r.study.instruments)):
+        for si in r.study.instruments:
+            s = r.report.add(Section(f"{prefix}_{si.id}", _label(r, si), level=2))
+            tables = set(r.results["tables"])
+            res = r.guarded(s, f"{what}: {si.id}", one, r, si, s)
+            if res is not None:
+                out[si.id] = res
+            else:
+                # failed part-way: the report keeps only the failure notice, so that
+                # results.json holds exactly what the report shows (issue 12)
+                s.blocks[:] = [b for b in s.blocks if isinstance(b, Notice)]
+                for k in set(r.results["tables"]) - tables:
+                    del r.results["tables"][k]
     r.results[key] = out
 
 
@@ -651,10 +653,9 @@ def _split_half(r, si, s, x, n_fac, n_iter):
         # cases without a group (blank cell, missing code) form their own stratum: the halves
         # are stratified by group, not restricted to cases with one (issue 12)
         data[gcol] = g.where(g.notna(), "(no group)")
-    with r.progress.step(f"split-half validation {si.id}"):
-        res = sh(data, items=list(x.columns), n_factors=n_fac, group=gcol, seed=r.seed,
-                 model=si.cfa_syntax(), estimator=r.study.estimator,
-                 cfa_missing=r.study.missing, n_iter=n_iter)
+    res = sh(data, items=list(x.columns), n_factors=n_fac, group=gcol, seed=r.seed,
+             model=si.cfa_syntax(), estimator=r.study.estimator, cfa_missing=r.study.missing,
+             n_iter=n_iter, progress=r.progress.bar(f"split half {si.id} (EFA, CFA)", 2))
     r.collect_warnings(f"split half {si.id}", res)
     sh_dict = jsonable(res.to_dict())
     fr = res.to_frame()
@@ -1189,7 +1190,8 @@ def step_software(r):
 def run_all(r) -> ValidationRun:
     load_study = need("scales", "load_study")
     load_dataset = need("io", "load_dataset")
-    r.progress.total = r.progress.total or 1
+    if hasattr(r.study_path, "instruments"):      # a Study already loaded: steps known now
+        r.progress.total = _planned_steps(r.study_path)
     with r.progress.step("load study and data"):
         r.study = load_study(r.study_path)
         r.dataset = load_dataset(r.study)
@@ -1210,8 +1212,7 @@ def run_all(r) -> ValidationRun:
     r.make_figures = r.make_figures and opts.get("figures", True)   # options.figures: false
     if r.figures_dir is not None and r.make_figures:
         r.figures_dir.mkdir(parents=True, exist_ok=True)
-    n_inst = len(st.instruments)
-    r.progress.total = 1 + n_inst * 5 + 5
+    r.progress.total = _planned_steps(st)
     r.results["meta"] = {"study_file": _portable(st.path, r.out_dir), "created": now_utc(),
                          "command": command_line(), "versions": versions(),
                          "options": r.options, "seed": r.seed, "estimator": st.estimator,
@@ -1244,6 +1245,15 @@ def run_all(r) -> ValidationRun:
     r.report.number()
     return ValidationRun(report=r.report, results=r.results, warnings=list(r.warnings),
                          figures_dir=r.figures_dir, timings=dict(r.progress.times))
+
+
+def _planned_steps(st) -> int:
+    """Top-level steps of a run (the ``[k/n]`` of the progress display): loading, screening,
+    item analysis, EFA and CFA per instrument, invariance per instrument when the study has
+    groups, reliability, scale descriptives, measurement model, validity, and the structural
+    model when the study has one."""
+    n = len(st.instruments)
+    return 1 + 4 * n + (n if st.group is not None else 0) + 4 + (1 if st.structural else 0)
 
 
 def _structural_labels(r, nodes) -> dict:
