@@ -162,16 +162,25 @@ def check_output_folder(out: Path, study, formats) -> dict:
     return {p: p.stat().st_mtime_ns for p in old}
 
 
+#: the progress display of the running command (warnings are written through it, so that on
+#: a terminal they do not land in the middle of its live line)
+_ACTIVE: dict = {}
+
+
 def _plain_warnings():
     """Show warnings that reach the screen as one line each (``psychometrics: warning: ...``),
     without Python's file name and source line."""
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"psychometrics: warning: {message}", file=file or sys.stderr)
+        text = f"psychometrics: warning: {message}"
+        progress = _ACTIVE.get("progress")
+        if progress is not None and file in (None, sys.stderr) and progress.enabled:
+            progress.info(text)
+        else:
+            print(text, file=file or sys.stderr)
     return show
 
 
 def _validate(study: Path, out: Path, args) -> int:
-    from .report.pipeline import run_validation
     from .report.progress import Progress
     from .scales import load_study
 
@@ -184,6 +193,16 @@ def _validate(study: Path, out: Path, args) -> int:
     # progress on stderr: a live line per step on a terminal, a plain log otherwise; the last
     # step is writing the report (below)
     progress = Progress(enabled=not args.quiet, extra_steps=1)
+    _ACTIVE["progress"] = progress
+    try:
+        return _validate_run(study, out, args, study_obj, formats, figures, old, progress)
+    finally:
+        _ACTIVE.pop("progress", None)
+
+
+def _validate_run(study, out, args, study_obj, formats, figures, old, progress) -> int:
+    from .report.pipeline import run_validation
+
     t0 = time.time()
     run = run_validation(study_obj, out, bootstrap=args.bootstrap, language=args.language,
                          progress=progress, figures=figures,

@@ -223,3 +223,29 @@ def test_cli_validate_progress_on_stderr_only(tmp_path, capsys, monkeypatch):
                  "--parallel-iterations", "5", "--quiet"]) == 0
     cap = capsys.readouterr()
     assert cap.err == "" and cap.out == ""
+
+
+def test_a_message_during_a_live_step_gets_its_own_line():
+    out = _Terminal()
+    pr = _fast(out, total_steps=1)
+    with pr.step("CFA: a"):
+        pr._draw()
+        pr.info("psychometrics: warning: something")
+        assert out.getvalue().split("\n")[-1].lstrip("\r").startswith("[1/1] CFA: a ...")
+    lines = [ln.split("\r")[-1].rstrip() for ln in out.getvalue().split("\n")]
+    assert lines[0] == "psychometrics: warning: something"
+    assert lines[1].startswith("[1/1] CFA: a ... ") and lines[2] == ""
+
+
+def test_cli_warnings_go_through_the_progress_display(monkeypatch):
+    from psychometrics import cli
+    from psychometrics.errors import PsychometricsWarning
+
+    term = _Terminal()
+    pr = _fast(term, total_steps=1)
+    monkeypatch.setitem(cli._ACTIVE, "progress", pr)
+    with pr.step("EFA: a"):
+        pr._draw()
+        cli._plain_warnings()(PsychometricsWarning("odd item"), PsychometricsWarning, "f", 1)
+    lines = [ln.split("\r")[-1].rstrip() for ln in term.getvalue().split("\n")]
+    assert lines[0] == "psychometrics: warning: odd item" and lines[1].startswith("[1/1] EFA: a")
