@@ -85,6 +85,7 @@ def time_demo_efa(reps: int) -> None:
     """CPU of the pipeline's EFA step on the example study (figures off, other steps skipped)."""
     import importlib
     import os
+    import statistics
     from collections import defaultdict
 
     import psychometrics.report.steps as S
@@ -110,23 +111,30 @@ def time_demo_efa(reps: int) -> None:
                 cpu[key] += time.process_time() - c0
         setattr(mod, name, wrapper)
 
-    timed(S, "step_efa", "EFA step")
-    timed(E, "dimensionality", "dimensionality (KMO, Bartlett, parallel analysis, MAP)")
-    timed(E, "efa", "efa (extraction, rotation, fit)")
-    timed(E, "split_half_validation", "split_half_validation (with its CFA)")
-    timed(SEM, "cfa", "  of which the split half's CFA (SEM engine)")
+    order = ["EFA step", "dimensionality", "efa", "split_half_validation",
+             "of which its CFA (SEM engine)"]
+    timed(S, "step_efa", order[0])
+    timed(E, "dimensionality", order[1])
+    timed(E, "efa", order[2])
+    timed(E, "split_half_validation", order[3])
+    timed(SEM, "cfa", order[4])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_validation(sim.files["study"], None, figures=False)     # imports, warm-up
         print(f"EFA step of the demo (example study, 4 instruments, 100 random data sets, split "
               f"half), no figures, {reps} runs, CPU seconds per run:")
+        runs = []
         for k in range(reps):
             cpu.clear()
             load = os.getloadavg()[0]
             run = run_validation(sim.files["study"], None, figures=False)
             assert not run.results["errors"], run.results["errors"]
+            runs.append(dict(cpu))
             print(f"  run {k + 1} (load average {load:.1f}): "
-                  + "; ".join(f"{name} {secs:.3f}" for name, secs in cpu.items()))
+                  + "; ".join(f"{name} {runs[-1][name]:.3f}" for name in order))
+        print(f"  median of {reps} (load average {os.getloadavg()[0]:.1f} after): "
+              + "; ".join(f"{name} {statistics.median(r[name] for r in runs):.3f}"
+                          for name in order))
 
 
 def main(argv=None) -> int:
