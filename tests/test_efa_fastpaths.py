@@ -62,3 +62,39 @@ def test_dimensionality_equals_each_criterion_on_its_own():
         pd.testing.assert_frame_equal(d.map.table, m.table)
         assert any("smoothed" in w for w in d.kmo.warnings)
         assert any("smoothed" in w for w in d.parallel.warnings)
+
+
+def _rmsea_interval_via_ncx2(chisq, dof, n, alpha=0.1):
+    """The RMSEA interval as first written: brentq on scipy.stats.ncx2.cdf."""
+    import math
+
+    from scipy import optimize, stats
+
+    tail, hi = alpha / 2, max(n, chisq) + 2 * n
+
+    def root(target):
+        return optimize.brentq(lambda x: stats.ncx2.cdf(chisq, dof, x) - target if x > 0
+                               else stats.chi2.cdf(chisq, dof) - target, 0.0, hi)
+    upper = math.sqrt(root(tail) / (n - 1) / dof) if stats.chi2.cdf(chisq, dof) > tail else 0.0
+    lower = math.sqrt(root(1 - tail) / (n - 1) / dof) if stats.chi2.cdf(chisq, dof) > 1 - tail \
+        else 0.0
+    return lower, upper
+
+
+def test_rmsea_interval_equals_the_distribution_functions_root():
+    """The RMSEA interval's noncentrality roots use scipy.special.chndtr, the function
+    stats.ncx2.cdf evaluates: the same interval as through stats.ncx2."""
+    import psychometrics as pm
+
+    n_checked = 0
+    for cols, k, n in ((ITEMS, 5, 400), (ITEMS[:10], 2, 400), (ITEMS[:6], 1, 150),
+                       (ITEMS[:12], 3, 2000)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = pm.efa(BFI[cols].head(n), k).fit
+        lower, upper = _rmsea_interval_via_ncx2(fit["chisq"], fit["dof"], fit["n_obs"])
+        for got, want in ((fit["rmsea_lower"], lower), (fit["rmsea_upper"], upper)):
+            if got is not None:
+                assert abs(got - want) <= 1e-12
+                n_checked += want > 0
+    assert n_checked >= 4
