@@ -45,6 +45,9 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INCOMPLETE = 0, 1, 2, 3
 REPORT_FILES = {"json": "results.json", "html": "report.html", "docx": "appendix.docx",
                 "tex": "appendix.tex", "xlsx": "tables.xlsx"}
 DEMO_SEM_BOOTSTRAP = 1000
+#: rough shares of the time it takes to write each report file (the demo, benchmarks/README.md
+#: "Progress": the Word appendix about 12 of 14-18 s), for the progress display's estimate
+_WRITE_WEIGHT = {"json": 1, "html": 1, "docx": 16, "tex": 1, "xlsx": 2}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -258,11 +261,14 @@ def _write_report(run, out, formats, progress) -> dict:
     from .report.pipeline import write_outputs
 
     paths: dict = {}
+    weight = [_WRITE_WEIGHT.get(f, 1) for f in formats]
     with progress.step(f"write the report ({', '.join(formats)})"):
-        update = progress.bar("files", len(formats), min_seconds=0.0)
-        for k, fmt in enumerate(formats, start=1):
-            paths.update(write_outputs(run, out, formats=(fmt,)))
-            update(k, len(formats))
+        # the bar's units are the files' usual shares of the time, for its estimate
+        update = progress.bar("", sum(weight), min_seconds=0.0, counts=False)
+        for k, fmt in enumerate(formats):
+            with progress.step(REPORT_FILES.get(fmt, fmt)):
+                paths.update(write_outputs(run, out, formats=(fmt,)))
+            update(sum(weight[:k + 1]), sum(weight))
     return paths
 
 

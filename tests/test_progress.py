@@ -249,3 +249,24 @@ def test_cli_warnings_go_through_the_progress_display(monkeypatch):
         cli._plain_warnings()(PsychometricsWarning("odd item"), PsychometricsWarning, "f", 1)
     lines = [ln.split("\r")[-1].rstrip() for ln in term.getvalue().split("\n")]
     assert lines[0] == "psychometrics: warning: odd item" and lines[1].startswith("[1/1] EFA: a")
+
+
+def test_bar_estimate_counts_down_between_updates_and_weighted_bars_hide_counts():
+    from psychometrics.report.progress import _bar_text
+
+    b = {"done": 25, "total": 100, "at": 10.0, "elapsed": 5.0, "left": 15.0, "width": 10,
+         "own_line": False, "counts": True}
+    assert _bar_text(b, 10.0) == ("[##........] 25/100, about 15 s left", "25/100, about 15 s left")
+    assert _bar_text(b, 14.0)[1] == "25/100, about 11 s left"
+    assert _bar_text(b, 40.0)[1] == "25/100, about 0 s left"
+    b["counts"] = False
+    assert _bar_text(b, 10.0)[0] == "[##........] about 15 s left"
+    out = _Terminal()
+    pr = _fast(out, total_steps=1)
+    with pr.step("write the report"):
+        update = pr.bar("", 20, min_seconds=0.0, interval=0.0, counts=False)
+        with pr.step("appendix.docx"):
+            update(2, 20)
+            live = out.getvalue().split("\r")[-1]
+            assert "| appendix.docx [" in live and "/20" not in live and "left" in live
+        update(20, 20)

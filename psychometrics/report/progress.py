@@ -51,6 +51,22 @@ def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[:max(1, n - 1)] + "…"
 
 
+def _bar_text(b: dict, now: float) -> tuple[str, str]:
+    """(picture and counts, counts alone) of a bar's state at time ``now``, e.g.
+    ``[####......] 310/1000, about 9 s left``; the estimate of the time left is the one made at
+    the bar's last update, counted down since."""
+    w = b["width"]
+    fill = int(w * min(b["done"], b["total"]) / b["total"])
+    parts = [f"{b['done']}/{b['total']}"] if b["counts"] else []
+    if b["own_line"]:
+        parts.append(_seconds(b["elapsed"]))
+    text = "  ".join(parts)
+    if b["left"] is not None:
+        left = max(0.0, b["left"] - (now - b["at"]))
+        text += (", " if text else "") + f"about {_seconds(left)} left"
+    return f"[{'#' * fill}{'.' * (w - fill)}] {text}".rstrip(), text
+
+
 def _seconds(s: float) -> str:
     """A duration for the status line: ``42 s``, ``3 min 05 s``."""
     s = int(round(s))
@@ -121,8 +137,9 @@ class Progress:
                 elapsed = f" {_seconds(now - t0)}"
         counts = ""
         if self._bars:
-            detail, bar = self._bars[-1]["label"], self._bars[-1]["text"]
-            counts = self._bars[-1]["counts"]
+            b = self._bars[-1]
+            bar, counts = _bar_text(b, now)
+            detail = b["label"] or (self._inner[-1] if self._inner else "")
         elif self._inner:
             detail = self._inner[-1]
         g = self._group
@@ -260,7 +277,8 @@ class Progress:
         finally:
             self._group = outer
 
-    def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2):
+    def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2,
+            counts: bool = True):
         """Return a callback ``update(done, total=None)`` for a loop of ``total`` units (draws,
         iterations, fits) that shows a bar with the time elapsed and an estimate of the time
         left (``label [####......] 310/1000  4 s, about 9 s left``), redrawn in place at most
@@ -269,9 +287,11 @@ class Progress:
         line of its own, ended when the loop ends.  Only on a terminal: on a pipe or log file
         (and with ``enabled=False``) the callback does nothing, so nothing of it reaches logs
         or results.  Pass it as the ``progress=`` argument of a long analysis (e.g.
-        :func:`psychometrics.sem.bootstrap.bootstrap`)."""
+        :func:`psychometrics.sem.bootstrap.bootstrap`).  Between two calls the estimate counts
+        down with the clock.  ``counts=False``: no ``done/total`` (units that are not worth
+        showing, e.g. weights); an empty ``label`` shows the running inner step's label."""
         state = {"t0": time.perf_counter(), "last": -1.0, "shown": False, "closed": False,
-                 "label": label, "text": "", "own_line": self.depth == 0}
+                 "label": label, "own_line": self.depth == 0, "counts": counts}
         width = 30
 
         def update(done: int, total_: int | None = None) -> None:
@@ -288,16 +308,10 @@ class Progress:
                     state["closed"] = True
                     return
                 state["last"] = now
-                w = width if state["own_line"] else 20
-                fill = int(w * min(done, tot) / tot)
-                counts = f"{done}/{tot}"
-                if state["own_line"]:
-                    counts += f"  {_seconds(elapsed)}"
-                if not finished:
-                    left = eta(done, tot, elapsed)
-                    counts += f", about {_seconds(left)} left" if left is not None else ""
-                text = f"[{'#' * fill}{'.' * (w - fill)}] {counts}"
-                state["text"], state["counts"] = text, counts
+                state.update(done=done, total=tot, at=now, elapsed=elapsed,
+                             left=None if finished else eta(done, tot, elapsed),
+                             width=width if state["own_line"] else 20)
+                text = _bar_text(state, now)[0]
                 if not state["shown"]:
                     state["shown"] = True
                     if not state["own_line"]:
