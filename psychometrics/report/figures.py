@@ -19,6 +19,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.figure  # noqa: E402
+import matplotlib.patches  # noqa: E402
+import matplotlib.path  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -91,6 +93,11 @@ MAX_SIZE = (9.0, 10.0)
 FORMATS = ("png", "pdf", "svg")
 
 
+#: settings of the files written (not of the drawing): TrueType fonts embedded in the PDF,
+#: text kept as text (journals' checkers); SVG text as paths with reproducible ids
+SAVE_RC = {"pdf.fonttype": 42, "svg.fonttype": "path", "svg.hashsalt": "psychometrics"}
+
+
 @contextlib.contextmanager
 def _style(lang: str):
     global _registered
@@ -98,9 +105,7 @@ def _style(lang: str):
           "axes.spines.right": False, "font.size": 9,
           # item names such as wai_3 are text, never mathtext ("_" would subscript)
           "text.parse_math": False, "text.usetex": False,
-          # TrueType fonts embedded in the PDF, text kept as text (journals' checkers)
-          "pdf.fonttype": 42, "svg.fonttype": "path", "svg.hashsalt": "psychometrics",
-          "path.simplify": True}
+          **SAVE_RC, "path.simplify": True}
     if lang == "fa":
         if not _registered:
             font_manager.fontManager.addfont(str(FONT_FILE))
@@ -152,24 +157,113 @@ def output_paths(path) -> dict:
     return {ext: path.with_suffix("." + ext) for ext in FORMATS}
 
 
-def _save(fig, path) -> Path:
-    """Write ``fig`` as PNG (300 dpi), PDF and SVG next to ``path``; return the PNG path."""
+#: OpenType layout tables left out of the fonts embedded in the PDF files: matplotlib has
+#: already shaped the text (the PDF addresses glyphs by number), and a PDF viewer draws a
+#: TrueType (Type 42 / CIDFontType2) font from its outlines and metrics (glyf, loca, hmtx,
+#: head, hhea, maxp; ISO 32000-1, 9.9) and never reads these tables.  Subsetting them (and
+#: the glyph closure over their substitutions) was most of the cost of writing a PDF.
+PDF_DROPPED_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "kern")
+
+
+class _LeanSubset:
+    """fontTools.subset as matplotlib's PDF backend uses it, except that its ``Options``
+    also drop :data:`PDF_DROPPED_TABLES` (everything else is fontTools.subset itself)."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def Options(self, *args, **kw):  # noqa: N802 - stands in for fontTools' class
+        options = self._module.Options(*args, **kw)
+        options.drop_tables += [t for t in PDF_DROPPED_TABLES if t not in options.drop_tables]
+        return options
+
+
+@contextlib.contextmanager
+def _lean_pdf_fonts():
+    """While writing a PDF: embedded TrueType subsets without OpenType layout tables (see
+    :data:`PDF_DROPPED_TABLES`); the fonts stay Type 42 with every glyph drawn.  Without
+    matplotlib's helper module (other matplotlib versions) nothing changes."""
+    try:
+        from matplotlib.backends import _backend_pdf_ps as pdf_ps
+        module = pdf_ps.subset
+    except (ImportError, AttributeError):   # pragma: no cover - other matplotlib versions
+        yield
+        return
+    pdf_ps.subset = _LeanSubset(module)
+    try:
+        yield
+    finally:
+        pdf_ps.subset = module
+
+
+def _save(fig, path, lang: str = "en") -> Path:
+    """Write ``fig`` as PNG (300 dpi), PDF and SVG next to ``path``; return the PNG path.
+
+    The file settings of :data:`SAVE_RC` apply also to the figures built by a ``*_figure``
+    function outside :func:`_style`: TrueType (Type 42) fonts in every PDF, reproducible SVG
+    ids.  ``lang`` is kept for the callers (the figure is drawn as it was built)."""
     paths = output_paths(path)
     paths["png"].parent.mkdir(parents=True, exist_ok=True)
     try:
-        # the tight bounding box is measured once (each bbox_inches="tight" redraws)
-        fig.canvas.draw()
-        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
-        for ext, p in paths.items():
-            kw = {"dpi": PNG_DPI} if ext == "png" else {}
-            if ext == "pdf":
-                kw["metadata"] = {"CreationDate": None, "Creator": "psychometrics"}
-            elif ext == "svg":
-                kw["metadata"] = {"Date": None, "Creator": "psychometrics"}
-            fig.savefig(p, bbox_inches=bbox, **kw)
+        with plt.rc_context(SAVE_RC):
+            _write(fig, paths)
     finally:
         plt.close(fig)
     return paths["png"]
+
+
+class _Pixels:
+    """A file for matplotlib's "raw" format that keeps the pixels (height x width x RGBA)."""
+    rgba = None
+
+    def write(self, data) -> None:
+        self.rgba = np.array(data, dtype=np.uint8, copy=True)
+
+    def seek(self, *_args) -> None:  # marks it as a file for matplotlib
+        pass
+
+
+def _write_png(fig, path, bbox) -> None:
+    """The PNG at :data:`PNG_DPI`: matplotlib's Agg pixels, the same metadata as
+    ``savefig`` (Software, dpi); an opaque figure (every pixel's alpha 255, the figures'
+    white background) is stored without the alpha channel -- the same image, about a quarter
+    less to compress."""
+    from PIL import Image, PngImagePlugin
+
+    grab = _Pixels()
+    fig.savefig(grab, format="raw", dpi=PNG_DPI, bbox_inches=bbox)
+    rgba = grab.rgba
+    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:  # pragma: no cover
+        fig.savefig(path, dpi=PNG_DPI, bbox_inches=bbox)
+        return
+    opaque = bool((rgba[..., 3] == 255).all())
+    im = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if opaque else rgba,
+                         "RGB" if opaque else "RGBA")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, "
+                              "https://matplotlib.org/")
+    im.save(path, format="png", pnginfo=info, dpi=(PNG_DPI, PNG_DPI))
+
+
+def _write(fig, paths) -> None:
+    """Draw ``fig`` into the files ``paths`` (see :func:`output_paths`): three renderings
+    (Agg, PDF, SVG) and one measurement of the tight bounding box (no extra draw: nothing in
+    these figures moves when drawn, unless a layout engine is set)."""
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
+    for ext, p in paths.items():
+        if ext == "png":
+            _write_png(fig, p, bbox)
+        elif ext == "pdf":
+            with _lean_pdf_fonts():
+                fig.savefig(p, bbox_inches=bbox,
+                            metadata={"CreationDate": None, "Creator": "psychometrics"})
+        else:
+            fig.savefig(p, bbox_inches=bbox, metadata={"Date": None, "Creator": "psychometrics"})
 
 
 def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="",
@@ -205,7 +299,7 @@ def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="",
         ax.legend(frameon=False)
         _num_axis(ax, lang, "y")
         _num_axis(ax, lang, "x")
-        return _save(fig, path)
+        return _save(fig, path, lang)
 
 
 def loading_heatmap(loadings, path, *, lang="en", title="", item_labels=None) -> Path:
@@ -234,7 +328,7 @@ def loading_heatmap(loadings, path, *, lang="en", title="", item_labels=None) ->
             cb.solids.set_rasterized(False)     # matplotlib rasterises long colour bars
         if title:
             ax.set_title(shape(title, lang))
-        return _save(fig, path)
+        return _save(fig, path, lang)
 
 
 def _text_size(text: str, size: float) -> tuple[float, float]:
@@ -267,11 +361,37 @@ def _bezier_mid(p1, p2, rad):
 _EDGE_LABEL = dict(fc="white", ec="none", pad=0.6)
 
 
+class _Arc3(matplotlib.patches.ConnectionStyle.Arc3):
+    """matplotlib's ``arc3`` connection, clipped at the node outlines with the same test
+    (``Path.contains_point`` with the patch's line width as radius, as ``Patch.contains``)
+    on the outline transformed once per clipping instead of once per bisection step:
+    the arrow is the same, drawing it much cheaper."""
+
+    def _in_patch(self, patch):
+        try:
+            radius = patch._process_radius(None)
+        except AttributeError:  # pragma: no cover - other matplotlib versions
+            return super()._in_patch(patch)
+        path = patch.get_path()
+        trans = patch.get_transform()
+        codes = path.codes
+        if codes is not None:
+            idx = np.flatnonzero(codes == matplotlib.path.Path.MOVETO)[1:]
+            subpaths = [matplotlib.path.Path(v, c)
+                        for v, c in zip(np.split(path.vertices, idx), np.split(codes, idx))]
+        else:
+            subpaths = [path]
+        # the same polygon test as Patch.contains, on the outline in display coordinates
+        subpaths = [trans.transform_path(sp) for sp in subpaths]
+        return lambda xy: any(sp.contains_point((xy[0], xy[1]), None, radius)
+                              for sp in subpaths)
+
+
 def _arrow(ax, a, b, patch_a, patch_b, *, style="-|>", rad=0.0, color="#333", lw=0.8):
     ax.annotate("", xy=b, xytext=a, annotation_clip=False,
                 arrowprops=dict(arrowstyle=style, lw=lw, color=color, shrinkA=0, shrinkB=1.5,
                                 patchA=patch_a, patchB=patch_b, mutation_scale=8,
-                                connectionstyle=f"arc3,rad={rad}"))
+                                connectionstyle=_Arc3(rad=rad)))
 
 
 def path_diagram_figure(factors, *, lang="en", correlations=None, title="", factor_labels=None):
@@ -361,7 +481,7 @@ def path_diagram(factors, path, *, lang="en", correlations=None, title="",
     Writes PNG (300 dpi), PDF and SVG; returns the PNG path.
     """
     return _save(path_diagram_figure(factors, lang=lang, correlations=correlations,
-                                     title=title, factor_labels=factor_labels), path)
+                                     title=title, factor_labels=factor_labels), path, lang)
 
 
 def _layers(nodes, edges) -> dict:
@@ -469,7 +589,7 @@ def structural_diagram(edges, path, *, lang="en", labels=None, title="") -> Path
     Predictors stand left of their outcomes (longest-path layering).  Writes PNG
     (300 dpi), PDF and SVG; returns the PNG path.
     """
-    return _save(structural_diagram_figure(edges, lang=lang, labels=labels, title=title), path)
+    return _save(structural_diagram_figure(edges, lang=lang, labels=labels, title=title), path, lang)
 
 
 #: items with at most this many distinct integer values get a category bar chart
@@ -544,7 +664,7 @@ def item_distributions(props, path, *, lang="en", title="", group_labels=None,
                   fontsize=7)
         if title:
             ax.set_title(shape(title, lang), pad=22)
-        return _save(fig, path)
+        return _save(fig, path, lang)
 
 
 def item_histograms_figure(values, *, lang="en", title="", group_labels=None, labels=None,
@@ -613,7 +733,7 @@ def item_histograms(values, path, *, lang="en", title="", group_labels=None, lab
     value.  Writes PNG (300 dpi), PDF and SVG; returns the PNG path."""
     return _save(item_histograms_figure(values, lang=lang, title=title,
                                         group_labels=group_labels, labels=labels,
-                                        max_bins=max_bins), path)
+                                        max_bins=max_bins), path, lang)
 
 
 #: fixed axes of the invariance plot: a change of .004 in CFI must look small
@@ -680,4 +800,4 @@ def invariance_plot(levels, delta_cfi, delta_rmsea, path, *, lang="en", level_la
     baseline) are left out.  Writes PNG (300 dpi), PDF and SVG; returns the PNG path."""
     return _save(invariance_plot_figure(levels, delta_cfi, delta_rmsea, lang=lang,
                                         level_labels=level_labels, title=title, cfi_cut=cfi_cut,
-                                        rmsea_cut=rmsea_cut, labels=labels), path)
+                                        rmsea_cut=rmsea_cut, labels=labels), path, lang)

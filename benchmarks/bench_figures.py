@@ -1,0 +1,92 @@
+"""Time the report's figures and writers on the example study (CPU seconds).
+
+    python benchmarks/bench_figures.py [--language en|fa|both] [--out DIR] [--keep]
+
+Runs the validation of the example study with few bootstrap draws (the statistics are not
+what is measured), timing the CPU of every figure call (PNG 300 dpi + PDF + SVG) and then
+of every writer (report.html, appendix.docx, appendix.tex, tables.xlsx, results.json) with
+the load average beside each figure.  Tests never time anything.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def one(lang: str, out: Path) -> None:
+    from psychometrics.report import pipeline
+    from psychometrics.report.docx import render_docx
+    from psychometrics.report.html import render_html
+    from psychometrics.report.jsonfile import render_json
+    from psychometrics.report.latex import render_latex
+    from psychometrics.report.progress import Progress
+    from psychometrics.report.xlsx import render_xlsx
+    from psychometrics.simulate import simulate_example_study
+
+    per_kind = collections.defaultdict(lambda: [0, 0.0])
+    orig = pipeline._Runner.figure
+
+    def timed(self, section, key, caption, draw, *args, **kw):
+        c0 = time.process_time()
+        try:
+            return orig(self, section, key, caption, draw, *args, **kw)
+        finally:
+            k = per_kind[getattr(draw, "__name__", str(draw))]
+            k[0] += 1
+            k[1] += time.process_time() - c0
+
+    sim = simulate_example_study(out / "example")
+    study = sim.files["study_fa" if lang == "fa" else "study"]
+    pipeline._Runner.figure = timed
+    try:
+        run = pipeline.run_validation(study, out, bootstrap=20, sem_bootstrap=0,
+                                      omega_bootstrap=0, progress=Progress(stream=io.StringIO()))
+    finally:
+        pipeline._Runner.figure = orig
+    total = sum(v[1] for v in per_kind.values())
+    n = sum(v[0] for v in per_kind.values())
+    print(f"[{lang}] figures: {n} calls, {total:.2f} s CPU (load average "
+          f"{os.getloadavg()[0]:.1f})")
+    for name, (cnt, secs) in sorted(per_kind.items(), key=lambda kv: -kv[1][1]):
+        print(f"    {secs:6.2f} s  {cnt:2d} x {name}")
+    run.report.number()
+    writers = (("json", lambda: render_json(run.results, out / "results.json")),
+               ("html", lambda: render_html(run.report, out / "report.html")),
+               ("docx", lambda: render_docx(run.report, out / "appendix.docx")),
+               ("tex", lambda: render_latex(run.report, out / "appendix.tex")),
+               ("xlsx", lambda: render_xlsx(run.report, out / "tables.xlsx")))
+    tot_w = 0.0
+    for name, fn in writers:
+        c0 = time.process_time()
+        fn()
+        secs = time.process_time() - c0
+        tot_w += secs
+        print(f"[{lang}] {name:5s} {secs:6.2f} s CPU (load average {os.getloadavg()[0]:.1f})")
+    print(f"[{lang}] figures + writers: {total + tot_w:.2f} s CPU")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--language", choices=["en", "fa", "both"], default="both")
+    ap.add_argument("--out", default=None, help="output folder (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary output folder")
+    args = ap.parse_args(argv)
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="psychometrics-figs-"))
+    langs = ("en", "fa") if args.language == "both" else (args.language,)
+    for lang in langs:
+        one(lang, out / lang)
+    print(f"output: {out}")
+    if not args.out and not args.keep:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
