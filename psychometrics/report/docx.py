@@ -18,6 +18,7 @@ is computed here.
 """
 from __future__ import annotations
 
+from copy import deepcopy
 from pathlib import Path
 
 from docx import Document
@@ -27,6 +28,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt
+from docx.table import _Cell
+from docx.text.paragraph import Paragraph
 
 from . import fmt
 from .i18n import tr
@@ -164,8 +167,8 @@ def table_cells(t: Table, lang: str) -> list[list[str]]:
     return rows
 
 
-def _row_flags(row, header: bool) -> None:
-    trPr = row._tr.get_or_add_trPr()
+def _row_flags(tr, header: bool) -> None:
+    trPr = tr.get_or_add_trPr()
     cs = OxmlElement("w:cantSplit")
     trPr.append(cs)
     if header:
@@ -220,9 +223,80 @@ def plan_table(lay: TableLayout, portrait_pt: float, landscape_pt: float):
     return "landscape", size, [x * scale for x in w], True
 
 
-def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt: list) -> None:
+class _CellParts:
+    """The property elements of table cells, made once per distinct style by the same
+    python-docx calls as a single cell (:func:`_style_run`, paragraph format, ``_borders``)
+    and then copied: a table's hundreds of cells get the same XML without hundreds of
+    python-docx proxy objects and schema-ordered insertions (most of the Word appendix's
+    cost)."""
+
+    _CONTROL = frozenset("\t\n\r")
+
+    def __init__(self):
+        self._runs, self._ppr, self._tcpr = {}, {}, {}
+
+    def run(self, text: str, rtl_run: bool, bold, italic, size, sub, persian_font):
+        """A ``w:r`` with ``text``, styled as ``_style_run`` styles a run."""
+        key = (rtl_run, bool(bold), bool(italic), size, bool(sub), persian_font)
+        tpl = self._runs.get(key)
+        if tpl is None:
+            run = Paragraph(OxmlElement("w:p"), None).add_run()
+            _style_run(run, rtl_run, bold=bold, italic=italic, size=size, sub=sub,
+                       persian_font=persian_font)
+            tpl = self._runs[key] = run._r
+        r = deepcopy(tpl)
+        if self._CONTROL.isdisjoint(text):
+            r.add_t(text)           # as python-docx's run.text for text without tabs/breaks
+        else:
+            from docx.text.run import Run
+            Run(r, None).text = text
+        return r
+
+    def ppr(self, rtl: bool, align, keep_next: bool):
+        """The ``w:pPr`` of a cell paragraph (direction, alignment, no spacing, keep)."""
+        key = (rtl, align, keep_next)
+        tpl = self._ppr.get(key)
+        if tpl is None:
+            p = Paragraph(OxmlElement("w:p"), None)
+            if rtl:
+                _set_rtl_paragraph(p)
+            p.alignment = align
+            pf = p.paragraph_format
+            pf.space_after = Pt(0)
+            pf.space_before = Pt(0)
+            pf.keep_with_next = keep_next
+            tpl = self._ppr[key] = p._p.pPr
+        return deepcopy(tpl)
+
+    def tcpr(self, tc, parent, width_tw: int, top, bottom):
+        """Give cell ``tc`` its width and rules (``w:tcPr``)."""
+        key = (width_tw, top, bottom)
+        tpl = self._tcpr.get(key)
+        if tpl is None:
+            cell = _Cell(tc, parent)
+            cell.width = Emu(width_tw * 635)
+            _borders(cell, top=top, bottom=bottom)
+            self._tcpr[key] = deepcopy(tc.tcPr)
+            return
+        tc.replace(tc.tcPr, deepcopy(tpl))
+
+
+def _cell_runs(parts: _CellParts, p_el, runs, rtl: bool, size=None, bold=False) -> None:
+    """:func:`add_runs` for a cell paragraph element (the same runs)."""
+    for r in runs:
+        pieces = _split_isolates(r.text) if rtl else [(r.text, False)]
+        for text, ltr in pieces:
+            if text:
+                p_el.append(parts.run(text, rtl and not ltr, bold, r.italic, size, r.sub, rtl))
+
+
+def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt: list,
+              parts: _CellParts | None = None, lay: TableLayout | None = None) -> None:
+    """Add table ``t`` (number, title, the Word table, note) to ``doc``; ``lay`` is its
+    :func:`~psychometrics.report.layout.layout` when already made."""
     rtl = lang == "fa"
-    lay = layout(t, lang)
+    parts = parts or _CellParts()
+    lay = lay if lay is not None else layout(t, lang)
     num = fmt.localise(str(t.number), lang) if t.number is not None else ""
     start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
     end = WD_ALIGN_PARAGRAPH.LEFT if rtl else WD_ALIGN_PARAGRAPH.RIGHT
@@ -234,28 +308,23 @@ def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt:
     wt.autofit = False
     widths_tw = [int(round(w * 20)) for w in widths_pt]        # points -> twips
     _table_props(wt, widths_tw, rtl)
-    for i in range(n_rows):
-        row = wt.rows[i]
-        _row_flags(row, header=i == 0)
-        for j in range(n_cols):
-            cell = row.cells[j]
-            cell.width = Emu(widths_tw[j] * 635)
-            p = cell.paragraphs[0]
-            if rtl:
-                _set_rtl_paragraph(p)
+    for i, tr_el in enumerate(wt._tbl.tr_lst):
+        _row_flags(tr_el, header=i == 0)
+        keep = i < n_rows - 1 and n_rows <= 12
+        top = 12 if i == 0 else None
+        bottom = 8 if i == 0 else (12 if i == n_rows - 1 else None)
+        for j, tc in enumerate(tr_el.tc_lst):
+            parts.tcpr(tc, wt, widths_tw[j], top, bottom)
+            p_el = tc.p_lst[0]
             if i == 0:
-                add_runs(p, lay.header_runs(j), rtl, size=size)
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER if lay.numeric[j] else start
+                align = WD_ALIGN_PARAGRAPH.CENTER if lay.numeric[j] else start
+                p_el.insert(0, parts.ppr(rtl, align, keep))
+                _cell_runs(parts, p_el, lay.header_runs(j), rtl, size=size)
             else:
-                text = lay.body[i - 1][j]
-                add_runs(p, [fmt.Run(text)], rtl, size=size, bold=lay.is_bold(i - 1, j))
-                p.alignment = end if lay.numeric[j] else start
-            pf = p.paragraph_format
-            pf.space_after = Pt(0)
-            pf.space_before = Pt(0)
-            pf.keep_with_next = i < n_rows - 1 and n_rows <= 12
-            _borders(cell, top=12 if i == 0 else None,
-                     bottom=8 if i == 0 else (12 if i == n_rows - 1 else None))
+                align = end if lay.numeric[j] else start
+                p_el.insert(0, parts.ppr(rtl, align, keep))
+                _cell_runs(parts, p_el, [fmt.Run(lay.body[i - 1][j])], rtl, size=size,
+                           bold=lay.is_bold(i - 1, j))
     if t.note:
         p = _para(doc, "", rtl, align=start)
         add_runs(p, [fmt.Run(f"{tr('note', lang)}.", italic=True)], rtl, size=size)
@@ -375,6 +444,7 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
         title.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     add_runs(title, fmt.rich(report.title, lang), rtl, bold=True)
     current = "portrait"
+    parts = _CellParts()
     for section in report.sections:
         blocks = [b for b in section.blocks if isinstance(b, (Table, Figure))]
         if not blocks:
@@ -382,8 +452,8 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
         heading_done = False
         for b in blocks:
             if isinstance(b, Table):
-                orient, tsize, widths, _overflow = plan_table(layout(b, lang), portrait_pt,
-                                                              landscape_pt)
+                lay = layout(b, lang)
+                orient, tsize, widths, _overflow = plan_table(lay, portrait_pt, landscape_pt)
             else:
                 orient = "portrait"
             if orient != current:
@@ -400,7 +470,7 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
                 heading_done = True
             if isinstance(b, Table):
                 add_table(doc, b, lang, portrait_pt if orient == "portrait" else landscape_pt,
-                          tsize, widths)
+                          tsize, widths, parts, lay)
             else:
                 text_w = int(pw - 2 * MARGIN)
                 text_h = int((ph - 2 * MARGIN) * 0.72)     # room for the caption lines
