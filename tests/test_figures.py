@@ -162,3 +162,82 @@ def test_distribution_figure_height_is_capped(tmp_path):
     props = {f"x_{i}": {g: {1: .2, 2: .3, 3: .5} for g in "abc"} for i in range(60)}
     w, h = _check_files(F.item_distributions(props, tmp_path / "d.png"))
     assert h <= F.MAX_SIZE[1] * 300 + 100
+
+
+# -- the cheaper saving gives the same figures (issue 13) ---------------------------------------
+def test_arrow_clipping_is_matplotlibs():
+    """The arrows of a path diagram end where matplotlib's own arc3 clipping ends them."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import ConnectionStyle, Ellipse, Rectangle
+    fig, ax = F._inch_axes(4.0, 3.0)
+    ell = ax.add_patch(Ellipse((0.8, 1.5), 1.1, 0.5, fill=False, lw=1.0))
+    box = ax.add_patch(Rectangle((2.8, 2.2), 0.9, 0.27, fill=False, lw=0.8))
+    box2 = ax.add_patch(Rectangle((2.8, 0.3), 0.9, 0.27, fill=False, lw=0.8))
+    fig.canvas.draw()
+    to_px = ax.transData.transform
+    for target, rad in ((box, 0.0), (box2, 0.3), (box, -0.6)):
+        end = to_px((3.25, target.get_y() + 0.135))
+        ours = F._Arc3(rad=rad)(to_px((0.8, 1.5)), end, shrinkA=0, shrinkB=1.5,
+                                patchA=ell, patchB=target)
+        theirs = ConnectionStyle.Arc3(rad=rad)(to_px((0.8, 1.5)), end, shrinkA=0, shrinkB=1.5,
+                                               patchA=ell, patchB=target)
+        assert ours.vertices.shape == theirs.vertices.shape
+        np.testing.assert_allclose(ours.vertices, theirs.vertices, atol=1e-6)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_files_are_those_of_savefig(tmp_path, lang):
+    """PNG pixels as matplotlib's savefig writes them (tight box, 300 dpi), and every PDF with
+    embedded TrueType (Type 42) fonts, never Type 3, whose subsets draw the same glyphs."""
+    import io
+
+    from fontTools.ttLib import TTFont
+    fig = F.path_diagram_figure(WAI, lang=lang, correlations=CORS, title="Path")
+    ref = io.BytesIO()
+    with matplotlib.pyplot.rc_context(F.SAVE_RC):
+        fig.savefig(ref, format="png", dpi=F.PNG_DPI, bbox_inches="tight", pad_inches=0.08)
+    png = F._save(fig, tmp_path / "p.png", lang)
+    with Image.open(png) as a, Image.open(ref) as b:
+        assert a.size == b.size
+        np.testing.assert_array_equal(np.asarray(a.convert("RGBA")), np.asarray(b.convert("RGBA")))
+    pdf = png.with_suffix(".pdf").read_bytes()
+    assert b"/Type3" not in pdf and b"/CIDFontType2" in pdf and b"/FontFile2" in pdf
+    # the embedded subset has outlines for the glyphs used and no OpenType layout tables
+    import re
+    import zlib
+    fonts = []
+    for m in re.finditer(rb"/Length1 \d+.*?stream\n(.*?)\nendstream", pdf, re.S):
+        data = m.group(1)
+        try:
+            data = zlib.decompress(data)
+        except zlib.error:
+            pass
+        fonts.append(TTFont(io.BytesIO(data)))
+    assert fonts
+    for font in fonts:
+        assert "glyf" in font and "GSUB" not in font and "GPOS" not in font
+    assert sum(len(font.getGlyphOrder()) for font in fonts) > 15
+
+
+def test_pdf_fonts_without_the_lean_subset_draw_the_same(tmp_path):
+    """The lean subset changes only the font tables, not a single drawn glyph: the PDF
+    rendered to pixels equals the one with matplotlib's full subset."""
+    import shutil
+    import subprocess
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed")
+    fig = F.path_diagram_figure(WAI, lang="en", correlations=CORS)
+    with matplotlib.pyplot.rc_context(F.SAVE_RC):
+        fig.savefig(tmp_path / "full.pdf")
+        with F._lean_pdf_fonts():
+            fig.savefig(tmp_path / "lean.pdf")
+    matplotlib.pyplot.close(fig)
+    assert (tmp_path / "lean.pdf").stat().st_size < (tmp_path / "full.pdf").stat().st_size
+    pix = []
+    for name in ("full", "lean"):
+        subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(tmp_path / f"{name}.pdf"),
+                        str(tmp_path / name)], check=True)
+        with Image.open(tmp_path / f"{name}.png") as im:
+            pix.append(np.asarray(im.convert("L")))
+    np.testing.assert_array_equal(pix[0], pix[1])

@@ -129,6 +129,75 @@ def test_docx_persian_is_rtl(tmp_path):
     assert d.tables[0].rows[1].cells[0].text == "\u2066x1\u2069"   # Latin names too
 
 
+def _add_table_cell_by_cell(doc, t, lang, size, widths_pt):
+    """The Word table as python-docx makes it cell by cell (the code before issue 13's
+    cached cell parts): the reference for :func:`psychometrics.report.docx.add_table`."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Emu, Pt
+
+    from psychometrics.report import docx as D
+    from psychometrics.report.layout import layout
+    rtl = lang == "fa"
+    lay = layout(t, lang)
+    start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
+    end = WD_ALIGN_PARAGRAPH.LEFT if rtl else WD_ALIGN_PARAGRAPH.RIGHT
+    n_rows, n_cols = len(lay.body) + 1, lay.n_cols
+    wt = doc.add_table(rows=n_rows, cols=n_cols)
+    wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+    wt.autofit = False
+    widths_tw = [int(round(w * 20)) for w in widths_pt]
+    D._table_props(wt, widths_tw, rtl)
+    for i in range(n_rows):
+        row = wt.rows[i]
+        D._row_flags(row._tr, header=i == 0)
+        for j in range(n_cols):
+            cell = row.cells[j]
+            cell.width = Emu(widths_tw[j] * 635)
+            p = cell.paragraphs[0]
+            if rtl:
+                D._set_rtl_paragraph(p)
+            if i == 0:
+                D.add_runs(p, lay.header_runs(j), rtl, size=size)
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER if lay.numeric[j] else start
+            else:
+                D.add_runs(p, [fmt.Run(lay.body[i - 1][j])], rtl, size=size,
+                           bold=lay.is_bold(i - 1, j))
+                p.alignment = end if lay.numeric[j] else start
+            pf = p.paragraph_format
+            pf.space_after = Pt(0)
+            pf.space_before = Pt(0)
+            pf.keep_with_next = i < n_rows - 1 and n_rows <= 12
+            D._borders(cell, top=12 if i == 0 else None,
+                       bottom=8 if i == 0 else (12 if i == n_rows - 1 else None))
+    return wt._tbl
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+@pytest.mark.parametrize("n_rows", [3, 14])
+def test_docx_table_xml_is_that_of_python_docx_cell_by_cell(lang, n_rows):
+    """add_table's copied cell parts give the XML python-docx writes cell by cell: bold,
+    italics and subscripts in headers, isolates in Persian, tabs, leading spaces."""
+    import docx
+    from lxml import etree
+
+    from psychometrics.report import docx as D
+    df = pd.DataFrame({"M": np.linspace(-1, 2, n_rows), "lambda": np.linspace(.1, .9, n_rows),
+                       "p": np.linspace(0, .2, n_rows),
+                       "note": [" lead", "tab\there", "x"] + ["plain"] * (n_rows - 3)},
+                      index=[f"x{i}" for i in range(n_rows)])
+    bold = pd.DataFrame(False, index=df.index, columns=df.columns)
+    bold.iloc[1, 1] = True
+    t = Table("t", "T", df, {"M": "f2", "lambda": "r", "p": "p", "note": "s"}, index_label="Item",
+              column_labels={"lambda": "*λ*_{std}"}, bold=bold)
+    widths = [60.0, 50.0, 55.0, 40.0, 70.0]
+    d1, d2 = docx.Document(), docx.Document()
+    D.add_table(d1, t, lang, 400.0, 10, widths)
+    ours = d1.tables[0]._tbl
+    theirs = _add_table_cell_by_cell(d2, t, lang, 10, widths)
+    assert etree.tostring(ours) == etree.tostring(theirs)
+
+
 def test_latex_and_xlsx_small(tmp_path):
     import openpyxl
     rep = _small_report(tmp_path)
