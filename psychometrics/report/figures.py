@@ -220,7 +220,7 @@ class _Pixels:
     rgba = None
 
     def write(self, data) -> None:
-        self.rgba = np.array(data, dtype=np.uint8, copy=True)
+        self.rgba = np.array(data, dtype=np.uint8, copy=True)   # (height, width, 4)
 
     def seek(self, *_args) -> None:  # marks it as a file for matplotlib
         pass
@@ -239,9 +239,9 @@ def _write_png(fig, path, bbox) -> None:
     if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:  # pragma: no cover
         fig.savefig(path, dpi=PNG_DPI, bbox_inches=bbox)
         return
-    opaque = bool((rgba[..., 3] == 255).all())
-    im = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if opaque else rgba,
-                         "RGB" if opaque else "RGBA")
+    im = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
+    if im.getextrema()[3] == (255, 255):
+        im = im.convert("RGB")
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, "
                               "https://matplotlib.org/")
@@ -252,7 +252,14 @@ def _write(fig, paths) -> None:
     """Draw ``fig`` into the files ``paths`` (see :func:`output_paths`): three renderings
     (Agg, PDF, SVG) and one measurement of the tight bounding box (no extra draw: nothing in
     these figures moves when drawn, unless a layout engine is set)."""
-    if fig.get_layout_engine() is not None:
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+    engine = fig.get_layout_engine()
+    if isinstance(engine, PlaceHolderLayoutEngine):
+        # left by tight_layout(): it does nothing, but savefig would draw the whole figure
+        # once more for it before each file
+        with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
+    elif engine is not None:
         fig.draw_without_rendering()
     bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
     for ext, p in paths.items():
