@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import io as _io
 import math
 import re
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Iterable
 
 import numpy as np
@@ -109,6 +109,83 @@ def _id_text(v: Any) -> str | None:
     return normalize_text(str(v)) or None
 
 
+#: True: clean and judge every cell on its own (the original path, kept as the reference the
+#: tests compare the distinct-value path with); False: each distinct cell of a column once
+_CELL_BY_CELL = False
+
+
+def _take(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[codes]`` with code -1 (a missing cell) taking the last entry of ``table``."""
+    return table[np.where(codes < 0, len(table) - 1, codes)]
+
+
+def _distinct_cells(col: pd.Series):
+    """``(codes, distinct cells)`` of a column whose cells are all text or missing (a CSV
+    column, read as a categorical of its texts, or text in an object column), so that each
+    distinct cell is cleaned once; code -1 marks a missing cell.  None for any other column
+    (numbers, booleans, dates, mixed types: cleaned cell by cell, as ``1``, ``1.0`` and ``True``
+    are different cells that a hash table would merge), and always with :data:`_CELL_BY_CELL`
+    set (the reference path the tests compare with)."""
+    if _CELL_BY_CELL:
+        return None
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if len(cats) and pd.api.types.infer_dtype(cats, skipna=False) != "string":
+            return None
+        return np.asarray(col.cat.codes.to_numpy(), dtype=np.int64), cats.to_numpy(dtype=object)
+    values = col.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniq = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=object)
+
+
+def _distinct_values(col: pd.Series):
+    """``(codes, distinct cells as plain Python values)`` of a cleaned column whose cells are
+    all numbers (a float or integer column) or all text; code -1 marks a missing cell.  None
+    for other columns (mixed types are judged cell by cell) and with :data:`_CELL_BY_CELL`."""
+    if _CELL_BY_CELL:
+        return None
+    if col.dtype.kind in "fi":
+        codes, uniq = pd.factorize(col.to_numpy())
+        return np.asarray(codes, dtype=np.int64), np.array(uniq.tolist() + [None],
+                                                           dtype=object)[:-1]
+    if col.dtype == object or isinstance(col.dtype, pd.CategoricalDtype):
+        return _distinct_cells(col)
+    return None
+
+
+def _normalise_coded(codes: np.ndarray, uniq: np.ndarray, index, name) -> pd.Series:
+    """A column of text cells given as codes into its distinct cells, normalised as
+    :func:`_normalise_frame` does cell by cell (each distinct cell once): numbers when every
+    non-empty cell is one (int64 when all are whole and none is missing, as
+    :func:`_numeric_or_none`), else the normalised text (None for an empty cell)."""
+    cleaned = []
+    for u in uniq.tolist():
+        v = _normalize_str(u) if isinstance(u, str) else u
+        cleaned.append(v if v else None)
+    present = np.zeros(len(uniq), dtype=bool)
+    present[codes[codes >= 0]] = True
+    nums = np.full(len(uniq) + 1, np.nan)
+    numeric = True
+    for k, v in enumerate(cleaned):
+        if v is None or not present[k]:
+            continue
+        n = to_number(v)
+        if n is None:
+            numeric = False
+            break
+        nums[k] = n
+    if not numeric:
+        return pd.Series(_take(np.array(cleaned + [None], dtype=object), codes), index=index,
+                         name=name, dtype=object)
+    arr = _take(nums, codes)
+    if len(arr) and not np.isnan(arr).any() and np.all(arr == np.round(arr)) \
+            and np.all(np.abs(arr) < 2**53):
+        return pd.Series(arr.astype(np.int64), index=index, name=name)
+    return pd.Series(arr, index=index, name=name)
+
+
 def _normalise_frame(df: pd.DataFrame, file: str, text_columns=()) -> pd.DataFrame:
     """Normalise header and text cells; convert all-numeric columns to numbers, except
     ``text_columns`` (normalised names), which keep their cells as text (ids)."""
@@ -137,23 +214,35 @@ def _normalise_frame(df: pd.DataFrame, file: str, text_columns=()) -> pd.DataFra
     keep_text = {normalize_text(c) for c in text_columns}
     imprecise: list = []        # text columns holding floats beyond 2^53 (digits may be lost)
     for j, name in enumerate(names):
+        col = df.iloc[:, j]
+        coded = _distinct_cells(col)
         if name in keep_text:
-            imprecise += [_id_text(v) for v in df.iloc[:, j].to_numpy(dtype=object)
-                          if isinstance(v, (float, np.floating)) and math.isfinite(v)
-                          and abs(v) >= 2**53]
-            out[name] = pd.Series([_id_text(v) for v in df.iloc[:, j].to_numpy(dtype=object)],
-                                  index=df.index, name=name, dtype=object)
+            if coded is None:
+                cells = col.to_numpy(dtype=object)
+                imprecise += [_id_text(v) for v in cells
+                              if isinstance(v, (float, np.floating)) and math.isfinite(v)
+                              and abs(v) >= 2**53]
+                out[name] = pd.Series([_id_text(v) for v in cells], index=df.index, name=name,
+                                      dtype=object)
+            else:       # text cells only: no float beyond 2^53
+                codes, uniq = coded
+                out[name] = pd.Series(_take(np.array([_id_text(u) for u in uniq] + [None],
+                                                     dtype=object), codes),
+                                      index=df.index, name=name, dtype=object)
             continue
-        cells = []
-        for v in df.iloc[:, j].to_numpy(dtype=object):
-            if isinstance(v, str):
-                v = _normalize_str(v)
-                cells.append(v if v else None)
-            else:
-                cells.append(None if _is_missing(v) else v)
-        cleaned = pd.Series(cells, index=df.index, name=name, dtype=object)
-        num = _numeric_or_none(cleaned)
-        out[name] = num if num is not None else cleaned
+        if coded is None:
+            cells = []
+            for v in col.to_numpy(dtype=object):
+                if isinstance(v, str):
+                    v = _normalize_str(v)
+                    cells.append(v if v else None)
+                else:
+                    cells.append(None if _is_missing(v) else v)
+            cleaned = pd.Series(cells, index=df.index, name=name, dtype=object)
+            num = _numeric_or_none(cleaned)
+            out[name] = num if num is not None else cleaned
+        else:
+            out[name] = _normalise_coded(*coded, df.index, name)
     result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     result.attrs["imprecise_ids"] = imprecise
     return result
@@ -245,54 +334,169 @@ _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16 (byte-order mark)",
 _DELIMS = ",;\t|؛"
 
 
+def _first_lines(text: str, k: int) -> list:
+    """``text.splitlines()[:k]`` without splitting the whole text (a large file has a million
+    lines): a prefix holding more than ``k`` lines has the same first ``k`` lines."""
+    size = 65_536
+    while size < len(text):
+        lines = text[:size].splitlines()
+        if len(lines) > k + 1:
+            return lines[:k]
+        size *= 4
+    return text.splitlines()[:k]
+
+
 def _sniff(text: str, file: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(_first_lines(text, 50))
     try:
         return csv.Sniffer().sniff(sample, delimiters=_DELIMS).delimiter
     except csv.Error:
-        header = text.splitlines()[0] if text.strip() else ""
+        header = _first_lines(text, 1)[0] if text.strip() else ""
         counts = {d: header.count(d) for d in _DELIMS}
         best = max(counts, key=counts.get)
         return best if counts[best] > 0 else ","
 
 
+#: rows of a CSV file converted at a time: the parsed text of a chunk (one Python string per
+#: field) is turned into integer codes of the distinct cells before the next chunk is parsed, so
+#: the memory of reading grows with the distinct values, not with the number of fields
+CSV_CHUNK_ROWS = 8_192
+
+
+class RowLabels(Sequence):
+    """Where each case is in the file (``"line 2"``, ``"row 5"``, ``"case 1"``), as a
+    read-only sequence computed from an integer array instead of one string per case."""
+
+    def __init__(self, prefix: str, numbers):
+        self.prefix = prefix
+        self.numbers = np.asarray(numbers, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return RowLabels(self.prefix, self.numbers[i])
+        return f"{self.prefix} {int(self.numbers[i])}"
+
+    def select(self, mask) -> "RowLabels":
+        """The labels of the positions where ``mask`` is True."""
+        return RowLabels(self.prefix, self.numbers[np.asarray(mask, dtype=bool)])
+
+    def __eq__(self, other):
+        return list(self) == list(other) if isinstance(other, (list, tuple, RowLabels)) \
+            else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"RowLabels({self.prefix!r}, n={len(self)})"
+
+
+def _labels_select(labels, mask):
+    if isinstance(labels, RowLabels):
+        return labels.select(mask)
+    return [r for r, b in zip(labels, mask) if b]
+
+
+class _ColumnCodes:
+    """One CSV column read chunk by chunk: integer codes into the list of its distinct raw
+    texts (first appearance order)."""
+
+    __slots__ = ("index", "texts", "chunks")
+
+    def __init__(self):
+        self.index: dict = {}
+        self.texts: list = []
+        self.chunks: list = []
+
+    def add(self, values) -> None:
+        codes, uniq = pd.factorize(np.array(values, dtype=object))
+        index, texts = self.index, self.texts
+        remap = np.empty(len(uniq), dtype=np.int64)
+        for k, u in enumerate(uniq.tolist()):
+            j = index.get(u)
+            if j is None:
+                j = index[u] = len(texts)
+                texts.append(u)
+            remap[k] = j
+        self.chunks.append(remap[codes])
+
+    def categorical(self) -> pd.Categorical:
+        codes = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int64)
+        k = len(self.texts)
+        dt = np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32
+        cats = pd.Index(np.array(self.texts, dtype=object), dtype=object)
+        return pd.Categorical.from_codes(codes.astype(dt), categories=cats)
+
+
 def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None) -> pd.DataFrame:
+    """The CSV file as a DataFrame of text cells, one categorical column per header field
+    (codes into the column's distinct texts; see :data:`CSV_CHUNK_ROWS`)."""
     raw = path.read_bytes()
-    text, enc = _decode(raw, file, encoding)
-    if not text.strip():
+    text, enc = _decode(raw, file, encoding)        # checks the whole file decodes
+    del raw
+    if not text or text.isspace():      # (text.strip() would copy a large file)
         raise DataError(f"{file}: the file is empty")
     delim = delimiter or _sniff(text, file)
+    del text
+    # parsed from the file as a stream (a text in memory would be held again, four bytes a
+    # character, by io.StringIO); the codec reads exactly what _decode decoded
+    codec = encoding or {"utf-8": "utf-8-sig"}.get(enc, enc)
+    header = None
+    problems = []
+    line_numbers = []
+    chunk: list = []
+    columns: list = []
+
+    def flush():
+        if chunk and not problems:
+            for col, values in zip(columns, zip(*chunk)):
+                col.add(values)
+        chunk.clear()
+
     try:
-        rows = list(csv.reader(_io.StringIO(text, newline=""), delimiter=delim))
+        fh = open(path, encoding=codec, newline="")
+    except OSError as exc:
+        raise DataError(f"{file}: cannot be read ({exc})") from None
+    try:
+        reader = csv.reader(fh, delimiter=delim)
+        for line, r in enumerate(reader, start=1):
+            if header is None:
+                header = r
+                columns = [_ColumnCodes() for _ in header]
+                continue
+            if not any(c.strip() for c in r):
+                continue  # blank line
+            if len(r) > len(header) and not any(c.strip() for c in r[len(header):]):
+                r = r[:len(header)]  # trailing empty fields
+            if len(r) != len(header):
+                # the line itself is not quoted: it may be anything (an error message shows
+                # at most one cell)
+                problems.append(CellProblem(file, f"line {line}", "-", None,
+                                            f"has {len(r)} fields, the header has {len(header)}"))
+                continue
+            chunk.append(r)
+            line_numbers.append(line)
+            if len(chunk) >= CSV_CHUNK_ROWS:
+                flush()
+        flush()
     except csv.Error as exc:
         raise DataError(f"{file}: cannot parse the CSV file ({exc})") from None
-    while rows and not any(c.strip() for c in rows[-1]):
-        rows.pop()
-    if not rows:
+    finally:
+        fh.close()
+    if header is None or (not any(c.strip() for c in header) and not line_numbers
+                          and not problems):
         raise DataError(f"{file}: the file is empty")
-    header, body = rows[0], rows[1:]
-    problems = []
-    fixed = []
-    lines = []
-    for line, r in enumerate(body, start=2):
-        if not any(c.strip() for c in r):
-            continue  # blank line
-        if len(r) > len(header) and not any(c.strip() for c in r[len(header):]):
-            r = r[:len(header)]  # trailing empty fields
-        if len(r) != len(header):
-            # the line itself is not quoted: it may be anything (an error message shows
-            # at most one cell)
-            problems.append(CellProblem(file, f"line {line}", "-", None,
-                                        f"has {len(r)} fields, the header has {len(header)}"))
-            continue
-        fixed.append(r)
-        lines.append(f"line {line}")
     if problems:
         raise DataError(f"{file}: {len(problems)} line(s) have a different number of fields than "
                         f"the header (delimiter {delim!r})", problems)
-    df = pd.DataFrame(fixed, columns=header, dtype=object) if fixed else \
-        pd.DataFrame({h: pd.Series([], dtype=object) for h in header}) if len(set(header)) == len(header) \
-        else pd.DataFrame([[None] * len(header)], columns=header).iloc[:0]
+    lines = RowLabels("line", line_numbers)
+    if line_numbers:
+        df = pd.DataFrame({j: col.categorical() for j, col in enumerate(columns)})
+        df.columns = pd.Index(header, dtype=object)
+    else:
+        df = pd.DataFrame({h: pd.Series([], dtype=object) for h in header}) \
+            if len(set(header)) == len(header) \
+            else pd.DataFrame([[None] * len(header)], columns=header).iloc[:0]
     df.attrs["row_labels"] = lines
     if encoding:
         how = f"read as {encoding} (the study file's `encoding`)"
@@ -512,8 +716,8 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     except IsADirectoryError:  # pragma: no cover
         raise DataError(f"{path}: not a file") from None
     row_labels = raw.attrs.get("row_labels") or (
-        [f"row {i + 2}" for i in range(len(raw))] if ext in (".xlsx", ".xlsm")
-        else [f"case {i + 1}" for i in range(len(raw))])
+        RowLabels("row", np.arange(2, len(raw) + 2)) if ext in (".xlsx", ".xlsm")
+        else RowLabels("case", np.arange(1, len(raw) + 1)))
     user_missing = raw.attrs.get("user_missing", {})
     extra = {k: raw.attrs.get(k) for k in ("merged", "formulas", "encoding", "sheet")}
     imprecise = None
@@ -526,7 +730,7 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     blank = df.isna().all(axis=1).to_numpy() if df.shape[1] else np.zeros(len(df), bool)
     if blank.any():  # empty rows (common at the end of sheets) are not cases
         df = df[~blank].reset_index(drop=True)
-        row_labels = [r for r, b in zip(row_labels, blank) if not b]
+        row_labels = _labels_select(row_labels, ~blank)
     df.attrs["row_labels"] = row_labels
     df.attrs["user_missing"] = user_missing
     df.attrs["file"] = file
@@ -611,7 +815,7 @@ class Dataset:
 
     def items(self, instrument_id: str) -> pd.DataFrame:
         """That instrument's item columns (data column names) in item order, indexed by id."""
-        return self.data[self.columns(instrument_id)].copy()
+        return self.data[self.columns(instrument_id)]   # a new frame (a column selection)
 
     def group_sizes(self) -> dict:
         if self.group is None:
@@ -729,10 +933,10 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                                text_columns=[study.id])
         raw.attrs.update({"file": data.attrs.get("file", "<data>"), "value_labels":
                           data.attrs.get("value_labels", {}),
-                          "row_labels": [f"row {i + 1}" for i in range(len(data))]})
+                          "row_labels": RowLabels("row", np.arange(1, len(data) + 1))})
     file = raw.attrs.get("file", Path(study.data).name)
     value_labels = raw.attrs.get("value_labels", {})
-    where = list(raw.attrs.get("row_labels") or [f"line {i + 2}" for i in range(len(raw))])
+    where = raw.attrs.get("row_labels") or RowLabels("line", np.arange(2, len(raw) + 2))
     enc = raw.attrs.get("encoding") or {}
     notes: list[str] = []
     warn_msgs: list[str] = []
@@ -767,26 +971,37 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         problems.setdefault(kind, []).append(p)
 
     # 2. ids, compared as text
-    id_text = [_id_text(v) for v in raw[study.id]]
+    id_text = [_id_text(v) for v in raw[study.id].to_numpy(dtype=object)]
     as_int = all(t is not None and _INT_ID.match(t) and abs(int(t)) < 2**63 for t in id_text
                  if t is not None)
     id_vals = [None if t is None else (int(t) if as_int else t) for t in id_text]
+    del id_text
     keep = np.ones(len(raw), dtype=bool)
-    seen: dict = {}
-    for pos, v in enumerate(id_vals):
+    # only the cases without an id or with an id seen before are looked at one by one
+    ids = pd.Series(id_vals, dtype=object)
+    no_id = ids.isna().to_numpy()
+    again = ids.duplicated(keep="first").to_numpy() & ~no_id
+    first_line: dict = {}
+    if again.any():
+        repeated = set(ids[again].tolist())
+        for pos in np.flatnonzero(~no_id & ~again):
+            if id_vals[pos] in repeated:
+                first_line[id_vals[pos]] = where[pos]
+    del ids
+    for pos in np.flatnonzero(no_id | again).tolist():
+        v = id_vals[pos]
         line = where[pos]
         if v is None:
             problem("missing id", CellProblem(file, line, study.id, None, "case has no id"))
             keep[pos] = False
             dropped.append({"row": None, "line": line, "reason": "missing id"})
-        elif v in seen:
+        else:
+            first = first_line[v]
             problem("duplicate id", CellProblem(
-                file, v, study.id, v, f"duplicate id ({line}; first on {seen[v]})"))
+                file, v, study.id, v, f"duplicate id ({line}; first on {first})"))
             keep[pos] = False
             dropped.append({"row": v, "line": line,
-                            "reason": f"duplicate id (first on {seen[v]}; later copy dropped)"})
-        else:
-            seen[v] = line
+                            "reason": f"duplicate id (first on {first}; later copy dropped)"})
     big = raw.attrs.get("imprecise_ids") or []
     if big:
         warn_msgs.append(f"{len(big)} id(s) such as {show(big[0])} are stored in the "
@@ -798,7 +1013,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         return row_ids[pos] if row_ids[pos] is not None else where[pos]
 
     # 3. cells of merged ranges and formulas without a stored value (.xlsx)
-    pos_of = {w: k for k, w in enumerate(where)}
+    pos_of = {w: k for k, w in enumerate(where)} if (raw.attrs.get("merged")
+                                                     or raw.attrs.get("formulas")) else {}
     used = set(needed)
     broken: dict = {}          # (pos, column) -> reason (cell is blank in the file)
     other_merged = []
@@ -845,7 +1061,10 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             codes_num.add(n)
         else:
             codes_txt.add(normalize_text(c))
-    items: dict[str, np.ndarray] = {}
+    # the cleaned items, one row per item column: the frame's float64 block (section 6)
+    item_cols = list(dict.fromkeys(study.item_columns()))
+    item_row = {c: j for j, c in enumerate(item_cols)}
+    block = np.empty((len(item_cols), len(raw)))
     ranges = {}
     for si in study.instruments:
         for col in si.item_columns:
@@ -869,48 +1088,84 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         n = to_number(v)
         return n is not None and n in codes_num
 
+    def cell_outcome(col, v, lo, hi, iid, whole):
+        """What the item cell ``v`` becomes: ("ok", number) or (kind, details) of a change."""
+        if is_code(v):
+            return "code", None
+        if is_user_missing(col, v):
+            return "user", None
+        n = to_number(v)
+        if n is None:
+            return "nonnum", None
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            return "range", n
+        if whole and n != math.floor(n):
+            return "whole", n
+        return "ok", n
+
+    def record(col, pos, v, kind, n, lo, hi, iid):
+        rid = rid_of(pos)
+        if kind == "code":
+            changes.append(Change(file, rid, col, _fmt_value(v), None,
+                                  R_NA_REASON if _is_r_na(v) else "missing code"))
+        elif kind == "user":
+            changes.append(Change(file, rid, col, _fmt_value(v), None, "SPSS user-missing value"))
+        elif kind == "nonnum":
+            problem("non-numeric", CellProblem(file, rid, col, v, "not a number"))
+            changes.append(Change(file, rid, col, v, None, "not a number"))
+        elif kind == "range":
+            problem("out of range", CellProblem(
+                file, rid, col, _fmt_value(n), f"outside the response range {lo}-{hi} of {iid}"))
+            changes.append(Change(file, rid, col, _fmt_value(n), None,
+                                  f"outside the response range {lo}-{hi}"))
+        elif kind == "whole":
+            problem("not a whole number", CellProblem(
+                file, rid, col, n, f"not a whole number; {iid} is answered on the "
+                f"scale {lo}-{hi} (response integer: false in the instrument allows "
+                "fractions)"))
+            changes.append(Change(file, rid, col, n, None, f"not a whole number (scale {lo}-{hi})"))
+
     for col in study.item_columns():
         lo, hi, iid, whole = ranges[col]
-        out = np.full(len(raw), np.nan)
-        for pos, v in enumerate(raw[col]):
+        coded = _distinct_values(raw[col])
+        if coded is None:       # mixed cell types: cell by cell
+            out = np.full(len(raw), np.nan)
+            for pos, v in enumerate(raw[col]):
+                if _is_missing(v):
+                    continue
+                kind, n = cell_outcome(col, v, lo, hi, iid, whole)
+                if kind == "ok":
+                    out[pos] = n
+                elif keep[pos]:
+                    record(col, pos, v, kind, n, lo, hi, iid)
+            block[item_row[col]] = out
+            continue
+        # each distinct cell is judged once; the cells to record are visited in row order
+        codes, uniq = coded
+        ok = np.zeros(len(uniq) + 1, dtype=bool)
+        nums = np.full(len(uniq) + 1, np.nan)
+        verdict = {}
+        for k, v in enumerate(uniq):
             if _is_missing(v):
                 continue
-            rid = rid_of(pos)
-            if is_code(v):
-                if keep[pos]:
-                    changes.append(Change(file, rid, col, _fmt_value(v), None,
-                                          R_NA_REASON if _is_r_na(v) else "missing code"))
-                continue
-            if is_user_missing(col, v):
-                if keep[pos]:
-                    changes.append(Change(file, rid, col, _fmt_value(v), None,
-                                          "SPSS user-missing value"))
-                continue
-            n = to_number(v)
-            if n is None:
-                if keep[pos]:
-                    problem("non-numeric", CellProblem(file, rid, col, v, "not a number"))
-                    changes.append(Change(file, rid, col, v, None, "not a number"))
-                continue
-            if (lo is not None and n < lo) or (hi is not None and n > hi):
-                if keep[pos]:
-                    problem("out of range", CellProblem(
-                        file, rid, col, _fmt_value(n),
-                        f"outside the response range {lo}-{hi} of {iid}"))
-                    changes.append(Change(file, rid, col, _fmt_value(n), None,
-                                          f"outside the response range {lo}-{hi}"))
-                continue
-            if whole and n != math.floor(n):
-                if keep[pos]:
-                    problem("not a whole number", CellProblem(
-                        file, rid, col, n, f"not a whole number; {iid} is answered on the "
-                        f"scale {lo}-{hi} (response integer: false in the instrument allows "
-                        "fractions)"))
-                    changes.append(Change(file, rid, col, n, None,
-                                          f"not a whole number (scale {lo}-{hi})"))
-                continue
-            out[pos] = n
-        items[col] = out
+            kind, n = cell_outcome(col, v, lo, hi, iid, whole)
+            if kind == "ok":
+                ok[k], nums[k] = True, n
+            else:
+                verdict[k] = (kind, n)
+        if raw[col].dtype.kind in "fi":     # numbers: the cells' own values (0.0 and -0.0)
+            out = np.where(_take(ok, codes), raw[col].to_numpy(dtype=float), np.nan)
+        else:
+            out = _take(nums, codes)
+        if verdict:
+            bad = np.zeros(len(uniq) + 1, dtype=bool)
+            bad[list(verdict)] = True
+            flagged = np.flatnonzero(_take(bad, codes) & keep)
+            cells = raw[col].iloc[flagged].tolist()
+            for pos, v in zip(flagged.tolist(), cells):
+                kind, n = verdict[int(codes[pos])]
+                record(col, pos, v, kind, n, lo, hi, iid)
+        block[item_row[col]] = out
 
     # 5. group column
     group_col = None
@@ -921,46 +1176,68 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
         gspec = study.group
         group_col = gspec.column
         labels = dict(gspec.labels) or dict(value_labels.get(group_col, {}))
-        gvals = []
-        n_blank = 0
-        for pos, v in enumerate(raw[group_col]):
-            rid = rid_of(pos)
-            if (pos, group_col) in broken:
-                gvals.append(None)
-                continue
+        def group_outcome(v):
+            """(label or None, blank?, change reason or None, problem?) of a group cell."""
             if _is_missing(v):
-                gvals.append(None)
-                n_blank += keep[pos]
-                continue
+                return None, True, None, False
             if is_code(v) or is_user_missing(group_col, v):
-                if keep[pos]:
-                    changes.append(Change(file, rid, group_col, _fmt_value(v), None,
-                                          (R_NA_REASON if _is_r_na(v) else "missing code")
-                                          if is_code(v) else "SPSS user-missing value"))
-                gvals.append(None)
-                continue
+                return None, False, ((R_NA_REASON if _is_r_na(v) else "missing code")
+                                     if is_code(v) else "SPSS user-missing value"), False
             key = _code_key(v)
             if labels:
                 if key in labels:
-                    gvals.append(labels[key])
-                elif key in labels.values():  # already a label
-                    gvals.append(key)
-                else:
-                    if keep[pos]:
-                        problem("unknown group", CellProblem(
-                            file, rid, group_col, _fmt_value(v),
-                            f"group code not among the declared labels {labels}"))
-                        changes.append(Change(file, rid, group_col, _fmt_value(v), None,
-                                              "unknown group code"))
+                    return labels[key], False, None, False
+                if key in labels.values():  # already a label
+                    return key, False, None, False
+                return None, False, "unknown group code", True
+            return key, False, None, False
+
+        def group_record(pos, v, reason, is_problem):
+            rid = rid_of(pos)
+            if is_problem:
+                problem("unknown group", CellProblem(
+                    file, rid, group_col, _fmt_value(v),
+                    f"group code not among the declared labels {labels}"))
+            changes.append(Change(file, rid, group_col, _fmt_value(v), None, reason))
+
+        broken_pos = np.zeros(len(raw), dtype=bool)
+        for (bpos, bcol) in broken:
+            if bcol == group_col:
+                broken_pos[bpos] = True
+        coded = _distinct_values(raw[group_col])
+        if coded is None:       # mixed cell types: cell by cell
+            gvals = []
+            n_blank = 0
+            for pos, v in enumerate(raw[group_col]):
+                if broken_pos[pos]:
                     gvals.append(None)
-            else:
-                gvals.append(key)
+                    continue
+                label, blank_cell, reason, is_problem = group_outcome(v)
+                n_blank += bool(blank_cell and keep[pos])
+                if reason is not None and keep[pos]:
+                    group_record(pos, v, reason, is_problem)
+                gvals.append(label)
+            gvals = np.array(gvals + [None], dtype=object)[:-1]
+        else:       # each distinct cell once; the cells to record are visited in row order
+            codes, uniq = coded
+            outcomes = [group_outcome(v) for v in uniq] + [(None, True, None, False)]
+            table = np.array([o[0] for o in outcomes] + [None], dtype=object)[:-1]
+            gvals = _take(table, codes)
+            gvals[broken_pos] = None
+            blank_u = np.array([o[1] for o in outcomes])
+            n_blank = int(np.sum(_take(blank_u, codes) & keep & ~broken_pos))
+            rec_u = np.array([o[2] is not None for o in outcomes])
+            flagged = np.flatnonzero(_take(rec_u, codes) & keep & ~broken_pos)
+            cells = raw[group_col].iloc[flagged].tolist()
+            for pos, v in zip(flagged.tolist(), cells):
+                _, _, reason, is_problem = outcomes[int(codes[pos])]
+                group_record(pos, v, reason, is_problem)
         if n_blank:
             warn_msgs.append(f"{n_blank} case(s) have an empty {group_col!r} cell and are left "
                              "out of the group comparisons")
         # order: reference first, then declared order, then order of appearance
         order = list(dict.fromkeys(labels.values())) if labels else []
-        for g in gvals:
+        for g in pd.unique(gvals).tolist():      # order of first appearance
             if g is not None and g not in order:
                 order.append(g)
         if gspec.reference is not None and gspec.reference in order:
@@ -968,8 +1245,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
             order.insert(0, gspec.reference)
         group_labels = order
         if not labels:
-            kept_vals = [g for g, k in zip(gvals, keep) if g is not None and k]
-            counts0 = pd.Series(kept_vals, dtype=object).value_counts()
+            kept_vals = gvals[keep]
+            counts0 = pd.Series(kept_vals[pd.notna(kept_vals)], dtype=object).value_counts()
             for dup in near_duplicate_groups([g for g in order if counts0.get(g, 0) > 0]):
                 listed = ", ".join(f"{g!r} ({int(counts0.get(g, 0))})" for g in dup)
                 group_probs.append(CellProblem(
@@ -978,16 +1255,21 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
                     f"map the codes to groups with `labels` in the study file (group: "
                     f"{{column: {group_col}, labels: {{...}}}})"))
 
-    # 6. assemble the cleaned frame (without dropped cases)
-    frame = pd.DataFrame(items, index=pd.RangeIndex(len(raw)))
+    # 6. assemble the cleaned frame (without dropped cases): the items as one float64 block
+    n_keep = int(keep.sum())
+    if n_keep < len(raw):
+        block = block[:, keep]
+    if as_int and n_keep:
+        index = pd.Index(np.array([v for v, k in zip(id_vals, keep) if k], dtype=np.int64),
+                         name=study.id)
+    else:
+        index = pd.Index([v for v, k in zip(id_vals, keep) if k], name=study.id, dtype=object)
+    del id_vals
+    frame = pd.DataFrame(block.T, index=index, columns=pd.Index(item_cols),
+                         copy=False)
+    del block
     if group_col is not None:
-        frame[group_col] = pd.Series(gvals, dtype=object)
-    index_vals = [rid_of(i) for i in range(len(raw))]
-    frame.index = pd.Index(index_vals, name=study.id, dtype=object)
-    frame = frame[keep]
-    if len(frame) and as_int:
-        frame.index = pd.Index(np.array([int(v) for v in frame.index], dtype=np.int64),
-                               name=study.id)
+        frame[group_col] = pd.Series(gvals[keep], index=index, dtype=object)
 
     # 7. structural checks (always stop): constant / empty items, group sizes
     fatal: list[CellProblem] = []

@@ -335,6 +335,18 @@ total_satisfaction := c2 + a*b2
 """
 
 
+def _persian_cell(v) -> str:
+    return "" if pd.isna(v) else str(v).translate(PERSIAN_DIGITS)
+
+
+def _persian_cells(col: pd.Series) -> np.ndarray:
+    """The column's cells as text with Persian digits ("" for a missing cell): each distinct
+    value is written once (a large study has few distinct item responses)."""
+    codes, uniq = pd.factorize(col.astype(object), use_na_sentinel=True)
+    table = np.array([_persian_cell(v) for v in uniq.tolist()] + [""], dtype=object)
+    return table[np.where(codes < 0, len(table) - 1, codes)]
+
+
 def write_example_study(study: SimulatedStudy, out_dir: str | os.PathLike) -> dict:
     """Write the example study's files into ``out_dir``; return {kind: path}."""
     import yaml
@@ -373,7 +385,8 @@ def write_example_study(study: SimulatedStudy, out_dir: str | os.PathLike) -> di
     data_path = out / "data.csv"
     study.data.to_csv(data_path, index=False, lineterminator="\n")
     files["data"] = data_path
-    fa = study.data.astype(object).map(lambda v: "" if pd.isna(v) else str(v).translate(PERSIAN_DIGITS))
+    fa = pd.DataFrame({c: _persian_cells(study.data[c]) for c in study.data.columns},
+                      index=study.data.index)
     fa_path = out / "data_fa.csv"
     fa.to_csv(fa_path, index=False, lineterminator="\n", encoding="utf-8")
     files["data_fa"] = fa_path

@@ -1,0 +1,128 @@
+"""Peak memory and CPU of each step of the ``validate`` run (issue 13), at a given N.
+
+    python benchmarks/bench_validate_memory.py --n 50000                 # simulate, then measure
+    python benchmarks/bench_validate_memory.py --n 200000 --bootstrap 100
+    python benchmarks/bench_validate_memory.py --n 1000000 --steps screening items reliability
+
+The simulated example study (``simulate_example_study``: 4 instruments, 34 items, MLR + FIML,
+3 % missing) is written by a separate process first, so the figures are those of the
+``validate`` run alone (study + data loading included).  Then, in this process, every pipeline
+step is wrapped: a thread samples the resident memory (``/proc/self/statm``) every 10 ms and
+each line prints the step's CPU seconds, its peak resident memory, the resident memory left
+after it and the load average.  ``--steps`` runs only the named steps (the others are
+skipped), to measure the cheap steps at sizes where the whole run is too long.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+STEPS = ["screening", "items", "reliability", "scale_scores", "efa", "cfa", "invariance",
+         "measurement", "validity", "structural"]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * PAGE / 2 ** 20
+
+
+class Sampler(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak = _rss_mb()
+        self.stop = False
+
+    def run(self):
+        while not self.stop:
+            self.peak = max(self.peak, _rss_mb())
+            time.sleep(0.01)
+
+    def reset(self):
+        self.peak = _rss_mb()
+
+
+def _load() -> str:
+    return "%.1f" % os.getloadavg()[0]
+
+
+def simulate(n: int, folder: Path) -> Path:
+    code = ("import sys; from pathlib import Path; from psychometrics.simulate import "
+            "simulate_example_study as s; n = int(sys.argv[1]); nf = int(round(n * 225 / 324)); "
+            "print(s(Path(sys.argv[2]), n_female=nf, n_male=n - nf).files['study'])")
+    out = subprocess.run([sys.executable, "-c", code, str(n), str(folder)], check=True,
+                         capture_output=True, text=True, cwd=str(HERE.parent))
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=50_000)
+    ap.add_argument("--bootstrap", type=int, default=100)
+    ap.add_argument("--steps", nargs="*", default=None, help="run only these steps")
+    ap.add_argument("--study", default=None, help="an existing study file (no simulation)")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    from psychometrics.report import steps as st
+    from psychometrics.report.pipeline import run_validation
+    import psychometrics.io as pio
+
+    sampler = Sampler()
+    sampler.start()
+    rows = []
+
+    def wrap(name, fn):
+        def inner(*a, **k):
+            sampler.reset()
+            c0, t0 = time.process_time(), time.perf_counter()
+            out = fn(*a, **k)
+            cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+            sampler.peak = max(sampler.peak, _rss_mb())
+            rows.append((name, cpu, wall, sampler.peak, _rss_mb(), _load()))
+            print(f"  {name:14s} {cpu:8.2f} s CPU {wall:8.2f} s wall  peak {sampler.peak:7.0f} MB"
+                  f"  after {_rss_mb():7.0f} MB  load {_load()}", flush=True)
+            return out
+        return inner
+
+    pio.load_dataset = wrap("load data", pio.load_dataset)
+    for s in STEPS:
+        fn = getattr(st, "step_" + s)
+        if args.steps is not None and s not in args.steps:
+            setattr(st, "step_" + s, lambda r: None)
+        else:
+            setattr(st, "step_" + s, wrap(s, fn))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.study:
+            study = Path(args.study)
+        else:
+            t0 = time.perf_counter()
+            study = simulate(args.n, Path(tmp) / "ex")
+            print(f"simulated N = {args.n} in {time.perf_counter() - t0:.1f} s (separate process)",
+                  flush=True)
+        print(f"validate N = {args.n}, {args.bootstrap} bootstrap draws, no figures; "
+              f"load average {_load()}; resident before: {_rss_mb():.0f} MB", flush=True)
+        c0, t0 = time.process_time(), time.perf_counter()
+        run_validation(study, Path(tmp) / "out", bootstrap=args.bootstrap, figures=False)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(f"whole run: {cpu:.1f} s CPU (+ {ch.ru_utime + ch.ru_stime:.1f} s in worker and "
+          f"simulation processes), {wall:.1f} s wall, peak {peak:.0f} MB = "
+          f"{peak * 1024 / args.n:.1f} KB a case; load average {_load()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
