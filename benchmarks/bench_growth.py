@@ -201,14 +201,19 @@ def series_poly_p(ps, args):
 
 
 def series_validate_n(ns, args):
+    """The whole validate run; the study is simulated by a separate process (its memory is not
+    the run's), so the peak column is the validate run's own (the largest so far: N grows)."""
     from psychometrics.report.pipeline import run_validation
-    from psychometrics.simulate import simulate_example_study
+    code = ("import sys; from pathlib import Path; from psychometrics.simulate import "
+            "simulate_example_study as s; n = int(sys.argv[1]); nf = int(round(n * 225 / 324)); "
+            "print(s(Path(sys.argv[2]), n_female=nf, n_male=n - nf).files['study'])")
     rows = []
     for n in ns:
         with tempfile.TemporaryDirectory() as tmp:
-            nf = int(round(n * 225 / 324))
-            sim = simulate_example_study(Path(tmp) / "ex", n_female=nf, n_male=n - nf)
-            cpu, wall = timed(lambda: run_validation(sim.files["study"], Path(tmp) / "out",
+            out = subprocess.run([sys.executable, "-c", code, str(n), str(Path(tmp) / "ex")],
+                                 check=True, capture_output=True, text=True, cwd=str(HERE.parent))
+            study = Path(out.stdout.strip().splitlines()[-1])
+            cpu, wall = timed(lambda: run_validation(study, Path(tmp) / "out",
                                                      bootstrap=100, figures=False))
         rows.append((n, cpu, wall, _rss_mb(), _load(), None))
         print(f"  validate N = {n}: {cpu:.2f} s CPU", flush=True)

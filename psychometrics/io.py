@@ -418,14 +418,16 @@ class _ColumnCodes:
                 j = index[u] = len(texts)
                 texts.append(u)
             remap[k] = j
-        self.chunks.append(remap[codes])
+        self.chunks.append(remap.astype(np.int32)[codes])
 
     def categorical(self) -> pd.Categorical:
-        codes = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int64)
         k = len(self.texts)
         dt = np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32
+        codes = np.concatenate([c.astype(dt, copy=False) for c in self.chunks]) if self.chunks \
+            else np.zeros(0, dt)
+        self.chunks = []
         cats = pd.Index(np.array(self.texts, dtype=object), dtype=object)
-        return pd.Categorical.from_codes(codes.astype(dt), categories=cats)
+        return pd.Categorical.from_codes(codes, categories=cats)
 
 
 def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None) -> pd.DataFrame:

@@ -298,7 +298,8 @@ def _describe_scales(scores, items, n_groups, level, warn, where):
                "max": float(v.max()) if v.size else np.nan, "alpha": np.nan, "omega": np.nan}
         x = (items or {}).get(name)
         if x is not None and x.shape[1] >= 2:
-            x = x.loc[x.index.intersection(scores.index)]
+            if not x.index.equals(scores.index):    # (a copy of the items only when needed)
+                x = x.loc[x.index.intersection(scores.index)]
             try:
                 row["alpha"] = float(alpha(x).estimate)
             except Exception as exc:  # recorded, shown by the report
