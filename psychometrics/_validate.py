@@ -23,6 +23,10 @@ def numeric_items(df: pd.DataFrame, source: str, min_nonmissing: int = 2) -> pd.
     """
     problems = []
     out = {}
+    if len(df.columns) and all(dt == np.float64 for dt in df.dtypes) \
+            and not np.isinf(df.to_numpy()).any():
+        # already finite floats (the validated data of a study): no conversion, no copy
+        return _check_columns(df.copy(deep=False), source, min_nonmissing)   # copy on write
     for col in df.columns:
         s = df[col]
         if pd.api.types.is_bool_dtype(s):
@@ -37,7 +41,11 @@ def numeric_items(df: pd.DataFrame, source: str, min_nonmissing: int = 2) -> pd.
         out[col] = num.where(~np.isinf(num))
     if problems:
         raise DataError(f"{source}: {len(problems)} non-numeric item value(s)", problems)
-    res = pd.DataFrame(out, index=df.index)
+    return _check_columns(pd.DataFrame(out, index=df.index), source, min_nonmissing)
+
+
+def _check_columns(res: pd.DataFrame, source: str, min_nonmissing: int) -> pd.DataFrame:
+    """``res`` after checking that no column is (almost) empty or constant."""
     for col in res.columns:
         v = res[col].dropna()
         if len(v) < min_nonmissing:

@@ -59,7 +59,7 @@ def _as_frame(items: Any, where: str) -> pd.DataFrame:
         # already what this function returns (screen() passes its frame to every test):
         # no copy of the data (the analyses never write into it)
         if not np.isinf(items.to_numpy()).any():
-            return items
+            return items.copy(deep=False)      # a new frame; the data are copied on write
     bad = []
     out = {}
     for c in items.columns:

@@ -52,13 +52,13 @@ def _items_frame(items: Any, source: str = _SOURCE, min_items: int = 2) -> pd.Da
     return numeric_items(df, source, min_nonmissing=3)
 
 
-def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlations from pairwise-complete cases (R's ``cor(use="pairwise")``).
+#: a single data matrix with more rows is summed block by block in :func:`_pairwise_cor`
+PAIRWISE_BLOCK_ROWS = 65_536
 
-    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p); the pairwise
-    sums come from two matrix products, x'[x, m] and [x^2, m]'m (m: observed indicator).
-    """
-    p = x.shape[-1]
+
+def _pairwise_sums(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two products ``x'[x, m]`` and ``[x^2, m]'m`` (m: observed indicator, missing x as 0)
+    of one matrix (n x p) or a stack (B x n x p)."""
     m = ~np.isnan(x)
     xz = np.where(m, x, 0.0)
     mf = m.astype(float)
@@ -70,6 +70,28 @@ def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             a = np.stack([xz[k].T @ np.concatenate([xz[k], mf[k]], axis=1) for k in range(len(x))])
             b = np.stack([np.concatenate([xz[k] * xz[k], mf[k]], axis=1).T @ mf[k]
                           for k in range(len(x))])
+    return a, b
+
+
+def _pairwise_cor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations from pairwise-complete cases (R's ``cor(use="pairwise")``).
+
+    Returns (R, n_pairs).  Works for one matrix (n x p) or a stack (B x n x p); the pairwise
+    sums come from two matrix products, x'[x, m] and [x^2, m]'m (m: observed indicator),
+    summed over blocks of :data:`PAIRWISE_BLOCK_ROWS` rows for a large single matrix.
+    """
+    p = x.shape[-1]
+    if x.ndim == 2 and len(x) > PAIRWISE_BLOCK_ROWS:
+        # large n: the sums of blocks of rows (the temporaries are a few arrays of the block's
+        # size, not of the data's: about 60 bytes a cell); equal to the one product to rounding
+        a = np.zeros((p, 2 * p))
+        b = np.zeros((2 * p, p))
+        for start in range(0, len(x), PAIRWISE_BLOCK_ROWS):
+            ab, bb = _pairwise_sums(x[start:start + PAIRWISE_BLOCK_ROWS])
+            a += ab
+            b += bb
+    else:
+        a, b = _pairwise_sums(x)
     sxy = a[..., :, :p]
     sx = a[..., :, p:]                           # sum of x_i over rows where j observed
     sxx = b[..., :p, :]
