@@ -243,7 +243,8 @@ def _normalise_frame(df: pd.DataFrame, file: str, text_columns=()) -> pd.DataFra
             out[name] = num if num is not None else cleaned
         else:
             out[name] = _normalise_coded(*coded, df.index, name)
-    result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    # copy=False: the columns are new arrays already; a consolidating copy would double them
+    result = pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)
     result.attrs["imprecise_ids"] = imprecise
     return result
 
