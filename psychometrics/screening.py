@@ -12,7 +12,8 @@ multivariate normality and outliers.
 * :func:`mahalanobis_outliers` -- squared Mahalanobis distances against the
   chi-square cut-off, classical (R's ``mahalanobis(x, colMeans(x), cov(x))``) or
   robust (minimum covariance determinant, Rousseeuw & Van Driessen 1999, via
-  scikit-learn's ``MinCovDet`` with an explicit seed);
+  scikit-learn's ``MinCovDet`` with an explicit seed; above 1,799 cases with at most five
+  first-stage subsets of 300 cases, as published and in robustbase: :func:`_min_cov_det`);
 * :func:`screen` -- all of the above in one :class:`ScreeningResult`.
 
 Numerical trouble (a singular covariance matrix, too few complete cases, EM
@@ -503,7 +504,8 @@ def mahalanobis_outliers(items: Any, alpha: float = 0.001, method: str = "classi
     (divisor n - 1), as R's ``mahalanobis(x, colMeans(x), cov(x))``.
     ``method="mcd"``: robust distances from the reweighted minimum covariance
     determinant estimate (Rousseeuw & Van Driessen 1999; scikit-learn ``MinCovDet``,
-    ``random_state=seed``).  scikit-learn corrects the MCD covariance for consistency
+    ``random_state=seed``; above 1,799 cases its first stage uses at most five subsets of 300
+    cases, as the published FAST-MCD and ``robustbase::covMcd``, see :func:`_min_cov_det`).  scikit-learn corrects the MCD covariance for consistency
     by the median distance only, whereas ``robustbase::covMcd`` also applies
     small-sample factors (Pison et al. 2002): robust centres agree closely, but robust
     d^2 run about 15 % larger than robustbase's on HS1939, so counts of robust
