@@ -57,7 +57,10 @@ class _Runner:
         self.sem_bootstrap = sem_bootstrap
         self.results: dict = {"instruments": {}, "tables": {}, "errors": []}
         self.warnings: list[str] = []
-        self.fits: list[tuple[str, str, Any]] = []     # (key, label, fit) of every model fitted
+        # (key, label, fit-table row) of every model fitted: the row (lavaan fitMeasures) is
+        # taken when the model is fitted, so the fits themselves (data, patterns, moments) are
+        # not kept for the whole run (issue 13: memory at large N)
+        self.fits: list[tuple[str, str, dict | None]] = []
         self.cfa_fits: dict = {}
 
     # -- helpers -------------------------------------------------------------------------------
@@ -70,6 +73,18 @@ class _Runner:
         filled (numbers localised).  Without values the raw template is returned, for
         :class:`Paragraph` blocks whose numbers are formatted by the renderers."""
         return trf(key, self.lang, **values) if values else tr(key, self.lang)
+
+    def add_fit(self, key: str, label: str, fit) -> None:
+        """Record a fitted model for the fit-indices table: its row (lavaan fitMeasures, see
+        ``steps._fit_row``) is taken now and the fit is not kept (issue 13: every fit holds
+        its data, patterns and moments; keeping them all for the table cost GBs at 10^6 cases)."""
+        from .steps import _fit_row
+        try:
+            row = _fit_row(fit)
+        except Exception as exc:  # noqa: BLE001 - a table row is not worth failing the run
+            self.warn(label, f"fit measures unavailable ({exc})")
+            row = None
+        self.fits.append((key, label, row))
 
     def warn(self, where: str, message: str) -> str:
         msg = f"{where}: {message}" if where else message

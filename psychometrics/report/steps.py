@@ -681,7 +681,7 @@ def _cfa_one(r, si, s):
     kw = _si_fit_kwargs(r, si)
     fit = cfa(model, data, **kw)
     r.cfa_fits[si.id] = fit
-    r.fits.append((f"cfa_{si.id}", f"CFA {_short(r, si)}", fit))
+    r.add_fit(f"cfa_{si.id}", f"CFA {_short(r, si)}", fit)
     _section_warnings(s, r.collect_warnings(f"CFA {si.id}", fit))
     s.add(Code(model))
     fm = fit.fit_measures()
@@ -896,7 +896,7 @@ def _invariance_one(r, si, s):
                 index_label=tr("factor", r.lang),
                 column_labels={"mean_diff": r.t("c_mean_diff"), "se": "SE", "pvalue": "p"})
     for lv, fit in (_get(inv, "fits", default={}) or {}).items():
-        r.fits.append((f"invariance_{si.id}_{lv}", f"{_short(r, si)}: {_level_text(r, lv)}", fit))
+        r.add_fit(f"invariance_{si.id}_{lv}", f"{_short(r, si)}: {_level_text(r, lv)}", fit)
     return jsonable(inv.to_dict() if hasattr(inv, "to_dict") else {"table": tab})
 
 
@@ -946,7 +946,7 @@ def _measurement(r, s):
     model = measurement_syntax(r)
     fit = cfa(model, all_items(r), **_fit_kwargs(r))
     r.measurement_fit = fit
-    r.fits.append(("measurement", r.t("m_measurement"), fit))
+    r.add_fit("measurement", r.t("m_measurement"), fit)
     _section_warnings(s, r.collect_warnings("measurement model", fit))
     s.add(Code(model))
     fm = fit.fit_measures()
@@ -1030,7 +1030,7 @@ def _structural(r, s, model):
     sem = need("sem", "sem")
     nb = r.options["sem_bootstrap"]
     fit = sem(model, all_items(r), **_fit_kwargs(r))
-    r.fits.append(("structural", r.t("label_structural"), fit))
+    r.add_fit("structural", r.t("label_structural"), fit)
     _section_warnings(s, r.collect_warnings("structural model", fit))
     fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
@@ -1105,12 +1105,7 @@ def step_fit_table(r):
     if not r.fits:
         s.add(Notice(r.t("no_fits")))
         return
-    rows = {}
-    for key, label, fit in r.fits:
-        try:
-            rows[label] = _fit_row(fit)
-        except Exception as exc:
-            r.warn(label, f"fit measures unavailable ({exc})")
+    rows = {label: row for key, label, row in r.fits if row is not None}
     df = pd.DataFrame.from_dict(rows, orient="index")
     if "status" in df.columns:
         df = df[[c for c in df.columns if c != "status"] + ["status"]]
