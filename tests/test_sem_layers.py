@@ -8,7 +8,7 @@ SEM = Path(__file__).resolve().parents[1] / "psychometrics" / "sem"
 
 LAYERS = {
     "syntax": 0, "partable": 0, "sample": 0, "model": 0, "defined": 0, "ordinal": 0,
-    "moments": 0, "wishart": 0,
+    "moments": 0, "wishart": 0, "blocks": 0,
     "objective": 1, "ml": 1, "fiml": 1, "dwls": 1, "ls": 1, "_boot_batch": 1,
     "estimate": 2,
     "fitindices": 3, "standardize": 3, "robust": 3, "wlsmv_inference": 3, "modindices": 3,

@@ -18,8 +18,10 @@ import numpy as np
 from scipy import optimize as spo
 
 from ..errors import ModelError  # noqa: F401  (re-export for callers)
+from .blocks import BlockSystem
 from .model import Model
-from .objective import MLObjective, expected_information, make_objective, weight_matrices  # noqa: F401
+from .objective import (MLObjective, expected_information, information_system,  # noqa: F401
+                        make_objective, weight_matrices)
 
 
 @contextlib.contextmanager
@@ -37,11 +39,60 @@ def single_thread_blas():
 # ---------------------------------------------------------------------------- optimiser
 def _information(model: Model, objective, x, weights, implied, deltas):
     """The scoring matrix: the objective's own (``objective.information``) or the
-    normal-theory expected information."""
+    normal-theory expected information -- for the engine's :class:`Model` a
+    :class:`~psychometrics.sem.blocks.BlockSystem` of per-group blocks."""
     own = getattr(objective, "information", None)
     if own is not None:
+        if deltas is None:
+            deltas = model.delta(x)
         return own(model, x, implied, deltas)
+    if isinstance(model, Model):
+        return information_system(model, x, weights)
     return expected_information(model, x, weights, implied=implied, deltas=deltas)
+
+
+class _BlockInverse:
+    """``(I + ridge)^-1`` of a structured :class:`BlockSystem` with BFGS updates kept as
+    pairs ``(s, y)`` and applied by the two-loop recursion: the same matrix as the dense
+    update ``H+ = (I - rho s y') H (I - rho y s') + rho s s'`` without forming it."""
+
+    def __init__(self, system: BlockSystem):
+        self.system = system
+        self.pairs = []
+
+    def __matmul__(self, v):
+        q = np.array(v, dtype=float)
+        alphas = []
+        for s_, y_, rho in reversed(self.pairs):
+            a = rho * (s_ @ q)
+            q -= a * y_
+            alphas.append(a)
+        r = self.system.solve(q)
+        for (s_, y_, rho), a in zip(self.pairs, reversed(alphas)):
+            b = rho * (y_ @ r)
+            r += s_ * (a - b)
+        return r
+
+    def update(self, sv, yv, rho):
+        self.pairs.append((sv, yv, rho))
+
+
+def _scoring_inverse(model, objective, x, weights, implied, deltas):
+    """The inverse of the scoring matrix (plus ``1e-12 I``): a dense matrix, or a
+    :class:`_BlockInverse` for a large multi-group model (solves through the arrowhead
+    structure, linear in the number of groups)."""
+    info = _information(model, objective, x, weights, implied, deltas)
+    if isinstance(info, BlockSystem):
+        if info.structured:
+            try:
+                return _BlockInverse(info.factor(1e-12))
+            except np.linalg.LinAlgError:
+                pass
+        info = info.dense()
+    try:
+        return np.linalg.inv(info + 1e-12 * np.eye(len(x)))
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(info)
 
 
 class _Evaluator:
@@ -49,6 +100,8 @@ class _Evaluator:
         self.model = model
         self.objective = objective
         self.nfev = 0
+        # the engine's RAM model: gradient by the matrix chain rule (no Delta)
+        self.chain = isinstance(model, Model)
 
     def f(self, x):
         self.nfev += 1
@@ -69,6 +122,8 @@ class _Evaluator:
         f, gm = self.objective.value_and_gradient(implied)
         if not np.isfinite(f) or gm is None:
             return np.inf, None, None
+        if self.chain:
+            return f, self.model.gradient(x, gm), (implied, None)
         deltas = self.model.delta(x)
         grad = sum(D.T @ gmg for D, gmg in zip(deltas, gm))
         return f, grad, (implied, deltas)
@@ -94,11 +149,7 @@ def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 2
         gmax = np.max(np.abs(grad))
         if Hinv is None:
             implied, deltas = cache
-            try:
-                info = _information(model, ev.objective, x, weights, implied, deltas)
-                info_inv = np.linalg.inv(info + 1e-12 * np.eye(len(x)))
-            except np.linalg.LinAlgError:
-                info_inv = np.linalg.pinv(info)
+            info_inv = _scoring_inverse(model, ev.objective, x, weights, implied, deltas)
             step = info_inv @ grad
             if gmax < 1e-3:
                 # close to the optimum: switch from Fisher scoring to BFGS updates
@@ -134,9 +185,12 @@ def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 2
             sy = sv @ yv
             if sy > 1e-300:
                 rho = 1.0 / sy
-                Hy = Hinv @ yv
-                Hinv = (Hinv - rho * (np.outer(sv, Hy) + np.outer(Hy, sv))
-                        + (rho * rho * (yv @ Hy) + rho) * np.outer(sv, sv))
+                if isinstance(Hinv, _BlockInverse):
+                    Hinv.update(sv, yv, rho)
+                else:
+                    Hy = Hinv @ yv
+                    Hinv = (Hinv - rho * (np.outer(sv, Hy) + np.outer(Hy, sv))
+                            + (rho * rho * (yv @ Hy) + rho) * np.outer(sv, sv))
         df = f - fn
         x, f, grad = xn, fn, gn
         if np.max(np.abs(grad)) < tol or (df >= 0 and df < 1e-16 * max(1.0, abs(f)) and np.max(np.abs(grad)) < 1e-6):
@@ -170,7 +224,16 @@ def _fallback(ev: _Evaluator, x, weights, tol, why) -> dict:
         implied, deltas = cache
         info = _information(ev.model, ev.objective, x, weights, implied, deltas)
         try:
-            step = np.linalg.solve(info, grad)
+            if isinstance(info, BlockSystem):
+                if info.structured:
+                    try:
+                        step = info.factor(0.0).solve(grad)
+                    except np.linalg.LinAlgError:
+                        step = np.linalg.solve(info.dense(), grad)
+                else:
+                    step = np.linalg.solve(info.dense(), grad)
+            else:
+                step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
             break
         t = 1.0

@@ -61,7 +61,9 @@ class Model:
         self.m = len(self.vars)
         self.ngroups = pt.ngroups
         self.meanstructure = pt.meanstructure
-        self.K = pt.K()
+        self._K = None
+        self.eq_map = np.asarray(pt.eq_map if pt.eq_map is not None else np.arange(pt.n_full),
+                                 dtype=int)
         self.n_full = pt.n_full
         self.n_free = pt.n_reduced
         self.vr, self.vc = vech_indices(self.p)
@@ -116,6 +118,7 @@ class Model:
                         M[i] = val
             self.base.append((A, P, M))
             self.idx.append(tuple(np.array(v, dtype=int) for v in (a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k)))
+        self.local = [self._local_columns(ix) for ix in self.idx]
         # fixed values stored for exo rows (for output)
         self.exo_values = {}
         for r in np.flatnonzero(pt.exo > 0):
@@ -126,10 +129,57 @@ class Model:
             else:
                 self.exo_values[r] = M[pos[pt.lhs[r]]]
 
+    def _local_columns(self, ix) -> dict:
+        """A group's own parameters: its full indices (sorted), the positions of its A / P / M
+        entries among them, and their reduced indices (``cols``, sorted unique) with the
+        0/1 map ``S`` (local full -> ``cols``; None when it is a permutation, ``pos``)."""
+        a_k, p_k, m_k = ix[2], ix[5], ix[7]
+        loc = np.unique(np.concatenate([a_k, p_k, m_k])).astype(int)
+        red = self.eq_map[loc]
+        cols, pos = np.unique(red, return_inverse=True)
+        S = None
+        if len(cols) < len(loc):        # equality constraints inside the group
+            S = np.zeros((len(loc), len(cols)))
+            S[np.arange(len(loc)), pos] = 1.0
+        return {"full": loc, "a": np.searchsorted(loc, a_k), "p": np.searchsorted(loc, p_k),
+                "m": np.searchsorted(loc, m_k), "cols": cols.astype(int), "pos": pos.astype(int),
+                "S": S}
+
     # ------------------------------------------------------------------ parameters
+    @property
+    def K(self) -> np.ndarray:
+        """The dense 0/1 matrix with ``x_full = K @ x`` (built on first use; the engine
+        itself maps parameters with ``eq_map``)."""
+        if self._K is None:
+            self._K = self.pt.K()
+        return self._K
+
     def x_full(self, x: np.ndarray, full: bool = False) -> np.ndarray:
+        """The full parameter vector (``K @ x``, taken as ``x[eq_map]``: the same numbers)."""
         x = np.asarray(x, dtype=float)
-        return x if full else self.K @ x
+        return x if full else x[self.eq_map]
+
+    def cols(self, g: int, full: bool = False) -> np.ndarray:
+        """The parameters (reduced, or full with ``full``) that group ``g``'s moments depend on."""
+        loc = self.local[g]
+        return loc["full"] if full else loc["cols"]
+
+    def to_cols(self, g: int, D: np.ndarray, full: bool = False, axis: int = 1) -> np.ndarray:
+        """Map an array over group ``g``'s local full parameters (along ``axis``) onto
+        :meth:`cols` (summing the members of an equality class)."""
+        loc = self.local[g]
+        if full:
+            return D
+        if loc["S"] is None:
+            shape = list(D.shape)
+            shape[axis] = len(loc["cols"])
+            out = np.empty(shape)
+            if axis == 0:
+                out[loc["pos"]] = D
+            else:
+                out[:, loc["pos"]] = D
+            return out
+        return loc["S"].T @ D if axis == 0 else D @ loc["S"]
 
     def matrices(self, x, full: bool = False) -> list:
         """Per group ``(A, P, M)`` at parameter vector ``x`` (reduced unless ``full``)."""
@@ -182,8 +232,9 @@ class Model:
             out.append((Sigma, mu))
         return out
 
-    def delta(self, x, full: bool = False) -> list:
-        """``Delta_g = d m_g / d x`` per group (rows: moments; columns: reduced or full params)."""
+    def delta_blocks(self, x, full: bool = False) -> list:
+        """Per group ``(cols, D_g)``: ``Delta_g`` restricted to the parameters the group's
+        moments depend on (:meth:`cols`; every other column of ``Delta_g`` is zero)."""
         xf = np.ascontiguousarray(self.x_full(x, full), dtype=float)
         r, c = self.vr, self.vc
         p = self.p
@@ -191,22 +242,95 @@ class Model:
         for g, (B, G, C, Sigma, eta) in enumerate(self._moments_all(xf)):
             H = C[:, :p]  # B P G'
             a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.idx[g]
-            D = np.zeros((self.n_moments, self.n_full))
+            loc = self.local[g]
+            D = np.zeros((self.n_moments, len(loc["full"])))
             off = p if self.meanstructure else 0
             if len(a_k):
                 dS = G[r][:, a_i] * H[a_j][:, c].T + G[c][:, a_i] * H[a_j][:, r].T
-                D[off:, a_k] = dS
+                D[off:, loc["a"]] = dS
                 if self.meanstructure:
-                    D[:p, a_k] = G[:, a_i] * eta[a_j]
+                    D[:p, loc["a"]] = G[:, a_i] * eta[a_j]
             if len(p_k):
                 dS = G[r][:, p_i] * G[c][:, p_j] + G[r][:, p_j] * G[c][:, p_i]
                 diag = p_i == p_j
                 dS[:, diag] *= 0.5
-                D[off:, p_k] = dS
+                D[off:, loc["p"]] = dS
             if len(m_k) and self.meanstructure:
-                D[:p, m_k] = G[:, m_i]
-            out.append(D if full else D @ self.K)
+                D[:p, loc["m"]] = G[:, m_i]
+            out.append((self.cols(g, full), self.to_cols(g, D, full)))
         return out
+
+    def delta(self, x, full: bool = False) -> list:
+        """``Delta_g = d m_g / d x`` per group (rows: moments; columns: reduced or full params)."""
+        n = self.n_full if full else self.n_free
+        out = []
+        for cols, Dc in self.delta_blocks(x, full):
+            D = np.zeros((self.n_moments, n))
+            D[:, cols] = Dc
+            out.append(D)
+        return out
+
+    def rank2_factors(self, x, full: bool = False) -> list:
+        """Per group ``(Sigma, U, V, Dm)`` over the group's local full parameters: every
+        ``dSigma_k = u_k v_k' + v_k u_k'`` (columns of ``U``, ``V``: for ``A[i, j]``
+        ``u = G e_i``, ``v = H' e_j``; for ``P[i, j]`` ``u = G e_i``, ``v = G e_j``, halved on
+        the diagonal) and ``dmu_k`` the columns of ``Dm`` (None without a mean structure).
+        The structured form of ``Delta`` (O(p k) numbers instead of O(p^2 k))."""
+        xf = np.ascontiguousarray(self.x_full(x, full), dtype=float)
+        p = self.p
+        out = []
+        for g, (B, G, C, Sigma, eta) in enumerate(self._moments_all(xf)):
+            a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.idx[g]
+            loc = self.local[g]
+            k = len(loc["full"])
+            U = np.zeros((p, k))
+            V = np.zeros((p, k))
+            U[:, loc["a"]] = G[:, a_i]
+            V[:, loc["a"]] = C[a_j, :p].T
+            U[:, loc["p"]] = G[:, p_i]
+            V[:, loc["p"]] = G[:, p_j] * np.where(p_i == p_j, 0.5, 1.0)
+            Dm = None
+            if self.meanstructure:
+                Dm = np.zeros((p, k))
+                Dm[:, loc["a"]] = G[:, a_i] * eta[a_j]
+                Dm[:, loc["m"]] = G[:, m_i]
+            out.append((Sigma, U, V, Dm))
+        return out
+
+    def gradient(self, x, gms, full: bool = False) -> np.ndarray:
+        """``sum_g Delta_g' g_g`` for moment gradients ``g_g`` (``[dF/dmu, dF/dvech(Sigma)]``,
+        means only with a mean structure) by the matrix chain rule: with ``T`` the symmetric
+        matrix of ``dF/dSigma`` (``g`` holds ``dF/dSigma_rc`` once per pair below the
+        diagonal), ``dF/dA = 2 G' T H' + (G' dF/dmu) eta'``, ``dF/dP = 2 G' T G`` (once on the
+        diagonal), ``dF/dM = G' dF/dmu`` -- no ``Delta`` is formed."""
+        xf = np.ascontiguousarray(self.x_full(x, full), dtype=float)
+        r, c = self.vr, self.vc
+        p = self.p
+        off = p if self.meanstructure else 0
+        half = np.where(r == c, 1.0, 0.5)
+        gf = np.zeros(self.n_full)
+        for g, (B, G, C, Sigma, eta) in enumerate(self._moments_all(xf)):
+            gm = np.asarray(gms[g], dtype=float)
+            a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.idx[g]
+            T = np.zeros((p, p))
+            hv = half * gm[off:]
+            T[r, c] = hv
+            T[c, r] = hv
+            GtT = G.T @ T                                  # m x p
+            Gtm = G.T @ gm[:p] if off else None
+            if len(a_k):
+                dA = 2.0 * (GtT @ C[:, :p].T)
+                if Gtm is not None:
+                    dA += np.outer(Gtm, eta)
+                gf[a_k] += dA[a_i, a_j]
+            if len(p_k):
+                dP = 2.0 * (GtT @ G)
+                gf[p_k] += dP[p_i, p_j] * np.where(p_i == p_j, 0.5, 1.0)
+            if len(m_k) and Gtm is not None:
+                gf[m_k] += Gtm[m_i]
+        if full:
+            return gf
+        return np.bincount(self.eq_map, weights=gf, minlength=self.n_free)
 
     # ------------------------------------------------------------------ start values
     def start_values(self, sample: SampleStats) -> np.ndarray:

@@ -62,8 +62,52 @@ def weight_matrices(model: Model, implied) -> list:
     return out
 
 
+def information_blocks(model: Model, x, weights, full: bool = False) -> list:
+    """Per group ``(cols_g, w_g Delta_g' W_g Delta_g)`` on the parameters the group depends on.
+
+    From the rank-2 form of ``Delta`` (:meth:`Model.rank2_factors`): with ``dSigma_k = u_k v_k'
+    + v_k u_k'``, ``0.5 tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l) = (U'S^-1U)_kl (V'S^-1V)_kl +
+    (V'S^-1U)_kl (V'S^-1U)_lk``, plus ``Dm' Sigma^-1 Dm`` for the means: O(p^2 k + p k^2)
+    operations and O(p k + k^2) memory per group instead of O(p^3 k + p^2 k^2) and
+    ``p^2 x k`` arrays.
+    """
+    out = []
+    for g, (w, (Sigma, U, V, Dm)) in enumerate(zip(weights, model.rank2_factors(x, full))):
+        Si = np.linalg.inv(Sigma)
+        SU = Si @ U
+        Ig = (U.T @ SU) * (V.T @ (Si @ V))
+        Mvu = V.T @ SU
+        Ig += Mvu * Mvu.T
+        if Dm is not None:
+            Ig += Dm.T @ (Si @ Dm)
+        Ig = model.to_cols(g, model.to_cols(g, Ig, full, axis=0), full, axis=1)
+        out.append((model.cols(g, full), w * Ig))
+    return out
+
+
+def information_system(model: Model, x, weights, full: bool = False):
+    """The expected information as a :class:`~psychometrics.sem.blocks.BlockSystem` (its
+    per-group blocks; dense or arrowhead solves)."""
+    from .blocks import BlockSystem
+    return BlockSystem(information_blocks(model, x, weights, full),
+                       model.n_full if full else model.n_free)
+
+
 def expected_information(model: Model, x, weights, full: bool = False, implied=None, deltas=None):
     """Unit expected information ``sum_g w_g Delta_g' W_g Delta_g`` (lavaan's "information").
+
+    For the engine's RAM :class:`Model` assembled from :func:`information_blocks` (``implied``
+    and ``deltas`` are not needed: the model's moments at ``x`` are used); other models
+    (with ``delta`` only) use :func:`expected_information_dense`.
+    """
+    if hasattr(model, "rank2_factors"):
+        return information_system(model, x, weights, full).dense()
+    return expected_information_dense(model, x, weights, full, implied, deltas)
+
+
+def expected_information_dense(model: Model, x, weights, full: bool = False, implied=None, deltas=None):
+    """Unit expected information ``sum_g w_g Delta_g' W_g Delta_g`` from the dense ``Delta``
+    (the reference computation for :func:`expected_information`; any model with ``delta``).
 
     Computed without forming ``W_g``: the covariance part is
     ``0.5 tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l)`` and the mean part

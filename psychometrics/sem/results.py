@@ -23,7 +23,7 @@ from .estimate import optimize, single_thread_blas
 from .fitindices import incremental_indices, rmsea_ci  # noqa: F401  (re-exported)
 from .wishart import test_n_minus_one
 from .model import Model
-from .objective import expected_information, make_objective
+from .objective import expected_information, information_system, make_objective
 from .partable import ParTable, VarRoles, build_partable
 from .sample import SampleStats, sample_stats
 from .standardize import standardize  # noqa: F401  (re-exported)
@@ -70,7 +70,6 @@ class CFAFit:
         self.converged = bool(opt["converged"])
         self.iterations = int(opt.get("iterations", 0))
         self.optimizer_message = opt.get("message", "")
-        self.K = model.K
         self.diagnostics = Diagnostics()
         self.warnings: list = []
         self._robust_se = None
@@ -81,8 +80,18 @@ class CFAFit:
 
     # ------------------------------------------------------------------ basics
     @property
+    def K(self) -> np.ndarray:
+        """The 0/1 matrix with ``x_full = K @ x`` (the model's, built on first use)."""
+        k = self.__dict__.get("_K")
+        return self.model.K if k is None else k
+
+    @K.setter
+    def K(self, value) -> None:
+        self.__dict__["_K"] = value
+
+    @property
     def x_full(self) -> np.ndarray:
-        return self.K @ self.x
+        return self.model.x_full(self.x)
 
     @property
     def ntotal(self) -> int:
@@ -117,7 +126,9 @@ class CFAFit:
             return self._cache[key]
         xx = self.x_full if full else self.x
         if kind == "expected":
-            info = expected_information(self.model, xx, self.weights, full=full)
+            sysm = self._info_system(full)
+            info = sysm.dense() if sysm is not None else \
+                expected_information(self.model, xx, self.weights, full=full)
         elif kind == "observed" and not full and self._fiml_hessian_ok():
             # FIML: analytic Hessian of F (moment information vectorised over the missing-data
             # patterns, analytic RAM curvature); equals the central differences below (lavaan's
@@ -141,6 +152,18 @@ class CFAFit:
         self._cache[key] = info
         return info
 
+    def _info_system(self, full: bool = False):
+        """The expected information as a :class:`~psychometrics.sem.blocks.BlockSystem`
+        (per-group blocks) for the engine's RAM model, else None (cached)."""
+        key = ("info_system", full)
+        if key not in self._cache:
+            sysm = None
+            if isinstance(self.model, Model):
+                xx = self.x_full if full else self.x
+                sysm = information_system(self.model, xx, self.weights, full=full)
+            self._cache[key] = sysm
+        return self._cache[key]
+
     def _fiml_hessian_ok(self) -> bool:
         from .fiml import FIMLObjective
         return (self.missing == "fiml" and isinstance(self.objective, FIMLObjective)
@@ -149,6 +172,8 @@ class CFAFit:
     def _grad_at(self, xx, full):
         implied = self.model.implied(xx, full=full)
         f, gm = self.objective.value_and_gradient(implied)
+        if isinstance(self.model, Model):
+            return self.model.gradient(xx, gm, full=full)
         deltas = self.model.delta(xx, full=full)
         return sum(D.T @ g for D, g in zip(deltas, gm))
 
@@ -228,9 +253,18 @@ class CFAFit:
                     self._warn("npd_lv", f"latent (residual) covariance matrix of group {self._gname(g)} "
                                f"is not positive definite (smallest eigenvalue {w.min():.3g})")
         try:
-            info = self.information("expected")
-            w = np.linalg.eigvalsh(info) if info.size else np.array([1.0])
-            if info.size and w.min() <= 1e-10 * max(abs(w).max(), 1e-300):
+            sysm = self._info_system()
+            w = None
+            if sysm is not None and sysm.structured:
+                # a large multi-group model: Lanczos on the block structure (no n^3 work)
+                try:
+                    w = np.array(sysm.min_max_eigenvalues())
+                except (np.linalg.LinAlgError, ArithmeticError, ValueError):
+                    w = None
+            if w is None:
+                info = self.information("expected")
+                w = np.linalg.eigvalsh(info) if info.size else np.array([1.0])
+            if self.x.size and w.min() <= 1e-10 * max(abs(w).max(), 1e-300):
                 self._singular = True
                 self._warn("singular_information", "the information matrix is singular: the model "
                            "may not be identified (standard errors are not available)")
@@ -285,10 +319,27 @@ class CFAFit:
                 kind = "observed" if self.missing == "fiml" else "expected"
                 if hasattr(self.objective, "vcov"):      # GLS / ULS (sem/ls.py)
                     v = self.objective.vcov(self.model, self.x)
+                elif kind == "expected" and self._structured_inverse() is not None:
+                    v = self._structured_inverse() / self._n_test()
                 else:
                     v = np.linalg.inv(self._n_test() * self.information(kind))
             self._cache["vcov"] = v
         return self._cache["vcov"]
+
+    def _structured_inverse(self):
+        """inv(expected information) through the block (arrowhead) structure of a large
+        multi-group model, or None (then the dense inverse is used)."""
+        key = "info_inv_structured"
+        if key not in self._cache:
+            sysm = self._info_system()
+            inv = None
+            if sysm is not None and sysm.structured:
+                try:
+                    inv = sysm.factor(0.0).inverse()
+                except np.linalg.LinAlgError:
+                    inv = None
+            self._cache[key] = inv
+        return self._cache[key]
 
     def _se_rows(self) -> np.ndarray:
         pt = self.partable
@@ -309,7 +360,7 @@ class CFAFit:
 
     def _label_values(self, xred) -> dict:
         pt = self.partable
-        xf = self.K @ xred
+        xf = self.model.x_full(xred)
         vals = {}
         for i in range(pt.nrow):
             lb = pt.label[i]
@@ -681,7 +732,7 @@ def fit_baseline(fit: CFAFit) -> CFAFit:
     b.partable, b.model, b.sample, b.objective = pt0, model, fit.sample, obj
     b.estimator, b.missing, b.model_type, b.options = fit.estimator, fit.missing, "baseline", fit.options
     b.x = opt["x"]; b.fmin = float(opt["f"]); b.converged = opt["converged"]
-    b.K = model.K; b._cache = {}; b._robust_se = None; b._robust_measures = None
+    b._cache = {}; b._robust_se = None; b._robust_measures = None
     b.diagnostics = Diagnostics(); b.warnings = []
     return b
 
