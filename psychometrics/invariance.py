@@ -465,6 +465,31 @@ def _indicators(fit) -> dict[str, list[str]]:
     return out
 
 
+class _Progress:
+    """``progress(done, total)`` in units of work of an invariance sequence: model fits and
+    the score-test rounds of a partial-invariance search.  ``total`` starts at the number of
+    levels and grows by two (a score-test round and a refit) with every search step; it is
+    brought down to ``done`` at the end when the sequence stopped early.  Counts only."""
+
+    def __init__(self, progress, total: int):
+        self.progress = progress
+        self.done = 0
+        self.total = int(total)
+
+    def expect(self, extra: int) -> None:
+        self.total += int(extra)
+
+    def step(self) -> None:
+        self.done += 1
+        self.total = max(self.total, self.done)
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.total > self.done:
+            self.progress(self.done, self.done)
+
+
 def _fit_problem(fit) -> str | None:
     """Why a fit is not a result (did not converge, singular information, ...), or None."""
     prob = getattr(fit, "problem", None)
@@ -692,9 +717,9 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
     scalar; see :func:`psychometrics.invariance_ordinal.ordinal_invariance`.
 
     ``progress``: optional callback ``progress(done, total)`` (a progress display) called
-    after each model fit with the fits done and expected so far (the total grows when a partial-invariance search refits); it
-    only reports counts, the result does not depend on it (continuous items; the ordinal
-    analysis does not report progress).
+    after each model fit and each score-test round of a partial-invariance search, with the
+    units done and expected so far (the total grows by two with every search step); it only
+    reports counts, the result does not depend on it (ordinal items too).
     """
     if ordered is not None and ordered is not False and not (
             isinstance(ordered, (list, tuple)) and not ordered):
@@ -706,16 +731,13 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
                                   estimator="WLSMV" if str(estimator).upper() == "ML" else estimator,
                                   missing=missing, levels=lv, rule=rule, partial=partial,
                                   group_partial=group_partial, max_release=max_release,
-                                  data_name=data_name)
+                                  data_name=data_name, progress=progress)
     rule = _get_rule(rule)
-    n_fits = [0, len(list(levels))]      # fits done; fits expected (grows with partial refits)
+    counter = _Progress(progress, len(list(levels)))   # fits and score-test rounds
 
     def _fit_counted(*args):
         fit_ = _fit(*args)
-        n_fits[0] += 1
-        n_fits[1] = max(n_fits[1], n_fits[0])
-        if progress is not None:
-            progress(n_fits[0], n_fits[1])
+        counter.step()
         return fit_
 
     est = str(estimator).upper()
@@ -790,14 +812,15 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         if ok is False and search and level in MEASUREMENT_LEVELS:
             accepted, fit_p, fm_p, row_p = False, fit, fm, None
             for _ in range(max_release):
+                counter.expect(2)             # a score-test round and a refit
                 ranked, st = _rank_constraints(fit_p, level, observed)
+                counter.step()
                 score_tests.setdefault(level, st)
                 release, stopped = _next_release(ranked, indicators, released, level, alpha)
                 if release is None:
                     break
                 released.append(release["parameter"])
                 freed_rows.append({"level": level, "order": len(freed_rows) + 1, **release})
-                n_fits[1] += 1                # one more fit than the levels
                 fit_p = _fit_counted(model, df, group, est, missing, _equal_tokens(level),
                                      released, std_lv)
                 row_p, fm_p = _fit_row(fit_p, robust)
@@ -886,8 +909,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, estimator: str = "ML"
         "estimator": est, "missing": missing, "n_dropped_missing_group": n_dropped,
         "messages": notes,
     }
-    if progress is not None and n_fits[1] > n_fits[0]:
-        progress(n_fits[0], n_fits[0])   # fewer fits than expected (a level stopped the run)
+    counter.finish()                     # fewer units than expected (the run stopped early)
     return InvarianceResult(table=table, fits=fits, freed=freed, latent_means=latent, note=note,
                             groups=labels, reference_group=labels[0], n_per_group=n_per_group,
                             n_dropped=n_dropped, rule=rule, score_tests=score_tests,

@@ -83,16 +83,19 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
                         estimator: str = "WLSMV", missing: str = "listwise",
                         levels: Sequence[str] = ORDINAL_LEVELS, rule="chen2007",
                         partial: str = "search", group_partial: Sequence[str] = (),
-                        max_release: int = 20, data_name: str = "data", sample_stats=None):
+                        max_release: int = 20, data_name: str = "data", sample_stats=None,
+                        progress=None):
     """Ordinal measurement invariance (see module docstring); returns an
     :class:`~psychometrics.invariance.InvarianceResult` whose ``table`` has, per level, the
     standard and scaled statistics, ``cfi_scaled``/``tli_scaled``/``rmsea_scaled`` (used by the
     decision rule), ``srmr``, the scaled-shifted ``chisq_diff``/``df_diff``/``p_diff``,
     ``delta_cfi``/``delta_rmsea``/``delta_srmr``, ``decision`` and ``freed``.
     ``sample_stats``: precomputed ordinal statistics (lavaan's layout) instead of ``data``.
+    ``progress``: optional ``progress(done, total)`` callback counting model fits and the
+    score-test rounds of the partial search (as :func:`psychometrics.invariance.invariance`).
     """
-    from .invariance import (InvarianceResult, _fit_problem, _get_rule, _latent_comparison,
-                             _next_release, _untested_levels)
+    from .invariance import (InvarianceResult, _Progress, _fit_problem, _get_rule,
+                             _latent_comparison, _next_release, _untested_levels)
     from .sem.ordinal_fit import fit_ordinal, ordinal_stats_from_data
     from .sem.score_test import score_test
     from .sem.syntax import parse_model
@@ -138,10 +141,14 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
     labels = list(stats_.group_labels)
     n_per_group = {g: int(s.nobs) for g, s in zip(labels, stats_.groups)}
 
+    counter = _Progress(progress, len(list(levels)))   # fits and score-test rounds
+
     def fit_level(level, released):
-        return fit_ordinal(model, None, sample_stats=stats_, estimator=est, std_lv=True,
+        fit_ = fit_ordinal(model, None, sample_stats=stats_, estimator=est, std_lv=True,
                            group_equal=ORDINAL_EQUAL[level], group_partial=tuple(released),
                            ordinal_id="wu_estabrook_2016")
+        counter.step()
+        return fit_
 
     def _intercept_score_tests(fit_r, released_now, ov_names):
         from .sem.ordinal_fit import release_score_test
@@ -217,6 +224,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
             stopped = None
             op = ORDINAL_LEVEL_OP[level]
             for _ in range(max_release):
+                counter.expect(2)             # a score-test round and a refit
                 if level == "scalar":
                     # Wu & Estabrook: the intercepts are fixed at 0 in every group, so releasing
                     # one frees it in groups 2..: a score test of the extended model
@@ -229,6 +237,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
                     if op != "=~":
                         sel = sel[sel["lhs"].isin(ov)]
                 ranked = _ranked(sel, op, n_release_df(level))
+                counter.step()
                 release, stopped = _next_release(ranked, indicators, released, level, alpha)
                 if release is None:
                     break
@@ -315,6 +324,7 @@ def _ordinal_invariance(model: str, data: pd.DataFrame | None, group: str, order
         "estimator": est, "missing": missing, "ordered": True,
         "n_dropped_missing_group": n_dropped, "messages": notes,
     }
+    counter.finish()
     return InvarianceResult(table=table, fits=fits, freed=freed, latent_means=latent, note=note,
                             groups=labels, reference_group=labels[0], n_per_group=n_per_group,
                             n_dropped=n_dropped, rule=rule, score_tests=score_tests,

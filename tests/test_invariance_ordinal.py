@@ -97,6 +97,22 @@ def test_partial_search_releases_by_score_tests():
     assert inv.table.loc["metric (partial)", "df_diff"] < inv.table.loc["metric", "df_diff"]
 
 
+def test_progress_counts_fits_and_score_test_rounds():
+    calls = []
+    inv = ordinal_invariance(AC, None, "gender", rule="chisq", sample_stats=_ac_stats(),
+                             levels=LEVELS[:3], progress=lambda d, t: calls.append((d, t)))
+    done = [d for d, _ in calls]
+    assert done == list(range(1, len(done) + 1))
+    assert calls[-1][0] == calls[-1][1]
+    # every level and partial refit, and one score-test round per released parameter (plus
+    # the round that stopped the search, if any)
+    n_fits = 3 + len(inv.freed)
+    assert n_fits + len(inv.freed) <= done[-1] <= n_fits + len(inv.freed) + 1
+    ref = ordinal_invariance(AC, None, "gender", rule="chisq", sample_stats=_ac_stats(),
+                             levels=LEVELS[:3])
+    pd.testing.assert_frame_equal(inv.table, ref.table)
+
+
 def test_partial_scalar_search_frees_intercepts_of_later_groups():
     inv = ordinal_invariance(AC, None, "gender", rule="chisq", sample_stats={
         "groups": REF["ac_invariance"]["levels"]["configural"]["moments"],

@@ -30,7 +30,9 @@ class BlockSystem:
     block or the Schur complement is not positive definite (callers then use the dense matrix).
     """
 
-    def __init__(self, blocks: list, n: int, dense_max: int = DENSE_MAX):
+    def __init__(self, blocks: list, n: int, dense_max: int | None = None):
+        if dense_max is None:
+            dense_max = DENSE_MAX
         self.blocks = [(np.asarray(c, dtype=int), np.asarray(M, dtype=float)) for c, M in blocks]
         self.n = int(n)
         count = np.zeros(self.n, dtype=int)
