@@ -12,6 +12,7 @@ shared, big sizes are expensive):
 * ``cfa_p``:  CFA, ML, N = 1,000, p = 9 ... 200 items (factors of 6 items)
 * ``efa_p``:  EFA (minres, oblimin), N = 1,000, p = 9 ... 200 items, 3 factors
 * ``inv_g``:  invariance (configural ... strict), 12 items, 200 cases per group, 2 ... 50 groups
+  (lavaan: the four ``cfa(group.equal=)`` fits with ``fitMeasures``, up to ``--r-max-groups``)
 * ``poly_p``: polychoric correlation matrix (``pm.polychoric``, psych's defaults), N = 1,000,
   5 categories, p = 5 ... 100 items
 * ``validate_n``: the whole ``validate`` run of the simulated example study (4 instruments,
@@ -115,6 +116,37 @@ def lavaan_seconds(data, model, missing):
         return None
 
 
+R_INV = r"""
+suppressPackageStartupMessages(library(lavaan))
+a <- commandArgs(TRUE); d <- read.csv(a[1]); m <- paste(readLines(a[2]), collapse = "\n")
+eq <- list(character(0), "loadings", c("loadings", "intercepts"),
+           c("loadings", "intercepts", "residuals"))
+t <- system.time(for (e in eq) {
+  f <- cfa(m, data = d, group = "grp", group.equal = e); fitMeasures(f) })
+cat(sprintf("%.3f\n", t[["user.self"]] + t[["sys.self"]]))
+"""
+
+
+def lavaan_invariance_seconds(data, model):
+    """CPU seconds of lavaan for the four invariance models (configural ... strict) with
+    ``fitMeasures`` (no difference tests, no partial search: the data are invariant)."""
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        dp, mp, sp = Path(tmp, "d.csv"), Path(tmp, "m.txt"), Path(tmp, "inv.R")
+        data.to_csv(dp, index=False)
+        mp.write_text(model)
+        sp.write_text(R_INV)
+        res = subprocess.run(["Rscript", str(sp), str(dp), str(mp)], capture_output=True,
+                             text=True)
+    if res.returncode != 0:
+        return None
+    try:
+        return float(res.stdout.split()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
 def slope(points):
     pts = [(s, t) for s, t in points if t >= 0.01]
     if len(pts) < 2:
@@ -184,7 +216,9 @@ def series_inv_g(gs, args):
             parts.append(dj)
         d = pd.concat(parts, ignore_index=True)
         cpu, wall = timed(lambda: pm.invariance(model, d, "grp", max_groups=g))
-        rows.append((g, cpu, wall, _rss_mb(), _load(), None))
+        lav = (lavaan_invariance_seconds(d, model)
+               if not args.no_r and g <= args.r_max_groups else None)
+        rows.append((g, cpu, wall, _rss_mb(), _load(), lav))
         print(f"  invariance, {g} groups: {cpu:.2f} s CPU", flush=True)
     report("inv_g", "groups", rows)
 
@@ -228,6 +262,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--r-max-n", type=int, default=100_000)
     ap.add_argument("--r-max-p", type=int, default=72)
+    ap.add_argument("--r-max-groups", type=int, default=20)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     q = args.quick

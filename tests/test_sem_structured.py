@@ -163,3 +163,31 @@ def test_fit_through_block_solver_equals_dense_path(monkeypatch):
     # the structured vcov is the dense inverse at the same estimates
     v_dense = np.linalg.inv(fit1._n_test() * fit1.information())
     np.testing.assert_allclose(fit1.vcov(), v_dense, rtol=0, atol=1e-9 * np.abs(v_dense).max())
+
+
+def test_memoised_saturated_pieces_give_the_same_mlr_numbers(hs):
+    """MLR + FIML: the saturated-model pieces (EM, fiml_corrected's h1 matrices, the baseline
+    model and its scaling) are memoised per data set; a second model on the same data reuses
+    them and gets the numbers of a computation from scratch."""
+    from psychometrics.sem import fiml
+    rng = np.random.default_rng(11)
+    d = hs.copy()
+    cols = [f"x{i}" for i in range(1, 10)]
+    d[cols] = d[cols].mask(rng.random((len(d), 9)) < 0.1)
+    kw = dict(missing="fiml", estimator="MLR", group="school")
+    fiml._PATTERN_CACHE.clear()
+    fiml._EM_CACHE.clear()
+    first = pm.cfa(HS, d, **kw).fit_measures()
+    metric = pm.cfa(HS, d, group_equal="loadings", **kw)
+    reused = metric.fit_measures()
+    fiml._PATTERN_CACHE.clear()
+    fiml._EM_CACHE.clear()
+    fresh = pm.cfa(HS, d, group_equal="loadings", **kw).fit_measures()
+    assert reused == fresh
+    assert first["baseline_chisq_scaled"] == reused["baseline_chisq_scaled"]
+    # a new MissingPatterns of the same data takes the EM estimate from the module cache
+    y = metric.sample.groups[0].data
+    mu, sigma, it, ok = fiml.MissingPatterns(y).em()
+    ref = fiml.MissingPatterns(y)._em()
+    np.testing.assert_array_equal(mu, ref[0])
+    np.testing.assert_array_equal(sigma, ref[1])

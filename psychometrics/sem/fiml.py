@@ -98,6 +98,7 @@ def _sym_pair_sub(X, Y, r, c):
 
 
 _PATTERN_CACHE: dict = {}
+_EM_CACHE: dict = {}
 
 
 def patterns_for(data: np.ndarray) -> "MissingPatterns":
@@ -314,7 +315,7 @@ class MissingPatterns:
         cache = self.__dict__.setdefault("_cache", {})
         key = (name, np.asarray(mu, float).tobytes(), np.asarray(sigma, float).tobytes())
         if key not in cache:
-            if len(cache) > 8:
+            if len(cache) > 16:
                 cache.clear()
             cache[key] = compute(mu, sigma)
         return cache[key]
@@ -404,10 +405,22 @@ class MissingPatterns:
 
     # -- EM for the saturated model ----------------------------------------------------
     def em(self, max_iter: int = 500, tol: float = 1e-5):
+        """EM estimates of the saturated model (:meth:`_em`), computed once per data set: kept
+        on this object and in a small module cache keyed by the data's bytes (a new
+        ``MissingPatterns`` of the same data, e.g. HTMT's after the SEM fits, reuses them)."""
         key = ("em", max_iter, tol)
         cache = self.__dict__.setdefault("_em_cache", {})
         if key not in cache:
-            cache[key] = self._em(max_iter, tol)
+            import hashlib
+            y = np.ascontiguousarray(self.data)
+            dkey = (y.shape, hashlib.sha1(y.tobytes()).hexdigest(), max_iter, tol)
+            hit = _EM_CACHE.get(dkey)
+            if hit is None:
+                hit = self._em(max_iter, tol)
+                if len(_EM_CACHE) >= 16:
+                    _EM_CACHE.pop(next(iter(_EM_CACHE)))
+                _EM_CACHE[dkey] = hit
+            cache[key] = hit
         mu, sigma, it, ok = cache[key]
         return mu.copy(), sigma.copy(), it, ok
 

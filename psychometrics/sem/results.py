@@ -719,14 +719,30 @@ def fit_baseline(fit: CFAFit) -> CFAFit:
     model = Model(pt0, fit.sample)
     obj = make_objective(model, fit.sample, fit.missing, fit.estimator)
     x0 = model.start_values(fit.sample)
-    # start at the sample (h1) variances and means: the optimum for complete data
+    # start at the optimum: the sample (h1) variances and means for complete data; with FIML
+    # the available-case means and variances (N_j denominators; the independence likelihood
+    # factorises over the variables), as sem/robust.py's baseline_model
+    avail = {}
+    if fit.missing == "fiml":
+        for g, gs in enumerate(fit.sample.groups):
+            y = np.asarray(gs.data, dtype=float)
+            y = y[~np.isnan(y).all(axis=1)]
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m_ = np.nanmean(y, axis=0)
+                v_ = np.nanmean((y - m_) ** 2, axis=0)
+            if np.all(np.isfinite(m_)) and np.all(v_ > 0):
+                avail[g] = (m_, v_)
     for i in np.flatnonzero(pt0.free > 0):
         g = pt0.group[i] - 1
         gs = fit.sample.groups[g]
         S = gs.h1_cov if gs.h1_cov is not None else gs.cov
         mu = gs.h1_mean if gs.h1_mean is not None else gs.mean
         j = model.ov.index(pt0.lhs[i])
-        x0[pt0.free[i] - 1] = S[j, j] if pt0.op[i] == "~~" else mu[j]
+        if g in avail:
+            x0[pt0.free[i] - 1] = avail[g][1][j] if pt0.op[i] == "~~" else avail[g][0][j]
+        else:
+            x0[pt0.free[i] - 1] = S[j, j] if pt0.op[i] == "~~" else mu[j]
     opt = optimize(model, obj, x0, [g.nobs / fit.sample.ntotal for g in fit.sample.groups])
     b = CFAFit.__new__(CFAFit)
     b.partable, b.model, b.sample, b.objective = pt0, model, fit.sample, obj

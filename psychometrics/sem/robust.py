@@ -427,28 +427,46 @@ def _bdiag(blocks):
     return out
 
 
+def _fiml_h1_pieces(g: GroupMoments, f: float) -> dict:
+    """The saturated-model matrices of :func:`fiml_corrected` for one group with share ``f``
+    (observed and complete-data information at the EM moments, ``Wm^-1 Wc Wm^-1``, Gamma,
+    the h1 trace term and ``X Wm Gamma``), memoised on the group's patterns."""
+    def compute(mu_, sigma_):
+        wm = g.h1_observed(structured=False)
+        jm = g.first_order(structured=False)
+        wc = complete_information(g.h1_sigma, g.meanstructure)
+        wi = np.linalg.inv(wm)
+        x = (wi / f) @ (f * wc) @ (wi / f)                     # Wmi Wc Wmi
+        gm = wi @ jm @ wi / f                                 # Gamma
+        w = f * wm
+        return {"Wc": wc, "Wmi": wi, "X": x, "G": gm, "Wm_g": w,
+                "t1": float(np.sum((w @ x @ w) * gm.T)), "XWG": x @ w @ gm}
+    return g.patterns._memo(f"fiml_corrected{int(g.meanstructure)}:{float(f)!r}", g.h1_mu,
+                            g.h1_sigma, compute)
+
+
 def fiml_corrected(groups: list, baseline: Baseline, df: int, version: str = "V3") -> dict:
     """lavaan 0.6-14's ``lav_fit_fiml_corrected``: ``XX3``, ``c_hat3`` (and the baseline's)
     for the robust RMSEA/CFI/TLI with incomplete data (Zhang & Savalei)."""
     ntotal = sum(g.n for g in groups)
     fg = np.array([g.n / ntotal for g in groups])
-    Wm = [g.h1_observed(structured=False) for g in groups]
-    Jm = [g.first_order(structured=False) for g in groups]
-    Wc = [complete_information(g.h1_sigma, g.meanstructure) for g in groups]
-    Wmi = [np.linalg.inv(w) for w in Wm]
-
-    # block-diagonal pieces (per group) and the low-rank form U = Wm - L E^-1 L', L = Wm Delta
-    X_g = [(wi / f) @ (f * wc) @ (wi / f) for f, wi, wc in zip(fg, Wmi, Wc)]     # Wmi Wc Wmi
-    G_g = [wi @ j @ wi / f for f, wi, j in zip(fg, Wmi, Jm)]                      # Gamma
-    Wm_g = [f * w for f, w in zip(fg, Wm)]
+    # the saturated-model pieces depend on the data only: computed once per data set and
+    # group share (memoised on the patterns), shared by the model, its baseline and every
+    # other model of the same data (invariance levels, measurement and structural models)
+    h1p = [_fiml_h1_pieces(g, f) for g, f in zip(groups, fg)]
+    Wc = [h["Wc"] for h in h1p]
+    Wmi = [h["Wmi"] for h in h1p]
+    X_g = [h["X"] for h in h1p]
+    G_g = [h["G"] for h in h1p]
+    Wm_g = [h["Wm_g"] for h in h1p]
 
     def k_of(deltas):
         L_g = [w @ d for w, d in zip(Wm_g, deltas)]
         E = sum(d.T @ l for d, l in zip(deltas, L_g))
         Einv = np.linalg.inv(E)
         if version == "V3":
-            t1 = sum(float(np.sum((w @ x @ w) * gm.T)) for w, x, gm in zip(Wm_g, X_g, G_g))
-            t2 = sum(l.T @ (x @ w @ gm) @ l for l, x, w, gm in zip(L_g, X_g, Wm_g, G_g))
+            t1 = sum(h["t1"] for h in h1p)
+            t2 = sum(l.T @ h["XWG"] @ l for l, h in zip(L_g, h1p))
             lxl = sum(l.T @ x @ l for l, x in zip(L_g, X_g))
             lgl = sum(l.T @ gm @ l for l, gm in zip(L_g, G_g))
             return t1 - 2.0 * float(np.sum(Einv * t2.T)) + float(np.trace(Einv @ lxl @ Einv @ lgl))
@@ -664,6 +682,26 @@ def saturated_moments(patterns: MissingPatterns, missing: bool):
     return mu, sigma, {"iterations": it, "converged": ok}
 
 
+def _baseline_and_core(groups: list):
+    """:func:`baseline_model` and its :func:`sandwich_and_scaling`: they depend on the data
+    only, so they are memoised on the first group's patterns (keyed by the groups' patterns
+    and saturated moments) and shared by every model of the same data."""
+    pats = tuple(g.patterns for g in groups)
+    name = (f"baseline_core{int(groups[0].meanstructure)}:"
+            + ",".join(str(id(pt)) for pt in pats))
+    h1 = np.concatenate([np.concatenate([np.ravel(g.h1_mu), np.ravel(g.h1_sigma)])
+                         for g in groups])
+
+    def compute(mu_, sigma_):
+        base = baseline_model(groups)
+        return pats, base, sandwich_and_scaling(base.groups, base.hessian, base.df)
+    hit = groups[0].patterns._memo(name, h1, np.zeros(0), compute)
+    if len(hit[0]) == len(pats) and all(a is b for a, b in zip(hit[0], pats)):
+        return hit[1], hit[2]
+    base = baseline_model(groups)       # pragma: no cover - another object at a reused id
+    return base, sandwich_and_scaling(base.groups, base.hessian, base.df)
+
+
 def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, df: int,
                    chisq: float | None = None, h1: list | None = None,
                    curvature=None, npar_full: int | None = None) -> MLRResult:
@@ -704,8 +742,7 @@ def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, 
         core = sandwich_and_scaling(groups, H, df)
     except np.linalg.LinAlgError:
         raise
-    base = baseline_model(groups)
-    base_core = sandwich_and_scaling(base.groups, base.hessian, base.df)
+    base, base_core = _baseline_and_core(groups)
     fiml = None
     if missing:
         fiml = fiml_corrected(groups, base, df, version="V3")
