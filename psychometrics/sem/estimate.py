@@ -102,6 +102,10 @@ class _Evaluator:
         self.nfev = 0
         # the engine's RAM model: gradient by the matrix chain rule (no Delta)
         self.chain = isinstance(model, Model)
+        # objectives whose value() is value_and_gradient()'s F (same code): the line search
+        # may evaluate its first trial with the gradient
+        from .fiml import FIMLObjective
+        self.fused = type(objective) in (MLObjective, FIMLObjective)
 
     def f(self, x):
         self.nfev += 1
@@ -163,9 +167,17 @@ def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 2
             slope = grad @ grad
         t = 1.0
         accepted = False
-        for _ in range(40):
+        trial = None
+        for k_ls in range(40):
             xn = x - t * step
-            fn = ev.f(xn)
+            if k_ls == 0 and ev.fused:
+                # the full step is usually accepted: value and gradient in one pass (F is
+                # computed by the same code as ev.f, so the decisions are unchanged)
+                trial = ev.fg(xn)
+                fn = trial[0]
+            else:
+                trial = None
+                fn = ev.f(xn)
             if np.isfinite(fn) and fn <= f - 1e-4 * t * slope:
                 accepted = True
                 break
@@ -178,7 +190,7 @@ def optimize(model: Model, objective, x0: np.ndarray, weights, max_iter: int = 2
                 Hinv = None  # restart from a Fisher-scoring step
                 continue
             break
-        fn, gn, cache = ev.fg(xn)
+        fn, gn, cache = trial if trial is not None else ev.fg(xn)
         if Hinv is not None:
             sv = xn - x
             yv = gn - grad
