@@ -448,36 +448,45 @@ class MissingPatterns:
         del n_full
         converged = False
         it = 0
+        # per-pattern constants (index grids and the observed part's sums), built once
+        prep = []
+        for pt in self.patterns:
+            o = pt.observed
+            n = pt.n
+            sum_o = n * pt.mean
+            cross_oo = n * (pt.cov + np.outer(pt.mean, pt.mean))      # sum y_o y_o'
+            if len(o) == p:
+                prep.append((None, o, n, sum_o, cross_oo))
+                continue
+            m = np.setdiff1d(np.arange(p), o)
+            prep.append(((m, pt.grid, np.ix_(m, o), np.ix_(o, m), np.ix_(m, m)),
+                         o, n, sum_o, cross_oo))
         for it in range(1, max_iter + 1):
             t1 = np.zeros(p)
             t2 = np.zeros((p, p))
-            for pt in self.patterns:
-                o = pt.observed
-                n = pt.n
-                if len(o) == p:
-                    t1 += n * pt.mean
-                    t2 += n * (pt.cov + np.outer(pt.mean, pt.mean))
+            for grids, o, n, sum_o, cross_oo in prep:
+                if grids is None:
+                    t1 += sum_o
+                    t2 += cross_oo
                     continue
-                m = np.setdiff1d(np.arange(p), o)
-                soo = sigma[pt.grid]
-                smo = sigma[np.ix_(m, o)]
+                m, g_oo, g_mo, g_om, g_mm = grids
+                soo = sigma[g_oo]
+                smo = sigma[g_mo]
                 beta = np.linalg.solve(soo, smo.T).T        # p_m x p_o
                 # conditional means of the missing part for the pattern's mean / each case:
                 # E[y_m | y_o] = mu_m + beta (y_o - mu_o)  -> linear in y_o, so sums use stats
-                sum_o = n * pt.mean
-                cross_oo = n * (pt.cov + np.outer(pt.mean, pt.mean))      # sum y_o y_o'
                 a = mu[m] - beta @ mu[o]
                 sum_m = n * a + beta @ sum_o
                 cross_mo = np.outer(a, sum_o) + beta @ cross_oo           # sum E[y_m] y_o'
                 cross_mm = (n * np.outer(a, a) + np.outer(a, sum_o) @ beta.T
                             + beta @ np.outer(sum_o, a) + beta @ cross_oo @ beta.T)
-                cond = sigma[np.ix_(m, m)] - beta @ smo.T
+                cond = sigma[g_mm] - beta @ smo.T
                 t1[o] += sum_o
                 t1[m] += sum_m
-                t2[np.ix_(o, o)] += cross_oo
-                t2[np.ix_(m, o)] += cross_mo
-                t2[np.ix_(o, m)] += cross_mo.T
-                t2[np.ix_(m, m)] += cross_mm + n * cond
+                t2[g_oo] += cross_oo
+                t2[g_mo] += cross_mo
+                t2[g_om] += cross_mo.T
+                t2[g_mm] += cross_mm + n * cond
             mu = t1 / N
             sigma = t2 / N - np.outer(mu, mu)
             sigma = 0.5 * (sigma + sigma.T)
