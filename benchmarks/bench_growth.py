@@ -119,7 +119,7 @@ def lavaan_seconds(data, model, missing):
 R_INV = r"""
 suppressPackageStartupMessages(library(lavaan))
 a <- commandArgs(TRUE); d <- read.csv(a[1]); m <- paste(readLines(a[2]), collapse = "\n")
-eq <- list(character(0), "loadings", c("loadings", "intercepts"),
+eq <- list("none", "loadings", c("loadings", "intercepts"),
            c("loadings", "intercepts", "residuals"))
 t <- system.time(for (e in eq) {
   f <- cfa(m, data = d, group = "grp", group.equal = e); fitMeasures(f) })

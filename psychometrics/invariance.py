@@ -657,8 +657,10 @@ def _latent_comparison(fit, labels, n_per_group, model_name) -> pd.DataFrame:
         v = V[i, i] + V[j, j] - 2 * V[i, j]
         return float(np.sqrt(v)) if v >= 0 else float("nan")
 
+    gstr = pe["group"].astype(str)        # once, not per factor and group
+
     def grp(g):
-        return pe["group"].astype(str) == str(g)
+        return gstr == str(g)
 
     for f in lvs:
         var = pe[(pe["lhs"] == f) & (pe["op"] == "~~") & (pe["rhs"] == f)]
