@@ -104,11 +104,17 @@ class GroupMoments:
         """``Delta' J Delta`` at the implied moments, via the projected scores (summed over
         blocks of cases)."""
         k = self.delta.shape[1]
-        B = np.zeros((k, k))
+        # only the parameters this group's moments depend on (the other columns of Delta are
+        # zero: a multi-group model's meat is block-sparse)
+        cols = np.flatnonzero(np.any(self.delta != 0, axis=0))
+        d = self.delta[:, cols]
+        Bc = np.zeros((len(cols), len(cols)))
         for sc in self._score_chunks(True):
-            sd = sc @ self.delta
-            B += sd.T @ sd
-        return B / self.n
+            sd = sc @ d
+            Bc += sd.T @ sd
+        B = np.zeros((k, k))
+        B[np.ix_(cols, cols)] = Bc / self.n
+        return B
 
     def h1_observed(self, structured: bool = False) -> np.ndarray:
         """Observed information of the saturated model (per case) at the saturated moments
