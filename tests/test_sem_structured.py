@@ -191,3 +191,22 @@ def test_memoised_saturated_pieces_give_the_same_mlr_numbers(hs):
     ref = fiml.MissingPatterns(y)._em()
     np.testing.assert_array_equal(mu, ref[0])
     np.testing.assert_array_equal(sigma, ref[1])
+
+
+def test_mlr_meat_over_group_columns_equals_dense(hs):
+    """The MLR meat of each group, summed over its own parameters only, equals the dense
+    ``Delta' (S'S / n) Delta`` over all parameters."""
+    from psychometrics.sem.robust import GroupMoments
+    fit = pm.cfa(HS, hs, group="school", group_equal="loadings", estimator="MLR")
+    res = fit._robust_result
+    sample = fit.sample
+    from psychometrics.sem.fiml import patterns_for
+    for g, (D, (S, mu)) in enumerate(zip(fit.model.delta(fit.x), fit.model.implied(fit.x))):
+        pats = patterns_for(sample.groups[g].data)
+        gm = GroupMoments(pats, S, mu, sample.groups[g].h1_cov, sample.groups[g].h1_mean, D)
+        sc = gm.scores()
+        dense = D.T @ (sc.T @ sc / gm.n) @ D
+        assert np.count_nonzero(np.any(D != 0, axis=0)) < D.shape[1]
+        np.testing.assert_allclose(gm.meat(), dense, rtol=0, atol=1e-12 * np.abs(dense).max())
+        np.testing.assert_allclose(res.core.b0_groups[g], dense, rtol=0,
+                                   atol=1e-12 * np.abs(dense).max())
