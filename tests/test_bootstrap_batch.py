@@ -277,3 +277,73 @@ def test_lockstep_bfgs_runs_bfgs_per_problem():
                               X0[s], np.eye(4), tol=1e-10)
         assert st1 == "converged"
         np.testing.assert_allclose(X[s], x1, atol=1e-12)
+
+
+# ------------------------------------------------------------------- bounded engine refits
+def _count_engine_evaluations(monkeypatch):
+    """Evaluations of F of every engine refit of a draw (one list entry per refit)."""
+    import importlib
+    est = importlib.import_module("psychometrics.sem.estimate")
+    real = est.make_objective
+    counts = []
+
+    class Counting:
+        def __init__(self, obj):
+            self._obj, self._i = obj, len(counts)
+            counts.append(0)
+
+        def value(self, *a, **k):
+            counts[self._i] += 1
+            return self._obj.value(*a, **k)
+
+        def value_and_gradient(self, *a, **k):
+            counts[self._i] += 1
+            return self._obj.value_and_gradient(*a, **k)
+
+        def __getattr__(self, name):
+            return getattr(self._obj, name)
+
+    monkeypatch.setattr(est, "make_objective", lambda *a, **k: Counting(real(*a, **k)))
+    return counts
+
+
+def test_unsettled_draws_get_a_bounded_engine_refit(hs, monkeypatch):
+    # draws the lockstep refit leaves unsettled (max_iter: neither converged nor diverged) get
+    # the engine's refit within ENGINE_BUDGET * max_iter evaluations of F (at N = 20 such
+    # draws took thousands of evaluations and did not converge); beyond it they are failed
+    fit = pm.cfa(HS_MODEL, hs)
+    ref = bs.bootstrap(fit, R=6, seed=3)
+    _inject(monkeypatch, bb.MAX_ITER, [2, 5])
+    counts = _count_engine_evaluations(monkeypatch)
+    res = bs.bootstrap(fit, R=6, seed=3)          # enough budget: the engine's optimum
+    assert res.failed == [] and len(counts) == 2
+    assert max(counts) <= bs.ENGINE_BUDGET * 200
+    np.testing.assert_allclose(res.draws, ref.draws, rtol=0, atol=5e-8)
+
+    counts.clear()
+    monkeypatch.setattr(bs, "ENGINE_BUDGET", 0.02)   # 4 evaluations: too few to converge
+    with pytest.warns(PsychometricsWarning, match="2 of 6 bootstrap draws failed.*the 4 usable"):
+        res = bs.bootstrap(fit, R=6, seed=3)
+    assert res.failed == [2, 5] and res.diverged == [] and res.n_successful == 4
+    assert len(counts) == 2 and max(counts) <= 4
+    np.testing.assert_array_equal(res.draws[[0, 1, 3, 4]], ref.draws[[0, 1, 3, 4]])
+
+
+def test_small_sample_unsettled_draws_are_bounded_and_counted_alike(hs, monkeypatch):
+    # 60 cases: some resamples have no proper optimum the refits can reach (neither converged
+    # nor diverged); both paths give them the same bounded engine refit (at most
+    # ENGINE_BUDGET * max_iter evaluations of F each; unbounded, these refits took thousands)
+    # and count the same draws as failed; the usable draws agree
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pm.cfa(HS_MODEL, hs.iloc[:60])
+        counts = _count_engine_evaluations(monkeypatch)
+        a = bs.bootstrap(fit, R=12, seed=7)
+        b = _per_draw(fit, R=12, seed=7)
+    assert a.failed == b.failed and a.diverged == b.diverged == []
+    assert 0 < len(a.failed) < 12
+    assert len(counts) >= 2 * len(a.failed)
+    assert max(counts) <= bs.ENGINE_BUDGET * 200
+    ok = np.isfinite(a.draws[:, 0])
+    np.testing.assert_allclose(a.draws[ok], b.draws[ok], rtol=0, atol=1e-8)
+    assert f"{12 - len(a.failed)} of 12 usable" in a.summary()

@@ -343,3 +343,113 @@ def test_usable_draws_reported(hs_fit, monkeypatch):
     assert res.n_successful == 2 and res.diverged == [1, 3]
     assert "2 of 4 usable" in res.summary()
     assert res.to_dict()["diverged"] == 2
+
+
+# ------------------------------------------------------------------- the fit's own estimator
+@pytest.mark.parametrize("estimator,likelihood", [("ULS", "normal"), ("GLS", "normal"),
+                                                  ("ML", "wishart")])
+def test_draws_are_refitted_with_the_fits_own_estimator(hs, estimator, likelihood):
+    # each draw equals the engine's refit (its objective for the estimator / likelihood and
+    # its optimiser, from the same warm start; for ML the exact optimum) of the resampled
+    # data to 1e-8, and the
+    # engine's whole fit of the resampled data to 1e-7 (ULS's optimum is flat to rounding:
+    # engine fits from different starts differ by up to 3e-8); an ML fit of the draw differs
+    # (the check that the estimator is really passed on)
+    from psychometrics.sem.estimate import make_objective, optimize
+    from psychometrics.sem.model import Model
+    from psychometrics.sem.sample import sample_stats
+    from psychometrics.sem.ls import use_least_squares
+    from psychometrics.sem.wishart import use_wishart
+    fit = pm.cfa(HS_MODEL, hs, estimator=estimator, likelihood=likelihood)
+    res = bs.bootstrap(fit, R=3, seed=4)
+    assert res.failed == []
+    rng = np.random.default_rng(4)
+    items = [f"x{i}" for i in range(1, 10)]
+    for i in range(3):
+        d = hs.iloc[rng.integers(0, len(hs), len(hs))].reset_index(drop=True)
+        ss = sample_stats(d, items, missing="listwise")
+        if estimator in ("GLS", "ULS"):
+            use_least_squares(ss, estimator, "listwise")
+        else:
+            use_wishart(ss, likelihood, estimator, "listwise")
+        model = Model(fit.partable, ss)
+        obj = make_objective(model, ss, "listwise", estimator)
+        # ML (Wishart): the exact optimum (Newton refit); GLS/ULS: the engine's refit
+        ref = (optimize(model, obj, res.draws[i], [1.0], tol=1e-12) if estimator == "ML"
+               else optimize(model, obj, fit.x, [1.0]))
+        assert ref["converged"]
+        np.testing.assert_allclose(res.draws[i], ref["x"], rtol=0, atol=1e-8)
+        whole = pm.cfa(HS_MODEL, d, estimator=estimator, likelihood=likelihood)
+        np.testing.assert_allclose(res.draws[i], whole.x, rtol=0, atol=1e-7)
+        ml = pm.cfa(HS_MODEL, d)
+        assert np.max(np.abs(res.draws[i] - ml.x)) > 1e-4
+
+
+def test_estimators_that_cannot_be_bootstrapped_are_refused(hs_fit):
+    import copy
+    other = copy.copy(hs_fit)
+    other.estimator = "DWLS"
+    with pytest.raises(ModelError, match="cannot be bootstrapped"):
+        bs.bootstrap(other, R=3, seed=1)
+
+
+# ------------------------------------------------------------------- bounded engine refits
+def _count_engine_evaluations(monkeypatch):
+    """Evaluations of F of every engine refit of a draw (one list entry per refit)."""
+    import importlib
+    est = importlib.import_module("psychometrics.sem.estimate")
+    real = est.make_objective
+    counts = []
+
+    class Counting:
+        def __init__(self, obj):
+            self._obj, self._i = obj, len(counts)
+            counts.append(0)
+
+        def value(self, *a, **k):
+            counts[self._i] += 1
+            return self._obj.value(*a, **k)
+
+        def value_and_gradient(self, *a, **k):
+            counts[self._i] += 1
+            return self._obj.value_and_gradient(*a, **k)
+
+        def __getattr__(self, name):
+            return getattr(self._obj, name)
+
+    monkeypatch.setattr(est, "make_objective", lambda *a, **k: Counting(real(*a, **k)))
+    return counts
+
+
+def test_unsettled_draws_get_a_bounded_engine_refit_per_draw_path(hs_fit, monkeypatch):
+    # the per-draw path: draws whose quasi-Newton refit stops unsettled ("max_iter") get the
+    # engine's refit within ENGINE_BUDGET * max_iter evaluations of F; beyond it they fail
+    monkeypatch.setattr(bs, "BATCHED", False)
+    ref = bs.bootstrap(hs_fit, R=6, seed=3)
+    real = bs._fast_refit
+
+    def unsettled(chain, designs, draw, x0, h_inv, max_iter):
+        x, status = real(chain, designs, draw, x0, h_inv, max_iter)
+        return x, ("max_iter" if unsettled.n in (2, 5) else status)
+
+    def counting(*a, **k):
+        out = unsettled(*a, **k)
+        unsettled.n += 1
+        return out
+    unsettled.n = 0
+    monkeypatch.setattr(bs, "_fast_refit", counting)
+    counts = _count_engine_evaluations(monkeypatch)
+    res = bs.bootstrap(hs_fit, R=6, seed=3)       # enough budget: the engine's optimum
+    assert res.failed == [] and len(counts) == 2
+    assert max(counts) <= bs.ENGINE_BUDGET * 200
+    np.testing.assert_allclose(res.draws, ref.draws, rtol=0, atol=5e-8)
+
+    counts.clear()
+    unsettled.n = 0
+    monkeypatch.setattr(bs, "ENGINE_BUDGET", 0.02)   # 4 evaluations: too few to converge
+    with pytest.warns(PsychometricsWarning, match="2 of 6 bootstrap draws failed.*the 4 usable"):
+        res = bs.bootstrap(hs_fit, R=6, seed=3)
+    assert res.failed == [2, 5] and res.diverged == [] and res.n_successful == 4
+    assert len(counts) == 2 and max(counts) <= 4
+    np.testing.assert_array_equal(res.draws[[0, 1, 3, 4]], ref.draws[[0, 1, 3, 4]])
+    assert "4 of 6 usable" in res.summary()

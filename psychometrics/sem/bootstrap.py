@@ -11,7 +11,12 @@
   (:data:`CHUNK`) go through the same quasi-Newton iterations at once, with F and its gradient
   evaluated for all draws of a chunk as stacked arrays (:mod:`._boot_batch`); a draw's
   estimates do not depend on its chunk.  Other fits (exogenous covariates with fixed moments,
-  no warm start, listwise deletion of incomplete data) are refitted draw by draw.
+  no warm start, listwise deletion of incomplete data, GLS/ULS and ``likelihood = "wishart"``,
+  refitted by the engine with the fit's own objective) are refitted draw by draw.  Ordinal
+  (WLSMV/DWLS/ULS of polychorics) fits are refused.
+* A draw whose quasi-Newton refit neither converges nor diverges gets the engine's refit
+  within a budget of evaluations of F (:data:`ENGINE_BUDGET`): small samples (N = 20) have
+  many draws that cannot converge, which are counted as failed instead of searched for long.
 * Failed draws (the optimiser did not converge or the model could not be evaluated) are
   dropped, counted and reported (lavaan's ``error.idx``); nonadmissible draws (negative
   variances) are kept and counted, as lavaan does.
@@ -103,8 +108,10 @@ def boot_se(t) -> float:
 # ---------------------------------------------------------------------------------------------
 # refitting
 # ---------------------------------------------------------------------------------------------
-def _resampled_sample(template, draws_g):
-    """A copy of the fit's SampleStats with each group's rows replaced by ``data[idx]``."""
+def _resampled_sample(template, draws_g, estimator="ML", likelihood="normal"):
+    """A copy of the fit's SampleStats with each group's rows replaced by ``data[idx]``, with
+    the fit's moment conventions (unbiased covariances for GLS/ULS and
+    ``likelihood = "wishart"``)."""
     from .sample import GroupStats, complete_case_moments, saturated_logl
 
     ss = copy.copy(template)
@@ -119,6 +126,12 @@ def _resampled_sample(template, draws_g):
             g.h1_cov, g.h1_mean = cov, mean
             g.h1_logl = saturated_logl(n, cov)
         ss.groups.append(g)
+    if estimator in ("GLS", "ULS"):   # unbiased covariances (sem/ls.py), as the fit
+        from .ls import use_least_squares
+        use_least_squares(ss, estimator, template.missing)
+    elif likelihood == "wishart":     # sem/wishart.py
+        from .wishart import use_wishart
+        use_wishart(ss, likelihood, estimator, template.missing)
     return ss
 
 
@@ -445,32 +458,82 @@ def _fast_refit(chain, designs, draw, x0, h_inv, max_iter):
     return xb, status
 
 
+#: evaluations of F (times ``max_iter``) allowed to the engine's refit of a draw that the
+#: quasi-Newton refit left unsettled (neither converged nor diverged); a draw that needs more
+#: is counted as failed (not converged).  At N = 20 such draws took 3,000-4,000 evaluations
+#: (about 5 s) and did not converge; the ones that converged needed about 300.
+ENGINE_BUDGET = 2
+#: the same where the engine's refit is the first refit of a draw (no quasi-Newton refit
+#: before it: exogenous covariates, no warm start, GLS/ULS, listwise deletion of incomplete
+#: data); the engine normally converges in a few dozen evaluations
+ENGINE_BUDGET_FIRST = 10
+
+
+class _OutOfBudget(Exception):
+    """The engine's refit of a draw used up its evaluations of F."""
+
+
+class _BudgetObjective:
+    """The engine objective ``obj`` counting its evaluations (``n``); raises
+    :class:`_OutOfBudget` at evaluation ``budget + 1``.  Every other attribute is ``obj``'s."""
+
+    def __init__(self, obj, budget):
+        self._obj = obj
+        self.budget = budget
+        self.n = 0
+
+    def _count(self):
+        self.n += 1
+        if self.n > self.budget:
+            raise _OutOfBudget
+
+    def value(self, implied, *args, **kwargs):
+        self._count()
+        return self._obj.value(implied, *args, **kwargs)
+
+    def value_and_gradient(self, implied, *args, **kwargs):
+        self._count()
+        return self._obj.value_and_gradient(implied, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
 def _engine_refit(pt, template, missing, x0, h_inv, max_iter, draw, model=None, ss=None,
-                  fast=False):
+                  fast=False, estimator="ML", likelihood="normal", budget=None):
     """The engine's refit of one draw (its EM for FIML, its objective and optimiser): Newton
     steps for complete data, else :func:`_scoring_refit` (when the casewise quasi-Newton
-    refit was not tried, ``fast`` False) and :func:`estimate.optimize`.  Returns
-    ``(x, converged, model)``."""
+    refit was not tried, ``fast`` False) and :func:`estimate.optimize`; GLS/ULS fits (and
+    ``likelihood = "wishart"``) by :func:`estimate.optimize` on the fit's own objective
+    (:func:`objective.make_objective` with ``estimator``) of the draw's moments.  ``budget``
+    caps the evaluations of F (all stages together; None: no cap): a refit that needs more is
+    given up, not converged.  Returns ``(x, converged, model)``."""
     from .estimate import make_objective, optimize
     from .model import Model
 
     if ss is None:
-        ss = _resampled_sample(template, draw)
+        ss = _resampled_sample(template, draw, estimator, likelihood)
     if model is None:
         model = Model(pt, ss)
     else:   # a reused model (no exogenous rows): only the saturated means depend on the data
         model._sample_mean = [g.mean for g in ss.groups]
-    obj = make_objective(model, ss, missing)
+    obj = make_objective(model, ss, missing, "ML" if estimator == "MLR" else estimator)
+    if budget is not None:
+        obj = _BudgetObjective(obj, int(budget))
     weights = [g.nobs / ss.ntotal for g in ss.groups]
     conv = False
     xb = x0
-    if missing == "listwise" and hasattr(model, "idx"):
-        xb, conv = _newton_refit(model, obj, ss, x0)
-    if not conv and not fast:
-        xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
-    if not conv:
-        opt = optimize(model, obj, x0, weights, max_iter=max_iter)
-        xb, conv = opt["x"], opt["converged"]
+    ml = estimator in ("ML", "MLR")
+    try:
+        if ml and missing == "listwise" and hasattr(model, "idx"):
+            xb, conv = _newton_refit(model, obj, ss, x0)
+        if ml and not conv and not fast:
+            xb, conv = _scoring_refit(model, obj, x0, weights, h_inv)
+        if not conv:
+            opt = optimize(model, obj, x0, weights, max_iter=max_iter)
+            xb, conv = opt["x"], opt["converged"]
+    except _OutOfBudget:
+        return x0, False, model
     return xb, conv, model
 
 
@@ -486,9 +549,12 @@ def _refit_many(payload, draws, progress=None):
     incomplete rows; no EM
     saturated model, whose log-likelihood is a constant that does not move the estimates)
     with the gradient by the matrix chain rule (:class:`_RAMChain`) and quasi-Newton steps
-    from the original fit's inverse Hessian; a draw on which it does not converge is refitted
-    the engine's way (EM, its objective and optimiser), with iteration caps: a draw that
-    cannot converge is given up (counted as failed) instead of searched for long.
+    from the original fit's inverse Hessian; a draw on which it does not converge (and does not diverge) is refitted
+    the engine's way (EM, its objective and optimiser) within :data:`ENGINE_BUDGET` ``max_iter``
+    evaluations of F: a draw that cannot converge is given up (counted as failed) instead of
+    searched for long.  GLS/ULS fits and ``likelihood = "wishart"`` are refitted by the
+    engine with the fit's own objective (:data:`ENGINE_BUDGET_FIRST` ``max_iter``
+    evaluations).
     ``progress(k)`` is called after every draw.
     """
     from .fiml import CaseDesign
@@ -496,6 +562,8 @@ def _refit_many(payload, draws, progress=None):
 
     pt, template, missing, x0, h_inv = payload[:5]
     max_iter = payload[5] if len(payload) > 5 else 200
+    estimator, likelihood = payload[6:8] if len(payload) > 7 else ("ML", "normal")
+    ml = estimator in ("ML", "MLR") and likelihood == "normal"   # the casewise ML kernels
     k = len(x0)
     est = np.full((len(draws), k), np.nan)
     ok = np.zeros(len(draws), dtype=bool)
@@ -515,13 +583,13 @@ def _refit_many(payload, draws, progress=None):
                 if reuse is not None:   # the model matrices do not depend on the data
                     model = reuse
                 else:
-                    ss = _resampled_sample(template, draw)
+                    ss = _resampled_sample(template, draw, estimator, likelihood)
                     model = Model(pt, ss)
                     chain = None
                     if not np.any(np.asarray(pt.exo)) and hasattr(model, "_sample_mean"):
                         reuse = model
                 conv = False
-                fast = (designs is not None and h_inv is not None
+                fast = (ml and designs is not None and h_inv is not None
                         and (model.meanstructure or missing == "listwise"))
                 if fast:
                     if chain is None:
@@ -532,8 +600,11 @@ def _refit_many(payload, draws, progress=None):
                         diverged[i] = True
                         raise FloatingPointError("diverged")
                 if not conv:
+                    budget = (ENGINE_BUDGET if fast else ENGINE_BUDGET_FIRST) * max_iter
                     xb, conv, model = _engine_refit(pt, template, missing, x0, h_inv, max_iter,
-                                                    draw, model=model, ss=ss, fast=fast)
+                                                    draw, model=model, ss=ss, fast=fast,
+                                                    estimator=estimator, likelihood=likelihood,
+                                                    budget=budget)
             if conv and np.all(np.isfinite(xb)):
                 est[i] = xb
                 ok[i] = True
@@ -565,13 +636,15 @@ def _batch_plan(fit, template, x0, h_inv, max_iter):
     draws, or None where the lockstep path does not apply (then every draw is refitted on its
     own, :func:`_refit_many`): it covers exactly the draws :func:`_fast_refit` refits --
     FIML, or complete data under listwise deletion, a warm start with the original inverse
-    Hessian -- for RAM models without exogenous covariates (whose fixed moments change with
-    every draw)."""
+    Hessian -- for ML/MLR fits (normal likelihood) of RAM models without exogenous
+    covariates (whose fixed moments change with every draw)."""
     from ._boot_batch import BatchRAM, GroupDesign
     from .model import Model
 
     if not BATCHED or h_inv is None or np.any(np.asarray(fit.partable.exo)):
         return None
+    if _estimator(fit) not in ("ML", "MLR") or _likelihood(fit) != "normal":
+        return None     # the lockstep kernels are normal-theory ML of the raw data
     missing = fit.missing
     complete = missing == "listwise" and all(not np.isnan(g.data).any() for g in template.groups)
     if not (missing == "fiml" or complete):
@@ -593,14 +666,14 @@ def _batch_plan(fit, template, x0, h_inv, max_iter):
 def _refit_chunk(args):
     """Refit one chunk of draws in lockstep (:func:`_boot_batch.lockstep_bfgs`, the
     iterations of :func:`_fast_refit` for every draw); a draw that does not converge there
-    and did not diverge is refitted the engine's way (:func:`_engine_refit`), as the per-draw
-    path does.  Returns (estimates, converged, admissible, diverged)."""
+    and did not diverge is refitted the engine's way (:func:`_engine_refit`) within
+    :data:`ENGINE_BUDGET` ``max_iter`` evaluations of F, as the per-draw path does.  Returns (estimates, converged, admissible, diverged)."""
     import warnings as _w
     from .._blas import blas_threads
     from ._boot_batch import CONVERGED, DIVERGED, lockstep_bfgs
 
     plan, payload, draws = args
-    pt, template, missing, x0, h_inv, max_iter = payload
+    pt, template, missing, x0, h_inv, max_iter = payload[:6]
     k = len(x0)
     nb = len(draws)
     est = np.full((nb, k), np.nan)
@@ -622,7 +695,8 @@ def _refit_chunk(args):
         for i in np.flatnonzero(~conv & ~diverged):
             try:
                 xb, c, model = _engine_refit(pt, template, missing, x0, h_inv, max_iter,
-                                             draws[i], fast=True)
+                                             draws[i], fast=True,
+                                             budget=ENGINE_BUDGET * max_iter)
                 if c and np.all(np.isfinite(xb)):
                     est[i] = xb
                     ok[i] = True
@@ -739,6 +813,12 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     if not all(hasattr(fit, a) for a in ("partable", "model", "sample", "x", "missing")):
         raise ModelError("bootstrap: fit must be a fitted model from psychometrics.cfa()/sem() "
                          f"(got {type(fit).__name__})")
+    estimator, likelihood = _estimator(fit), _likelihood(fit)
+    if getattr(fit, "ordinal", False) or estimator not in ("ML", "MLR", "GLS", "ULS"):
+        raise ModelError(f"bootstrap: fits with estimator {estimator!r}"
+                         f"{' of ordinal indicators' if getattr(fit, 'ordinal', False) else ''} "
+                         "cannot be bootstrapped here; the bootstrap refits ML, MLR, GLS and ULS "
+                         "fits of continuous data")
     if not isinstance(n_jobs, (int, np.integer)) or (n_jobs < 1 and n_jobs != -1):
         raise ModelError(f"bootstrap: n_jobs must be a positive integer or -1 (got {n_jobs!r})")
     if not isinstance(R, (int, np.integer)) or R < 2:
@@ -761,8 +841,9 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     for g in template.groups:   # drop cached FIML objects before pickling
         for attr in ("_fiml_patterns", "_fiml_em"):
             g.__dict__.pop(attr, None)
-    h_inv = _initial_inverse_hessian(fit) if warm_start else None
-    payload = (fit.partable, template, fit.missing, x0, h_inv, int(max_iter))
+    h_inv = _initial_inverse_hessian(fit) if warm_start and estimator in ("ML", "MLR") else None
+    payload = (fit.partable, template, fit.missing, x0, h_inv, int(max_iter), estimator,
+               likelihood)
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     n_jobs = max(1, min(int(n_jobs), R))
@@ -859,6 +940,17 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
                            nonadmissible=nonadm, x=np.asarray(fit.x, float), defined_est=defined_est,
                            frame=frame, warnings=warn,
                            diverged=[int(i) for i in np.flatnonzero(div & ~ok)])
+
+
+def _estimator(fit) -> str:
+    """The fit's estimator (upper case; "ML" when the fit does not say)."""
+    return str(getattr(fit, "estimator", "ML") or "ML").upper()
+
+
+def _likelihood(fit) -> str:
+    """The fit's ``likelihood`` option ("normal" or "wishart")."""
+    opts = getattr(fit, "options", None) or {}
+    return str(opts.get("likelihood", "normal") or "normal").lower()
 
 
 def _progress_ticker(progress, total):
