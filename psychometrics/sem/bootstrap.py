@@ -549,12 +549,12 @@ def _refit_many(payload, draws, progress=None):
     incomplete rows; no EM
     saturated model, whose log-likelihood is a constant that does not move the estimates)
     with the gradient by the matrix chain rule (:class:`_RAMChain`) and quasi-Newton steps
-    from the original fit's inverse Hessian; a draw on which it does not converge (and does not diverge) is refitted
-    the engine's way (EM, its objective and optimiser) within :data:`ENGINE_BUDGET` ``max_iter``
-    evaluations of F: a draw that cannot converge is given up (counted as failed) instead of
-    searched for long.  GLS/ULS fits and ``likelihood = "wishart"`` are refitted by the
-    engine with the fit's own objective (:data:`ENGINE_BUDGET_FIRST` ``max_iter``
-    evaluations).
+    from the original fit's inverse Hessian; a draw on which it neither converges nor
+    diverges is refitted the engine's way (EM, its objective and optimiser) within
+    :data:`ENGINE_BUDGET` ``max_iter`` evaluations of F: a draw that cannot converge is given
+    up (counted as failed) instead of searched for long.  GLS/ULS fits and
+    ``likelihood = "wishart"`` are refitted by the engine with the fit's own objective
+    (:data:`ENGINE_BUDGET_FIRST` ``max_iter`` evaluations).
     ``progress(k)`` is called after every draw.
     """
     from .fiml import CaseDesign
