@@ -230,17 +230,24 @@ def test_unconverged_draws_go_to_the_engine_and_fail_there(hs, monkeypatch):
 
 
 def test_small_sample_draws_diverge_as_in_the_per_draw_path(hs):
-    # 12 cases, 9 variables: most resamples have fewer distinct cases than variables, so
-    # their likelihood has no maximum; both paths must detect and count the same draws
-    small = hs.iloc[:12]
+    # 15 cases, 9 variables: many resamples have fewer distinct cases than variables, so
+    # their likelihood has no maximum; both paths must detect and count the same draws.
+    # The original fit must itself have converged: both paths start every draw from its
+    # estimates, and from a non-converged start (e.g. the first 12 cases) the borderline
+    # draws' fate depends on the last digits of that start, not on the bootstrap.
+    small = hs.iloc[24:39]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = pm.cfa(HS_MODEL, small)
+    assert fit.converged and not getattr(fit, "problem", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         a = bs.bootstrap(fit, R=12, seed=5)
         b = _per_draw(fit, R=12, seed=5)
     assert a.failed == b.failed and a.diverged == b.diverged
     assert len(a.diverged) > 0
     ok = np.isfinite(a.draws[:, 0])
+    assert 0 < ok.sum() < len(ok)
     np.testing.assert_allclose(a.draws[ok], b.draws[ok], rtol=0, atol=1e-6)
 
 
