@@ -19,6 +19,7 @@ from psychometrics.sem import _boot_batch as bb
 from psychometrics.sem import bootstrap as bs
 from psychometrics.sem import sem as sem_fit
 
+from _engine_counting import _count_engine_evaluations
 from _robust_cfa import load
 
 HS_MODEL = "visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9"
@@ -287,33 +288,6 @@ def test_lockstep_bfgs_runs_bfgs_per_problem():
 
 
 # ------------------------------------------------------------------- bounded engine refits
-def _count_engine_evaluations(monkeypatch):
-    """Evaluations of F of every engine refit of a draw (one list entry per refit)."""
-    import importlib
-    est = importlib.import_module("psychometrics.sem.estimate")
-    real = est.make_objective
-    counts = []
-
-    class Counting:
-        def __init__(self, obj):
-            self._obj, self._i = obj, len(counts)
-            counts.append(0)
-
-        def value(self, *a, **k):
-            counts[self._i] += 1
-            return self._obj.value(*a, **k)
-
-        def value_and_gradient(self, *a, **k):
-            counts[self._i] += 1
-            return self._obj.value_and_gradient(*a, **k)
-
-        def __getattr__(self, name):
-            return getattr(self._obj, name)
-
-    monkeypatch.setattr(est, "make_objective", lambda *a, **k: Counting(real(*a, **k)))
-    return counts
-
-
 def test_unsettled_draws_get_a_bounded_engine_refit(hs, monkeypatch):
     # draws the lockstep refit leaves unsettled (max_iter: neither converged nor diverged) get
     # the engine's refit within ENGINE_BUDGET * max_iter evaluations of F (at N = 20 such

@@ -19,6 +19,18 @@ from scipy import linalg as sla
 DENSE_MAX = 300
 
 
+
+def _cholesky(A):
+    """``scipy.linalg.cho_factor(A, lower=True)``; a matrix that is not positive definite (or
+    gives a non-finite factor) raises ``numpy.linalg.LinAlgError``, as the dense path does."""
+    try:
+        cf = sla.cho_factor(A, lower=True, check_finite=False)
+    except sla.LinAlgError as exc:
+        raise np.linalg.LinAlgError(str(exc)) from exc
+    if not np.all(np.isfinite(cf[0])):
+        raise np.linalg.LinAlgError("non-finite factor")
+    return cf
+
 class BlockSystem:
     """``sum_g`` of ``blocks[g] = (cols_g, M_g)`` (``M_g`` symmetric, ``len(cols_g)`` square)
     as an ``n x n`` matrix.
@@ -80,12 +92,7 @@ class BlockSystem:
             if len(li):
                 A = M[np.ix_(li, li)].copy()
                 A[np.diag_indices(len(li))] += ridge
-                try:
-                    cf = sla.cho_factor(A, lower=True, check_finite=False)
-                except sla.LinAlgError as exc:
-                    raise np.linalg.LinAlgError(str(exc)) from exc
-                if not np.all(np.isfinite(cf[0])):
-                    raise np.linalg.LinAlgError("non-finite factor")
+                cf = _cholesky(A)
                 Bm = M[np.ix_(li, si)]
                 Z = sla.cho_solve(cf, Bm, check_finite=False) if len(si) else np.zeros((len(li), 0))
                 Mss = Mss - Bm.T @ Z
@@ -94,12 +101,7 @@ class BlockSystem:
             schur[np.ix_(sg, sg)] += Mss
             groups.append({"L": c[li], "cf": cf, "Z": Z, "sg": sg})
         if s:
-            try:
-                scf = sla.cho_factor(schur, lower=True, check_finite=False)
-            except sla.LinAlgError as exc:
-                raise np.linalg.LinAlgError(str(exc)) from exc
-            if not np.all(np.isfinite(scf[0])):
-                raise np.linalg.LinAlgError("non-finite factor")
+            scf = _cholesky(schur)
         else:
             scf = None
         self._fac = {"ridge": ridge, "groups": groups, "schur": scf, "s": s}
