@@ -176,11 +176,13 @@ def test_memoised_saturated_pieces_give_the_same_mlr_numbers(hs):
     d[cols] = d[cols].mask(rng.random((len(d), 9)) < 0.1)
     kw = dict(missing="fiml", estimator="MLR", group="school")
     fiml._PATTERN_CACHE.clear()
+    fiml._PATTERN_WEAK.clear()
     fiml._EM_CACHE.clear()
     first = pm.cfa(HS, d, **kw).fit_measures()
     metric = pm.cfa(HS, d, group_equal="loadings", **kw)
     reused = metric.fit_measures()
     fiml._PATTERN_CACHE.clear()
+    fiml._PATTERN_WEAK.clear()
     fiml._EM_CACHE.clear()
     fresh = pm.cfa(HS, d, group_equal="loadings", **kw).fit_measures()
     assert reused == fresh
@@ -210,3 +212,31 @@ def test_mlr_meat_over_group_columns_equals_dense(hs):
         np.testing.assert_allclose(gm.meat(), dense, rtol=0, atol=1e-12 * np.abs(dense).max())
         np.testing.assert_allclose(res.core.b0_groups[g], dense, rtol=0,
                                    atol=1e-12 * np.abs(dense).max())
+
+
+def test_large_data_patterns_are_not_kept_after_their_fits(hs, monkeypatch):
+    """issue 13 (memory at 10^6 cases): a data set above PATTERN_CACHE_MAX_BYTES is shared by
+    the fits that hold it (a model and its baseline, invariance levels) but not kept by the
+    module once they are gone; a small one stays in the strong cache."""
+    import gc
+    from psychometrics.sem import fiml
+    rng = np.random.default_rng(3)
+    d = hs.copy()
+    cols = [f"x{i}" for i in range(1, 10)]
+    d[cols] = d[cols].mask(rng.random((len(d), 9)) < 0.1)
+    fiml._PATTERN_CACHE.clear()
+    fiml._PATTERN_WEAK.clear()
+    monkeypatch.setattr(fiml, "PATTERN_CACHE_MAX_BYTES", 0)
+    fit = pm.cfa(HS, d, missing="fiml")
+    fit.fit_measures()
+    assert len(fiml._PATTERN_WEAK) == 1 and not fiml._PATTERN_CACHE
+    again = pm.cfa(HS, d, missing="fiml", std_lv=True)
+    assert fiml.patterns_for(again.sample.groups[0].data) is fiml.patterns_for(fit.sample.groups[0].data)
+    del fit, again
+    gc.collect()
+    assert len(fiml._PATTERN_WEAK) == 0
+    monkeypatch.setattr(fiml, "PATTERN_CACHE_MAX_BYTES", 16 * 2 ** 20)
+    fit = pm.cfa(HS, d, missing="fiml")
+    del fit
+    gc.collect()
+    assert len(fiml._PATTERN_CACHE) == 1

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+import weakref
 
 import numpy as np
 
@@ -98,21 +99,31 @@ def _sym_pair_sub(X, Y, r, c):
 
 
 _PATTERN_CACHE: dict = {}
+_PATTERN_WEAK: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 _EM_CACHE: dict = {}
+#: data sets up to this size (bytes) are also kept by the module cache after their fits are
+#: gone (8 entries); larger ones are shared only while a fit still holds them, so a study of
+#: 10^6 cases does not keep every instrument's data and patterns for the whole run (issue 13)
+PATTERN_CACHE_MAX_BYTES = 16 * 2 ** 20
 
 
 def patterns_for(data: np.ndarray) -> "MissingPatterns":
     """A :class:`MissingPatterns` for ``data``, shared by every fit of the same data array
     (an invariance sequence or a model and its baseline reuse the patterns, the EM estimate
-    and the saturated-model information).  Keyed by the data's bytes; keeps 8 entries."""
+    and the saturated-model information).  Keyed by the data's bytes: shared while any fit
+    holds it (weak references); small data sets are also kept in 8 strong entries."""
     import hashlib
     y = np.ascontiguousarray(np.asarray(data, dtype=float))
     key = (y.shape, hashlib.sha1(y.tobytes()).hexdigest())
     mp = _PATTERN_CACHE.get(key)
     if mp is None:
+        mp = _PATTERN_WEAK.get(key)
+    if mp is None:
+        mp = MissingPatterns(y)
+        _PATTERN_WEAK[key] = mp
+    if y.nbytes <= PATTERN_CACHE_MAX_BYTES and key not in _PATTERN_CACHE:
         if len(_PATTERN_CACHE) >= 8:
             _PATTERN_CACHE.pop(next(iter(_PATTERN_CACHE)))
-        mp = MissingPatterns(y)
         _PATTERN_CACHE[key] = mp
     return mp
 
