@@ -220,14 +220,16 @@ def test_files_are_those_of_savefig(tmp_path, lang):
     assert sum(len(font.getGlyphOrder()) for font in fonts) > 15
 
 
-def test_pdf_fonts_without_the_lean_subset_draw_the_same(tmp_path):
-    """The lean subset changes only the font tables, not a single drawn glyph: the PDF
-    rendered to pixels equals the one with matplotlib's full subset."""
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_pdf_fonts_without_the_lean_subset_draw_the_same(tmp_path, lang):
+    """The lean subset (made from the base font where it has the glyphs) changes only the
+    font tables, not a single drawn glyph: the PDF rendered to pixels equals the one with
+    matplotlib's full subset, in English and Persian."""
     import shutil
     import subprocess
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm not installed")
-    fig = F.path_diagram_figure(WAI, lang="en", correlations=CORS)
+    fig = F.path_diagram_figure(WAI, lang=lang, correlations=CORS)
     with matplotlib.pyplot.rc_context(F.SAVE_RC):
         fig.savefig(tmp_path / "full.pdf")
         with F._lean_pdf_fonts():
@@ -237,7 +239,72 @@ def test_pdf_fonts_without_the_lean_subset_draw_the_same(tmp_path):
     pix = []
     for name in ("full", "lean"):
         subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(tmp_path / f"{name}.pdf"),
-                        str(tmp_path / name)], check=True)
+                       str(tmp_path / name)], check=True)
         with Image.open(tmp_path / f"{name}.png") as im:
             pix.append(np.asarray(im.convert("L")))
     np.testing.assert_array_equal(pix[0], pix[1])
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_pdf_from_the_base_font_is_the_pdf_from_the_font_file(tmp_path, monkeypatch, lang):
+    """Every PDF is byte for byte the one whose font subsets are made from the font files
+    (no base fonts), in English and Persian; in English the base font is used."""
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    used = []
+    base_font = F._base_font
+
+    def spy(fontfile):
+        base = base_font(fontfile)
+        used.append(base is not None)
+        return base
+
+    monkeypatch.setattr(F, "_base_font", spy)
+    figs = [F.path_diagram_figure(WAI, lang=lang, correlations=CORS, title="Path"),
+            F.path_diagram_figure(WAI, lang=lang, correlations=CORS,
+                                  title="\u03c7\u00b2 \u2264 \u03b1 \u2212 \u03c9 (N = 300)")]
+    for i, fig in enumerate(figs):
+        with matplotlib.pyplot.rc_context(F.SAVE_RC):
+            with F._lean_pdf_fonts():
+                fig.savefig(tmp_path / f"base{i}.pdf", metadata={"CreationDate": None})
+            with F._lean_pdf_fonts():
+                monkeypatch.setattr(F, "_base_font", lambda fontfile: None)
+                fig.savefig(tmp_path / f"file{i}.pdf", metadata={"CreationDate": None})
+                monkeypatch.setattr(F, "_base_font", spy)
+        matplotlib.pyplot.close(fig)
+        assert (tmp_path / f"base{i}.pdf").read_bytes() == (tmp_path / f"file{i}.pdf").read_bytes()
+    assert pdf_ps.get_glyphs_subset.__module__ != F.__name__   # restored
+    if lang == "en":
+        assert used and all(used)
+
+
+def test_subset_from_the_base_font_is_the_subset_from_the_font_file():
+    """A subset made from the base font is the same font file (bytes) with the same glyph
+    map as the one made from the font file; glyphs outside the base font fall back to the
+    font file; a small font (Vazirmatn) has no base font."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    dejavu = font_manager.findfont("DejaVu Sans")
+    fontfile = font_manager.FontPath(str(dejavu), 0) if hasattr(font_manager, "FontPath") \
+        else str(dejavu)
+    base = F._base_font(fontfile)
+    assert base is not None and 500 < len(base[1]) < 3000
+    assert F._base_font(str(F.FONT_FILE)) is None
+    font = TTFont(str(dejavu))
+    cmap = font.getBestCmap()
+    inside = {font.getGlyphID(cmap[ord(c)]) for c in "Loadings \u03c7\u00b2 \u03b1 \u2212 0.85"}
+    outside = inside | {font.getGlyphID(cmap[0x0416])}          # Cyrillic: not in the base
+    assert inside <= base[1].keys() and not outside <= base[1].keys()
+    for gids in (inside, outside):
+        with F._lean_pdf_fonts():
+            with pdf_ps.get_glyphs_subset(fontfile, gids) as res:
+                fast, fast_map = pdf_ps.font_as_file(res.font).getvalue(), res.glyph_index_map
+        with F._lean_pdf_fonts():
+            F._BASE_FONTS[(str(fontfile), 0)] = None
+            try:
+                with pdf_ps.get_glyphs_subset(fontfile, gids) as res:
+                    full, full_map = pdf_ps.font_as_file(res.font).getvalue(), res.glyph_index_map
+            finally:
+                F._BASE_FONTS[(str(fontfile), 0)] = base
+        assert fast == full
+        assert {g: fast_map[g] for g in gids} == {g: full_map[g] for g in gids}
