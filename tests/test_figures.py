@@ -280,7 +280,8 @@ def test_pdf_from_the_base_font_is_the_pdf_from_the_font_file(tmp_path, monkeypa
 def test_subset_from_the_base_font_is_the_subset_from_the_font_file():
     """A subset made from the base font is the same font file (bytes) with the same glyph
     map as the one made from the font file; glyphs outside the base font fall back to the
-    font file; a small font (Vazirmatn) has no base font."""
+    font file; the base font of a small font (Vazirmatn) has all its glyphs, in Persian
+    the same bytes too."""
     from fontTools.ttLib import TTFont
     from matplotlib import font_manager
     from matplotlib.backends import _backend_pdf_ps as pdf_ps
@@ -289,7 +290,9 @@ def test_subset_from_the_base_font_is_the_subset_from_the_font_file():
         else str(dejavu)
     base = F._base_font(fontfile)
     assert base is not None and 500 < len(base[1]) < 3000
-    assert F._base_font(str(F.FONT_FILE)) is None
+    small = F._base_font(str(F.FONT_FILE))   # Vazirmatn: every glyph, no layout tables
+    assert small is not None and small[1] == {g: g for g in range(len(small[1]))}
+    assert b"GSUB" not in small[0][:400] and b"GSUB" in F.FONT_FILE.read_bytes()[:400]
     font = TTFont(str(dejavu))
     cmap = font.getBestCmap()
     inside = {font.getGlyphID(cmap[ord(c)]) for c in "Loadings \u03c7\u00b2 \u03b1 \u2212 0.85"}
@@ -308,3 +311,18 @@ def test_subset_from_the_base_font_is_the_subset_from_the_font_file():
                 F._BASE_FONTS[(str(fontfile), 0)] = base
         assert fast == full
         assert {g: fast_map[g] for g in gids} == {g: full_map[g] for g in gids}
+    vazir = font_manager.FontPath(str(F.FONT_FILE), 0) if hasattr(font_manager, "FontPath") \
+        else str(F.FONT_FILE)
+    font = TTFont(str(F.FONT_FILE))
+    cmap = font.getBestCmap()
+    gids = {font.getGlyphID(cmap[ord(c)]) for c in "\u0628\u0627\u0631 \u06f1\u06f2 WAI"}
+    gids |= set(range(300, 340))                                 # letter forms (GSUB)
+    subsets = []
+    for base in (small, None):
+        F._BASE_FONTS[(str(F.FONT_FILE), 0)] = base
+        with F._lean_pdf_fonts():
+            with pdf_ps.get_glyphs_subset(vazir, gids) as res:
+                subsets.append((pdf_ps.font_as_file(res.font).getvalue(),
+                                {g: res.glyph_index_map[g] for g in gids}))
+    F._BASE_FONTS[(str(F.FONT_FILE), 0)] = small
+    assert subsets[0] == subsets[1]

@@ -190,8 +190,8 @@ class _LeanSubset:
 BASE_FONT_RANGES = ((0x0000, 0x017F), (0x0300, 0x036F), (0x0370, 0x03FF), (0x2000, 0x206F),
                     (0x2070, 0x209F), (0x20A0, 0x20CF), (0x2100, 0x214F), (0x2200, 0x22FF))
 
-#: fonts with fewer glyphs (Vazirmatn: 1,333) are subset from the font file: a base font
-#: would hold most of them and save little
+#: the base font of a font with fewer glyphs (Vazirmatn: 1,333) keeps all of them: reduced
+#: it would hold most of them and save little
 BASE_FONT_MIN_GLYPHS = 2000
 
 #: per (font file, face index): the base font (bytes of a TrueType file) and the map from
@@ -199,25 +199,42 @@ BASE_FONT_MIN_GLYPHS = 2000
 _BASE_FONTS: dict = {}
 
 
-class _NoBase(Exception):
-    """The font is too small for a base font (:data:`BASE_FONT_MIN_GLYPHS`)."""
-
-
 class _FontBytes(io.BytesIO):
     """A font file in memory where matplotlib expects a ``FontPath`` (face 0)."""
     face_index = 0
 
 
+def _reduce_font(font, subset, options) -> dict:
+    """Subset ``font`` (in place) to the glyphs of :data:`BASE_FONT_RANGES` and their closure
+    under composite glyphs and OpenType substitutions; return the map from the old glyph
+    numbers to the new ones (the glyph order is kept)."""
+    order = font.getGlyphOrder()
+    cmap = font.getBestCmap() or {}
+    unicodes = [u for u in cmap if any(lo <= u <= hi for lo, hi in BASE_FONT_RANGES)]
+    subsetter = subset.Subsetter(options=options)
+    subsetter.populate(unicodes=unicodes)
+    # the name table is kept whole: the PDF's subset prunes it as from the font file
+    # (pruning it here would visit every table for the names they use)
+    if "name" in font:
+        font["name"].prune_post_subset = lambda *_args: True
+    subsetter.subset(font)
+    if "name" in font:
+        del font["name"].prune_post_subset
+    gids = dict(subsetter.glyph_index_map)
+    if [order[g] for g in sorted(gids)] != font.getGlyphOrder():
+        raise ValueError("glyph order not kept")   # pragma: no cover
+    return gids
+
+
 def _base_font(fontfile):
-    """``(data, gids)``: a one-time subset of ``fontfile`` (kept for this process) to the
-    glyphs of :data:`BASE_FONT_RANGES` and their closure under the font's composite glyphs
-    and OpenType substitutions (all features), with every other table except
-    :data:`PDF_DROPPED_TABLES`, the glyph names and the glyph order kept, and ``gids``
-    mapping the font file's glyph numbers to the subset's.
-    The fonts embedded in the PDFs are subsets of it, made in milliseconds instead of
-    decompiling the whole font (DejaVu Sans: 6,241 glyphs) for each PDF; ``None`` for fonts
-    of fewer than :data:`BASE_FONT_MIN_GLYPHS` glyphs or that cannot be read or subset
-    (fontTools.subset)."""
+    """``(data, gids)``: the base font of ``fontfile``, made once per process: the font
+    without :data:`PDF_DROPPED_TABLES` (which fontTools would otherwise decompile for every
+    PDF), and for a font of :data:`BASE_FONT_MIN_GLYPHS` glyphs or more also reduced to the
+    glyphs of :data:`BASE_FONT_RANGES` (:func:`_reduce_font`; DejaVu Sans: 1,158 of 6,241),
+    every other table, the glyph names and the glyph order kept (fontTools.subset); ``gids``
+    maps the font file's glyph numbers to the base font's.  The fonts embedded in the PDFs
+    are subsets of it, made in milliseconds.  ``None`` for a font fontTools cannot read or
+    subset."""
     key = (str(fontfile), getattr(fontfile, "face_index", 0))
     if key not in _BASE_FONTS:
         try:
@@ -229,24 +246,10 @@ def _base_font(fontfile):
             font = subset.load_font(key[0], options)
             try:
                 if font["maxp"].numGlyphs < BASE_FONT_MIN_GLYPHS:
-                    raise _NoBase
-                order = font.getGlyphOrder()
-                cmap = font.getBestCmap() or {}
-                unicodes = [u for u in cmap
-                            if any(lo <= u <= hi for lo, hi in BASE_FONT_RANGES)]
-                subsetter = subset.Subsetter(options=options)
-                subsetter.populate(unicodes=unicodes)
-                # the name table is kept whole: the PDF's subset prunes it as from the font
-                # file (pruning it here would visit every table for the names they use)
-                if "name" in font:
-                    font["name"].prune_post_subset = lambda *_args: True
-                subsetter.subset(font)
-                if "name" in font:
-                    del font["name"].prune_post_subset
-                gids = {old: new for old, new in subsetter.glyph_index_map.items()}
-                if [order[g] for g in sorted(gids)] != font.getGlyphOrder():
-                    raise ValueError("glyph order not kept")   # pragma: no cover
-                for tag in PDF_DROPPED_TABLES:   # used for the closure, never embedded
+                    gids = {g: g for g in range(len(font.getGlyphOrder()))}
+                else:
+                    gids = _reduce_font(font, subset, options)
+                for tag in PDF_DROPPED_TABLES:   # never embedded
                     if tag in font:
                         del font[tag]
                 buf = io.BytesIO()
@@ -254,8 +257,6 @@ def _base_font(fontfile):
                 _BASE_FONTS[key] = (buf.getvalue(), gids)
             finally:
                 font.close()
-        except _NoBase:
-            _BASE_FONTS[key] = None
         except Exception:   # pragma: no cover - fonts fontTools cannot subset
             _BASE_FONTS[key] = None
     return _BASE_FONTS[key]
