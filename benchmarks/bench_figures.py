@@ -42,20 +42,40 @@ def one(lang: str, out: Path) -> None:
             k[0] += 1
             k[1] += time.process_time() - c0
 
+    from psychometrics.report import figures
+    subsets = [0, 0.0]
+    make_subsets = figures._subset_from_base
+
+    def timed_subsets(get_glyphs_subset):
+        inner = make_subsets(get_glyphs_subset)
+
+        def subset_glyphs(*args):
+            c0 = time.process_time()
+            try:
+                return inner(*args)
+            finally:
+                subsets[0] += 1
+                subsets[1] += time.process_time() - c0
+        return subset_glyphs
+
     sim = simulate_example_study(out / "example")
     study = sim.files["study_fa" if lang == "fa" else "study"]
     pipeline._Runner.figure = timed
+    figures._subset_from_base = timed_subsets
     try:
         run = pipeline.run_validation(study, out, bootstrap=20, sem_bootstrap=0,
                                       omega_bootstrap=0, progress=Progress(stream=io.StringIO()))
     finally:
         pipeline._Runner.figure = orig
+        figures._subset_from_base = make_subsets
     total = sum(v[1] for v in per_kind.values())
     n = sum(v[0] for v in per_kind.values())
     print(f"[{lang}] figures: {n} calls, {total:.2f} s CPU (load average "
           f"{os.getloadavg()[0]:.1f})")
     for name, (cnt, secs) in sorted(per_kind.items(), key=lambda kv: -kv[1][1]):
         print(f"    {secs:6.2f} s  {cnt:2d} x {name}")
+    print(f"    of which {subsets[1]:.2f} s for {subsets[0]} PDF font subsets (base fonts "
+          "included)")
     run.report.number()
     writers = (("json", lambda: render_json(run.results, out / "results.json")),
                ("html", lambda: render_html(run.report, out / "report.html")),
