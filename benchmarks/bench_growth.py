@@ -98,15 +98,17 @@ cat(sprintf("%.3f\n", t))
 """
 
 
-def lavaan_seconds(data, model, missing):
+def _r_cpu_seconds(script, data, model, *args):
+    """Run the R ``script`` on ``data`` (CSV) and ``model`` (text file) with ``args``; return
+    the CPU seconds it prints last, or None without Rscript or when R fails."""
     if shutil.which("Rscript") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        dp, mp, sp = Path(tmp, "d.csv"), Path(tmp, "m.txt"), Path(tmp, "fit.R")
+        dp, mp, sp = Path(tmp, "d.csv"), Path(tmp, "m.txt"), Path(tmp, "run.R")
         data.to_csv(dp, index=False)
         mp.write_text(model)
-        sp.write_text(R_FIT)
-        res = subprocess.run(["Rscript", str(sp), str(dp), str(mp), missing],
+        sp.write_text(script)
+        res = subprocess.run(["Rscript", str(sp), str(dp), str(mp), *args],
                              capture_output=True, text=True)
     if res.returncode != 0:
         return None
@@ -114,6 +116,10 @@ def lavaan_seconds(data, model, missing):
         return float(res.stdout.split()[-1])
     except (ValueError, IndexError):
         return None
+
+
+def lavaan_seconds(data, model, missing):
+    return _r_cpu_seconds(R_FIT, data, model, missing)
 
 
 R_INV = r"""
@@ -130,21 +136,7 @@ cat(sprintf("%.3f\n", t[["user.self"]] + t[["sys.self"]]))
 def lavaan_invariance_seconds(data, model):
     """CPU seconds of lavaan for the four invariance models (configural ... strict) with
     ``fitMeasures`` (no difference tests, no partial search: the data are invariant)."""
-    if shutil.which("Rscript") is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        dp, mp, sp = Path(tmp, "d.csv"), Path(tmp, "m.txt"), Path(tmp, "inv.R")
-        data.to_csv(dp, index=False)
-        mp.write_text(model)
-        sp.write_text(R_INV)
-        res = subprocess.run(["Rscript", str(sp), str(dp), str(mp)], capture_output=True,
-                             text=True)
-    if res.returncode != 0:
-        return None
-    try:
-        return float(res.stdout.split()[-1])
-    except (ValueError, IndexError):
-        return None
+    return _r_cpu_seconds(R_INV, data, model)
 
 
 def slope(points):
