@@ -270,3 +270,21 @@ def test_bar_estimate_counts_down_between_updates_and_weighted_bars_hide_counts(
             live = out.getvalue().split("\r")[-1]
             assert "| appendix.docx [" in live and "/20" not in live and "left" in live
         update(20, 20)
+
+
+def test_width_of_a_terminal_that_reports_no_size(monkeypatch):
+    # a pseudo-terminal without a size (``script``, some CI consoles) reports 0 columns: the
+    # live line must not be cut to the 30-column minimum but use COLUMNS / the 100 default
+    import os
+    from psychometrics.report.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 99
+
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=None: os.terminal_size((0, 0)))
+    monkeypatch.setenv("COLUMNS", "120")
+    assert Progress(stream=Tty())._width() == 119

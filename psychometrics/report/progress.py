@@ -123,6 +123,8 @@ class Progress:
         try:
             cols = os.get_terminal_size(self.stream.fileno()).columns
         except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            cols = 0
+        if cols <= 0:   # a pseudo-terminal without a size (script, some CI consoles) says 0
             cols = shutil.get_terminal_size((100, 24)).columns
         return max(30, cols - 1)
 
