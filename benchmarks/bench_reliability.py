@@ -15,43 +15,21 @@ import cProfile
 import os
 import pstats
 import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 
-def example_runner(out_dir=None):
-    """The report runner of the simulated example study with its study file and data loaded."""
-    from psychometrics.io import load_dataset
-    from psychometrics.report.model import Report
-    from psychometrics.report.pipeline import _Runner
-    from psychometrics.scales import load_study
-    from psychometrics.simulate import simulate_example_study
-
-    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="psychometrics-rel-"))
-    sim = simulate_example_study(out / "example")
-    r = _Runner(sim.files["study"], out)
-    r.study = load_study(r.study_path)
-    r.dataset = load_dataset(r.study)
-    r.report = Report(title="", language="en")
-    r.seed = r.study.seed if r.study.seed is not None else 0
-    return r
+from _example import example_runner  # noqa: E402  (the same runner as the other scripts)
 
 
 def omega_jobs(r):
     """(label, items, n_groups) of every omega the reliability step computes."""
-    from psychometrics.report.steps import keyed_items
+    from psychometrics.report.steps import keyed_items, reliability_scales
     jobs = []
     for si in r.study.instruments:
         keyed = keyed_items(r, si)
-        factors = si.instrument.factors()
-        scales = [(f, [si.columns[i] for i in ids]) for f, ids in factors.items()]
-        if len(scales) > 1 and si.instrument.total:
-            scales.append(("total", list(keyed.columns)))
-        for name, cols in scales:
-            n_groups = len(factors) if name == "total" and len(factors) > 1 else 1
-            jobs.append((f"{si.id}/{name}", keyed[cols], n_groups))
+        jobs += [(f"{si.id}/{name}", keyed[cols], n_groups)
+                 for name, cols, n_groups in reliability_scales(si, keyed)]
     return jobs
 
 

@@ -79,6 +79,17 @@ def keyed_items(r, si) -> pd.DataFrame:
     return reverse_key(x, si.instrument, si.columns)
 
 
+def reliability_scales(si, keyed: pd.DataFrame) -> list:
+    """``(name, columns, n_groups)`` of every scale whose alpha and omega the report gives: each
+    subscale (one group factor) and, for an instrument with subscales and a total score, the
+    total (as many group factors as subscales)."""
+    factors = si.instrument.factors()
+    scales = [(f, [si.columns[i] for i in ids], 1) for f, ids in factors.items()]
+    if len(scales) > 1 and si.instrument.total:
+        scales.append(("total", list(keyed.columns), len(factors)))
+    return scales
+
+
 ROBUST_COLUMNS = ["chisq_scaled", "pvalue_scaled", "cfi_robust", "tli_robust", "rmsea_robust"]
 
 
@@ -381,13 +392,8 @@ def _reliability(r, s):
     seed = r.seed
     for si in r.study.instruments:
         keyed = keyed_items(r, si)
-        factors = si.instrument.factors()
-        scales = [(f, [si.columns[i] for i in ids]) for f, ids in factors.items()]
-        if len(scales) > 1 and si.instrument.total:
-            scales.append(("total", list(keyed.columns)))
         out[si.id] = {}
-        for name, cols in scales:
-            n_groups = len(factors) if name == "total" and len(factors) > 1 else 1
+        for name, cols, n_groups in reliability_scales(si, keyed):
             # each scale succeeds or fails on its own (a degenerate item fails its scale only)
             ao = r.guarded(s, f"reliability {si.id}/{name}", _alpha_omega, alpha, omega,
                            keyed[cols], n_groups, nb, seed,
