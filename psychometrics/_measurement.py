@@ -478,7 +478,6 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     cs = cases if cases is not None else _EMCases(x)
     w = np.asarray(w, dtype=float)
     B = w.shape[0]
-    p = cs.p
     t1_obs = w @ cs.x0
     t2_obs = cs.weighted_cross_products(w)
     N = w.sum(axis=1)

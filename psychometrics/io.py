@@ -24,10 +24,8 @@ change is recorded in ``Dataset.changes``.
 from __future__ import annotations
 
 import csv
-import functools
 import math
 import re
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +38,7 @@ import pandas as pd
 from . import _text as _text_mod
 from ._results import jsonable
 from ._text import code_key, file_problem, is_missing, normalize_text, plain, show, to_number
-from .errors import CellProblem, DataError, PsychometricsError, PsychometricsWarning, StudyError
+from .errors import CellProblem, DataError, PsychometricsWarning, StudyError
 from .scales import Study, load_study   # one way: scales.py never imports this module
 
 __all__ = ["normalize_text", "to_number", "read_data", "load_dataset", "Dataset", "Change"]

@@ -492,7 +492,6 @@ def _minres_newton(r, nf, start, lo, hi, tol=1e-12, maxit=100):
     Returns (psi, converged) -- converged False means: use the quasi-Newton fallback.
     """
     p = r.shape[0]
-    dr = np.diag(r)
 
     def evalf(psi, hess):
         ev, vec = np.linalg.eigh(r - np.diag(psi))

@@ -72,7 +72,6 @@ class SplitHalfResult:
 
 
 def _safe_name(name: str) -> str:
-    import re
     from .._text import is_name  # Unicode names (issue 12)
     return name if is_name(name) and not name.startswith(".") else None
 

@@ -344,7 +344,6 @@ class Model:
         """
         pt = self.pt
         xf = np.zeros(self.n_full)
-        pos = self.pos
         for g in range(self.ngroups):
             # FIML: the EM saturated moments (filled in by the objective) -- the complete-case
             # moments of a few complete rows are singular and give a bad start (issue 12)
