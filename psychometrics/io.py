@@ -429,9 +429,11 @@ class _ColumnCodes:
         return pd.Categorical.from_codes(codes, categories=cats)
 
 
-def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None) -> pd.DataFrame:
+def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None,
+              progress=None) -> pd.DataFrame:
     """The CSV file as a DataFrame of text cells, one categorical column per header field
-    (codes into the column's distinct texts; see :data:`CSV_CHUNK_ROWS`)."""
+    (codes into the column's distinct texts; see :data:`CSV_CHUNK_ROWS`).  ``progress``:
+    called ``progress(bytes read, bytes of the file)`` after each chunk of rows."""
     raw = path.read_bytes()
     text, enc = _decode(raw, file, encoding)        # checks the whole file decodes
     del raw
@@ -453,9 +455,12 @@ def _read_csv(path: Path, file: str, encoding: str | None, delimiter: str | None
             for col, values in zip(columns, zip(*chunk)):
                 col.add(values)
         chunk.clear()
+        if progress is not None:
+            progress(fh.buffer.tell(), size)
 
     try:
         fh = open(path, encoding=codec, newline="")
+        size = path.stat().st_size
     except OSError as exc:
         raise DataError(f"{file}: cannot be read ({exc})") from None
     try:
@@ -667,7 +672,8 @@ def _read_sav(path: Path, file: str) -> tuple[pd.DataFrame, dict]:
 
 
 def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = None,
-              delimiter: str | None = None, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+              delimiter: str | None = None, text_columns: Iterable[str] = (),
+              progress=None) -> pd.DataFrame:
     """Read a data file into a DataFrame (one row per case, a RangeIndex) and normalise it.
 
     Formats by extension: ``.csv``/``.txt``/``.tsv`` (encoding detected: UTF-8 with or
@@ -687,7 +693,9 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     become numeric (int64 when all are whole numbers and none is missing, else
     float64); other columns keep their (normalised) text, and so do ``text_columns``
     (ids: '007' and '7' stay different).  ``df.attrs["file"]``
-    names the file.  The file is only read, never written.  Raises
+    names the file.  The file is only read, never written.  ``progress``: for a CSV file,
+    called ``progress(bytes read, bytes of the file)`` while it is parsed (a progress
+    display; nothing of it enters the data).  Raises
     :class:`DataError` for a missing/unreadable file, a folder or device instead of a
     file, a file larger than :data:`MAX_DATA_BYTES`, an undecodable encoding,
     rows with the wrong number of fields or an empty/duplicate header.
@@ -703,7 +711,7 @@ def read_data(path: str | Path, *, sheet: Any = None, encoding: str | None = Non
     value_labels: dict = {}
     try:
         if ext in (".csv", ".txt", ".tsv", ".dat", ""):
-            raw = _read_csv(path, file, encoding, delimiter)
+            raw = _read_csv(path, file, encoding, delimiter, progress)
         elif ext in (".xlsx", ".xlsm"):
             raw = _read_excel(path, file, sheet)
         elif ext == ".sav":
@@ -895,8 +903,8 @@ def near_duplicate_groups(values: Iterable[str]) -> list[list[str]]:
     return [g for g in sets.values() if len(g) > 1]
 
 
-def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | None = None
-                 ) -> Dataset:
+def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | None = None,
+                 progress=None) -> Dataset:
     """Read the study's data file, clean it and validate it against the instruments.
 
     ``study``: a :class:`~psychometrics.scales.Study` or a study-file path.
@@ -905,7 +913,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     (at most 20 shown plus a count); ``"set_missing"`` sets invalid item cells
     missing, drops cases without or with a duplicate id and records all of it.
     ``data``: an already read DataFrame to use instead of the file (for tests and
-    simulations).
+    simulations).  ``progress``: passed to :func:`read_data` (bytes of a CSV file read).
 
     Steps: declared missing codes -> missing (recorded as changes); ids present and
     unique, compared as text ('007' and '7' are two cases; long ids never pass through a
@@ -926,7 +934,8 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     if mode not in ("stop", "set_missing"):
         raise StudyError(f"on_invalid must be 'stop' or 'set_missing', got {mode!r}")
     if data is None:
-        raw = read_data(study.data, text_columns=[study.id], **study.data_options)
+        raw = read_data(study.data, text_columns=[study.id], progress=progress,
+                        **study.data_options)
     else:
         if study.id not in data.columns and data.index.name == study.id:
             data = data.reset_index()

@@ -38,9 +38,9 @@ if hasattr(os, "register_at_fork"):
                         after_in_child=_LOCK.release)
 
 
-def eta(done: int, total: int, elapsed: float) -> float | None:
+def eta(done: float, total: float, elapsed: float) -> float | None:
     """Seconds left for ``total`` units after ``done`` took ``elapsed`` seconds (constant
-    rate); None before the first unit."""
+    rate); None before the first unit.  Units may be weights (bytes read, expected costs)."""
     if done <= 0 or total <= 0:
         return None
     return max(0.0, elapsed / done * (total - done))
@@ -67,6 +67,15 @@ def _bar_text(b: dict, now: float) -> tuple[str, str]:
     return f"[{'#' * fill}{'.' * (w - fill)}] {text}".rstrip(), text
 
 
+def _left_text(seconds: float, elapsed: float) -> str:
+    """``, about 12 s left`` for a step expected to take ``seconds`` that has run
+    ``elapsed``; once it runs longer, ``, longer than the 20 s expected``."""
+    left = seconds - elapsed
+    if left >= 0:
+        return f", about {_seconds(left)} left"
+    return f", longer than the {_seconds(seconds)} expected"
+
+
 def _seconds(s: float) -> str:
     """A duration for the status line: ``42 s``, ``3 min 05 s``."""
     s = int(round(s))
@@ -80,11 +89,21 @@ class Progress:
     study is read; ``extra_steps`` are steps the caller runs after the pipeline, e.g. writing
     the report).  ``stream``: default ``sys.stderr``; ``tick``: seconds between redraws of the
     live line; ``min_seconds``: a step (or bar) is redrawn only once it has run this long.
-    ``times``: seconds of every step by label (``ValidationRun.timings``).
+    ``times``: seconds of every step by label (``ValidationRun.timings``).  ``clock``: the
+    clock of every duration and estimate (default ``time.perf_counter``; tests pass a fake).
+
+    Estimates of the time left, each from what this run has measured (never a fixed guess):
+    a bar of units (``done/total`` at a constant rate, :func:`eta`); a run of steps of one
+    kind (:meth:`group`) from the seconds per unit of expected cost of the steps done; a step
+    of a kind whose cost is known beforehand (``step(..., kind=, cost=)``, e.g. a model fit of
+    ``cases x items^2``) from the seconds per unit of cost of the earlier steps of that kind
+    in this run (:meth:`expected`); a step of which one measured part (e.g. reading the file,
+    by bytes) takes a known share (:meth:`share`).
     """
 
     def __init__(self, total_steps: int = 0, *, stream=None, enabled: bool = True,
-                 extra_steps: int = 0, tick: float = 0.5, min_seconds: float = 1.0):
+                 extra_steps: int = 0, tick: float = 0.5, min_seconds: float = 1.0,
+                 clock=time.perf_counter):
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
         self.total = total_steps
@@ -95,9 +114,13 @@ class Progress:
         self.depth = 0
         self.tick = tick
         self.min_seconds = min_seconds
+        self._clock = clock
+        #: kind -> [seconds, cost] of the steps of that kind done (for :meth:`expected`)
+        self._rates: dict[str, list[float]] = {}
         # live line (terminal only)
         self._top = None            # (head + label, start time) of the running top-level step
         self._inner: list[str] = []  # labels of the nested steps running
+        self._expect: list = []      # (start, expected seconds) of the running steps, outer first
         self._bars: list[dict] = []  # bars drawn in the live line
         self._group = None          # {"what", "total", "done", "t0"}
         self._drawn = 0             # characters of the live line now on the screen
@@ -138,22 +161,34 @@ class Progress:
             if now - t0 >= self.min_seconds:
                 elapsed = f" {_seconds(now - t0)}"
         counts = ""
+        own, own_top = "", False   # the estimate of the innermost step expecting a duration
         if self._bars:
             b = self._bars[-1]
             bar, counts = _bar_text(b, now)
             detail = b["label"] or (self._inner[-1] if self._inner else "")
-        elif self._inner:
-            detail = self._inner[-1]
+        else:
+            if self._inner:
+                detail = self._inner[-1]
+            for k in range(len(self._expect) - 1, -1, -1):
+                t0_k, seconds = self._expect[k]
+                if seconds is not None:
+                    own, own_top = _left_text(seconds, now - t0_k), k == 0
+                    break
         g = self._group
-        if g is not None and self._top is not None and g["done"] > 0:
-            avg = (g["t_done"] - g["t0"]) / g["done"]
-            left = max(0.0, avg * (g["total"] - g["done"]) - (now - self._top[1]))
-            group = f"  ({g['what']} {g['done'] + 1}/{g['total']}, about {_seconds(left)} left)"
+        if g is not None and self._top is not None and g["total"] > 1:
+            left = self._group_left(g, now - self._top[1])
+            if left is not None:
+                group = (f"  ({g['what']} {g['done'] + 1}/{g['total']}, "
+                         f"about {_seconds(left)} left)")
 
         def line(step, detail, bar):
             out = f"{step} ...{elapsed}" if step else ""
+            if own and (own_top or not detail):
+                out += own
             if detail or bar:
                 out += (" | " if out else "") + detail + (" " if detail and bar else "") + bar
+                if own and not own_top and detail:
+                    out += own
             return out + group
 
         width = self._width()
@@ -176,7 +211,7 @@ class Progress:
         if not self.live:
             return
         with _LOCK:
-            now = time.perf_counter()
+            now = self._clock()
             text = final if final is not None else self._status(now)
             width = self._width()
             if len(text) > width:
@@ -194,7 +229,7 @@ class Progress:
         while not self._stop.wait(min(0.1, self.tick)):
             with _LOCK:
                 top = self._top
-                now = time.perf_counter()
+                now = self._clock()
                 if top is not None and now - top[1] >= self.min_seconds \
                         and now - self._last >= self.tick:
                     self._draw()
@@ -214,19 +249,31 @@ class Progress:
 
     # -- steps -----------------------------------------------------------------------------
     @contextmanager
-    def step(self, label: str):
+    def step(self, label: str, *, kind: str | None = None, cost: float | None = None):
         """Time one step.  Top level: ``[k/n] label ...``, on a terminal a live line with the
         time ticking, then ``[k/n] label ... 1.2 s``; on a pipe ``[k/n] label ...`` and
         ``done in 1.2 s`` lines.  A step inside a step is not counted: on a terminal it shows
-        in the live line, on a pipe as an indented pair of lines."""
+        in the live line, on a pipe as an indented pair of lines.
+
+        ``kind``, ``cost``: the step is one of a kind whose duration grows with a cost known
+        beforehand (e.g. ``"model fit"``, cases x items^2): once a step of that kind has run in
+        this run, the live line shows ``about 12 s left`` at the seconds per unit of cost
+        measured (:meth:`expected`), and this step's time joins the measurement.  A top-level
+        step inside a :meth:`group` with costs takes its kind and cost from the group."""
         nested = self.depth > 0
+        g = self._group
+        if not nested and kind is None and g is not None and g["kind"] is not None \
+                and g["started"] < g["total"]:
+            kind, cost = g["kind"], g["costs"][g["started"]]
+            g["started"] += 1
         if nested:
             head = "    "
         else:
             self.done += 1
             total = self.total + self.extra_steps if self.total else 0
             head = f"[{self.done}/{max(total, self.done)}] " if total else f"[{self.done}] "
-        t0 = time.perf_counter()
+        t0 = self._clock()
+        expect = (t0, self.expected(kind, cost))
         if self.live:
             with _LOCK:
                 if nested:
@@ -236,6 +283,8 @@ class Progress:
                         self._write("\n")
                         self._drawn = 0
                     self._top = (f"{head}{label}", t0)
+                    self._expect.clear()
+                self._expect.append(expect)
                 self._draw()
             if not nested:
                 self._start_ticker()
@@ -246,38 +295,92 @@ class Progress:
             yield self
         finally:
             self.depth -= 1
-            dt = time.perf_counter() - t0
+            dt = self._clock() - t0
             self.times[label] = dt
+            if kind is not None and cost:
+                r = self._rates.setdefault(kind, [0.0, 0.0])
+                r[0] += dt
+                r[1] += float(cost)
             if self.live:
                 if nested:
                     with _LOCK:
                         if label in self._inner:
                             self._inner.remove(label)
+                        if expect in self._expect:
+                            self._expect.remove(expect)
                 else:
                     self._stop_ticker()
                     with _LOCK:
                         self._top = None
                         self._inner.clear()
+                        self._expect.clear()
                         self._bars.clear()
                         self._draw(final=f"{head}{label} ... {dt:.1f} s")
-                        if self._group is not None:
-                            self._group["done"] += 1
-                            self._group["t_done"] = time.perf_counter()
             else:
                 self._write(f"{'    ' if nested else ''}    done in {dt:.1f} s\n")
+            if not nested and g is not None and g is self._group:
+                g["done"] += 1
+                g["spent"] += dt
+                g["spent_cost"] += g["costs"][g["done"] - 1] if g["done"] <= g["total"] else 0.0
+
+    def expected(self, kind: str | None, cost: float | None) -> float | None:
+        """Expected seconds of a step of ``kind`` with ``cost``: ``cost`` times the seconds per
+        unit of cost of the steps of that kind done so far in this run; None before the
+        first one (or without a kind or cost)."""
+        r = self._rates.get(kind) if kind is not None and cost else None
+        if not r or r[1] <= 0:
+            return None
+        return r[0] / r[1] * float(cost)
+
+    def _group_left(self, g: dict, running: float) -> float | None:
+        """Seconds left for a :meth:`group`, the running step having run ``running`` s: the
+        costs of the steps not done at the seconds per unit of cost of those done (of the
+        earlier steps of the group's kind before the first is done), less the time the
+        running step has already had, never less than the steps after it need."""
+        if g["spent_cost"] > 0:
+            rate = g["spent"] / g["spent_cost"]
+        elif g["kind"] is not None and self._rates.get(g["kind"], [0, 0])[1] > 0:
+            rate = self._rates[g["kind"]][0] / self._rates[g["kind"]][1]
+        else:
+            return None
+        costs = g["costs"]
+        k = min(g["done"], len(costs))
+        after = sum(costs[k + 1:])
+        return max(rate * after, rate * sum(costs[k:]) - running)
 
     @contextmanager
-    def group(self, what: str, total: int):
+    def group(self, what: str, total: int, *, costs=None, kind: str | None = None):
         """A run of ``total`` top-level steps of one kind (e.g. the CFA of every instrument):
-        from the second on, the live line adds ``(CFA 2/4, about 9 s left)`` -- the time left
-        for the run, at the mean time of the steps done.  Only on a terminal."""
+        the live line adds ``(CFA 2/4, about 9 s left)`` -- the time left for the run.
+        ``costs``: the expected cost of each step (e.g. cases x items^2), so that the time left
+        is the cost not done at the seconds per unit of cost of the steps done (without: each
+        step costs the same, the mean time of those done); ``kind``: the steps' kind (see
+        :meth:`step`): each step then shows its own time left once one step of the kind has
+        run, and the run's from its first step if one ran earlier.  Only on a terminal."""
         outer = self._group
-        self._group = {"what": what, "total": int(total), "done": 0,
-                       "t0": time.perf_counter(), "t_done": time.perf_counter()}
+        costs = [float(c) for c in costs] if costs is not None else [1.0] * int(total)
+        if len(costs) != int(total):
+            raise ValueError("group: one cost per step")
+        self._group = {"what": what, "total": int(total), "done": 0, "started": 0,
+                       "costs": costs, "kind": kind, "spent": 0.0, "spent_cost": 0.0}
         try:
             yield self
         finally:
             self._group = outer
+
+    def share(self, label: str, share: float, **kw):
+        """A bar for a measured part of a step that takes ``share`` (0-1) of the step's time
+        (e.g. reading a file by bytes, about half of loading the data): returns ``update(done,
+        total)`` for the part; the bar shows the whole step, the part's fraction done times
+        ``share``, and after the part the rest at the rate the part ran, counted down."""
+        n = 1000
+        update = self.bar(label, n, counts=False, **kw)
+
+        def part(done: float, total: float) -> None:
+            if total > 0:
+                update(min(n - 1, int(n * share * min(done, total) / total)))
+
+        return part
 
     def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2,
             counts: bool = True):
@@ -292,7 +395,7 @@ class Progress:
         :func:`psychometrics.sem.bootstrap.bootstrap`).  Between two calls the estimate counts
         down with the clock.  ``counts=False``: no ``done/total`` (units that are not worth
         showing, e.g. weights); an empty ``label`` shows the running inner step's label."""
-        state = {"t0": time.perf_counter(), "last": -1.0, "shown": False, "closed": False,
+        state = {"t0": self._clock(), "last": -1.0, "shown": False, "closed": False,
                  "label": label, "own_line": self.depth == 0, "counts": counts}
         width = 30
 
@@ -300,7 +403,7 @@ class Progress:
             tot = total_ or total
             if not self.live or tot <= 0 or state["closed"]:
                 return
-            now = time.perf_counter()
+            now = self._clock()
             elapsed = now - state["t0"]
             finished = done >= tot
             if not finished and (elapsed < min_seconds or now - state["last"] < interval):
