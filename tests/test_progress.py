@@ -258,7 +258,8 @@ def test_bar_estimate_counts_down_between_updates_and_weighted_bars_hide_counts(
          "own_line": False, "counts": True}
     assert _bar_text(b, 10.0) == ("[##........] 25/100, about 15 s left", "25/100, about 15 s left")
     assert _bar_text(b, 14.0)[1] == "25/100, about 11 s left"
-    assert _bar_text(b, 40.0)[1] == "25/100, about 0 s left"
+    assert _bar_text(b, 25.5)[1] == "25/100, about 0 s left"
+    assert _bar_text(b, 40.0)[1] == "25/100, longer than estimated"
     b["counts"] = False
     assert _bar_text(b, 10.0)[0] == "[##........] about 15 s left"
     out = _Terminal()

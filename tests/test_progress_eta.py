@@ -160,3 +160,14 @@ def test_csv_reader_reports_bytes_read(tmp_path, monkeypatch):
     assert done == sorted(done) and done[-1] == size and done[0] < size
     # the same data as without the callback
     pd.testing.assert_frame_equal(got, pio.read_data(path))
+
+
+def test_estimate_before_the_time_is_shown_reads_well():
+    clock = _Clock()
+    pr = Progress(stream=_Terminal(), clock=clock, tick=3600.0, min_seconds=1.0, total_steps=1)
+    pr._rates["fit"] = [4.0, 2.0]
+    with pr.step("CFA: b", kind="fit", cost=5.0):
+        clock.t += 0.5          # under min_seconds: no elapsed time yet, the estimate is shown
+        assert pr._status(clock()) == "[1/1] CFA: b ... about 10 s left"
+        clock.t += 1.5
+        assert pr._status(clock()) == "[1/1] CFA: b ... 2 s, about 8 s left"

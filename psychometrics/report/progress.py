@@ -62,8 +62,11 @@ def _bar_text(b: dict, now: float) -> tuple[str, str]:
         parts.append(_seconds(b["elapsed"]))
     text = "  ".join(parts)
     if b["left"] is not None:
-        left = max(0.0, b["left"] - (now - b["at"]))
-        text += (", " if text else "") + f"about {_seconds(left)} left"
+        left = b["left"] - (now - b["at"])
+        # counted down past zero by more than a second: the estimate was short; say so
+        # rather than show "0 s left" for as long as the unit runs
+        text += (", " if text else "") + (f"about {_seconds(max(0.0, left))} left"
+                                          if left > -1.0 else "longer than estimated")
     return f"[{'#' * fill}{'.' * (w - fill)}] {text}".rstrip(), text
 
 
@@ -184,7 +187,7 @@ class Progress:
         def line(step, detail, bar):
             out = f"{step} ...{elapsed}" if step else ""
             if own and (own_top or not detail):
-                out += own
+                out += own if elapsed or not out else " " + own[2:]
             if detail or bar:
                 out += (" | " if out else "") + detail + (" " if detail and bar else "") + bar
                 if own and not own_top and detail:
