@@ -46,12 +46,14 @@ def test_weighted_run_of_steps_estimates_from_the_cost_done():
             # 3 + 2 units left at 2 s a unit, less the 1 s the running step has had
             assert "(CFA 2/3, about 9 s left)" in pr._status(clock())
             clock.t += 20.0
-            # the running step is over its share: never less than the steps after it need
-            assert "(CFA 2/3, about 4 s left)" in pr._status(clock())
+            # the running step is over its share: at least what the steps after it need
+            assert "(CFA 2/3, more than 4 s left)" in pr._status(clock())
         with pr.step("CFA: c"):
             # rate now (2 + 21) s / 4 units; 2 units left
             assert "(CFA 3/3, about 12 s left)" in pr._status(clock())
-            clock.t += 1.0
+            clock.t += 30.0
+            # the last step over its share: no estimate rather than a stuck "0 s left"
+            assert pr._status(clock()).endswith("  (CFA 3/3)")
 
 
 def test_unweighted_run_uses_the_mean_time_of_the_steps_done():

@@ -180,9 +180,13 @@ class Progress:
         g = self._group
         if g is not None and self._top is not None and g["total"] > 1:
             left = self._group_left(g, now - self._top[1])
-            if left is not None:
-                group = (f"  ({g['what']} {g['done'] + 1}/{g['total']}, "
-                         f"about {_seconds(left)} left)")
+            group = f"  ({g['what']} {g['done'] + 1}/{g['total']}"
+            if left is not None and left[1]:     # the running step is over its share
+                group += f", more than {_seconds(left[0])} left)" if left[0] > 0 else ")"
+            elif left is not None:
+                group += f", about {_seconds(left[0])} left)"
+            else:
+                group = ""
 
         def line(step, detail, bar):
             out = f"{step} ...{elapsed}" if step else ""
@@ -335,11 +339,12 @@ class Progress:
             return None
         return r[0] / r[1] * float(cost)
 
-    def _group_left(self, g: dict, running: float) -> float | None:
-        """Seconds left for a :meth:`group`, the running step having run ``running`` s: the
-        costs of the steps not done at the seconds per unit of cost of those done (of the
-        earlier steps of the group's kind before the first is done), less the time the
-        running step has already had, never less than the steps after it need."""
+    def _group_left(self, g: dict, running: float) -> tuple[float, bool] | None:
+        """(seconds left, over) for a :meth:`group`, the running step having run ``running``
+        s: the costs of the steps not done at the seconds per unit of cost of those done (of
+        the earlier steps of the group's kind before the first is done), less the time the
+        running step has already had; once the running step has had more than its share
+        (``over``), what the steps after it need (the running one's rest is unknown)."""
         if g["spent_cost"] > 0:
             rate = g["spent"] / g["spent_cost"]
         elif g["kind"] is not None and self._rates.get(g["kind"], [0, 0])[1] > 0:
@@ -348,8 +353,9 @@ class Progress:
             return None
         costs = g["costs"]
         k = min(g["done"], len(costs))
-        after = sum(costs[k + 1:])
-        return max(rate * after, rate * sum(costs[k:]) - running)
+        after = rate * sum(costs[k + 1:])
+        left = rate * sum(costs[k:]) - running
+        return (left, False) if left >= after else (after, True)
 
     @contextmanager
     def group(self, what: str, total: int, *, costs=None, kind: str | None = None):

@@ -235,18 +235,18 @@ def step_data_changes(r):
 
 
 # ----------------------------------------------------------------------------------------------
-#: growth of a model fit's time with the number of items, for the progress display's estimate
-#: (cases x items^2.5): the 200,000-case example (4 CFAs of 6-12 items, FIML + MLR) and its
-#: 34-item measurement model (171 s) lie on it; cases x items^2 gave 96 s for the latter
-FIT_COST_EXPONENT = 2.5
+#: growth of a step's time with the number of items (cost = cases x items^b), for the
+#: progress display's estimates of the time left; b measured on the 200,000-case example
+#: (instruments of 6-12 items, two runs): screening 0.5 (mostly the MCD), EFA 1.35; model
+#: fits (FIML + MLR): 2.5, on which its 34-item measurement model (171 s) lies with the
+#: four CFAs (cases x items^2 gave 96 s); other steps (invariance, item analysis) 1
+COST_EXPONENTS = {"screening": 0.5, "EFA": 1.35, "CFA": 2.5}
 
 
 def _cost(r, n_items: int, what: str = "") -> float:
-    """Expected cost of an analysis of ``n_items`` items of every case, for the progress
-    display's estimates of the time left: cases x items^2.5 for a model fit
-    (:data:`FIT_COST_EXPONENT`), cases x items otherwise (screening, EFA, invariance: their
-    time at 200,000 cases grew about linearly with the items)."""
-    return float(r.dataset.n) * float(n_items) ** (FIT_COST_EXPONENT if what == "CFA" else 1.0)
+    """Expected cost of the step ``what`` on ``n_items`` items of every case, for the progress
+    display's estimates of the time left: cases x items^b (:data:`COST_EXPONENTS`)."""
+    return float(r.dataset.n) * float(n_items) ** COST_EXPONENTS.get(what, 1.0)
 
 
 def _each_instrument(r, prefix, what, one, key):
