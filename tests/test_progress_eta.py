@@ -173,3 +173,31 @@ def test_estimate_before_the_time_is_shown_reads_well():
         assert pr._status(clock()) == "[1/1] CFA: b ... about 10 s left"
         clock.t += 1.5
         assert pr._status(clock()) == "[1/1] CFA: b ... 2 s, about 8 s left"
+
+
+def test_part_of_a_step_done_gives_its_time_left_beside_an_inner_bar(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    clock = _Clock()
+    out = _Terminal()
+    pr = _progress(out, clock, total_steps=1)
+    with pr.step("reliability"):
+        pr.part(0, 10)                          # nothing done: no estimate
+        assert "left" not in pr._status(clock())
+        clock.t += 4.0
+        pr.part(2, 10)                          # a fifth in 4 s: 20 s in all
+        with pr.step("reliability a/total"):
+            update = pr.bar("omega bootstrap", 10, min_seconds=0.0, interval=0.0)
+            clock.t += 1.0
+            update(5)
+            line = pr._status(clock())
+            assert line.startswith("[1/1] reliability ... 5 s, about 15 s left | ")
+            assert "omega bootstrap [" in line and "5/10, about 1 s left" in line
+            update(10)
+    pr.part(5, 10)                              # no step running: nothing happens
+    assert "\r" in out.getvalue() and out.getvalue().endswith("\n")
+    off = io.StringIO()
+    pr = _progress(off, clock, total_steps=1)
+    with pr.step("reliability"):
+        clock.t += 4.0
+        pr.part(2, 10)
+    assert "left" not in off.getvalue()

@@ -164,19 +164,20 @@ class Progress:
             if now - t0 >= self.min_seconds:
                 elapsed = f" {_seconds(now - t0)}"
         counts = ""
-        own, own_top = "", False   # the estimate of the innermost step expecting a duration
+        # the estimate of the innermost step expecting a duration (a nested one only when no
+        # bar is drawn: a bar has its own; the top-level step's is shown beside a bar)
+        own, own_top = "", False
         if self._bars:
             b = self._bars[-1]
             bar, counts = _bar_text(b, now)
             detail = b["label"] or (self._inner[-1] if self._inner else "")
-        else:
-            if self._inner:
-                detail = self._inner[-1]
-            for k in range(len(self._expect) - 1, -1, -1):
-                t0_k, seconds = self._expect[k]
-                if seconds is not None:
-                    own, own_top = _left_text(seconds, now - t0_k), k == 0
-                    break
+        elif self._inner:
+            detail = self._inner[-1]
+        for k in range(len(self._expect) - 1, -1, -1):
+            t0_k, seconds = self._expect[k]
+            if seconds is not None and (k == 0 or not self._bars):
+                own, own_top = _left_text(seconds, now - t0_k), k == 0
+                break
         g = self._group
         if g is not None and self._top is not None and g["total"] > 1:
             left = self._group_left(g, now - self._top[1])
@@ -329,6 +330,17 @@ class Progress:
                 g["done"] += 1
                 g["spent"] += dt
                 g["spent_cost"] += g["costs"][g["done"] - 1] if g["done"] <= g["total"] else 0.0
+
+    def part(self, done: float, total: float) -> None:
+        """The running top-level step has done ``done`` of ``total`` units of its work (e.g. the
+        expected costs of the scales done): its live line shows the time left at the rate of
+        the part done (``about 12 s left``), until the next call.  Only on a terminal."""
+        if not self.live or self._top is None or not self._expect or total <= 0 or done <= 0:
+            return
+        with _LOCK:
+            t0 = self._expect[0][0]
+            now = self._clock()
+            self._expect[0] = (t0, (now - t0) * float(total) / min(float(done), float(total)))
 
     def expected(self, kind: str | None, cost: float | None) -> float | None:
         """Expected seconds of a step of ``kind`` with ``cost``: ``cost`` times the seconds per

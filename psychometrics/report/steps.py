@@ -406,10 +406,17 @@ def _reliability(r, s):
     nb = r.options["omega_bootstrap"]
     rows, out = [], {}
     seed = r.seed
+    # the time left of the step, on a terminal: the scales done weighted by items^2 (their
+    # pairwise moments; only the columns' names are needed here)
+    weights = {(si.id, name): len(cols) ** 2 for si in r.study.instruments
+               for name, cols, _ in reliability_scales(si, pd.DataFrame(columns=si.item_columns))}
+    done = 0.0
     for si in r.study.instruments:
         keyed = keyed_items(r, si)
         out[si.id] = {}
         for name, cols, n_groups in reliability_scales(si, keyed):
+            r.progress.part(done, sum(weights.values()))
+            done += weights[(si.id, name)]
             # each scale succeeds or fails on its own (a degenerate item fails its scale only)
             ao = r.guarded(s, f"reliability {si.id}/{name}", _alpha_omega, alpha, omega,
                            keyed[cols], n_groups, nb, seed,
