@@ -201,3 +201,20 @@ def test_part_of_a_step_done_gives_its_time_left_beside_an_inner_bar(monkeypatch
         clock.t += 4.0
         pr.part(2, 10)
     assert "left" not in off.getvalue()
+
+
+def test_a_measured_part_times_later_steps_of_its_kind_and_shows_nothing():
+    clock = _Clock()
+    out = _Terminal()
+    pr = _progress(out, clock, total_steps=2)
+    with pr.step("CFA: a"):
+        with pr.measure("model fit", 10.0):
+            clock.t += 3.0
+        clock.t += 7.0                        # the rest of the step: tables, figure
+    shown = out.getvalue()
+    assert pr.expected("model fit", 20.0) == pytest.approx(6.0)
+    with pr.step("structural model"):
+        with pr.step("fit", kind="model fit", cost=20.0):
+            clock.t += 2.0
+            assert pr._status(clock()).endswith("| fit, about 4 s left")
+    assert "model fit" not in shown

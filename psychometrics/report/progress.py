@@ -342,6 +342,20 @@ class Progress:
             now = self._clock()
             self._expect[0] = (t0, (now - t0) * float(total) / min(float(done), float(total)))
 
+    @contextmanager
+    def measure(self, kind: str, cost: float):
+        """Time a part of a step as one of ``kind`` with ``cost`` for :meth:`expected` (e.g.
+        the model fit inside a CFA step, so that a later step's fit is timed by the fits, not
+        by the whole CFA steps), showing nothing."""
+        t0 = self._clock()
+        try:
+            yield self
+        finally:
+            if cost:
+                r = self._rates.setdefault(kind, [0.0, 0.0])
+                r[0] += self._clock() - t0
+                r[1] += float(cost)
+
     def expected(self, kind: str | None, cost: float | None) -> float | None:
         """Expected seconds of a step of ``kind`` with ``cost``: ``cost`` times the seconds per
         unit of cost of the steps of that kind done so far in this run; None before the

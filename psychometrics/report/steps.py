@@ -708,7 +708,8 @@ def _cfa_one(r, si, s):
     model = si.cfa_syntax()
     data = keyed_items(r, si)
     kw = _si_fit_kwargs(r, si)
-    fit = cfa(model, data, **kw)
+    with r.progress.measure("model fit", _cost(r, data.shape[1], "CFA")):
+        fit = cfa(model, data, **kw)
     r.cfa_fits[si.id] = fit
     r.add_fit(f"cfa_{si.id}", f"CFA {_short(r, si)}", fit)
     _section_warnings(s, r.collect_warnings(f"CFA {si.id}", fit))
@@ -976,7 +977,9 @@ def step_measurement(r):
 def _measurement(r, s):
     cfa = need("sem", "cfa")
     model = measurement_syntax(r)
-    fit = cfa(model, all_items(r), **_fit_kwargs(r))
+    data = all_items(r)
+    with r.progress.measure("model fit", _cost(r, data.shape[1], "CFA")):
+        fit = cfa(model, data, **_fit_kwargs(r))
     r.measurement_fit = fit
     r.add_fit("measurement", r.t("m_measurement"), fit)
     _section_warnings(s, r.collect_warnings("measurement model", fit))
@@ -1062,7 +1065,8 @@ def _structural(r, s, model):
     sem = need("sem", "sem")
     nb = r.options["sem_bootstrap"]
     data = all_items(r)
-    with r.progress.step("fit of the structural model", kind="CFA",
+    # timed by the fits of the CFAs and the measurement model (the fit alone)
+    with r.progress.step("fit of the structural model", kind="model fit",
                          cost=_cost(r, data.shape[1], "CFA")):
         fit = sem(model, data, **_fit_kwargs(r))
     r.add_fit("structural", r.t("label_structural"), fit)
