@@ -406,9 +406,10 @@ def _reliability(r, s):
     nb = r.options["omega_bootstrap"]
     rows, out = [], {}
     seed = r.seed
-    # the time left of the step, on a terminal: the scales done weighted by items^2 (their
-    # pairwise moments; only the columns' names are needed here)
-    weights = {(si.id, name): len(cols) ** 2 for si in r.study.instruments
+    # the time left of the step, on a terminal: the scales done weighted by their items (at
+    # 200,000 cases about 0.33 s an item for the 4-item subscales and the 12-item total alike;
+    # only the columns' names are needed here)
+    weights = {(si.id, name): len(cols) for si in r.study.instruments
                for name, cols, _ in reliability_scales(si, pd.DataFrame(columns=si.item_columns))}
     done = 0.0
     for si in r.study.instruments:
