@@ -99,7 +99,7 @@ class Progress:
     a bar of units (``done/total`` at a constant rate, :func:`eta`); a run of steps of one
     kind (:meth:`group`) from the seconds per unit of expected cost of the steps done; a step
     of a kind whose cost is known beforehand (``step(..., kind=, cost=)``, e.g. a model fit of
-    ``cases x items^2``) from the seconds per unit of cost of the earlier steps of that kind
+    ``cases x items^2.5``) from the seconds per unit of cost of the earlier steps of that kind
     in this run (:meth:`expected`); a step of which one measured part (e.g. reading the file,
     by bytes) takes a known share (:meth:`share`).
     """
@@ -264,7 +264,7 @@ class Progress:
         in the live line, on a pipe as an indented pair of lines.
 
         ``kind``, ``cost``: the step is one of a kind whose duration grows with a cost known
-        beforehand (e.g. ``"model fit"``, cases x items^2): once a step of that kind has run in
+        beforehand (e.g. ``"model fit"``, cases x items^2.5): once a step of that kind has run in
         this run, the live line shows ``about 12 s left`` at the seconds per unit of cost
         measured (:meth:`expected`), and this step's time joins the measurement.  A top-level
         step inside a :meth:`group` with costs takes its kind and cost from the group."""
