@@ -30,6 +30,15 @@ PAIRWISE_BLOCK = 1_000_000
 #: from this many resamples in a batch, :func:`_weighted_pairwise_moments` forms the cases' p x p
 #: products once (per block of cases) for all of them; below, it weights the data per resample
 PAIRWISE_PRODUCTS_FROM = 16
+#: :class:`_EMCases`: a missing-data pattern shared by at least this many cases enters the EM
+#: steps of the HTMT bootstrap through its weighted sums (read once per resample) instead of
+#: case by case; None: p (the number of variables), where the two cost about the same per step
+PATTERN_SUMS_FROM: float | None = None
+#: :class:`_EMCases`: from this many cases read cell by cell, their fills are dense blocks
+#: (three matrix products per EM step) instead of gathers per missing cell; below, the Python
+#: loop per resample of the dense blocks costs more (the demo's 324 cases: 1.8 against 3.8 ms
+#: a draw)
+DENSE_FILLS_FROM = 5000
 
 
 def _weighted_pairwise_moments(x: np.ndarray, w: np.ndarray, block: int | None = None):
@@ -119,9 +128,9 @@ def _boot_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     positions); it is returned as counts so that moments are weighted sums.
     """
     idx = rng.integers(0, n, size=(size, n))
-    w = np.zeros((size, n))
-    rows = np.repeat(np.arange(size), n)
-    np.add.at(w, (rows, idx.ravel()), 1.0)
+    w = np.empty((size, n))
+    for b in range(size):
+        w[b] = np.bincount(idx[b], minlength=n)
     return w
 
 
@@ -301,19 +310,54 @@ class _EMCases:
     ``E[y_j y_k | y_o]``), sorted by the p x p sum they go to.  Weighted sums for a batch of
     resamples are then matrix products of the case counts with these arrays.  Memory is
     O(n p) (the data) plus O(missing cells); nothing of size n x p^2 or cells x p is kept.
+
+    Issue 13 (1,000,000 cases): a pattern shared by at least ``pattern_from`` cases (default
+    :data:`PATTERN_SUMS_FROM`, i.e. p) enters the E-step through its weighted sums
+    ``(N_g, sum w x, sum w x x')``, formed once per resample in the same pass over the data as
+    the observed sums (:meth:`weighted_sums`); an EM step then costs O(r p^2) per such pattern
+    whatever its number of cases (with 5 % MCAR on 34 items nearly all cases are in the 600 or
+    so patterns with at most two missing items).  The cases of the rarer patterns are read
+    cell by cell: with ``dense`` (default: from :data:`DENSE_FILLS_FROM` such cases) as one contiguous block of rows and three matrix
+    products per step (:meth:`_dense_fills`), else by the gathers of the path before (kept to
+    check against).  Every split is the same E-step (Little & Rubin 2002, ch. 8) up to
+    rounding.  The rows of ``x0`` are reordered once so that each block is contiguous.
     """
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, pattern_from: float | None = None,
+                 dense: bool | None = None):
         x = np.asarray(x, dtype=float)
         n, p = x.shape
         self.n, self.p = n, p
         obs = ~np.isnan(x)
-        self.x0 = np.where(obs, x, 0.0)
-        keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+        keys, inverse, counts = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
         inverse = np.asarray(inverse).ravel()
-        ci, cj = np.nonzero(~obs)                  # missing cells, by case then variable
+        # patterns shared by at least `pattern_from` cases (p by default) enter the E-step
+        # through their weighted sums (N_g, sum w x, sum w x x'), read once per resample; the
+        # cases of rarer patterns keep their missing cells (treated as complete in the cell
+        # arrays below for the others)
+        if pattern_from is None:
+            pattern_from = PATTERN_SUMS_FROM
+        thr = p if pattern_from is None else pattern_from
+        stat = counts >= max(thr, 1)
+        self._pattern_sums_init(keys, inverse, counts, stat)
+        obs_cell = obs | stat[inverse][:, None]
+        ci, cj = np.nonzero(~obs_cell)             # missing cells, by case then variable
         self.ci, self.cj = ci, cj
-        n_mis = (~obs).sum(axis=1)
+        n_mis = (~obs_cell).sum(axis=1)
+        if dense is None:       # few such cases (small data): the gathers cost less per step
+            dense = int((n_mis > 0).sum()) >= DENSE_FILLS_FROM
+        # the zero-filled data, its rows reordered once: the cases of the patterns read through
+        # their sums (pattern by pattern), the other complete cases, then the cases with missing
+        # cells, so that each of these is a contiguous block (``pos``: a case's row in ``x0``;
+        # case counts stay in the order of the data)
+        rare = np.flatnonzero(n_mis > 0)
+        other = np.setdiff1d(self.rest_rows, rare, assume_unique=True)
+        self.perm = np.concatenate([self.stat_rows, other, rare])
+        self.pos = np.empty(n, dtype=np.intp)
+        self.pos[self.perm] = np.arange(n)
+        self.x0 = x[self.perm]
+        np.nan_to_num(self.x0, copy=False, nan=0.0)
+        self.rest_rows = self.perm[self.stat_rows.size:]
         first = np.concatenate([[0], np.cumsum(n_mis)])[:-1]     # first cell of each case
         # cells sorted by variable, for the sums x_l * E[y_j] over the cells of variable j
         self.by_j = np.argsort(cj, kind="stable")
@@ -322,7 +366,7 @@ class _EMCases:
         self.j_vars = js[self.j_starts] if js.size else js
         ends = np.r_[self.j_starts[1:], js.size] if js.size else js
         self.j_slices = [self.by_j[a:b] for a, b in zip(self.j_starts, ends)]
-        self.ci_j = [ci[sl] for sl in self.j_slices]   # the cases of each variable's cells
+        self.ci_j = [self.pos[ci[sl]] for sl in self.j_slices]   # rows (in x0) of each variable's cells
         # pattern groups by number of missing variables r: the missing sets (Pg x r), the
         # group's cells (case by case), each case's pattern row, and all pairs of cells of
         # the same case (ordered, with c1 == c2) with their position in the conditional cov
@@ -335,7 +379,7 @@ class _EMCases:
             cells = np.flatnonzero(n_mis[ci] == r)
             cases = np.flatnonzero(n_mis == r)
             f = first[cases]
-            qa = np.arange(r)
+            qa = np.arange(r if not dense else 0)
             c1 = (f[:, None, None] + qa[None, :, None] + 0 * qa[None, None, :]).ravel()
             c2 = (f[:, None, None] + 0 * qa[None, :, None] + qa[None, None, :]).ravel()
             kcase = np.array([row_of[int(k)] for k in inverse[cases]])
@@ -344,10 +388,12 @@ class _EMCases:
             pq2 = np.tile(np.tile(qa, r), cases.size)
             start = sum(len(c) for c in pair_c1)
             self.groups.append({"M": M, "r": int(r), "cells": cells, "kcase": kcase,
+                                "cases": cases, "mm": (M[:, :, None] * p + M[:, None, :]).ravel(),
                                 "pairs": np.arange(start, start + c1.size), "pk": pk,
                                 "pq1": pq1, "pq2": pq2})
-            pair_c1.append(c1)
-            pair_c2.append(c2)
+            if not dense:
+                pair_c1.append(c1)
+                pair_c2.append(c2)
         pc1 = np.concatenate(pair_c1) if pair_c1 else np.zeros(0, int)
         pc2 = np.concatenate(pair_c2) if pair_c2 else np.zeros(0, int)
         # the pairs sorted by their target cell (j, k) of the p x p sums, so that one
@@ -362,6 +408,176 @@ class _EMCases:
         ts = tgt[order]
         self.p_starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]) if ts.size else ts
         self.p_targets = ts[self.p_starts] if ts.size else ts
+        # dense fills (default): the cases with missing cells (rows ``rare``) as one contiguous
+        # block, each cell's row in it
+        self.dense = bool(dense)
+        if self.dense:
+            self.rare = rare
+            self.x_rare = self.x0[n - rare.size:]              # a view: the last rows of x0
+            self.cell_row = np.searchsorted(rare, ci)
+
+    def _pattern_sums_init(self, keys, inverse, counts, stat):
+        """The cases of the patterns read through weighted sums (``stat``: one flag per
+        pattern), sorted by pattern; the others' rows; and, for the incomplete patterns among
+        them grouped by their number r of missing variables, the missing sets and the flat
+        p x p positions their fills are added to."""
+        p = self.p
+        rows = np.flatnonzero(stat[inverse])
+        order = np.argsort(inverse[rows], kind="stable")
+        self.stat_rows = rows[order]                       # the cases, pattern by pattern
+        pats = np.flatnonzero(stat)
+        self.stat_starts = np.r_[0, np.cumsum(counts[pats])]
+        self.rest_rows = np.flatnonzero(~stat[inverse])    # cases of the rarer patterns
+        n_mis = (~keys[pats]).sum(axis=1)
+        self.fill_index = np.flatnonzero(n_mis > 0)        # positions among the stat patterns
+        self.pat_groups = []
+        for r in np.unique(n_mis[n_mis > 0]):
+            sel = np.flatnonzero(n_mis[self.fill_index] == r)   # positions among fill patterns
+            M = np.array([np.flatnonzero(~keys[pats[self.fill_index[t]]]) for t in sel])
+            self.pat_groups.append({
+                "r": int(r), "sel": sel, "M": M,
+                "t1": M.ravel(),
+                "rows": (M[:, :, None] * p + np.arange(p)[None, None, :]).ravel(),
+                "mm": (M[:, :, None] * p + M[:, None, :]).ravel()})
+
+    def weighted_sums(self, w: np.ndarray):
+        """The sums an EM step of the resamples ``w`` (case counts, B x n) starts from, in one
+        pass over the cases: ``t1_obs`` (B x p) and ``t2_obs`` (B x p x p), ``sum_i w_bi x_i``
+        and ``sum_i w_bi x_i x_i'`` over all cases (missing cells as 0), ``N`` (B), and for the
+        patterns read through their sums (``pattern_from`` cases or more) the tuple
+        ``(N_g (B x G), S1_g (B x G x p), S2_g (B x G x p x p))`` of the same sums over each
+        pattern's cases (or None when there are none).  ``t2_obs`` is the sum of the patterns'
+        ``S2_g`` and the other cases' cross products; for no such pattern it is
+        :meth:`weighted_cross_products`."""
+        w = np.asarray(w, dtype=float)
+        B, p = w.shape[0], self.p
+        t1_obs = w[:, self.perm] @ self.x0
+        N = w.sum(axis=1)
+        if self.fill_index.size == 0:         # no incomplete pattern read through its sums
+            return t1_obs, self.weighted_cross_products(w), N, None
+        t2 = np.zeros((B, p, p))
+        G = self.fill_index.size
+        Ng, S1, S2 = np.zeros((B, G)), np.zeros((B, G, p)), np.zeros((B, G, p, p))
+        fill_of = np.full(self.stat_starts.size - 1, -1)
+        fill_of[self.fill_index] = np.arange(G)
+        rows_per = max(1, PAIRWISE_BLOCK // p)
+        for g in range(self.stat_starts.size - 1):
+            a, b = self.stat_starts[g], self.stat_starts[g + 1]
+            t = fill_of[g]
+            s2 = t2 if t < 0 else S2[:, t]
+            for r0 in range(a, b, rows_per):
+                r1 = min(b, r0 + rows_per)
+                xb, wb = self.x0[r0:r1], w[:, self.stat_rows[r0:r1]]
+                for k in range(B):                   # one BLAS product per resample
+                    s2[k] += (xb.T * wb[k]) @ xb
+                if t >= 0:
+                    S1[:, t] += wb @ xb
+            if t >= 0:
+                Ng[:, t] = w[:, self.stat_rows[a:b]].sum(axis=1)
+        t2 += S2.sum(axis=1)
+        rest, off = self.rest_rows, self.stat_rows.size
+        for r0 in range(0, rest.size, rows_per):
+            xb, wb = self.x0[off + r0:off + r0 + rows_per], w[:, rest[r0:r0 + rows_per]]
+            for k in range(B):
+                t2[k] += (xb.T * wb[k]) @ xb
+        return t1_obs, t2, N, (Ng, S1, S2)
+
+    def _pattern_fills(self, K, mu, pst, t1, t2):
+        """Add the E-step's fills of the patterns read through their sums ``pst`` (from
+        :meth:`weighted_sums`) to ``t1`` (B x p) and ``t2`` (B x p x p), in place.
+
+        For a pattern with missing set m the fill is linear in the zero-filled case x:
+        ``E[y_m | y_o] = a + A x`` with ``C = K_mm^-1`` (= cov(y_m | y_o)), ``A = -C K_m.``
+        and ``a = C (K mu)_m``, so its weighted sums are ``N_g a + A S1``, the products with
+        the observed values ``a S1' + A S2`` and ``sum E[y_m y_m'] = N_g (a a' + C) +
+        a (A S1)' + (A S1) a' + A S2 A'`` (the same E-step as the case-wise one)."""
+        Ng, S1, S2 = pst
+        B, p = mu.shape
+        Kmu = np.matmul(K, mu[:, :, None])[:, :, 0]
+        f1 = np.zeros((B, p))
+        rowsum = np.zeros((B, p * p))
+        mmsum = np.zeros((B, p * p))
+        for g in self.pat_groups:
+            M, sel = g["M"], g["sel"]
+            C = np.linalg.inv(K[:, M[:, :, None], M[:, None, :]])          # B x G x r x r
+            A = -np.matmul(C, K[:, M, :])                                  # B x G x r x p
+            a = np.matmul(C, Kmu[:, M][..., None])[..., 0]                # B x G x r
+            n_g, s1, s2 = Ng[:, sel], S1[:, sel], S2[:, sel]
+            AS1 = np.matmul(A, s1[..., None])[..., 0]
+            AS2 = np.matmul(A, s2)
+            sf = n_g[..., None] * a + AS1
+            mo = a[..., None] * s1[:, :, None, :] + AS2
+            aAS1 = a[..., :, None] * AS1[..., None, :]
+            mm = (n_g[..., None, None] * (a[..., :, None] * a[..., None, :] + C) + aAS1
+                  + np.swapaxes(aAS1, -1, -2) + np.matmul(AS2, np.swapaxes(A, -1, -2)))
+            for b in range(B):
+                f1[b] += np.bincount(g["t1"], sf[b].ravel(), minlength=p)
+                rowsum[b] += np.bincount(g["rows"], mo[b].ravel(), minlength=p * p)
+                mmsum[b] += np.bincount(g["mm"], mm[b].ravel(), minlength=p * p)
+        t1 += f1
+        rs = rowsum.reshape(B, p, p)
+        t2 += rs
+        t2 += np.swapaxes(rs, 1, 2)
+        t2 += mmsum.reshape(B, p, p)
+
+    def _dense_fills(self, w, K, mu, t1, t2):
+        """Add the E-step's fills of the cases read cell by cell (the rarer patterns) to ``t1``
+        and ``t2`` (B x p, B x p x p), in place, with products of the contiguous block of those
+        cases (``x_rare``, zero-filled): ``U = X K - (K mu)'`` gives ``u`` at every missing cell,
+        the fills ``f = -K_mm^-1 u_m`` go into a zero-filled block ``F`` of the same shape
+        (weighted by the case counts: ``G``), and the sums are ``1'G``, ``G'X`` (+ its
+        transpose: the products of fills with observed values) and ``G'F`` (products of fills
+        within a case); the conditional covariances ``K_mm^-1`` are added once per pattern,
+        times the pattern's summed case counts."""
+        C = self.ci.size
+        if C == 0:
+            return
+        B, p = mu.shape
+        X = self.x_rare
+        nr = X.shape[0]
+        Kmu = np.matmul(K, mu[:, :, None])[:, :, 0]              # B x p
+        rows = max(1, PAIRWISE_BLOCK // p)
+        cr, cj = self.cell_row, self.cj
+        u = np.empty((C, B))
+        bounds = np.searchsorted(cr, np.arange(0, nr + rows, rows))
+        for k in range(B):
+            for t, r0 in enumerate(range(0, nr, rows)):
+                a, b = bounds[t], bounds[t + 1]
+                U = X[r0:r0 + rows] @ K[k]                     # K symmetric: row i is K x_i
+                u[a:b, k] = U[cr[a:b] - r0, cj[a:b]]
+            u[:, k] -= Kmu[k, cj]
+        f = np.empty((C, B))
+        mm = np.zeros((B, p * p))
+        for g in self.groups:
+            M, r, cells = g["M"], g["r"], g["cells"]
+            kmm = np.moveaxis(K[:, M[:, :, None], M[:, None, :]], 0, -1)   # Pg x r x r x B
+            cmm = _inv_small(kmm)                                        # cov(y_m | y_o)
+            if r == 1:
+                f[cells] = -u[cells] * cmm[g["kcase"], 0, 0]
+            else:
+                uc = u[cells].reshape(-1, 1, r, B)
+                f[cells] = -(cmm[g["kcase"]] * uc).sum(axis=2).reshape(-1, B)
+            for k in range(B):
+                nw = np.bincount(g["kcase"], w[k, g["cases"]], minlength=len(M))
+                mm[k] += np.bincount(g["mm"], (cmm[..., k] * nw[:, None, None]).ravel(),
+                                     minlength=p * p)
+        wr = w[:, self.rare]
+        for k in range(B):
+            gx = np.zeros((p, p))
+            gf = np.zeros((p, p))
+            for t, r0 in enumerate(range(0, nr, rows)):
+                a, b = bounds[t], bounds[t + 1]
+                xb = X[r0:r0 + rows]
+                F = np.zeros(xb.shape)
+                F[cr[a:b] - r0, cj[a:b]] = f[a:b, k]
+                G = F * wr[k, r0:r0 + rows, None]
+                t1[k] += G.sum(axis=0)
+                gx += G.T @ xb
+                gf += G.T @ F
+            t2[k] += gx
+            t2[k] += gx.T
+            t2[k] += gf
+        t2 += mm.reshape(B, p, p)
 
     def weighted_cross_products(self, w: np.ndarray) -> np.ndarray:
         """``(B x p x p)``: ``sum_i w_bi x_i x_i'`` over the cases (missing cells as 0) for each
@@ -371,13 +587,15 @@ class _EMCases:
         w = np.asarray(w, dtype=float)
         out = np.empty((w.shape[0], self.p, self.p))
         for b in range(w.shape[0]):
-            out[b] = (self.x0.T * w[b]) @ self.x0
+            out[b] = (self.x0.T * w[b, self.perm]) @ self.x0
         return out
 
-    def step(self, w, mu, sigma, t1_obs, t2_obs, N):
+    def step(self, w, mu, sigma, t1_obs, t2_obs, N, pst=None):
         """One EM step for a batch of resamples (case counts ``w``, B x n) from ``(mu, Sigma)``
         (B x p, B x p x p); ``t1_obs``, ``t2_obs`` the weighted sums over the observed cells
-        (zero-filled data).  Returns the new ``(mu, Sigma)``.
+        (zero-filled data); ``pst`` the sums of the patterns read through their sums (the last
+        item of :meth:`weighted_sums`; computed from ``w`` when None and there are such
+        patterns).  Returns the new ``(mu, Sigma)``.
 
         The conditional means come from the precision matrix K = Sigma^-1: for a case with
         missing set m, ``E[y_m | y_o] = mu_m - K_mm^-1 K_mo (y_o - mu_o) = -K_mm^-1 u_m`` with
@@ -386,6 +604,16 @@ class _EMCases:
         per variable."""
         B, p = mu.shape
         K = np.linalg.inv(sigma)
+        if self.dense:
+            t1, t2 = t1_obs.copy(), t2_obs.copy()
+            self._dense_fills(w, K, mu, t1, t2)
+            if self.pat_groups:
+                if pst is None:
+                    pst = self.weighted_sums(w)[3]
+                self._pattern_fills(K, mu, pst, t1, t2)
+            mu_new = t1 / N[:, None]
+            sig_new = t2 / N[:, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
+            return mu_new, 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
         C = self.ci.size
         # per-cell arrays are cells x resamples (rows gathered by cell index are contiguous)
         # u at every missing cell (case i, variable j): x0_i . K_j - (mu K)_j; the cells' cases
@@ -427,6 +655,10 @@ class _EMCases:
             t2.reshape(B, p * p)[:, self.p_targets] += np.add.reduceat(h, self.p_starts, axis=0).T
         else:
             t2 = t2_obs.copy()
+        if self.pat_groups:
+            if pst is None:
+                pst = self.weighted_sums(w)[3]
+            self._pattern_fills(K, mu, pst, t1, t2)
         mu_new = t1 / N[:, None]
         sig_new = t2 / N[:, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
         return mu_new, 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
@@ -478,16 +710,15 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     cs = cases if cases is not None else _EMCases(x)
     w = np.asarray(w, dtype=float)
     B = w.shape[0]
-    t1_obs = w @ cs.x0
-    t2_obs = cs.weighted_cross_products(w)
-    N = w.sum(axis=1)
+    t1_obs, t2_obs, N, pst = cs.weighted_sums(w)
     mu = np.repeat(np.asarray(start[0], dtype=float)[None], B, axis=0)
     sigma = np.repeat(np.asarray(start[1], dtype=float)[None], B, axis=0)
     active = np.arange(B)            # resamples not yet converged (each stops on its own)
     failed = np.zeros(B, dtype=bool)
 
     def em_step(idx, m, sg):
-        return cs.step(w[idx], m, sg, t1_obs[idx], t2_obs[idx], N[idx])
+        return cs.step(w[idx], m, sg, t1_obs[idx], t2_obs[idx], N[idx],
+                       None if pst is None else tuple(a[idx] for a in pst))
 
     for _ in range(max_iter):
         # one SQUAREM cycle (Varadhan & Roland 2008, scheme S3): two EM steps, an

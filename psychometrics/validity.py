@@ -296,8 +296,9 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
                 if em_cases is None:
                     em_cases = _EMCases(x)
                 # a step holds a few (missing cells + pairs of them + p^2) x resamples arrays
+                # (and the per-pattern sums, p^2 per pattern read through them)
                 step = max(1, min(200, int(4e6 // max(1, em_cases.ci.size + em_cases.pc1.size
-                                                      + p * p))))
+                                                      + p * p * (1 + em_cases.fill_index.size)))))
                 parts = []
                 for i in range(0, len(w), step):
                     parts.append(_em_batch(x, w[i:i + step], em_start, cases=em_cases))

@@ -69,7 +69,7 @@ def test_em_step_equals_the_case_by_case_e_step(kind):
     sigma = np.cov(np.nan_to_num(x - np.nanmean(x, axis=0)), rowvar=False) + np.eye(p)
     B = len(w)
     mus, sigs = cs.step(w, np.repeat(mu[None], B, 0), np.repeat(sigma[None], B, 0),
-                        w @ cs.x0, cs.weighted_cross_products(w), w.sum(axis=1))
+                        *cs.weighted_sums(w))
     for b in range(B):
         m1, s1 = _direct_step(x, w[b], mu, sigma)
         np.testing.assert_allclose(mus[b], m1, rtol=1e-11, atol=1e-11)
@@ -133,3 +133,47 @@ def test_htmt_fiml_ci_same_whatever_the_em_chunk(monkeypatch):
     assert calls
     pd.testing.assert_frame_equal(a.ci_lower, b.ci_lower, check_exact=False, rtol=0, atol=1e-13)
     pd.testing.assert_frame_equal(a.ci_upper, b.ci_upper, check_exact=False, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("pattern_from,dense", [(np.inf, False), (np.inf, True), (1, True),
+                                                (4, True), (4, False), (None, True)])
+def test_pattern_sums_and_dense_fills_equal_the_case_by_case_e_step(pattern_from, dense):
+    """Patterns shared by ``pattern_from`` cases or more enter the E-step through their weighted
+    sums, the others cell by cell (dense blocks or gathers): every split gives the textbook
+    E-step (issue 13: the fast path at 1,000,000 cases against the exact one)."""
+    x = _data(600, 6, 0.12, 4, block=(5, 4))
+    n, p = x.shape
+    cs = _EMCases(x, pattern_from=pattern_from, dense=dense)
+    if pattern_from == 1:
+        assert cs.ci.size == 0 and cs.pat_groups          # every pattern through its sums
+    if pattern_from == np.inf:
+        assert not cs.pat_groups
+    w = _boot_weights(np.random.default_rng(6), n, 3)
+    mu = np.nanmean(x, axis=0) - 0.2
+    sigma = np.cov(np.nan_to_num(x - np.nanmean(x, axis=0)), rowvar=False) + 0.5 * np.eye(p)
+    B = len(w)
+    t1, t2, N, pst = cs.weighted_sums(w)
+    x0 = np.nan_to_num(x)
+    np.testing.assert_allclose(t1, w @ x0, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(t2, np.einsum("bi,ij,ik->bjk", w, x0, x0), rtol=1e-12, atol=1e-9)
+    mus, sigs = cs.step(w, np.repeat(mu[None], B, 0), np.repeat(sigma[None], B, 0), t1, t2, N, pst)
+    for b in range(B):
+        m1, s1 = _direct_step(x, w[b], mu, sigma)
+        np.testing.assert_allclose(mus[b], m1, rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(sigs[b], s1, rtol=1e-11, atol=1e-11 * np.abs(s1).max())
+
+
+def test_bootstrap_em_fast_path_equals_the_cell_path():
+    """The EM of the resamples with per-pattern sums and dense fills (the default) converges to
+    the same estimates as with every incomplete case read cell by cell (the path before)."""
+    x = _data(2000, 8, 0.06, 7)
+    start = MissingPatterns(x).em()[:2]
+    w = _boot_weights(np.random.default_rng(9), len(x), 4)
+    fast = _EMCases(x)
+    assert fast.pat_groups and not fast.dense      # 2,000 cases: gathers (DENSE_FILLS_FROM)
+    _, a, ok_a = _em_batch(x, w, start, cases=fast)
+    _, d, ok_d = _em_batch(x, w, start, cases=_EMCases(x, dense=True))
+    _, b, ok_b = _em_batch(x, w, start, cases=_EMCases(x, pattern_from=np.inf, dense=False))
+    assert ok_a and ok_b and ok_d
+    np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(d, b, rtol=1e-9, atol=0)
