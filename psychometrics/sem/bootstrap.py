@@ -706,6 +706,25 @@ def _refit_chunk(args):
     return est, ok, adm, diverged
 
 
+#: (plan, payload) of the lockstep refits, set before the worker processes are forked so that
+#: they inherit it instead of receiving a pickled copy (the data) with every chunk
+_FORKED = None
+
+
+def _refit_chunk_forked(draws):
+    """:func:`_refit_chunk` in a forked worker: the plan and payload inherited (``_FORKED``)."""
+    plan, payload = _FORKED
+    return _refit_chunk((plan, payload, draws))
+
+
+def _draw_stream(rng, sizes, R):
+    """The draws' row indices (per draw, one array per group), generated one draw at a time in
+    draw order: the same numbers as a list made up front, without holding R x n indices
+    (8 GB for 1,000 draws of 1,000,000 cases)."""
+    for _ in range(R):
+        yield [rng.integers(0, n, size=n) for n in sizes]
+
+
 def _worker(args):
     from .._blas import blas_threads
     payload, draws = args[:2]
@@ -825,7 +844,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         raise ModelError(f"bootstrap: R must be an integer of at least 2 (got {R!r})")
     rng = np.random.default_rng(seed)
     sizes = [g.data.shape[0] for g in fit.sample.groups]
-    draws = [[rng.integers(0, n, size=n) for n in sizes] for _ in range(R)]
+    stream = _draw_stream(rng, sizes, R)    # the lockstep path reads it chunk by chunk
     if warm_start:
         x0 = np.asarray(fit.x, dtype=float)
     else:
@@ -853,24 +872,40 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         # lockstep refits of fixed chunks of draws (the same chunks for any n_jobs)
         size = int(max(1, min(CHUNK, CHUNK_BYTES // max(1, plan.bytes_per_draw()))))
         chunks = [np.arange(a, min(a + size, R)) for a in range(0, R, size)]
-        tasks = [(plan, payload, [draws[i] for i in c]) for c in chunks]
         parts = []
         if n_jobs == 1 or len(chunks) == 1:
-            for c, task in zip(chunks, tasks):
-                parts.append(_refit_chunk(task))
+            for c in chunks:
+                parts.append(_refit_chunk((plan, payload, [next(stream) for _ in c])))
                 if tick is not None:
                     tick(len(c))
         else:
+            # issue 13 (1,000,000 cases): a chunk's draws are made when it is submitted, at most
+            # n_jobs + 1 chunks ahead of the results, and forked workers inherit the plan and
+            # the data instead of a pickled copy per chunk; the draws are the same stream
             import multiprocessing as mp
+            from collections import deque
             from concurrent.futures import ProcessPoolExecutor
+            global _FORKED
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=min(n_jobs, len(chunks)), mp_context=ctx) as ex:
-                futures = [ex.submit(_refit_chunk, task) for task in tasks]
-                for c, fu in zip(chunks, futures):
-                    parts.append(fu.result())
-                    if tick is not None:
-                        tick(len(c))
+            forked = ctx is not None
+            _FORKED = (plan, payload) if forked else None
+            try:
+                workers = min(n_jobs, len(chunks))
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+                    pending = deque()
+                    for k, c in enumerate(chunks):
+                        dr = [next(stream) for _ in c]
+                        pending.append((c, ex.submit(_refit_chunk_forked, dr) if forked
+                                        else ex.submit(_refit_chunk, (plan, payload, dr))))
+                        while pending and (len(pending) > workers or k == len(chunks) - 1):
+                            c0, fu = pending.popleft()
+                            parts.append(fu.result())
+                            if tick is not None:
+                                tick(len(c0))
+            finally:
+                _FORKED = None
     elif n_jobs == 1:
+        draws = list(stream)
         parts = [_worker((payload, draws, tick))]
     else:
         # chunks of about 25 draws (every draw is refitted on its own from the same start, so
@@ -878,6 +913,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        draws = list(stream)
         chunks = np.array_split(np.arange(R), max(n_jobs * 4, -(-R // 25)))
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
             futures = [ex.submit(_worker, (payload, [draws[i] for i in c])) for c in chunks]
