@@ -35,8 +35,9 @@ def _peak() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def example_items(n: int, missing_rate: float | None, folder: Path):
-    """The keyed items (DataFrame) and factor -> items mapping of the example study at n cases."""
+def example_items(n: int, missing_rate: float | None, folder: Path, study: str | None = None):
+    """The keyed items (DataFrame) and factor -> items mapping of the example study at n cases
+    (or of the study file ``study``, e.g. one written by ``simulate_example_study``)."""
     from psychometrics.io import load_dataset
     from psychometrics.report.model import Report
     from psychometrics.report.pipeline import _Runner
@@ -45,10 +46,11 @@ def example_items(n: int, missing_rate: float | None, folder: Path):
     from psychometrics.simulate import MISSING_RATE, simulate_example_study
     from psychometrics.validity import _mapping
 
-    nf = int(round(n * 225 / 324))
-    sim = simulate_example_study(folder, n_female=nf, n_male=n - nf,
-                                 missing_rate=MISSING_RATE if missing_rate is None else missing_rate)
-    r = _Runner(sim.files["study"], folder / "out")
+    if study is None:
+        nf = int(round(n * 225 / 324))
+        study = simulate_example_study(folder, n_female=nf, n_male=n - nf, missing_rate=MISSING_RATE
+                                       if missing_rate is None else missing_rate).files["study"]
+    r = _Runner(study, folder / "out")
     r.study = load_study(r.study_path)
     r.dataset = load_dataset(r.study)
     r.report = Report(title="", language="en")
@@ -63,6 +65,7 @@ def main(argv=None) -> int:
     ap.add_argument("--old-draws", type=int, default=None,
                     help="draws of the path before (default: as --draws)")
     ap.add_argument("--missing-rate", type=float, default=None)
+    ap.add_argument("--study", default=None, help="an existing study file (no simulation)")
     ap.add_argument("--skip-htmt", action="store_true", help="time the EM only")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -74,7 +77,7 @@ def main(argv=None) -> int:
 
     n_req = args.n or 324
     with tempfile.TemporaryDirectory() as tmp:
-        data, mapping, seed = example_items(n_req, args.missing_rate, Path(tmp) / "ex")
+        data, mapping, seed = example_items(n_req, args.missing_rate, Path(tmp) / "ex", args.study)
     names = list(dict.fromkeys(i for items in mapping.values() for i in items))
     x = _item_matrix(data, names, "fiml")
     n, p = x.shape
