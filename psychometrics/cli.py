@@ -43,12 +43,12 @@ from pathlib import Path
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INCOMPLETE = 0, 1, 2, 3
 #: the files a report consists of (pipeline.write_outputs), by format
 REPORT_FILES = {"json": "results.json", "html": "report.html", "docx": "appendix.docx",
-                "tex": "appendix.tex", "xlsx": "tables.xlsx"}
+                "tex": "appendix.tex", "xlsx": "tables.xlsx", "changes": "data-changes.csv"}
 DEMO_SEM_BOOTSTRAP = 1000
 #: rough shares of the time it takes to write each report file, for the progress display's
 #: estimate (the demo under a pseudo-terminal, benchmarks/README.md "Progress": results.json
 #: and report.html about 0.2 s each, appendix.docx 11.5 s, appendix.tex 0.5 s, tables.xlsx 1 s)
-_WRITE_WEIGHT = {"json": 1, "html": 1, "docx": 50, "tex": 3, "xlsx": 5}
+_WRITE_WEIGHT = {"json": 1, "html": 1, "docx": 50, "tex": 3, "xlsx": 5, "changes": 1}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -718,7 +718,7 @@ def _levels():
 
 
 #: report files ``options.formats`` may name (the command line writes only these)
-REPORT_FORMATS = ("json", "html", "docx", "tex", "xlsx")
+REPORT_FORMATS = ("json", "html", "docx", "tex", "xlsx", "changes")
 
 
 

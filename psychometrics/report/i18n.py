@@ -98,6 +98,20 @@ TEXT.update({
                        "fa": "هر خانه‌ی پرونده‌ی داده که تحلیل تغییر داد (مقدار پیشین، مقدار نو؛ — = "
                              "گمشده) و هر مورد حذف‌شده، با دلیل آن. خود پرونده‌ی داده تغییر نکرد."},
     "c_case": {"en": "Case", "fa": "مورد"},
+    "w_dropped_many": {"en": "{n} cases dropped ({reason}): {cases}; all are listed under Data changes",
+                       "fa": "{n} مورد حذف شد ({reason}): {cases}؛ همه در بخش «تغییرات داده‌ها» آمده‌اند"},
+    "t_data_changes_summary": {"en": "Data Changes: {n} Cells Changed and Cases Dropped, by Column and Reason",
+                               "fa": "تغییرات داده‌ها: {n} خانه‌ی تغییرکرده و مورد حذف‌شده، به تفکیک ستون و دلیل"},
+    "n_data_changes_summary": {"en": "More than {limit} cells were changed or cases dropped: each row counts "
+                                     "those of one column and reason, with the first cases. Every one "
+                                     "(case, column, old and new value; — = set missing) is listed in "
+                                     "data-changes.csv and results.json. The data file itself was not changed.",
+                               "fa": "بیش از {limit} خانه تغییر کرد یا مورد حذف شد: هر سطر آن‌هایی را که یک ستون و "
+                                     "یک دلیل دارند می‌شمارد، با نخستین موردها. همه‌ی آن‌ها (مورد، ستون، مقدار پیشین و "
+                                     "نو؛ — = گمشده) در data-changes.csv و results.json آمده‌اند. خود پرونده‌ی داده "
+                                     "تغییر نکرد."},
+    "c_n_cells": {"en": "n", "fa": "n"},
+    "c_first_cases": {"en": "First cases", "fa": "نخستین موردها"},
     "c_column": {"en": "Column", "fa": "ستون"},
     "c_old_value": {"en": "Old value", "fa": "مقدار پیشین"},
     "c_new_value": {"en": "New value", "fa": "مقدار نو"},

@@ -207,11 +207,13 @@ def run_validation(study_path, out_dir=None, *, bootstrap: int | None = None,
     return runner.run()
 
 
-def write_outputs(run: ValidationRun, out_dir, formats=("json", "html", "docx", "tex", "xlsx"),
+def write_outputs(run: ValidationRun, out_dir,
+                  formats=("json", "html", "docx", "tex", "xlsx", "changes"),
                   page_size: str | None = None) -> dict:
     """Render ``run`` into ``out_dir``: results.json, report.html, appendix.docx, appendix.tex
-    (with ``fonts/`` for a Persian report), tables.xlsx (figures are already in
-    ``out_dir/figures``).  ``page_size``: "a4" (default) or "letter" for the Word and LaTeX
+    (with ``fonts/`` for a Persian report), tables.xlsx, data-changes.csv (every changed
+    cell and dropped case, one row each; only a header when nothing changed; figures are
+    already in ``out_dir/figures``).  ``page_size``: "a4" (default) or "letter" for the Word and LaTeX
     appendices (default: the study's ``options.page_size``).  Returns {format: path}."""
     from .docx import render_docx
     from .html import render_html
@@ -240,6 +242,51 @@ def write_outputs(run: ValidationRun, out_dir, formats=("json", "html", "docx", 
         render_latex(run.report, paths["tex"], page_size=page_size)
     if "xlsx" in formats:
         paths["xlsx"] = render_xlsx(run.report, out / "tables.xlsx")
+    if "changes" in formats:
+        paths["changes"] = out / "data-changes.csv"
+        write_changes_csv(run.results.get("data") or {}, paths["changes"])
     return paths
 
 
+
+
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(v) -> str:
+    """A value for data-changes.csv: '' for None; text that a spreadsheet would take for a
+    formula (``=2+1``, ``@SUM``, ``-x``) gets a leading apostrophe (OWASP's advice against
+    CSV injection); numbers, negative ones included, are written as they are."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return repr(v) if isinstance(v, float) else str(v)
+    text = str(v)
+    if text.startswith(_CSV_FORMULA):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def write_changes_csv(data: dict, path) -> Path:
+    """Write data-changes.csv from ``results["data"]``: one row per changed cell (file, case,
+    column, old value, new value -- empty = set missing --, reason), then one per dropped case
+    (column empty, the file line in ``old``).  UTF-8 with a byte-order mark, so that
+    spreadsheets read Persian text.  Returns ``path``."""
+    import csv
+
+    path = Path(path)
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "case", "column", "old", "new", "reason"])
+        fname = data.get("file", "")
+        for c in data.get("changes") or []:
+            w.writerow([_csv_cell(c.get("file", fname)), _csv_cell(c.get("row")),
+                        _csv_cell(c.get("column")), _csv_cell(c.get("old")),
+                        _csv_cell(c.get("new")), _csv_cell(c.get("reason"))])
+        for d in data.get("dropped") or []:
+            w.writerow([_csv_cell(fname), _csv_cell(d.get("row")), "",
+                        _csv_cell(d.get("line")), "", _csv_cell(d.get("reason"))])
+    return path

@@ -203,8 +203,16 @@ def step_overview(r):
         more = f" … (+{len(cs) - 8})" if len(cs) > 8 else ""
         data_warn.append(r.warn(ds.file, r.t("w_changes", n=len(cs), reason=reason,
                                                  cells=shown + more)))
+    dropped_by: dict = {}
     for d in ds.dropped:
-        data_warn.append(r.warn(ds.file, r.t("w_dropped", row=d.get("row"), reason=d.get("reason"))))
+        dropped_by.setdefault(str(d.get("reason")), []).append(
+            d.get("row") if d.get("row") is not None else d.get("line"))
+    for reason, cases in dropped_by.items():
+        if len(cases) == 1:
+            data_warn.append(r.warn(ds.file, r.t("w_dropped", row=cases[0], reason=reason)))
+        else:   # one line per reason, not one per case (a large file may drop thousands)
+            data_warn.append(r.warn(ds.file, r.t("w_dropped_many", n=len(cases), reason=reason,
+                                                 cases=_first_rows(cases, 8))))
     for w in ds.warnings:
         data_warn.append(r.warn(ds.file, str(w)))
     if data_warn:
@@ -212,26 +220,58 @@ def step_overview(r):
     r.results["data"] = ds.to_dict()
 
 
+#: above this many changed cells and dropped cases the documents show them by column and
+#: reason (counts and the first cases); data-changes.csv and results.json list every one
+CHANGES_LISTED = 500
+
+
+def _first_rows(rows: list, k: int = 5) -> str:
+    shown = ", ".join(str(x) for x in rows[:k])
+    return shown + (f", … (+{len(rows) - k})" if len(rows) > k else "")
+
+
 def step_data_changes(r):
-    """Every cell the loader changed and every case it dropped, one row each, in a closing
-    section of its own (the overview promises that every change is listed; results.json
-    holds the same list).  Nothing changed: no section."""
+    """Every cell the loader changed and every case it dropped, in a closing section of its
+    own (the overview promises that every change is listed; results.json and
+    data-changes.csv hold the same list).  Up to :data:`CHANGES_LISTED` of them are listed
+    one row each; above that (a large study whose missing codes alone change tens of
+    thousands of cells) the table counts them by column and reason with the first cases,
+    and its note names data-changes.csv, so that the appendix stays a few pages whatever
+    the number of cases.  Nothing changed: no section."""
     ds = r.dataset
-    rows = [{"row": str(c.row), "column": str(c.column),
-             "old": "" if c.old is None else str(c.old), "new": "—" if c.new is None else str(c.new),
-             "reason": str(c.reason)} for c in ds.changes]
-    rows += [{"row": str(d.get("row") if d.get("row") is not None else d.get("line")),
-              "column": "—", "old": str(d.get("line", "")), "new": "—",
-              "reason": str(d.get("reason"))} for d in ds.dropped]
-    if not rows:
+    n = len(ds.changes) + len(ds.dropped)
+    if not n:
         return
     s = r.report.add(Section("data_changes", tr("sec_data_changes", r.lang)))
+    if n <= CHANGES_LISTED:
+        rows = [{"row": str(c.row), "column": str(c.column),
+                 "old": "" if c.old is None else str(c.old),
+                 "new": "—" if c.new is None else str(c.new),
+                 "reason": str(c.reason)} for c in ds.changes]
+        rows += [{"row": str(d.get("row") if d.get("row") is not None else d.get("line")),
+                  "column": "—", "old": str(d.get("line", "")), "new": "—",
+                  "reason": str(d.get("reason"))} for d in ds.dropped]
+        df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
+        r.table(s, "data_changes", r.t("t_data_changes", n=len(rows)), df,
+                {c: "s" for c in df.columns}, note=r.t("n_data_changes"), index_label="#",
+                column_labels={"row": r.t("c_case"), "column": r.t("c_column"),
+                               "old": r.t("c_old_value"), "new": r.t("c_new_value"),
+                               "reason": r.t("c_reason")})
+        return
+    groups: dict = {}
+    for c in ds.changes:
+        groups.setdefault((str(c.column), str(c.reason)), []).append(c.row)
+    for d in ds.dropped:
+        groups.setdefault(("—", str(d.get("reason"))), []).append(
+            d.get("row") if d.get("row") is not None else d.get("line"))
+    rows = [{"column": col, "reason": reason, "n": len(cases), "cases": _first_rows(cases)}
+            for (col, reason), cases in groups.items()]
     df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
-    r.table(s, "data_changes", r.t("t_data_changes", n=len(rows)), df,
-            {c: "s" for c in df.columns}, note=r.t("n_data_changes"), index_label="#",
-            column_labels={"row": r.t("c_case"), "column": r.t("c_column"),
-                           "old": r.t("c_old_value"), "new": r.t("c_new_value"),
-                           "reason": r.t("c_reason")})
+    r.table(s, "data_changes", r.t("t_data_changes_summary", n=n), df,
+            {"column": "s", "reason": "s", "n": "d", "cases": "s"},
+            note=r.t("n_data_changes_summary", limit=CHANGES_LISTED), index_label="#",
+            column_labels={"column": r.t("c_column"), "reason": r.t("c_reason"),
+                           "n": r.t("c_n_cells"), "cases": r.t("c_first_cases")})
 
 
 # ----------------------------------------------------------------------------------------------
