@@ -282,13 +282,16 @@ def _bfgs(fg, x0, H0, tol=1e-8, max_iter=100, diverge=1e3, max_eval=None):
     backtracking).  Returns ``(x, status, n_iter)``; ``status`` is
 
     * ``"converged"``: the largest gradient entry fell below ``tol`` (near the optimum, where
-      F is flat to rounding, a step is accepted when it halves the gradient);
+      F is flat to rounding, a step is accepted by its gradient:
+      :func:`._boot_batch._endgame_bound`);
     * ``"diverged"``: the iterates run away -- the largest gradient entry grew to ``diverge``
       times its start (and above 1), the signature of a likelihood without a maximum (a
       covariance matrix tending to singularity, e.g. more variables than distinct cases);
     * ``"max_iter"`` or ``"line_search"``: no convergence within ``max_iter`` iterations (or
       ``max_eval`` evaluations of F, default ``3 max_iter``) or no step decreases F.
     """
+    from ._boot_batch import _endgame_bound
+
     n_eval = [0]
     budget = 3 * max_iter if max_eval is None else max_eval
     fg0 = fg
@@ -328,7 +331,7 @@ def _bfgs(fg, x0, H0, tol=1e-8, max_iter=100, diverge=1e3, max_eval=None):
             fn, gn = fg(xn)
             fn -= shift
             if gn is not None and (fn <= f + 1e-4 * t * slope
-                                   or (endgame and np.max(np.abs(gn)) < 0.5 * gmax)):
+                                   or (endgame and np.max(np.abs(gn)) < _endgame_bound(gmax, tol))):
                 break
             t *= 0.5
         else:
