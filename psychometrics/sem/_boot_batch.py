@@ -129,6 +129,11 @@ class GroupDesign:
         self.Me = assemble("e", p, off_pairs)     # zsum[j] = sum_q v_q
         self.Mzz = assemble("zz", pp, off_ww)     # Y = sum c zhat zhat'
         self.Mq = assemble("q", pp, off_q)        # C = sum_k n_k Q_k
+        # one product each in the kernel: [Yz; Oz; zsum] from v, Y + C from [v z', n_k Q_k]
+        self.Myoe = sparse.vstack([self.My, self.Mo, self.Me], format="csr")
+        self.Myoe.sort_indices()
+        self.Myc = sparse.hstack([self.Mzz, self.Mq], format="csr")
+        self.Myc.sort_indices()
 
     def stats(self, counts: np.ndarray) -> dict:
         """Sufficient statistics of one draw from its case counts (length n)."""
@@ -194,6 +199,17 @@ class BatchRAM:
             self.latent_only.append(lat)
             self.ll_zero.append(lat and not np.any(A0[p:, p:]) and not np.any(a_i >= p))
         self.eye_l = np.eye(self.m - p)
+        # Sigma = Theta + Lam Psi Lam' with a diagonal Theta (no residual covariances, no
+        # observed-latent covariances): Sigma^-1 and log|Sigma| by the Woodbury identity
+        # (:func:`_woodbury_rows`; tests switch it off to compare with the general path)
+        self.woodbury = []
+        for (A0, P0, _), (a_i, a_j, a_k, p_i, p_j, *_rest), lat in zip(model.base, model.idx,
+                                                                      self.latent_only):
+            po = P0[:p, :p]
+            diag = (not np.any(po - np.diag(np.diag(po))) and not np.any(P0[:p, p:])
+                    and not np.any((p_i < p) & (p_j < p) & (p_i != p_j))
+                    and not np.any((p_i < p) != (p_j < p)))
+            self.woodbury.append(bool(lat and diag and self.m > p))
         self.stats = None
 
     def bytes_per_draw(self) -> int:
@@ -275,16 +291,31 @@ class BatchRAM:
                 GT[:, p:] = LamT
                 PGt = P[:, :, :p] + P[:, :, p:] @ LamT        # P G', B x m x p
                 H = np.empty_like(PGt)
-                H[:, :p] = PGt[:, :p] + Lam @ PGt[:, p:]
+                # H[:p] = Sigma is needed only without Woodbury (no path starts at an
+                # observed variable, so dF/dA uses the latent rows of H only)
                 H[:, p:] = PGt[:, p:] if Bll is None else Bll @ PGt[:, p:]
             else:
                 Bm = np.linalg.inv(self.eye - A)              # B x m x m
                 G = Bm[:, :p]                                  # B x p x m
                 GT = np.swapaxes(G, 1, 2)
                 H = Bm @ (P @ GT)                              # B x m x p
-            Sigma = H[:, :p]
-            Sigma = 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))
-            logdet, W, bad = _inverse_rows(Sigma)
+            if lat and self.woodbury[gi]:
+                logdet, W, rest = _woodbury_rows(Lam, P, p)
+                bad = None
+                if rest is not None:     # those draws by the general path
+                    Sr = PGt[rest, :p] + Lam[rest] @ PGt[rest, p:]
+                    Sr = 0.5 * (Sr + np.swapaxes(Sr, 1, 2))
+                    ld_r, W_r, bad_r = _inverse_rows(Sr)
+                    logdet[rest], W[rest] = ld_r, W_r
+                    if bad_r is not None:
+                        bad = np.zeros(B, dtype=bool)
+                        bad[rest[bad_r]] = True
+            else:
+                if lat:
+                    H[:, :p] = PGt[:, :p] + Lam @ PGt[:, p:]
+                Sigma = H[:, :p]
+                Sigma = 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))
+                logdet, W, bad = _inverse_rows(Sigma)
             if bad is not None:          # those draws' F is inf; the others are unchanged
                 badrows = bad if badrows is None else badrows | bad
             N = st.N[sel]
@@ -366,8 +397,8 @@ class BatchRAM:
         B, p = mu.shape
         ll = np.zeros(B)
         V = np.empty((B, d.n_pairs))
-        VV = np.empty((B, d.n_ww))
-        QN = np.empty((B, d.n_q))
+        VQ = np.empty((B, d.n_ww + d.n_q))       # the inputs of Y (z z') and of C (n_k Q_k)
+        VV, QN = VQ[:, :d.n_ww], VQ[:, d.n_ww:]
         # W_m. y_i of every (case, missing variable) pair
         WY = np.asarray(d.Mwy @ np.ascontiguousarray(W.reshape(B, p * p).T)).T
         Wmu = (W @ mu[:, :, None])[:, :, 0]
@@ -434,14 +465,16 @@ class BatchRAM:
             VV[:, a:a + nc * w * w] = (v[:, :, :, None] * z[:, :, None, :]).reshape(B, -1)
             a = cl["off_q"]
             QN[:, a:a + Q.shape[1] * w * w] = (nkb[:, :, None, None] * Q).reshape(B, -1)
-        Vt = np.ascontiguousarray(V.T)
-        Yz = np.asarray(d.My @ Vt).T.reshape(B, p, p)
-        Oz = np.asarray(d.Mo @ Vt).T.reshape(B, p, p)
-        Z = Yz - mu[:, :, None] * Oz
-        YC = np.asarray(d.Mzz @ np.ascontiguousarray(VV.T)).T + np.asarray(d.Mq @ np.ascontiguousarray(QN.T)).T
-        YC = YC.reshape(B, p, p)
-        zsum = np.asarray(d.Me @ Vt).T
-        R = T - Z - np.swapaxes(Z, 1, 2) + YC
+        # the scatters give (outputs x draws); combined in that layout (contiguous per draw
+        # column), turned to (draws x p x p) once
+        pp = p * p
+        out = np.asarray(d.Myoe @ np.ascontiguousarray(V.T))
+        Z = out[:pp].reshape(p, p, B) - mu.T[:, None, :] * out[pp:2 * pp].reshape(p, p, B)
+        C = np.asarray(d.Myc @ np.ascontiguousarray(VQ.T)).reshape(p, p, B)
+        C -= Z
+        C -= Z.transpose(1, 0, 2)
+        R = T + C.transpose(2, 0, 1)
+        zsum = out[2 * pp:].T
         return ll, R, zsum
 
     def admissible(self, X) -> np.ndarray:
@@ -457,6 +490,61 @@ class BatchRAM:
                     except np.linalg.LinAlgError:
                         ok[r] = False
         return ok
+
+
+#: the Woodbury form of Sigma^-1 is used for a draw when every residual variance is at least
+#: this share of its item's variance (else the cancellation in ``D - V V'`` could lose more
+#: than about two digits; such draws take the Cholesky path)
+WOODBURY_MIN_SHARE = 1e-2
+
+
+def _stack_cholesky(S):
+    """Cholesky factors of a stack and the mask of the matrices that have one (the others'
+    factor is the identity); each matrix factored on its own (LAPACK per matrix)."""
+    try:
+        return np.linalg.cholesky(S), np.ones(S.shape[0], dtype=bool)
+    except np.linalg.LinAlgError:
+        pass
+    L = np.empty_like(S)
+    ok = np.ones(S.shape[0], dtype=bool)
+    for r in range(S.shape[0]):
+        try:
+            L[r] = np.linalg.cholesky(S[r])
+        except np.linalg.LinAlgError:
+            ok[r] = False
+            L[r] = np.eye(S.shape[1])
+    return L, ok
+
+
+def _woodbury_rows(Lam, P, p):
+    """``(log|Sigma|, Sigma^-1, rest)`` of ``Sigma = Theta + Lam Psi Lam'`` (``Theta`` the
+    diagonal of ``P[:p, :p]``, ``Psi = P[p:, p:]``) for a stack, by the Woodbury identity:
+    with ``Psi = C C'``, ``U = Lam C``, ``D = Theta^-1`` and ``M = I + U' D U = L_M L_M'``,
+    ``Sigma^-1 = D - V V'`` with ``V = D U L_M^-T`` and ``log|Sigma| = log|Theta| + log|M|``
+    (O(p l^2 + p^2 l) instead of a p x p factorisation and inverse; l latent variables).
+    ``rest`` (None when empty) holds the draws it does not serve -- a residual variance
+    below :data:`WOODBURY_MIN_SHARE` of its item's variance or not positive, or ``Psi`` not
+    positive definite -- which the caller computes by :func:`_inverse_rows` (their rows here
+    are placeholders).  Every draw's numbers come from its own matrices only."""
+    B = Lam.shape[0]
+    ar = np.arange(p)
+    theta = np.array(P[:, ar, ar])
+    C, ok = _stack_cholesky(P[:, p:, p:])
+    U = Lam @ C
+    comm = (U * U).sum(axis=2)
+    ok &= np.all(theta >= WOODBURY_MIN_SHARE * (theta + comm), axis=1) & np.all(theta > 0, axis=1)
+    theta[~ok] = 1.0
+    DU = U / theta[:, :, None]
+    Mm = np.swapaxes(U, 1, 2) @ DU
+    Mm[:, range(Mm.shape[1]), range(Mm.shape[1])] += 1.0
+    Lm, okm = _stack_cholesky(Mm)
+    ok &= okm
+    V = DU @ np.swapaxes(np.linalg.inv(Lm), 1, 2)
+    W = -(V @ np.swapaxes(V, 1, 2))
+    W[:, ar, ar] += 1.0 / theta
+    logdet = np.log(theta).sum(axis=1) + 2.0 * np.log(np.diagonal(Lm, axis1=1, axis2=2)).sum(axis=1)
+    rest = np.flatnonzero(~ok)
+    return logdet, W, (rest if len(rest) else None)
 
 
 def _inverse_rows(S):
