@@ -286,9 +286,6 @@ class BatchRAM:
                     Bll = np.linalg.inv(self.eye_l - A[:, p:, p:])
                     Lam = A[:, :p, p:] @ Bll
                 LamT = np.swapaxes(Lam, 1, 2)
-                GT = np.zeros((B, self.m, p))
-                GT[:, range(p), range(p)] = 1.0
-                GT[:, p:] = LamT
                 PGt = P[:, :, :p] + P[:, :, p:] @ LamT        # P G', B x m x p
                 H = np.empty_like(PGt)
                 # H[:p] = Sigma is needed only without Woodbury (no path starts at an
@@ -353,11 +350,7 @@ class BatchRAM:
             gS = 0.5 * (W @ R @ W - N[:, None, None] * W)
             gS = 0.5 * (gS + np.swapaxes(gS, 1, 2))
             a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.model.idx[gi]
-            if lat:                                            # G' gS = [gS; Lam' gS]
-                GtS = np.empty((B, self.m, p))
-                GtS[:, :p] = gS
-                GtS[:, p:] = LamT @ gS
-            else:
+            if not lat:
                 GtS = GT @ gS                                  # B x m x p
             Gtm = None
             if self.ms:
@@ -371,14 +364,37 @@ class BatchRAM:
                     Gtm[:, p:] = (LamT @ gmu[:, :, None])[:, :, 0]
                 else:
                     Gtm = (GT @ gmu[:, :, None])[:, :, 0]     # B x m
-            if len(a_k):    # dF/dA = 2 G' gS H' + (G' gmu) eta', at the free entries only
-                dA = 2.0 * (GtS[:, a_i, :] * H[:, a_j, :]).sum(axis=2)
-                if Gtm is not None:
-                    dA += Gtm[:, a_i] * eta[:, a_j, 0]
-                gf[:, a_k] += dA
-            if len(p_k):    # dF/dP = G' gS G
-                dP = (GtS[:, p_i, :] * GT[:, p_j, :]).sum(axis=2)
-                gf[:, p_k] += dP * self.pmult[gi]
+            if lat:
+                # G = [I, Lam] and paths start at latent variables only (a_j >= p): the
+                # free entries of G' gS H' lie in its latent columns, [Q; Lam' Q] with
+                # Q = gS H_l' (H_l = H[p:]), and G' gS G = [[gS, gS Lam], [Lam' gS, Lam' gS Lam]]
+                l = self.m - p
+                if len(a_k):
+                    Q = gS @ np.swapaxes(H[:, p:], 1, 2)       # B x p x l
+                    GSH = np.empty((B, self.m, l))
+                    GSH[:, :p] = Q
+                    GSH[:, p:] = LamT @ Q
+                    dA = 2.0 * GSH[:, a_i, a_j - p]
+                    if Gtm is not None:
+                        dA += Gtm[:, a_i] * eta[:, a_j, 0]
+                    gf[:, a_k] += dA
+                if len(p_k):
+                    Q2 = gS @ Lam                              # B x p x l
+                    K = np.empty((B, self.m, self.m))
+                    K[:, :p, :p] = gS
+                    K[:, :p, p:] = Q2
+                    K[:, p:, :p] = np.swapaxes(Q2, 1, 2)
+                    K[:, p:, p:] = LamT @ Q2
+                    gf[:, p_k] += K[:, p_i, p_j] * self.pmult[gi]
+            else:
+                if len(a_k):    # dF/dA = 2 G' gS H' + (G' gmu) eta', at the free entries only
+                    dA = 2.0 * (GtS[:, a_i, :] * H[:, a_j, :]).sum(axis=2)
+                    if Gtm is not None:
+                        dA += Gtm[:, a_i] * eta[:, a_j, 0]
+                    gf[:, a_k] += dA
+                if len(p_k):    # dF/dP = G' gS G
+                    dP = (GtS[:, p_i, :] * GT[:, p_j, :]).sum(axis=2)
+                    gf[:, p_k] += dP * self.pmult[gi]
             if len(m_k) and Gtm is not None:
                 gf[:, m_k] += Gtm[:, m_i]
         Ntot = self.Ntot[sel]
