@@ -110,6 +110,50 @@ def test_lockstep_objective_equals_casewise_kernel(hs_missing):
     np.testing.assert_array_equal(f2[[0, 1, 3, 4]], f[[0, 1, 3, 4]])
 
 
+def _free_index(fit, lhs, op, rhs):
+    pt = fit.partable
+    j = int(np.flatnonzero([(a, o, b) == (lhs, op, rhs) for a, o, b in zip(pt.lhs, pt.op, pt.rhs)])[0])
+    return int(pt.eq_map[pt.free[j] - 1])
+
+
+@pytest.mark.parametrize("syntax", [HS_MODEL, MEDIATION])
+def test_woodbury_inverse_equals_the_cholesky_path(hs_missing, syntax):
+    # the Woodbury form of Sigma^-1 (diagonal Theta) against the Cholesky path, draw by draw,
+    # including draws it hands to the Cholesky path (a tiny or negative residual variance, a
+    # negative latent variance) and one whose Sigma is not positive definite
+    fit = sem_fit(syntax, hs_missing, missing="fiml")
+    y = fit.sample.groups[0].data
+    ram = bb.BatchRAM(fit.model, [bb.GroupDesign(y)])
+    assert ram.woodbury == [True]
+    rng = np.random.default_rng(4)
+    draws = [[rng.integers(0, len(y), len(y))] for _ in range(8)]
+    ram.set_chunk(draws)
+    X = fit.x + 0.02 * rng.standard_normal((8, fit.x.size))
+    X[1, _free_index(fit, "x2", "~~", "x2")] = 1e-4
+    X[3, _free_index(fit, "x5", "~~", "x5")] = -0.05
+    X[4, _free_index(fit, "visual", "~~", "visual")] = -0.02
+    X[6, _free_index(fit, "x1", "~~", "x1")] = -50.0
+    sel = np.arange(8)
+    f, g, ok = ram.fg(X, sel)
+    ram.woodbury = [False]
+    f0, g0, ok0 = ram.fg(X, sel)
+    np.testing.assert_array_equal(ok, ok0)
+    assert not ok[6] and ok[[0, 1, 2, 3, 5, 7]].all()
+    np.testing.assert_allclose(f[ok], f0[ok], rtol=1e-12)
+    np.testing.assert_allclose(g[ok], g0[ok], rtol=0, atol=1e-11 * np.abs(g0[ok]).max())
+    # a draw's numbers do not depend on the other draws evaluated with it
+    ram.woodbury = [True]
+    f3, g3, _ = ram.fg(X[2:6], sel[2:6])
+    np.testing.assert_array_equal(f3, f[2:6])
+    np.testing.assert_array_equal(g3, g[2:6])
+
+
+def test_residual_covariances_use_the_cholesky_path(hs_missing):
+    fit = sem_fit(HS_MODEL + "\n x1 ~~ x4", hs_missing, missing="fiml")
+    ram = bb.BatchRAM(fit.model, [bb.GroupDesign(fit.sample.groups[0].data)])
+    assert ram.woodbury == [False]
+
+
 # ------------------------------------------------------------------- same draws as before
 def test_complete_data_draws_equal_the_per_draw_path(hs):
     fit = pm.cfa(HS_MODEL, hs)
@@ -285,6 +329,36 @@ def test_lockstep_bfgs_runs_bfgs_per_problem():
                               X0[s], np.eye(4), tol=1e-10)
         assert st1 == "converged"
         np.testing.assert_allclose(X[s], x1, atol=1e-12)
+
+
+def test_endgame_accepts_steps_by_the_gradient_where_f_is_flat():
+    # F flat (rounding level) near the optimum: only the gradient can judge a step.  With a
+    # metric that reduces the gradient by 30 % a step (not halving it), the refit must still
+    # reach tol -- the halving rule alone rejected every step and spent 30 halvings an
+    # iteration; the per-draw optimiser follows the same rule
+    A = np.diag([1.0, 2.0, 4.0])
+    x_star = np.array([0.3, -0.2, 0.1])
+
+    def fg(X, sel):
+        g = (X - x_star) @ A
+        return np.zeros(len(sel)), g, np.ones(len(sel), bool)
+
+    H0 = 0.3 * np.linalg.inv(A)
+    X0 = x_star + np.array([[2e-8, -1e-8, 1e-8]]) / np.diag(A)
+    calls = []
+
+    def counted(X, sel):
+        calls.append(len(sel))
+        return fg(X, sel)
+
+    X, status, _ = bb.lockstep_bfgs(counted, X0, H0, tol=1e-9)
+    assert status[0] == bb.CONVERGED
+    assert np.max(np.abs(fg(X, [0])[1])) < 1e-9
+    assert len(calls) < 30
+    x1, st1, _ = bs._bfgs(lambda x: (0.0, (x - x_star) @ A), X0[0], H0, tol=1e-9)
+    assert st1 == "converged"
+    np.testing.assert_array_equal(x1, X[0])
+    assert bb._endgame_bound(np.array([4e-6, 3e-7, 5e-8]), 1e-9).tolist() == [2e-6, 1.5e-7, 5e-8]
 
 
 # ------------------------------------------------------------------- bounded engine refits
