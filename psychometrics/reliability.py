@@ -832,6 +832,36 @@ def _varimax_batch(a: np.ndarray, eps: float = 1e-10, maxit: int = 1000) -> np.n
     return (x @ t) * h[:, :, None]
 
 
+def _inv_small(t: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of k x k matrices (the oblimin rotations): the adjugate formula for
+    k = 2 and 3 (``numpy.linalg.inv`` costs mostly its per-call overhead at this size; the
+    two agree to rounding, tests/test_reliability_boot.py), ``numpy.linalg.inv`` otherwise.
+    Raises ``LinAlgError`` for a singular matrix, as ``numpy.linalg.inv``."""
+    k = t.shape[-1]
+    if k == 2:
+        a, b, c, d = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1]
+        det = a * d - b * c
+        adj = np.stack([np.stack([d, -b], axis=1), np.stack([-c, a], axis=1)], axis=1)
+    elif k == 3:
+        c = np.empty_like(t)                  # transposed cofactors (adjugate)
+        c[:, 0, 0] = t[:, 1, 1] * t[:, 2, 2] - t[:, 1, 2] * t[:, 2, 1]
+        c[:, 0, 1] = t[:, 0, 2] * t[:, 2, 1] - t[:, 0, 1] * t[:, 2, 2]
+        c[:, 0, 2] = t[:, 0, 1] * t[:, 1, 2] - t[:, 0, 2] * t[:, 1, 1]
+        c[:, 1, 0] = t[:, 1, 2] * t[:, 2, 0] - t[:, 1, 0] * t[:, 2, 2]
+        c[:, 1, 1] = t[:, 0, 0] * t[:, 2, 2] - t[:, 0, 2] * t[:, 2, 0]
+        c[:, 1, 2] = t[:, 0, 2] * t[:, 1, 0] - t[:, 0, 0] * t[:, 1, 2]
+        c[:, 2, 0] = t[:, 1, 0] * t[:, 2, 1] - t[:, 1, 1] * t[:, 2, 0]
+        c[:, 2, 1] = t[:, 0, 1] * t[:, 2, 0] - t[:, 0, 0] * t[:, 2, 1]
+        c[:, 2, 2] = t[:, 0, 0] * t[:, 1, 1] - t[:, 0, 1] * t[:, 1, 0]
+        det = t[:, 0, 0] * c[:, 0, 0] + t[:, 0, 1] * c[:, 1, 0] + t[:, 0, 2] * c[:, 2, 0]
+        adj = c
+    else:
+        return np.linalg.inv(t)
+    if np.any(det == 0):
+        raise np.linalg.LinAlgError("Singular matrix")
+    return adj / det[:, None, None]
+
+
 def _oblimin_batch(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000):
     """:func:`_oblimin` (GPArotation's GPFoblq, quartimin) of each loading matrix of a stack
     (B, p, k), in lockstep: each matrix has its own step size, line search and stopping rule.
@@ -845,13 +875,14 @@ def _oblimin_batch(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000):
         l2n = l2 @ nmat
         return l * l2n, (l2 * l2n).reshape(len(l), -1).sum(axis=1) / 4
 
-    def grad(l, gq, t):
-        return -np.swapaxes(np.swapaxes(l, 1, 2) @ gq @ np.linalg.inv(t), 1, 2)
+    def grad(l, gq, tinv):
+        return -np.swapaxes(np.swapaxes(l, 1, 2) @ gq @ tinv, 1, 2)
 
     t = np.repeat(np.eye(k)[None], B, axis=0)
-    l = a @ np.swapaxes(np.linalg.inv(t), 1, 2)
+    tinv0 = _inv_small(t)
+    l = a @ np.swapaxes(tinv0, 1, 2)
     gq, f = vgq(l)
-    g = grad(l, gq, t)
+    g = grad(l, gq, tinv0)
     al = np.ones(B)
     active = np.arange(B)
     for _ in range(maxit):
@@ -875,6 +906,7 @@ def _oblimin_batch(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000):
         aa = a[active]
         fa = f[active]
         tt = np.empty_like(ta)
+        ti = np.empty_like(ta)                # T^-1 of the trial rotations (reused by grad)
         lt = np.empty((active.size, p, k))
         gqt = np.empty((active.size, p, k))
         ft = np.empty(active.size)
@@ -884,16 +916,17 @@ def _oblimin_batch(a: np.ndarray, eps: float = 1e-6, maxit: int = 5000):
             xm = ta[pending] - alp[:, None, None] * gp[pending]
             v = 1 / np.sqrt((xm ** 2).sum(axis=1))
             ttp = xm * v[:, None, :]
-            ltp = aa[pending] @ np.swapaxes(np.linalg.inv(ttp), 1, 2)
+            tip = _inv_small(ttp)
+            ltp = aa[pending] @ np.swapaxes(tip, 1, 2)
             gqp, fp = vgq(ltp)
-            tt[pending], lt[pending], gqt[pending], ft[pending] = ttp, ltp, gqp, fp
+            tt[pending], ti[pending], lt[pending], gqt[pending], ft[pending] = ttp, tip, ltp, gqp, fp
             ok = fa[pending] - fp > 0.5 * s[pending] ** 2 * alp
             pending = pending[~ok]
             al[active[pending]] /= 2
             if pending.size == 0:
                 break
         t[active], l[active], gq[active], f[active] = tt, lt, gqt, ft
-        g[active] = grad(lt, gqt, tt)
+        g[active] = grad(lt, gqt, ti)
     phi = np.swapaxes(t, 1, 2) @ t
     return l, phi
 
@@ -1090,7 +1123,7 @@ def _omega_core(r: np.ndarray, nf: int, option: str = "equal", flip: bool = True
 
 #: bootstrap draws whose factor models are fitted together (lockstep); any value gives the same
 #: draws (each draw stops on its own), it only bounds memory and sets how often progress is told
-OMEGA_BOOT_CHUNK = 250
+OMEGA_BOOT_CHUNK = 1000
 
 
 def _omega_boot_chunk(rc: np.ndarray, nf: int, flip: bool) -> tuple[np.ndarray, np.ndarray]:
