@@ -4,6 +4,7 @@
     python benchmarks/bench_robust.py --no-r --boot 1000 --jobs 2
     python benchmarks/bench_robust.py --boot-only      # only workload 3, one core each side
     python benchmarks/bench_robust.py --structural 1000   # the example study's structural model
+    python benchmarks/bench_robust.py --structural 1000 --structural-jobs 2 --seed 20261122  # as the demo
 
 Three workloads (as in issue 3):
 1. the four-model MLR invariance sequence (configural, metric, scalar, strict) of the bfi
@@ -89,20 +90,39 @@ def lavaan_times(R, boot_only=False):
     return [float(v) if v != "NA" else float("nan") for v in res.stdout.split()[-4:]]
 
 
-def structural(R, per_draw=0):
+def _cpu_all():
+    """CPU seconds of this process and of its waited-for children (the worker processes)."""
+    import resource
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, ch.ru_utime + ch.ru_stime
+
+
+def structural(R, per_draw=0, jobs=(), seed=1):
     """CPU per draw of the FIML bootstrap of the example study's structural model (34 items,
     111 parameters; one process), lockstep path and, with ``per_draw``, the per-draw path on
-    the first ``per_draw`` draws (the implementation before issue 13's lockstep refits)."""
+    the first ``per_draw`` draws (the implementation before issue 13's lockstep refits).
+    ``jobs``: also with these numbers of worker processes (the demo uses 2), CPU of the main
+    process and of the workers."""
     from _example import example_structural_fit
     from psychometrics.sem import bootstrap as bs
 
     fit, _, _ = example_structural_fit()
     bootstrap(fit, R=3, seed=1)                                      # warm up
     c = time.process_time()
-    res = bootstrap(fit, R=R, seed=1)
+    res = bootstrap(fit, R=R, seed=seed)
     cpu = time.process_time() - c
-    print(f"structural model bootstrap (lockstep), R = {R}: {res.summary()}; CPU {cpu:.2f} s "
-          f"= {1000 * cpu / R:.2f} ms a draw (goal <= 8 ms); load average {os.getloadavg()[0]:.1f}")
+    print(f"structural model bootstrap (lockstep), R = {R}, seed {seed}: {res.summary()}; CPU "
+          f"{cpu:.2f} s = {1000 * cpu / R:.2f} ms a draw (goal <= 8 ms); load average "
+          f"{os.getloadavg()[0]:.1f}")
+    for nj in jobs:
+        (m0, w0), load0 = _cpu_all(), os.getloadavg()[0]
+        other = bootstrap(fit, R=R, seed=seed, n_jobs=nj)
+        m1, w1 = _cpu_all()
+        same = np.array_equal(other.draws, res.draws, equal_nan=True)
+        print(f"  n_jobs = {nj}: CPU {m1 - m0:.2f} s main + {w1 - w0:.2f} s workers = "
+              f"{m1 - m0 + w1 - w0:.2f} s; draws identical to one process: {same}; load average "
+              f"{load0:.1f} before, {os.getloadavg()[0]:.1f} after")
     if per_draw:
         bs.BATCHED = False
         try:
@@ -128,10 +148,14 @@ def main():
                     help="only the example study's structural-model bootstrap with R draws")
     ap.add_argument("--per-draw", type=int, default=0, metavar="R",
                     help="with --structural: also the per-draw path on the first R draws")
+    ap.add_argument("--structural-jobs", type=int, nargs="*", default=[], metavar="N",
+                    help="with --structural: also with N worker processes (the demo uses 2)")
+    ap.add_argument("--seed", type=int, default=1,
+                    help="with --structural: the seed of the draws (the demo's is 20261122)")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     if a.structural:
-        structural(a.structural, a.per_draw)
+        structural(a.structural, a.per_draw, a.structural_jobs, a.seed)
         return
     bfi = pd.read_csv(DATA / "bfi.csv")
     hs = pd.read_csv(DATA / "hs1939.csv")

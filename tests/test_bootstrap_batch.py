@@ -148,6 +148,23 @@ def test_woodbury_inverse_equals_the_cholesky_path(hs_missing, syntax):
     np.testing.assert_array_equal(g3, g[2:6])
 
 
+def test_defined_draws_equal_the_per_draw_evaluation(hs_missing):
+    # the := parameters of all draws at once (columns) against defined.evaluate draw by draw
+    from psychometrics.sem import defined as _defined
+    fit = sem_fit(MEDIATION, hs_missing, missing="fiml")
+    res = bs.bootstrap(fit, R=6, seed=8)
+    est = res.draws.copy()
+    ok = np.ones(6, dtype=bool)
+    ok[2] = False
+    est[2] = np.nan
+    got = bs._defined_draws(fit, est, ok)
+    assert np.isnan(got[2]).all()
+    defs = fit._defs()
+    for i in np.flatnonzero(ok):
+        np.testing.assert_allclose(got[i], _defined.evaluate(defs, fit._label_values(est[i])),
+                                   rtol=1e-15, atol=0)
+
+
 def test_residual_covariances_use_the_cholesky_path(hs_missing):
     fit = sem_fit(HS_MODEL + "\n x1 ~~ x4", hs_missing, missing="fiml")
     ram = bb.BatchRAM(fit.model, [bb.GroupDesign(fit.sample.groups[0].data)])

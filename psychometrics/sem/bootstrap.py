@@ -885,6 +885,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             # issue 13 (1,000,000 cases): a chunk's draws are made when it is submitted, at most
             # n_jobs + 1 chunks ahead of the results, and forked workers inherit the plan and
             # the data instead of a pickled copy per chunk; the draws are the same stream
+            import gc
             import multiprocessing as mp
             from collections import deque
             from concurrent.futures import ProcessPoolExecutor
@@ -892,6 +893,9 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
             forked = ctx is not None
             _FORKED = (plan, payload) if forked else None
+            # objects that exist now are never collected in the workers: a collection there
+            # would walk (and so copy, page by page) the whole inherited heap
+            gc.freeze()
             try:
                 workers = min(n_jobs, len(chunks))
                 with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
@@ -906,6 +910,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
                             if tick is not None:
                                 tick(len(c0))
             finally:
+                gc.unfreeze()
                 _FORKED = None
     elif n_jobs == 1:
         draws = list(stream)
@@ -932,12 +937,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     failed = [int(i) for i in np.flatnonzero(~ok)]
     nonadm = [int(i) for i in np.flatnonzero(ok & ~adm)]
     ndef = len(fit.partable.defined)
-    defined = np.full((R, ndef), np.nan)
-    if ndef:   # the expressions compiled once (fit._defined_values compiles them per call)
-        from . import defined as _defined
-        defs = fit._defs()
-        for i in np.flatnonzero(ok):
-            defined[i] = _defined.evaluate(defs, fit._label_values(est[i]))
+    defined = _defined_draws(fit, est, ok) if ndef else np.full((R, 0), np.nan)
     defined_est = np.asarray(fit._defined_values(fit.x), dtype=float) if ndef else np.zeros(0)
     # parameter rows
     pt = fit.partable
@@ -979,6 +979,33 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
                            nonadmissible=nonadm, x=np.asarray(fit.x, float), defined_est=defined_est,
                            frame=frame, warnings=warn,
                            diverged=[int(i) for i in np.flatnonzero(div & ~ok)])
+
+
+def _defined_draws(fit, est, ok) -> np.ndarray:
+    """The ``:=`` parameters of every successful draw (rows of ``est`` where ``ok``; NaN rows
+    elsewhere): :func:`defined.evaluate`'s expressions, labels and order, evaluated once on
+    the columns of the draws instead of draw by draw."""
+    from . import defined as _defined
+
+    pt = fit.partable
+    defs = fit._defs()
+    out = np.full((len(est), len(defs)), np.nan)
+    rows = np.flatnonzero(ok)
+    if len(rows) == 0:
+        return out
+    xf = np.asarray(est[rows], dtype=float)[:, np.asarray(fit.model.eq_map, dtype=int)]
+    env = {}
+    for i in range(pt.nrow):                      # as CFAFit._label_values
+        lb = pt.label[i]
+        if lb and lb not in env:
+            env[lb] = xf[:, pt.free[i] - 1] if pt.free[i] > 0 else np.full(len(rows), pt.ustart[i], dtype=float)
+    for j, (name, code) in enumerate(defs):
+        with np.errstate(all="ignore"):
+            v = eval(code, {"__builtins__": {}}, {**_defined._FUNCS, **env})  # noqa: S307 (checked AST)
+        v = np.broadcast_to(np.asarray(v, dtype=float), (len(rows),))
+        env[name] = v
+        out[rows, j] = v
+    return out
 
 
 def _estimator(fit) -> str:
