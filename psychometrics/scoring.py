@@ -287,8 +287,73 @@ def _pairwise_cor(scores: pd.DataFrame, level: float):
     return frame(r), frame(n), frame(p), frame(lo), frame(hi)
 
 
+def _scale_moments(x: pd.DataFrame):
+    """The items of a scale as :mod:`.reliability` prepares them for ``alpha`` and ``omega``,
+    with their pairwise covariance and correlation matrices (one pass for both), or None
+    when ``_prepare`` rejects them (the callers then call the function itself, for its
+    error)."""
+    from . import reliability as rel
+    try:
+        xp, _ = rel._prepare(x, None)
+    except Exception:  # noqa: BLE001 - alpha()/omega() raise it again, with their message
+        return None
+    arr = xp.to_numpy()
+    with _single_thread():
+        cov, cor = rel._weighted_pairwise_moments(arr, np.ones((1, arr.shape[0])))
+    return xp, cov[0], cor[0]
+
+
+def _alpha_point(x: pd.DataFrame, pre) -> float:
+    """``reliability.alpha(x).estimate`` (psych's raw alpha, the same number, with alpha()'s
+    warnings) without the item table, CIs and result object that the scale table does not
+    show (issue 13); ``pre``: :func:`_scale_moments` of ``x``.  Where any check of alpha()
+    would fail, alpha() itself is called (its error)."""
+    from . import reliability as rel
+    if pre is None or not np.all(np.isfinite(pre[1])):
+        return float(rel.alpha(x).estimate)
+    xp, c, _ = pre
+    with _single_thread():
+        r = rel._cov2cor(c)
+        a = float(rel._alpha_stats(c, r)["raw_alpha"])
+        # alpha()'s warnings: items loading negatively on the first principal component, a
+        # covariance matrix that is not positive definite
+        ev, evec = np.linalg.eigh(r)
+        pc1 = evec[:, -1] * np.sqrt(max(ev[-1], 0))
+        if pc1.sum() < 0:
+            pc1 = -pc1
+        neg = [str(n) for n, v in zip(xp.columns, pc1) if v < 0]
+        msgs = []
+        if neg:
+            msgs.append(f"items {neg} correlate negatively with the total scale and probably "
+                        f"should be reversed (keys=)")
+        if np.linalg.eigvalsh(c)[0] <= 0:
+            msgs.append("the pairwise covariance matrix is not positive definite")
+    import warnings as _w
+    from .errors import PsychometricsWarning
+    for m in msgs:
+        _w.warn(m, PsychometricsWarning, stacklevel=3)
+    return a
+
+
+def _omega_point(x: pd.DataFrame, pre, nf: int) -> float:
+    """``reliability.omega(x, n_groups=nf).omega_total`` (psych's omega total, the same
+    number) without its loadings tables and result object (issue 13); ``pre``:
+    :func:`_scale_moments` of ``x``.  Where any check of omega() would fail, omega() itself
+    is called (its error).  Its warnings are not emitted (the scale table ignores them)."""
+    from . import reliability as rel
+    if pre is None or nf < 1 or pre[0].shape[1] < (3 if nf == 1 else 2) \
+            or nf * 2 > pre[0].shape[1] or not np.all(np.isfinite(pre[2])):
+        return float(rel.omega(x, n_groups=nf).omega_total)
+    with _single_thread():
+        return float(rel._omega_core(pre[2], nf, flip=True)["omega_tot"])
+
+
+def _single_thread():
+    from ._blas import blas_threads
+    return blas_threads(1)
+
+
 def _describe_scales(scores, items, n_groups, level, warn, where):
-    from .reliability import alpha, omega
     rows = {}
     for name in scores.columns:
         v = scores[name].dropna()
@@ -300,8 +365,9 @@ def _describe_scales(scores, items, n_groups, level, warn, where):
         if x is not None and x.shape[1] >= 2:
             if not x.index.equals(scores.index):    # (a copy of the items only when needed)
                 x = x.loc[x.index.intersection(scores.index)]
+            pre = _scale_moments(x)
             try:
-                row["alpha"] = float(alpha(x).estimate)
+                row["alpha"] = _alpha_point(x, pre)
             except Exception as exc:  # recorded, shown by the report
                 warn.append(f"{where}alpha of {name} not computed ({exc})")
             if x.shape[1] >= 3:
@@ -309,8 +375,7 @@ def _describe_scales(scores, items, n_groups, level, warn, where):
                     import warnings as _w
                     with _w.catch_warnings():
                         _w.simplefilter("ignore")
-                        row["omega"] = float(omega(x, n_groups=int((n_groups or {}).get(name, 1)))
-                                             .omega_total)
+                        row["omega"] = _omega_point(x, pre, int((n_groups or {}).get(name, 1)))
                 except Exception as exc:
                     warn.append(f"{where}omega of {name} not computed ({exc})")
         rows[name] = row

@@ -233,30 +233,35 @@ def em_mvn(x: np.ndarray, tol: float = 1e-10, max_iter: int = 5000, stats_=None)
     complete = [k for k in range(len(keys)) if keys[k].all()]
     t1_c = sums[complete].sum(axis=0)
     t2_c = cross[complete].sum(axis=0)
-    partial = [(k, np.nonzero(keys[k])[0], np.nonzero(~keys[k])[0])
-               for k in range(len(keys)) if not keys[k].all()]
+    # per incomplete pattern: its index arrays and its sufficient statistics, taken once
+    # (not in every iteration: issue 13); the arithmetic per iteration is unchanged
+    partial = []
+    for k in range(len(keys)):
+        if keys[k].all():
+            continue
+        oi, mi = np.nonzero(keys[k])[0], np.nonzero(~keys[k])[0]
+        ioo, imo, iom, imm = np.ix_(oi, oi), np.ix_(mi, oi), np.ix_(oi, mi), np.ix_(mi, mi)
+        partial.append((counts[k], oi, mi, ioo, imo, iom, imm, sums[k][oi], cross[k][ioo]))
     for it in range(1, max_iter + 1):
         t1 = t1_c.copy()
         t2 = t2_c.copy()
-        for k, oi, mi in partial:
-            nk = counts[k]
-            so = sums[k][oi]                                 # sum of x_o
-            coo = cross[k][np.ix_(oi, oi)]                   # sum of x_o x_o'
-            s_oo = sigma[np.ix_(oi, oi)]
-            s_mo = sigma[np.ix_(mi, oi)]
+        for nk, oi, mi, ioo, imo, iom, imm, so, coo in partial:
+            # so: sum of x_o; coo: sum of x_o x_o'
+            s_oo = sigma[ioo]
+            s_mo = sigma[imo]
             beta = np.linalg.solve(s_oo, s_mo.T).T          # (m x o)
             a = mu[mi] - beta @ mu[oi]                       # xhat_m = a + beta x_o
             sm = nk * a + beta @ so
             cmo = np.outer(a, so) + beta @ coo               # sum xhat_m x_o'
             cmm = (nk * np.outer(a, a) + np.outer(a, so) @ beta.T + beta @ np.outer(so, a)
                    + beta @ coo @ beta.T)
-            cond = sigma[np.ix_(mi, mi)] - beta @ s_mo.T
+            cond = sigma[imm] - beta @ s_mo.T
             t1[oi] += so
             t1[mi] += sm
-            t2[np.ix_(oi, oi)] += coo
-            t2[np.ix_(mi, oi)] += cmo
-            t2[np.ix_(oi, mi)] += cmo.T
-            t2[np.ix_(mi, mi)] += cmm + nk * cond
+            t2[ioo] += coo
+            t2[imo] += cmo
+            t2[iom] += cmo.T
+            t2[imm] += cmm + nk * cond
         mu_new = t1 / n
         sigma_new = t2 / n - np.outer(mu_new, mu_new)
         change = max(np.max(np.abs(mu_new - mu) / np.maximum(1, np.abs(mu))),

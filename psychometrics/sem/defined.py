@@ -50,12 +50,20 @@ def evaluate(defs, values: dict) -> list[float]:
     return out
 
 
-def jacobian(fun, x: np.ndarray) -> np.ndarray:
-    """Central-difference Jacobian of ``fun`` (vector -> vector) at ``x``."""
+def jacobian(fun, x: np.ndarray, cols=None) -> np.ndarray:
+    """Central-difference Jacobian of ``fun`` (vector -> vector) at ``x``.
+
+    ``cols``: the only coordinates ``fun`` can depend on (e.g. the parameters that carry a
+    label used by a defined parameter); the other columns are exactly 0, as the central
+    differences would give them (the same values on both sides).  When ``fun(x)`` is not
+    finite every column is differenced (NaN stays NaN where it would have been).
+    """
     x = np.asarray(x, dtype=float)
     f0 = np.asarray(fun(x), dtype=float)
     J = np.zeros((f0.size, x.size))
-    for k in range(x.size):
+    if cols is None or not np.all(np.isfinite(f0)):
+        cols = range(x.size)
+    for k in cols:
         h = 1e-6 * max(1.0, abs(x[k]))
         xp = x.copy(); xp[k] += h
         xm = x.copy(); xm[k] -= h

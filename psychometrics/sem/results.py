@@ -358,18 +358,46 @@ class CFAFit:
             return self._robust_vcov
         return self.vcov()
 
+    def _label_rows(self) -> list:
+        """(label, full-parameter index or -1, fixed value) of the first row of every label,
+        in the order of the parameter table (built once per fit)."""
+        rows = self.__dict__.get("_label_rows_cache")
+        if rows is None:
+            pt = self.partable
+            rows, seen = [], set()
+            for i in range(pt.nrow):
+                lb = pt.label[i]
+                if lb and lb not in seen:
+                    seen.add(lb)
+                    rows.append((lb, int(pt.free[i]) - 1 if pt.free[i] > 0 else -1, pt.ustart[i]))
+            self._label_rows_cache = rows
+        return rows
+
     def _label_values(self, xred) -> dict:
-        pt = self.partable
+        """label -> value at the reduced parameters ``xred`` (fixed labels: their value)."""
         xf = self.model.x_full(xred)
-        vals = {}
-        for i in range(pt.nrow):
-            lb = pt.label[i]
-            if lb and lb not in vals:
-                vals[lb] = xf[pt.free[i] - 1] if pt.free[i] > 0 else pt.ustart[i]
-        return vals
+        return {lb: (xf[k] if k >= 0 else u) for lb, k, u in self._label_rows()}
 
     def _defs(self):
-        return [(f.lhs, _defined.compile_expression(f.rhs, f.line)[0]) for f in self.partable.defined]
+        """The ``:=`` expressions as (name, code object), compiled once per fit."""
+        defs = self.__dict__.get("_defs_cache")
+        if defs is None:
+            defs = [(f.lhs, _defined.compile_expression(f.rhs, f.line)[0])
+                    for f in self.partable.defined]
+            self._defs_cache = defs
+        return list(defs)
+
+    def _label_columns(self):
+        """The reduced parameters the labels depend on (the columns of the defined
+        parameters' Jacobian that can be non-zero), or None when not known."""
+        K = getattr(self.model, "K", None)
+        if K is None:
+            return None
+        K = np.asarray(K)
+        idx = [k for _, k, _ in self._label_rows() if k >= 0]
+        if K.ndim != 2 or K.shape[1] != np.asarray(self.x).size:
+            return None
+        return np.flatnonzero(np.any(K[idx, :] != 0, axis=0)) if idx else np.zeros(0, dtype=int)
 
     def _defined_values(self, xred) -> list:
         return _defined.evaluate(self._defs(), self._label_values(xred))
@@ -383,8 +411,19 @@ class CFAFit:
         Columns: lhs, op, rhs, group (the group's value; None for a single group and for
         defined parameters), label, est, se, z, pvalue, ci_lower, ci_upper (95%), std_lv,
         std_all, std_nox.  Fixed parameters have se 0 and NaN z/pvalue; ``rsquare=True`` appends
-        lavaan's ``r2`` rows.
+        lavaan's ``r2`` rows.  Computed once per fit (the report asks for the table several
+        times: tables, figures, results.json); every call returns a copy of its own.
         """
+        key = ("parameters", bool(rsquare))
+        df = self._cache.get(key) if isinstance(getattr(self, "_cache", None), dict) else None
+        if df is None:
+            df = self._parameters(rsquare)
+            if isinstance(getattr(self, "_cache", None), dict):
+                self._cache[key] = df
+        return df.copy()
+
+    def _parameters(self, rsquare: bool) -> pd.DataFrame:
+        """:meth:`parameters` computed (no cache)."""
         pt = self.partable
         est = self._est_rows()
         se = self._se_rows()
@@ -418,7 +457,8 @@ class CFAFit:
         pt = self.partable
         defs = self._defs()
         vals = self._defined_values(self.x)
-        J = _defined.jacobian(lambda xr: self._defined_values(xr), self.x)
+        J = _defined.jacobian(lambda xr: self._defined_values(xr), self.x,
+                              cols=self._label_columns())
         V = self._vcov_for_defined()
         se = np.sqrt(np.clip(np.diag(J @ V @ J.T), 0, None))
         with np.errstate(divide="ignore", invalid="ignore"):
