@@ -17,6 +17,15 @@ import pandas as pd
 
 def jsonable(obj: Any) -> Any:
     """Return ``obj`` as plain JSON-serialisable Python data."""
+    t = type(obj)       # the plain types first (most values of a result), same outputs
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t is str or t is int or t is bool or obj is None:
+        return obj
+    if t is dict:
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if t is list:
+        return [jsonable(v) for v in obj]
     if obj is None or isinstance(obj, (str, bool)):
         return obj
     if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
@@ -31,7 +40,10 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, pd.DataFrame):
         return {"columns": [str(c) for c in obj.columns],
                 "index": [jsonable(i) for i in obj.index],
-                "data": [[jsonable(v) for v in row] for row in obj.itertuples(index=False)]}
+                # the rows' values as itertuples gives them (each column iterated once)
+                "data": [[jsonable(v) for v in row]
+                         for row in zip(*(list(col) for _, col in obj.items()))]
+                if obj.shape[1] else [[] for _ in range(len(obj))]}
     if isinstance(obj, pd.Series):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, dict):

@@ -176,3 +176,45 @@ def test_little_em_same_iterations_and_numbers():
     mu0, sigma0, it0 = _em_old(x)
     assert conv and it == it0
     assert np.array_equal(mu, mu0) and np.array_equal(sigma, sigma0)
+
+
+def test_jsonable_frames_as_itertuples():
+    """jsonable() reads a DataFrame column by column: the rows it gives are those of
+    itertuples (the old path), for every kind of column, no columns, duplicate names."""
+    import json
+
+    from psychometrics._results import jsonable
+    frames = [pd.DataFrame({"a": [1.0, np.nan, np.inf], "b": ["x", None, "z"], "c": [1, 2, 3],
+                            "d": [True, False, True]}),
+              pd.DataFrame({"s": pd.array(["a", "b", "c"], dtype="string"),
+                            "i": pd.array([1, 2, 3], dtype="Int64")}),
+              pd.DataFrame(np.zeros((0, 3))), pd.DataFrame(index=range(3)),
+              pd.DataFrame([[1, 2], [3, 4]], columns=["x", "x"]),
+              pd.DataFrame({"t": pd.to_datetime(["2020-01-01", None])}),
+              pd.DataFrame({"cat": pd.Categorical(["a", "b", None])}),
+              sem(M_MED, HS).parameters(rsquare=True)]
+    for f in frames:
+        old = [[jsonable(v) for v in row] for row in f.itertuples(index=False)]
+        assert json.dumps(jsonable(f)["data"], default=str) == json.dumps(old, default=str)
+    # plain values keep their types
+    assert jsonable({"a": [1, 2.5, float("nan"), True, None, "s"]}) == \
+        {"a": [1, 2.5, None, True, None, "s"]}
+
+
+def test_baseline_shared_by_fits_of_the_same_data():
+    """The independence model is fitted once per data set: an invariance-like pair of models
+    of the same data shares it, and its numbers are those of a fresh fit_baseline."""
+    from psychometrics.sem import cfa
+    from psychometrics.sem.results import fit_baseline
+    m = """ visual  =~ x1 + x2 + x3
+            textual =~ x4 + x5 + x6 """
+    a = cfa(m, HS, group="school")
+    b = cfa(m, HS, group="school", group_equal=("loadings",))
+    assert a.baseline() is b.baseline()
+    fresh = fit_baseline(b)
+    assert fresh.fmin == b.baseline().fmin and np.array_equal(fresh.x, b.baseline().x)
+    assert a.fit_measures()["baseline_chisq"] == b.fit_measures()["baseline_chisq"]
+    c = cfa(m, HS.iloc[:200], group="school")          # other data: its own baseline
+    assert c.baseline() is not a.baseline()
+    d = cfa(m, HS, group="school", estimator="MLR")    # other estimator: its own baseline
+    assert d.baseline() is not a.baseline()

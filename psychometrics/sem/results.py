@@ -525,7 +525,15 @@ class CFAFit:
     def baseline(self):
         """The independence (baseline) model fitted through the same engine and objective."""
         if self._baseline is None:
-            self._baseline = fit_baseline(self)
+            key = _baseline_key(self)
+            base = _BASELINE_CACHE.get(key) if key is not None else None
+            if base is None:
+                base = fit_baseline(self)
+                if key is not None:
+                    if len(_BASELINE_CACHE) >= 8:
+                        _BASELINE_CACHE.pop(next(iter(_BASELINE_CACHE)))
+                    _BASELINE_CACHE[key] = base
+            self._baseline = base
         return self._baseline
 
     def fit_measures(self) -> dict:
@@ -749,6 +757,43 @@ def _independence_partable(pt: ParTable, fixed_x: bool) -> ParTable:
                     label=label, start=np.array(start, dtype=float), ngroups=pt.ngroups,
                     roles=new_roles, meanstructure=pt.meanstructure, eq_map=np.arange(n_full),
                     eq_label=list(label))
+
+
+#: baselines of small data sets (at most 8, each at most BASELINE_CACHE_MAX_BYTES of data),
+#: shared by the fits of the same data: the independence model depends on the data, the
+#: observed variables, the groups, the estimator and missing-data treatment only, so the
+#: four levels of an invariance sequence, or a measurement and a structural model, have
+#: the same baseline (issue 13: it was fitted once per model)
+_BASELINE_CACHE: dict = {}
+BASELINE_CACHE_MAX_BYTES = 16 * 2 ** 20
+
+
+def _baseline_key(fit) -> tuple | None:
+    """What :func:`fit_baseline` depends on, as a hashable key (the groups' data and moments
+    by their SHA-1), or None when the data are too large to keep (or not arrays)."""
+    import hashlib
+    h = hashlib.sha1()
+    nbytes = 0
+    try:
+        for gs in fit.sample.groups:
+            h.update(repr((gs.label, int(gs.nobs))).encode())
+            for a in (gs.data, gs.mean, gs.cov, gs.h1_mean, gs.h1_cov):
+                if a is None:
+                    h.update(b"-")
+                    continue
+                a = np.ascontiguousarray(np.asarray(a, dtype=float))
+                nbytes += a.nbytes
+                if nbytes > BASELINE_CACHE_MAX_BYTES:
+                    return None
+                h.update(repr(a.shape).encode())
+                h.update(a.tobytes())
+        pt = fit.partable
+        return (h.hexdigest(), type(fit).__name__, str(fit.estimator), str(fit.missing),
+                bool(fit.options.get("fixed_x", True)), fit.options.get("likelihood"),
+                tuple(fit.sample.ov_names), tuple(pt.roles.ov), tuple(pt.roles.ov_x),
+                int(pt.ngroups), bool(pt.meanstructure))
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def fit_baseline(fit: CFAFit) -> CFAFit:
