@@ -218,3 +218,30 @@ def test_baseline_shared_by_fits_of_the_same_data():
     assert c.baseline() is not a.baseline()
     d = cfa(m, HS, group="school", estimator="MLR")    # other estimator: its own baseline
     assert d.baseline() is not a.baseline()
+
+
+def test_run_sets_library_objects_aside_from_gc_and_puts_them_back(tmp_path, monkeypatch):
+    """run_all freezes the objects that exist before the run (gc.freeze) and unfreezes them
+    at the end; a caller's own freeze is left alone."""
+    import gc
+
+    from psychometrics.report import steps
+    seen = []
+
+    def fake_run(r):
+        seen.append(gc.get_freeze_count())
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(steps, "_run_all", fake_run)
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError):
+        steps.run_all(None)
+    assert seen[-1] > 0 and gc.get_freeze_count() == 0      # frozen during, put back after
+    gc.freeze()
+    try:
+        n = gc.get_freeze_count()
+        with pytest.raises(RuntimeError):
+            steps.run_all(None)
+        assert seen[-1] == n and gc.get_freeze_count() == n  # the caller's freeze untouched
+    finally:
+        gc.unfreeze()
