@@ -44,10 +44,10 @@ def _progress_class():
             self.cpu: dict[str, float] = {}
 
         @contextmanager
-        def step(self, label):
+        def step(self, label, **kw):
             top = self.depth == 0
             c0 = time.process_time()
-            with super().step(label) as s:
+            with super().step(label, **kw) as s:
                 yield s
             if top:
                 self.cpu[label] = self.cpu.get(label, 0.0) + time.process_time() - c0
