@@ -10,6 +10,7 @@ structure), logl, AIC, BIC, ...), ``fitted()``, ``residuals(fit, type="cor")``,
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -530,8 +531,6 @@ class CFAFit:
             if base is None:
                 base = fit_baseline(self)
                 if key is not None:
-                    if len(_BASELINE_CACHE) >= 8:
-                        _BASELINE_CACHE.pop(next(iter(_BASELINE_CACHE)))
                     _BASELINE_CACHE[key] = base
             self._baseline = base
         return self._baseline
@@ -759,21 +758,19 @@ def _independence_partable(pt: ParTable, fixed_x: bool) -> ParTable:
                     eq_label=list(label))
 
 
-#: baselines of small data sets (at most 8, each at most BASELINE_CACHE_MAX_BYTES of data),
-#: shared by the fits of the same data: the independence model depends on the data, the
-#: observed variables, the groups, the estimator and missing-data treatment only, so the
-#: four levels of an invariance sequence, or a measurement and a structural model, have
-#: the same baseline (issue 13: it was fitted once per model)
-_BASELINE_CACHE: dict = {}
-BASELINE_CACHE_MAX_BYTES = 16 * 2 ** 20
+#: the independence (baseline) models of the fits alive, by what they depend on: the data,
+#: the observed variables, the groups, the estimator and missing-data treatment only, so the
+#: four levels of an invariance sequence, or a measurement and a structural model, share one
+#: (issue 13: it was fitted once per model).  Weak references: a baseline lives as long as a
+#: fit holds it, the module keeps no data set (memory at 10^6 cases).
+_BASELINE_CACHE: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
 def _baseline_key(fit) -> tuple | None:
     """What :func:`fit_baseline` depends on, as a hashable key (the groups' data and moments
-    by their SHA-1), or None when the data are too large to keep (or not arrays)."""
+    by their SHA-1, read in place), or None when they cannot be read."""
     import hashlib
     h = hashlib.sha1()
-    nbytes = 0
     try:
         for gs in fit.sample.groups:
             h.update(repr((gs.label, int(gs.nobs))).encode())
@@ -782,17 +779,14 @@ def _baseline_key(fit) -> tuple | None:
                     h.update(b"-")
                     continue
                 a = np.ascontiguousarray(np.asarray(a, dtype=float))
-                nbytes += a.nbytes
-                if nbytes > BASELINE_CACHE_MAX_BYTES:
-                    return None
                 h.update(repr(a.shape).encode())
-                h.update(a.tobytes())
+                h.update(a)
         pt = fit.partable
         return (h.hexdigest(), type(fit).__name__, str(fit.estimator), str(fit.missing),
                 bool(fit.options.get("fixed_x", True)), fit.options.get("likelihood"),
                 tuple(fit.sample.ov_names), tuple(pt.roles.ov), tuple(pt.roles.ov_x),
                 int(pt.ngroups), bool(pt.meanstructure))
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError, BufferError):
         return None
 
 
