@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import matplotlib
@@ -338,26 +340,56 @@ class _Pixels:
         pass
 
 
+#: zlib level of the PNG files (zlib's default; 9 gives files about 9% smaller for four times
+#: the CPU, 3 files about 20% larger)
+PNG_ZLIB_LEVEL = 6
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + tag + data
+            + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)) & 0xFFFFFFFF))
+
+
+def png_bytes(pixels, dpi: float = PNG_DPI, software: str | None = None) -> bytes:
+    """A PNG file (ISO/IEC 15948, 8 bits per sample, not interlaced) of ``pixels`` (height x
+    width x 3 RGB or 4 RGBA, uint8) with the chunks matplotlib's ``savefig`` writes: tEXt
+    ``Software``, pHYs (``dpi`` as pixels per metre, rounded as Pillow does), one zlib
+    stream in IDAT chunks of 64 KiB.  Every scanline uses filter type 0 (None): on these
+    figures (large areas of one colour) zlib alone compresses as well as libpng's or
+    Pillow's adaptive per-line filter choice (about 5% smaller files), and the filter pass
+    was about half of the encoding time.  Returns the bytes of the file."""
+    a = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"png_bytes: pixels of shape {a.shape}, expected (h, w, 3 or 4)")
+    h, w, n = a.shape
+    raw = np.zeros((h, 1 + w * n), dtype=np.uint8)   # column 0: the filter type (0, None)
+    raw[:, 1:] = a.reshape(h, w * n)
+    data = zlib.compress(raw.data, PNG_ZLIB_LEVEL)
+    ppm = int(dpi / 0.0254 + 0.5)
+    out = [b"\x89PNG\r\n\x1a\n",
+           _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2 if n == 3 else 6, 0, 0, 0))]
+    if software is not None:
+        out.append(_png_chunk(b"tEXt", b"Software\0" + software.encode("latin-1")))
+    out.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)))
+    out += [_png_chunk(b"IDAT", data[i:i + 65536]) for i in range(0, len(data), 65536)]
+    out.append(_png_chunk(b"IEND", b""))
+    return b"".join(out)
+
+
 def _write_png(fig, path, bbox) -> None:
     """The PNG at :data:`PNG_DPI`: matplotlib's Agg pixels, the same metadata as
-    ``savefig`` (Software, dpi); an opaque figure (every pixel's alpha 255, the figures'
-    white background) is stored without the alpha channel -- the same image, about a quarter
-    less to compress."""
-    from PIL import Image, PngImagePlugin
-
+    ``savefig`` (Software, dpi), written by :func:`png_bytes`; an opaque figure (every
+    pixel's alpha 255, the figures' white background) is stored without the alpha channel
+    -- the same image, a quarter less to compress."""
     grab = _Pixels()
     fig.savefig(grab, format="raw", dpi=PNG_DPI, bbox_inches=bbox)
     rgba = grab.rgba
     if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:  # pragma: no cover
         fig.savefig(path, dpi=PNG_DPI, bbox_inches=bbox)
         return
-    im = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
-    if im.getextrema()[3] == (255, 255):
-        im = im.convert("RGB")
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, "
-                              "https://matplotlib.org/")
-    im.save(path, format="png", pnginfo=info, dpi=(PNG_DPI, PNG_DPI))
+    pixels = rgba[:, :, :3] if bool((rgba[:, :, 3] == 255).all()) else rgba
+    Path(path).write_bytes(png_bytes(
+        pixels, PNG_DPI, f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"))
 
 
 def _write(fig, paths) -> None:
