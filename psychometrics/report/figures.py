@@ -313,6 +313,91 @@ def _lean_pdf_fonts():
         pdf_ps.get_glyphs_subset = get_glyphs_subset
 
 
+#: text metrics (width, height, descent) measured while writing figures, for the process:
+#: key -> the renderer's answer (see :func:`_shared_text_metrics`)
+_TEXT_METRICS: dict = {}
+#: entries kept at most (about 100 bytes each); the cache is emptied when it is full
+TEXT_METRICS_MAX = 50_000
+
+
+def _text_metrics_context() -> tuple:
+    """What a renderer's text measurement depends on besides the text, its font properties
+    and the renderer's kind and resolution: the font and text settings (generic families,
+    hinting, mathtext fonts, PDF/PS core fonts) and the fonts known to matplotlib."""
+    rc = matplotlib.rcParams
+    keys = sorted(k for k in rc if k.startswith(("font.", "text.", "mathtext."))
+                  or k in ("pdf.use14corefonts", "ps.useafm"))
+    return (tuple((k, str(rc[k])) for k in keys), len(font_manager.fontManager.ttflist),
+            len(font_manager.fontManager.afmlist))
+
+
+@contextlib.contextmanager
+def _shared_text_metrics():
+    """While writing figures: matplotlib's text measurements (``Text._get_layout``,
+    legends, offset boxes) shared by every renderer of the same kind and resolution
+    in the process, not only kept per renderer as matplotlib keeps them.  A renderer's
+    ``get_text_width_height_descent`` is a function of the text, the font properties,
+    whether it is mathtext, its dpi and the settings of :func:`_text_metrics_context`,
+    so a value measured once for one figure's PDF is the value the next figure's PDF
+    would measure (the same numbers, test); the tick labels, legends and axis labels
+    repeat across the figures and across their bounding-box measurement.  Returns
+    nothing; matplotlib's function is restored afterwards."""
+    import matplotlib.text as mtext
+    measure = mtext._get_text_metrics_with_cache
+    context = _text_metrics_context()
+
+    def shared(renderer, text, fontprop, ismath, dpi):
+        inner = getattr(renderer, "_renderer", renderer)   # MixedModeRenderer (PDF)
+        key = (type(inner), getattr(renderer, "dpi", None), getattr(inner, "dpi", None),
+               text, tuple(fontprop.get_family()), fontprop.get_style(),
+               fontprop.get_variant(), fontprop.get_weight(), fontprop.get_stretch(),
+               fontprop.get_size_in_points(), fontprop.get_file(),
+               fontprop.get_math_fontfamily(), ismath, dpi, context)
+        try:
+            return _TEXT_METRICS[key]
+        except KeyError:
+            pass
+        value = measure(renderer, text, fontprop, ismath, dpi)
+        if len(_TEXT_METRICS) >= TEXT_METRICS_MAX:
+            _TEXT_METRICS.clear()
+        _TEXT_METRICS[key] = value
+        return value
+
+    mtext._get_text_metrics_with_cache = shared
+    try:
+        yield
+    finally:
+        mtext._get_text_metrics_with_cache = measure
+
+
+@contextlib.contextmanager
+def _ticks_once():
+    """While writing one figure: each axis computes its ticks once (locator, formatter,
+    the tick artists' positions and labels, the ticks within the view) and every later
+    rendering draws that list of ticks.  matplotlib recomputes them several times per
+    rendering (bounding boxes, tick label boxes, the draw itself) and once more for each
+    file, though nothing the ticks depend on (limits, locators, formatters, rcParams)
+    changes between the renderings of a finished figure; the files are the same (test).
+    Returns nothing; matplotlib's method is restored afterwards."""
+    from matplotlib.axis import Axis
+    update = Axis._update_ticks
+    done: dict = {}
+
+    def once(axis):
+        try:
+            return list(done[axis])
+        except KeyError:
+            ticks = update(axis)
+            done[axis] = list(ticks)
+            return ticks
+
+    Axis._update_ticks = once
+    try:
+        yield
+    finally:
+        Axis._update_ticks = update
+
+
 def _save(fig, path, lang: str = "en") -> Path:
     """Write ``fig`` as PNG (300 dpi), PDF and SVG next to ``path``; return the PNG path.
 
@@ -322,7 +407,7 @@ def _save(fig, path, lang: str = "en") -> Path:
     paths = output_paths(path)
     paths["png"].parent.mkdir(parents=True, exist_ok=True)
     try:
-        with plt.rc_context(SAVE_RC):
+        with plt.rc_context(SAVE_RC), _shared_text_metrics(), _ticks_once():
             _write(fig, paths)
     finally:
         plt.close(fig)
