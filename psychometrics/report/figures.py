@@ -363,11 +363,43 @@ def _shared_text_metrics():
         _TEXT_METRICS[key] = value
         return value
 
+    get_font = mtext.get_font
+    fonts: dict = {}
+
+    def font_with_tables(*args, **kw):
+        # Text._get_layout reads the font's OS/2, hhea and head tables for the line
+        # height of every text each time it is measured or drawn; a font's tables do not
+        # change, so each is read once
+        key = (tuple(args[0]) if isinstance(args[0], (list, tuple)) else args[0],
+               *args[1:], tuple(sorted(kw.items())))
+        if key not in fonts:
+            fonts[key] = _FontTables(get_font(*args, **kw))
+        return fonts[key]
+
     mtext._get_text_metrics_with_cache = shared
+    mtext.get_font = font_with_tables
     try:
         yield
     finally:
         mtext._get_text_metrics_with_cache = measure
+        mtext.get_font = get_font
+
+
+class _FontTables:
+    """A matplotlib FT2Font whose ``get_sfnt_table`` answers are read once (the same
+    dictionaries); everything else is the font's."""
+
+    def __init__(self, font):
+        self._font = font
+        self._tables: dict = {}
+
+    def get_sfnt_table(self, name):
+        if name not in self._tables:
+            self._tables[name] = self._font.get_sfnt_table(name)
+        return self._tables[name]
+
+    def __getattr__(self, name):
+        return getattr(self._font, name)
 
 
 @contextlib.contextmanager
@@ -419,7 +451,8 @@ class _Pixels:
     rgba = None
 
     def write(self, data) -> None:
-        self.rgba = np.array(data, dtype=np.uint8, copy=True)   # (height, width, 4)
+        # the renderer's buffer itself (height, width, 4): read before anything draws again
+        self.rgba = np.asarray(data, dtype=np.uint8)
 
     def seek(self, *_args) -> None:  # marks it as a file for matplotlib
         pass
@@ -443,12 +476,14 @@ def png_bytes(pixels, dpi: float = PNG_DPI, software: str | None = None) -> byte
     figures (large areas of one colour) zlib alone compresses as well as libpng's or
     Pillow's adaptive per-line filter choice (about 5% smaller files), and the filter pass
     was about half of the encoding time.  Returns the bytes of the file."""
-    a = np.ascontiguousarray(pixels, dtype=np.uint8)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"png_bytes: pixels of shape {a.shape}, expected (h, w, 3 or 4)")
+    a = np.asarray(pixels)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.dtype != np.uint8:
+        raise ValueError(f"png_bytes: pixels of shape {a.shape} ({a.dtype}), expected "
+                         "(h, w, 3 or 4) uint8")
     h, w, n = a.shape
-    raw = np.zeros((h, 1 + w * n), dtype=np.uint8)   # column 0: the filter type (0, None)
-    raw[:, 1:] = a.reshape(h, w * n)
+    raw = np.empty((h, 1 + w * n), dtype=np.uint8)
+    raw[:, 0] = 0                                    # each line's filter type: 0, None
+    raw[:, 1:].reshape(h, w, n)[...] = a             # a view of raw (rows are contiguous)
     data = zlib.compress(raw.data, PNG_ZLIB_LEVEL)
     ppm = int(dpi / 0.0254 + 0.5)
     out = [b"\x89PNG\r\n\x1a\n",
