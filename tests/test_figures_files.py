@@ -1,0 +1,157 @@
+"""The cheaper drawing and writing of the report's figures (issue 13) gives the files of the
+plain matplotlib path: the PNG writer against Pillow, the shared text measurements and the
+ticks computed once against matplotlib's own per-renderer work, the bars of the distribution
+plots against ``barh``."""
+import contextlib
+import io
+import zlib
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from psychometrics.report import figures as F
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PROPS = {f"x_{i}": {g: {1: .1 + .01 * i, 2: .3, 3: .6 - .01 * i} for g in ("a", "b")}
+         for i in range(1, 6)}
+
+
+def _pixels(data):
+    with Image.open(io.BytesIO(data)) as im:
+        return im.mode, im.size, im.info, np.asarray(im)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_png_bytes_decode_to_the_pixels_with_savefigs_metadata(channels):
+    rng = np.random.default_rng(3)
+    px = rng.integers(0, 256, size=(37, 53, channels), dtype=np.uint8)
+    px[5:20, 10:40] = 255                                   # runs, as in a figure
+    data = F.png_bytes(px, 300, "Matplotlib version0, https://matplotlib.org/")
+    mode, size, info, arr = _pixels(data)
+    assert mode == ("RGB" if channels == 3 else "RGBA") and size == (53, 37)
+    np.testing.assert_array_equal(arr, px)
+    assert info["dpi"] == pytest.approx((300, 300), abs=0.01)
+    assert info["Software"] == "Matplotlib version0, https://matplotlib.org/"
+    # the same image Pillow writes (its own filters), and every chunk's CRC checked by zlib
+    ref = io.BytesIO()
+    Image.fromarray(px).save(ref, format="png", dpi=(300, 300))
+    assert _pixels(ref.getvalue())[3].tobytes() == arr.tobytes()
+    i = 8
+    while i < len(data):
+        n = int.from_bytes(data[i:i + 4], "big")
+        chunk = data[i + 4:i + 8 + n]
+        assert int.from_bytes(data[i + 8 + n:i + 12 + n], "big") == zlib.crc32(chunk)
+        i += 12 + n
+    with pytest.raises(ValueError):
+        F.png_bytes(px[:, :, 0])
+
+
+def test_png_of_an_opaque_figure_is_rgb_with_savefigs_pixels(tmp_path):
+    fig = F.path_diagram_figure({"f": [("x_1", .7), ("x_2", .6)], "g": [("x_3", .5)]},
+                                correlations={("f", "g"): .4})
+    ref = io.BytesIO()
+    with plt.rc_context(F.SAVE_RC):
+        fig.savefig(ref, format="png", dpi=F.PNG_DPI, bbox_inches="tight", pad_inches=0.08)
+    png = F._save(fig, tmp_path / "path.png")
+    mode, size, _info, arr = _pixels(png.read_bytes())
+    ref_mode, ref_size, _, ref_arr = _pixels(ref.getvalue())
+    assert mode == "RGB" and size == ref_size
+    np.testing.assert_array_equal(arr, ref_arr[:, :, :3])
+    assert (ref_arr[:, :, 3] == 255).all()
+
+
+def _draw_all(out, lang):
+    """Every figure kind of the report, written to ``out``; returns the files' bytes."""
+    F.scree_plot([3.0, 1.2, 0.7, 0.5], [1.3, 1.1, 1.0, 0.9], out / "scree.png", lang=lang,
+                 title="Scree")
+    F.loading_heatmap(pd.DataFrame({"MR1": [.8, .1, .3], "MR2": [.05, .7, -.4]},
+                                   index=["x_1", "x_2", "x_3"]), out / "heat.png", lang=lang)
+    F.item_distributions(PROPS, out / "dist.png", lang=lang, title="Items")
+    F.item_histograms({"x_1": {"a": np.linspace(-2, 2, 40) ** 3, "b": np.linspace(-1, 3, 30)}},
+                      out / "hist.png", lang=lang)
+    F.invariance_plot(["configural", "metric", "scalar"], [None, -.004, -.012],
+                      [None, .002, .01], out / "inv.png", lang=lang)
+    F.path_diagram({"f": [("x_1", .7), ("x_2", .6)], "g": [("x_3", .5), ("x_4", .8)]},
+                   out / "path.png", lang=lang, correlations={("f", "g"): .4})
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_shared_text_metrics_and_ticks_once_write_the_same_files(tmp_path, monkeypatch, lang):
+    """The text measurements shared across renderers and figures (:func:`_shared_text_metrics`,
+    with the fonts' tables read once) and the ticks computed once per figure
+    (:func:`_ticks_once`) write byte for byte the PNG, PDF and SVG files of matplotlib's own
+    per-renderer measurements -- also when every measurement comes from the cache."""
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "again").mkdir()
+    (tmp_path / "plain").mkdir()
+    fast = _draw_all(tmp_path / "fast", lang)
+    again = _draw_all(tmp_path / "again", lang)         # the measurements now all cached
+    with monkeypatch.context() as m:
+        m.setattr(F, "_shared_text_metrics", contextlib.nullcontext)
+        m.setattr(F, "_ticks_once", contextlib.nullcontext)
+        plain = _draw_all(tmp_path / "plain", lang)
+    assert len(plain) == 18
+    assert fast.keys() == plain.keys() == again.keys()
+    for name in plain:
+        assert fast[name] == plain[name], name
+        assert again[name] == plain[name], name
+    import matplotlib.axis
+    import matplotlib.text
+    assert matplotlib.axis.Axis._update_ticks.__name__ == "_update_ticks"
+    assert matplotlib.text._get_text_metrics_with_cache.__name__ == \
+        "_get_text_metrics_with_cache"
+
+
+def test_text_metrics_depend_on_the_renderers_dpi(tmp_path):
+    """The shared measurements keep a renderer's resolution apart: the same label measured
+    for a 100-dpi and a 300-dpi Agg renderer has the answers of each."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    fig = plt.figure()
+    txt = fig.text(0.1, 0.1, "wai_12 (female)")
+    with F._shared_text_metrics():
+        sizes = {dpi: txt.get_window_extent(RendererAgg(100, 100, dpi)).size for dpi in (100, 300)}
+    plain = {dpi: txt.get_window_extent(RendererAgg(100, 100, dpi)).size for dpi in (100, 300)}
+    plt.close(fig)
+    for dpi in (100, 300):
+        np.testing.assert_array_equal(sizes[dpi], plain[dpi])
+    assert sizes[300][0] > 2.5 * sizes[100][0]
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_distribution_bars_are_barhs(tmp_path, lang):
+    """The bars of :func:`item_distributions` (one PolyCollection per category) give the
+    pixels and axis limits of ``ax.barh`` (a Rectangle per bar), legend included."""
+    y = np.array([0.0, 1.0, 2.4, 3.4])
+    widths = [np.array([.2, .1, .3, .05]), np.array([.5, .6, .3, .0]), np.array([.3, .3, .4, .95])]
+
+    def draw(bars):
+        with F._style(lang):
+            fig, ax = plt.subplots(figsize=(4, 2))
+            left = np.zeros(y.size)
+            for k, w in enumerate(widths):
+                color = plt.get_cmap("viridis", 3)(k)
+                if bars:
+                    F._bars(ax, y, w, left, color=color, label=str(k + 1))
+                else:
+                    ax.barh(y, w, left=left, color=color, height=0.8, label=str(k + 1))
+                left = left + w
+            if bars:
+                ax.autoscale_view()
+            ax.invert_yaxis()
+            ax.set_xlim(0, 1)
+            ax.legend(ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=150)
+            lim = ax.get_ylim()
+            plt.close(fig)
+            return lim, _pixels(buf.getvalue())[3]
+
+    (lim_new, px_new), (lim_old, px_old) = draw(True), draw(False)
+    assert lim_new == pytest.approx(lim_old, abs=1e-12)
+    np.testing.assert_array_equal(px_new, px_old)
