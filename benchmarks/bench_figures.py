@@ -58,16 +58,41 @@ def one(lang: str, out: Path) -> None:
                 subsets[1] += time.process_time() - c0
         return subset_glyphs
 
+    # where a figure's CPU goes: building it, the files (by savefig format: "raw" is the
+    # PNG's Agg drawing), the PNG encoding, the bounding box measured once
+    import matplotlib.figure
+    phases = collections.defaultdict(float)
+
+    def timed_phase(name, fn):
+        def wrapper(*args, **kw):
+            c0 = time.process_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                phases[name(args, kw) if callable(name) else name] += time.process_time() - c0
+        return wrapper
+
+    patched = [(matplotlib.figure.Figure, "savefig", timed_phase(
+                    lambda a, kw: "savefig " + (kw.get("format") or str(a[1]).rsplit(".", 1)[-1]),
+                    matplotlib.figure.Figure.savefig)),
+               (figures, "_write", timed_phase("_write (all files)", figures._write)),
+               (figures, "_write_png", timed_phase("_write_png", figures._write_png))]
+    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patched]
+
     sim = simulate_example_study(out / "example")
     study = sim.files["study_fa" if lang == "fa" else "study"]
     pipeline._Runner.figure = timed
     figures._subset_from_base = timed_subsets
+    for obj, attr, fn in patched:
+        setattr(obj, attr, fn)
     try:
         run = pipeline.run_validation(study, out, bootstrap=20, sem_bootstrap=0,
                                       omega_bootstrap=0, progress=Progress(stream=io.StringIO()))
     finally:
         pipeline._Runner.figure = orig
         figures._subset_from_base = make_subsets
+        for obj, attr, fn in saved:
+            setattr(obj, attr, fn)
     total = sum(v[1] for v in per_kind.values())
     n = sum(v[0] for v in per_kind.values())
     print(f"[{lang}] figures: {n} calls, {total:.2f} s CPU (load average "
@@ -76,6 +101,18 @@ def one(lang: str, out: Path) -> None:
         print(f"    {secs:6.2f} s  {cnt:2d} x {name}")
     print(f"    of which {subsets[1]:.2f} s for {subsets[0]} PDF font subsets (base fonts "
           "included)")
+    files = phases["_write (all files)"]
+    saves = {k[8:]: v for k, v in phases.items() if k.startswith("savefig ")}
+    print(f"    by phase: building {total - files:.2f} s, bounding box "
+          f"{files - sum(saves.values()) - (phases['_write_png'] - saves.get('raw', 0.0)):.2f} s, "
+          f"PNG drawing {saves.get('raw', 0.0):.2f} s, PNG encoding "
+          f"{phases['_write_png'] - saves.get('raw', 0.0):.2f} s, PDF {saves.get('pdf', 0.0):.2f} s, "
+          f"SVG {saves.get('svg', 0.0):.2f} s")
+    sizes = collections.defaultdict(int)
+    for p in (out / "figures").iterdir():
+        sizes[p.suffix] += p.stat().st_size
+    print("    files: " + ", ".join(f"{ext[1:].upper()} {n / 1e6:.2f} MB"
+                                   for ext, n in sorted(sizes.items())))
     run.report.number()
     writers = (("json", lambda: render_json(run.results, out / "results.json")),
                ("html", lambda: render_html(run.report, out / "report.html")),

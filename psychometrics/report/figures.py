@@ -458,9 +458,9 @@ class _Pixels:
         pass
 
 
-#: zlib level of the PNG files (zlib's default; 9 gives files about 9% smaller for four times
-#: the CPU, 3 files about 20% larger)
-PNG_ZLIB_LEVEL = 6
+#: zlib level of the PNG files: 5 instead of zlib's default 6, about 20% less CPU for files 1.5%
+#: larger (9: 9% smaller for four times the CPU; 3: about 20% larger)
+PNG_ZLIB_LEVEL = 5
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:
