@@ -341,7 +341,8 @@ def _shared_text_metrics():
     so a value measured once for one figure's PDF is the value the next figure's PDF
     would measure (the same numbers, test); the tick labels, legends and axis labels
     repeat across the figures and across their bounding-box measurement.  Returns
-    nothing; matplotlib's function is restored afterwards."""
+    nothing; matplotlib's function is restored afterwards.  Like pyplot, for one thread:
+    figures are written one after the other."""
     import matplotlib.text as mtext
     measure = mtext._get_text_metrics_with_cache
     context = _text_metrics_context()
