@@ -198,6 +198,57 @@ def test_docx_table_xml_is_that_of_python_docx_cell_by_cell(lang, n_rows):
     assert etree.tostring(ours) == etree.tostring(theirs)
 
 
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_docx_paragraph_xml_is_that_of_python_docx(lang):
+    """_CellParts.para writes the paragraph python-docx's calls (_para) make: rich text,
+    bold, italics, sizes, alignment, keep-with-next, tabs and breaks, leading spaces."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from lxml import etree
+
+    from psychometrics.report import docx as D
+    rtl = lang == "fa"
+    cases = [("Table 7", dict(bold=True, keep_next=True, align=WD_ALIGN_PARAGRAPH.LEFT)),
+             ("*M* and *SD* of x_{1} (N = 324)", dict(italic=True, keep_next=True)),
+             ("", {}),
+             ("  two\tcells\nnew line & <tag>", dict(size=9, align=WD_ALIGN_PARAGRAPH.RIGHT)),
+             ([fmt.Run("Note.", italic=True)] + fmt.rich(" A *p* value ۰٫۰۵.", lang), dict(size=10)),
+             ("\u2066x1\u2069 \u0645\u062a\u0646", dict(align=WD_ALIGN_PARAGRAPH.CENTER))]
+    parts = D._CellParts()
+    for text, kw in cases:
+        d1, d2 = docx.Document(), docx.Document()
+        parts.insert(d1, parts.para(text, rtl, **kw))
+        D._para(d2, text, rtl, **kw)
+        assert etree.tostring(d1.element.body[-2]) == etree.tostring(d2.element.body[-2])
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_docx_document_is_that_of_python_docx_step_by_step(tmp_path, lang):
+    """render_docx (body parsed once, counted picture ids, cached heading styles) writes the
+    document python-docx makes element by element: tables, a landscape section, two figures."""
+    import zipfile
+
+    from psychometrics.report import figures
+    rep = _small_report(tmp_path, lang)
+    wide = pd.DataFrame({f"a long column name {k}": [0.123456 * k, 2.0] for k in range(14)},
+                        index=["first row label", "second"])
+    sec = rep.add(Section("c", "Section C"))
+    sec.add(Table("wide", "A Wide Table", wide, {c: "f3" for c in wide.columns}))
+    path = figures.scree_plot([2.0, 1.0, 0.5], [1.2, 1.0, 0.9], tmp_path / f"scree2_{lang}.png",
+                              lang=lang)
+    sec.add(Figure("scree2", path, "Another scree plot"))
+    fast = render_docx(rep, tmp_path / "fast.docx")
+    step = render_docx(rep, tmp_path / "step.docx", _stepwise=True)
+    with zipfile.ZipFile(fast) as zf, zipfile.ZipFile(step) as zs:
+        assert zf.namelist() == zs.namelist()
+        xml = zf.read("word/document.xml")
+        assert xml == zs.read("word/document.xml")
+        assert xml.count(b"<wp:docPr ") == 2 and b"w:orient=\"landscape\"" in xml
+        for name in zf.namelist():
+            if name != "docProps/core.xml":
+                assert zf.read(name) == zs.read(name), name
+
+
 def test_latex_and_xlsx_small(tmp_path):
     import openpyxl
     rep = _small_report(tmp_path)

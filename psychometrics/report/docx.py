@@ -128,6 +128,8 @@ def add_runs(p, runs, rtl: bool, size=None, bold=False, italic=False) -> None:
 
 def _para(container, text: str | list, rtl: bool, bold=False, italic=False, size=None,
           align=None, keep_next=False, style=None):
+    """Add a paragraph by python-docx calls and return it: the reference for
+    :meth:`_CellParts.para`, which writes the same XML as text (tests)."""
     p = container.add_paragraph(style=style) if style else container.add_paragraph()
     if rtl:
         _set_rtl_paragraph(p)
@@ -223,36 +225,96 @@ def plan_table(lay: TableLayout, portrait_pt: float, landscape_pt: float):
     return "landscape", size, [x * scale for x in w], True
 
 
+_W_DECL = ' xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+_SECTPR = qn("w:sectPr")
+
+
+def _fragment(el) -> str:
+    """``el`` serialised as lxml writes it inside the document (no namespace declaration:
+    the document's root declares ``w``)."""
+    from lxml import etree
+    s = etree.tostring(el, encoding="unicode")
+    s = s.replace(_W_DECL, "", 1)
+    if "xmlns" in s:      # pragma: no cover - every part made here is in the w namespace
+        raise ValueError(f"unexpected namespace declaration in {s[:80]!r}")
+    return s
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class _CellParts:
-    """The property elements of table cells, made once per distinct style by the same
-    python-docx calls as a single cell (:func:`_style_run`, paragraph format, ``_borders``)
-    and then copied: a table's hundreds of cells get the same XML without hundreds of
-    python-docx proxy objects and schema-ordered insertions (most of the Word appendix's
-    cost)."""
+    """The XML of table cells, made once per distinct style by the same python-docx calls as
+    a single cell (:func:`_style_run`, paragraph format, ``_borders``, ``_row_flags``) and
+    kept as text: a table's rows are then written as one XML string and parsed once, instead
+    of hundreds of python-docx proxy objects and schema-ordered insertions per table (most of
+    the Word appendix's cost).  The rows are the XML python-docx makes cell by cell
+    (tests/test_report.py compares them)."""
 
     _CONTROL = frozenset("\t\n\r")
 
-    def __init__(self):
-        self._runs, self._ppr, self._tcpr = {}, {}, {}
+    def __init__(self, deferred: bool = False):
+        self._runs, self._ppr, self._tcpr, self._trpr = {}, {}, {}, {}
+        self._tblpr: dict = {}
+        # deferred: body XML is kept as text behind a marker and parsed with the whole
+        # document once (:meth:`finish`); moving parsed elements into the document costs
+        # about ten times their parsing (lxml reconciles every node's namespace)
+        self._pieces: list[str] | None = [] if deferred else None
 
-    def run(self, text: str, rtl_run: bool, bold, italic, size, sub, persian_font):
-        """A ``w:r`` with ``text``, styled as ``_style_run`` styles a run."""
+    _MARK = "psychometrics-body-xml-"
+
+    def insert(self, doc, xml: str) -> None:
+        """Add body content ``xml`` (paragraphs, tables) at the end of the document's body,
+        where ``doc.add_paragraph`` / ``doc.add_table`` put theirs (before the body's final
+        ``w:sectPr``): at once, or, when deferred, as a marker replaced by :meth:`finish`."""
+        if self._pieces is None:
+            _insert_xml(doc, xml)
+            return
+        from lxml import etree
+        _insert_elements(doc, [etree.Comment(f"{self._MARK}{len(self._pieces)}")])
+        self._pieces.append(xml)
+
+    def finish(self, doc) -> None:
+        """Put the deferred body XML into the document: the document part's XML with every
+        marker replaced by its text, parsed once (python-docx serialises the part's element
+        when the document is saved; nothing else of ``doc`` is used after this)."""
+        if not self._pieces:
+            return
+        import re
+
+        from docx.opc.oxml import serialize_part_xml
+        from docx.oxml.parser import parse_xml
+        part = doc.part
+        text = serialize_part_xml(part.element).decode("utf-8")
+        pieces = self._pieces
+        text, n = re.subn(f"<!--{self._MARK}(\\d+)-->", lambda m: pieces[int(m.group(1))], text)
+        if n != len(pieces):   # pragma: no cover - every marker is in the body
+            raise RuntimeError(f"{len(pieces) - n} deferred parts of the Word document were lost")
+        part._element = parse_xml(text.encode("utf-8"))
+        self._pieces = []
+
+    def run(self, text: str, rtl_run: bool, bold, italic, size, sub, persian_font) -> str:
+        """A ``w:r`` with ``text``, styled as ``_style_run`` styles a run (XML text)."""
         key = (rtl_run, bool(bold), bool(italic), size, bool(sub), persian_font)
         tpl = self._runs.get(key)
         if tpl is None:
             run = Paragraph(OxmlElement("w:p"), None).add_run()
             _style_run(run, rtl_run, bold=bold, italic=italic, size=size, sub=sub,
                        persian_font=persian_font)
-            tpl = self._runs[key] = run._r
-        r = deepcopy(tpl)
+            rpr = run._r.rPr
+            tpl = self._runs[key] = (run._r, _fragment(rpr) if rpr is not None else "")
+        r_el, rpr_xml = tpl
         if self._CONTROL.isdisjoint(text):
-            r.add_t(text)           # as python-docx's run.text for text without tabs/breaks
-        else:
-            from docx.text.run import Run
-            Run(r, None).text = text
-        return r
+            # as python-docx's CT_R.add_t (run.text for text without tabs and breaks)
+            space = ' xml:space="preserve"' if len(text.strip()) < len(text) else ""
+            return f"<w:r>{rpr_xml}<w:t{space}>{_xml_text(text)}</w:t></w:r>"
+        from docx.text.run import Run
+        r = deepcopy(r_el)
+        Run(r, None).text = text
+        return _fragment(r)
 
-    def ppr(self, rtl: bool, align, keep_next: bool):
+    def ppr(self, rtl: bool, align, keep_next: bool) -> str:
         """The ``w:pPr`` of a cell paragraph (direction, alignment, no spacing, keep)."""
         key = (rtl, align, keep_next)
         tpl = self._ppr.get(key)
@@ -265,29 +327,109 @@ class _CellParts:
             pf.space_after = Pt(0)
             pf.space_before = Pt(0)
             pf.keep_with_next = keep_next
-            tpl = self._ppr[key] = p._p.pPr
-        return deepcopy(tpl)
+            tpl = self._ppr[key] = _fragment(p._p.pPr)
+        return tpl
 
-    def tcpr(self, tc, parent, width_tw: int, top, bottom):
-        """Give cell ``tc`` its width and rules (``w:tcPr``)."""
+    _WIDTH = 987654                  # a width (twips) no real cell has: replaced in the XML
+
+    def tcpr(self, width_tw: int, top, bottom) -> str:
+        """The ``w:tcPr`` of a cell: its width and rules."""
         key = (width_tw, top, bottom)
-        tpl = self._tcpr.get(key)
+        xml = self._tcpr.get(key)
+        if xml is None:
+            tpl = self._tcpr.get((None, top, bottom))
+            if tpl is None:
+                from docx.oxml.table import CT_Tbl
+                w = Emu(self._WIDTH * 635)
+                cell = _Cell(CT_Tbl.new_tbl(1, 1, w).tr_lst[0].tc_lst[0], None)
+                cell.width = w
+                _borders(cell, top=top, bottom=bottom)
+                tpl = self._tcpr[(None, top, bottom)] = _fragment(cell._tc.tcPr)
+            xml = self._tcpr[key] = tpl.replace(f'w:w="{self._WIDTH}"', f'w:w="{int(width_tw)}"')
+        return xml
+
+    def para_ppr(self, rtl: bool, align, keep_next: bool) -> str:
+        """The ``w:pPr`` :func:`_para` gives a paragraph ("" when it has none)."""
+        key = ("para", rtl, align, keep_next)
+        tpl = self._ppr.get(key)
         if tpl is None:
-            cell = _Cell(tc, parent)
-            cell.width = Emu(width_tw * 635)
-            _borders(cell, top=top, bottom=bottom)
-            self._tcpr[key] = deepcopy(tc.tcPr)
-            return
-        tc.replace(tc.tcPr, deepcopy(tpl))
+            p = Paragraph(OxmlElement("w:p"), None)
+            if rtl:
+                _set_rtl_paragraph(p)
+            if align is not None:
+                p.alignment = align
+            if keep_next:
+                p.paragraph_format.keep_with_next = True
+            ppr = p._p.pPr
+            tpl = self._ppr[key] = _fragment(ppr) if ppr is not None else ""
+        return tpl
+
+    def para(self, text: str | list, rtl: bool, bold=False, italic=False, size=None,
+             align=None, keep_next=False) -> str:
+        """The ``w:p`` :func:`_para` adds (XML text)."""
+        runs = fmt.rich(text, "fa" if rtl else "en") if isinstance(text, str) else text
+        body = _cell_runs(self, runs, rtl, size=size, bold=bold, italic=italic)
+        return f"<w:p>{self.para_ppr(rtl, align, keep_next)}{body}</w:p>"
+
+    def tbl_start(self, widths_tw: list[int], rtl: bool) -> str:
+        """``<w:tbl>`` with the table properties and grid ``doc.add_table`` + alignment,
+        autofit and :func:`_table_props` give."""
+        key = (tuple(widths_tw), rtl)
+        tpl = self._tblpr.get(key)
+        if tpl is None:
+            from docx.oxml.table import CT_Tbl
+            from docx.table import Table as _DocxTable
+            wt = _DocxTable(CT_Tbl.new_tbl(0, len(widths_tw), Emu(0)), None)
+            wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+            wt.autofit = False
+            _table_props(wt, widths_tw, rtl)
+            tpl = self._tblpr[key] = (f"<w:tbl>{_fragment(wt._tbl.tblPr)}"
+                                      f"{_fragment(wt._tbl.tblGrid)}")
+        return tpl
+
+    def trpr(self, header: bool) -> str:
+        """The ``w:trPr`` of a row (:func:`_row_flags`)."""
+        tpl = self._trpr.get(header)
+        if tpl is None:
+            from docx.oxml.table import CT_Tbl
+            tr_el = CT_Tbl.new_tbl(1, 1, Emu(0)).tr_lst[0]
+            _row_flags(tr_el, header)
+            tpl = self._trpr[header] = _fragment(tr_el.trPr)
+        return tpl
 
 
-def _cell_runs(parts: _CellParts, p_el, runs, rtl: bool, size=None, bold=False) -> None:
-    """:func:`add_runs` for a cell paragraph element (the same runs)."""
+def _cell_runs(parts: _CellParts, runs, rtl: bool, size=None, bold=False,
+               italic=False) -> str:
+    """:func:`add_runs` as XML text (the same runs)."""
+    out = []
     for r in runs:
         pieces = _split_isolates(r.text) if rtl else [(r.text, False)]
         for text, ltr in pieces:
             if text:
-                p_el.append(parts.run(text, rtl and not ltr, bold, r.italic, size, r.sub, rtl))
+                out.append(parts.run(text, rtl and not ltr, bold, italic or r.italic, size,
+                                     r.sub, rtl))
+    return "".join(out)
+
+
+def _insert_elements(doc, els) -> None:
+    """Add elements at the end of the document's body, before its final ``w:sectPr`` (as
+    python-docx's ``CT_Body._insert_p`` / ``_insert_tbl``)."""
+    body = doc.element.body
+    last = body[-1] if len(body) else None
+    for el in els:
+        if last is not None and last.tag == _SECTPR:
+            last.addprevious(el)
+        else:
+            body.append(el)
+
+
+def _insert_xml(doc, xml: str) -> list:
+    """Parse ``xml`` (body content: paragraphs, tables) and add it at the end of the
+    document's body (:func:`_insert_elements`); returns the elements."""
+    from docx.oxml.parser import parse_xml
+    els = list(parse_xml(f"<w:body{_W_DECL}>{xml}</w:body>".encode("utf-8")))
+    _insert_elements(doc, els)
+    return els
 
 
 def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt: list,
@@ -300,46 +442,78 @@ def add_table(doc, t: Table, lang: str, width_pt: float, size: float, widths_pt:
     num = fmt.localise(str(t.number), lang) if t.number is not None else ""
     start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
     end = WD_ALIGN_PARAGRAPH.LEFT if rtl else WD_ALIGN_PARAGRAPH.RIGHT
-    _para(doc, f"{tr('table', lang)} {num}", rtl, bold=True, keep_next=True, align=start)
-    _para(doc, t.title, rtl, italic=True, keep_next=True, align=start)
+    xml = [parts.para(f"{tr('table', lang)} {num}", rtl, bold=True, keep_next=True, align=start),
+           parts.para(t.title, rtl, italic=True, keep_next=True, align=start)]
     n_rows, n_cols = len(lay.body) + 1, lay.n_cols
-    wt = doc.add_table(rows=n_rows, cols=n_cols)
-    wt.alignment = WD_TABLE_ALIGNMENT.CENTER
-    wt.autofit = False
     widths_tw = [int(round(w * 20)) for w in widths_pt]        # points -> twips
-    _table_props(wt, widths_tw, rtl)
-    for i, tr_el in enumerate(wt._tbl.tr_lst):
-        _row_flags(tr_el, header=i == 0)
+    xml.append(parts.tbl_start(widths_tw, rtl))
+    for i in range(n_rows):
         keep = i < n_rows - 1 and n_rows <= 12
         top = 12 if i == 0 else None
         bottom = 8 if i == 0 else (12 if i == n_rows - 1 else None)
-        for j, tc in enumerate(tr_el.tc_lst):
-            parts.tcpr(tc, wt, widths_tw[j], top, bottom)
-            p_el = tc.p_lst[0]
+        xml.append("<w:tr>")
+        xml.append(parts.trpr(i == 0))
+        for j in range(n_cols):
             if i == 0:
                 align = WD_ALIGN_PARAGRAPH.CENTER if lay.numeric[j] else start
-                p_el.insert(0, parts.ppr(rtl, align, keep))
-                _cell_runs(parts, p_el, lay.header_runs(j), rtl, size=size)
+                runs = _cell_runs(parts, lay.header_runs(j), rtl, size=size)
             else:
                 align = end if lay.numeric[j] else start
-                p_el.insert(0, parts.ppr(rtl, align, keep))
-                _cell_runs(parts, p_el, [fmt.Run(lay.body[i - 1][j])], rtl, size=size,
-                           bold=lay.is_bold(i - 1, j))
+                runs = _cell_runs(parts, [fmt.Run(lay.body[i - 1][j])], rtl, size=size,
+                                  bold=lay.is_bold(i - 1, j))
+            xml.append(f"<w:tc>{parts.tcpr(widths_tw[j], top, bottom)}"
+                       f"<w:p>{parts.ppr(rtl, align, keep)}{runs}</w:p></w:tc>")
+        xml.append("</w:tr>")
+    xml.append("</w:tbl>")
     if t.note:
-        p = _para(doc, "", rtl, align=start)
-        add_runs(p, [fmt.Run(f"{tr('note', lang)}.", italic=True)], rtl, size=size)
-        add_runs(p, fmt.rich(" " + t.note, lang), rtl, size=size)
-    _para(doc, "", rtl)
+        note = [fmt.Run(f"{tr('note', lang)}.", italic=True)] + fmt.rich(" " + t.note, lang)
+        xml.append(parts.para(note, rtl, size=size, align=start))
+    xml.append(parts.para("", rtl))
+    parts.insert(doc, "".join(xml))
 
 
-def add_figure(doc, f: Figure, lang: str, width_emu: int, height_emu: int) -> None:
+class _ShapeIds:
+    """The shape ids of the pictures: what python-docx's ``StoryPart.next_id`` gives (the
+    largest ``id`` attribute of the document plus one; a picture's ``wp:docPr`` is the only
+    element here with one), counted instead of searched for in the whole document per
+    picture."""
+
+    def __init__(self, doc):
+        self._next = doc.part.next_id
+
+    def take(self) -> int:
+        n, self._next = self._next, self._next + 1
+        return n
+
+
+def _heading(doc, level: int, style_ids: dict | None):
+    """``doc.add_heading(level=level)``; the style id is looked up once per level (python-docx
+    searches the style definitions for every heading); ``style_ids`` None: python-docx's
+    call every time."""
+    if style_ids is None:
+        return doc.add_heading(level=level)
+    sid = style_ids.get(level, False)
+    if sid is False:
+        p = doc.add_heading(level=level)
+        style_ids[level] = p._p.style
+        return p
+    p = doc.add_paragraph()
+    p._p.style = sid
+    return p
+
+
+def add_figure(doc, f: Figure, lang: str, width_emu: int, height_emu: int,
+               shape_ids: _ShapeIds | None = None, parts: _CellParts | None = None) -> None:
     """APA figure: bold number, italic title, the image (PNG, 300 dpi) scaled to the text
-    block, kept on one page with its caption."""
+    block, kept on one page with its caption.  ``shape_ids``: the document's picture ids
+    (:class:`_ShapeIds`; without it python-docx finds the next id)."""
     rtl = lang == "fa"
     start = WD_ALIGN_PARAGRAPH.RIGHT if rtl else WD_ALIGN_PARAGRAPH.LEFT
     num = fmt.localise(str(f.number), lang) if f.number is not None else ""
-    _para(doc, f"{tr('figure', lang)} {num}", rtl, bold=True, keep_next=True, align=start)
-    _para(doc, f.caption, rtl, italic=True, keep_next=True, align=start)
+    parts = parts or _CellParts()
+    parts.insert(doc, parts.para(f"{tr('figure', lang)} {num}", rtl, bold=True, keep_next=True,
+                                 align=start)
+                 + parts.para(f.caption, rtl, italic=True, keep_next=True, align=start))
     png = f.file("png")
     w, h = width_emu, None
     try:
@@ -353,8 +527,16 @@ def add_figure(doc, f: Figure, lang: str, width_emu: int, height_emu: int) -> No
         pass
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.add_run().add_picture(str(png), width=Emu(w))
-    _para(doc, "", rtl)
+    run = p.add_run()
+    if shape_ids is None:
+        run.add_picture(str(png), width=Emu(w))
+    else:       # as python-docx's run.add_picture, with the id counted
+        from docx.oxml.shape import CT_Inline
+        r_id, image = doc.part.get_or_add_image(str(png))
+        cx, cy = image.scaled_dimensions(Emu(w), None)
+        run._r.add_drawing(CT_Inline.new_pic_inline(shape_ids.take(), r_id, image.filename,
+                                                    cx, cy))
+    parts.insert(doc, parts.para("", rtl))
 
 
 def _obfuscate(font: bytes, guid: str) -> bytes:
@@ -410,10 +592,13 @@ def _set_page(sec, size: str, orient: str) -> None:
         setattr(sec, side, MARGIN)
 
 
-def render_docx(report: Report, path: str | Path, page_size: str | None = None) -> Path:
+def render_docx(report: Report, path: str | Path, page_size: str | None = None, *,
+                _stepwise: bool = False) -> Path:
     """Write every table and figure of ``report`` to ``path`` as an APA 7 Word appendix;
     return the path.  ``page_size``: "a4" (default) or "letter"; without it the report's
-    ``meta["options"]["page_size"]`` decides."""
+    ``meta["options"]["page_size"]`` decides.  ``_stepwise`` (tests): every part put into the
+    document as it is made, headings and picture ids found by python-docx, instead of the
+    body parsed once, counted picture ids and cached heading styles (the same document)."""
     report.number()
     lang = report.language
     rtl = report.rtl
@@ -438,13 +623,15 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
         doc.styles[hs].font.name = style.font.name
     if rtl:
         embed_persian_font(doc)
-    title = doc.add_heading(level=1)
+    style_ids: dict | None = None if _stepwise else {}
+    title = _heading(doc, 1, style_ids)
     if rtl:
         _set_rtl_paragraph(title)
         title.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     add_runs(title, fmt.rich(report.title, lang), rtl, bold=True)
     current = "portrait"
-    parts = _CellParts()
+    parts = _CellParts(deferred=not _stepwise)
+    shape_ids = None if _stepwise else _ShapeIds(doc)
     for section in report.sections:
         blocks = [b for b in section.blocks if isinstance(b, (Table, Figure))]
         if not blocks:
@@ -461,7 +648,7 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
                 _set_page(new, size, orient)
                 current = orient
             if not heading_done:
-                h = doc.add_heading(level=2)
+                h = _heading(doc, 2, style_ids)
                 if rtl:
                     _set_rtl_paragraph(h)
                     h.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -474,7 +661,8 @@ def render_docx(report: Report, path: str | Path, page_size: str | None = None) 
             else:
                 text_w = int(pw - 2 * MARGIN)
                 text_h = int((ph - 2 * MARGIN) * 0.72)     # room for the caption lines
-                add_figure(doc, b, lang, text_w, text_h)
+                add_figure(doc, b, lang, text_w, text_h, shape_ids, parts)
+    parts.finish(doc)
     path = Path(path)
     doc.save(path)
     return path
