@@ -259,11 +259,13 @@ def _write_report(run, out, formats, progress) -> dict:
     """``write_outputs`` one format at a time, as a step of the progress display with a bar
     over the files (the Word and LaTeX appendices take several seconds).  The files are the
     same as from one call: every call numbers the tables and figures the same way."""
+    from .report.layout import shared_layouts
     from .report.pipeline import write_outputs
 
     paths: dict = {}
     weight = [_WRITE_WEIGHT.get(f, 1) for f in formats]
-    with progress.step(f"write the report ({', '.join(formats)})"):
+    # shared_layouts: each table's cells are formatted once for all the documents
+    with progress.step(f"write the report ({', '.join(formats)})"), shared_layouts():
         # the bar's units are the files' usual shares of the time, for its estimate
         update = progress.bar("", sum(weight), min_seconds=0.0, counts=False)
         for k, fmt in enumerate(formats):

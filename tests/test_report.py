@@ -249,6 +249,58 @@ def test_docx_document_is_that_of_python_docx_step_by_step(tmp_path, lang):
                 assert zf.read(name) == zs.read(name), name
 
 
+def _mixed_table(key="mixed"):
+    """A table whose rows mix dtypes (ints with floats, text, flags, missing values)."""
+    df = pd.DataFrame({"n": [324, 12, 7], "r": [0.5, np.nan, -0.25],
+                       "k": pd.array([1, None, 3], dtype="Int64"),
+                       "flag": [True, False, True], "what": ["=SUM(A1)", "-x", "MR1"],
+                       "level": ["metric", "scalar (partial)", "outcome ~ engagement"]},
+                      index=["a", "b", "c"])
+    bold = pd.DataFrame(False, index=df.index, columns=df.columns)
+    bold.iloc[2, 1] = True
+    return Table(key, "Mixed Rows", df, {"r": "r", "what": "s"}, index_label="Row", bold=bold)
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_layout_rows_are_those_of_iterrows(lang):
+    """layout reads each row from DataFrame.values: the same cells as the row Series of
+    iterrows (the code before), for rows that mix ints, floats, text, flags and NA."""
+    from psychometrics.report.layout import layout, readable
+    for t in (_mixed_table(), Table("plain", "Plain", pd.DataFrame({"a": [1, 2], "b": [3, 4]}))):
+        lay = layout(t, lang)
+        cols = list(t.data.columns)
+        ref = []
+        for idx, row in t.data.iterrows():
+            cells = [fmt.isolate(readable(idx, lang), lang)] if t.show_index else []
+            for c in cols:
+                v, spec = row[c], t.spec(c)
+                if spec == "s" and isinstance(v, str):
+                    v = readable(v, lang)
+                cells.append(fmt.cell_text(v, spec, lang))
+            ref.append(cells)
+        assert lay.body == ref
+        flags = [[lay.is_bold(i, j) for j in range(lay.n_cols)] for i in range(len(ref))]
+        off = 1 if t.show_index else 0
+        assert flags == [[False] * off + [t.is_bold(i, c) for c in cols] for i in range(len(ref))]
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_xlsx_is_that_of_openpyxl_cell_by_cell(tmp_path, lang):
+    """render_xlsx (styles copied from the first cell styled alike, rows from
+    DataFrame.values) writes the workbook of openpyxl's setters on every cell and iterrows."""
+    import zipfile
+    rep = _small_report(tmp_path, lang)
+    rep.sections[1].add(_mixed_table())
+    fast = render_xlsx(rep, tmp_path / "fast.xlsx")
+    step = render_xlsx(rep, tmp_path / "step.xlsx", _stepwise=True)
+    with zipfile.ZipFile(fast) as zf, zipfile.ZipFile(step) as zs:
+        assert zf.namelist() == zs.namelist()
+        for name in zf.namelist():
+            if name != "docProps/core.xml":        # its time stamps
+                assert zf.read(name) == zs.read(name), name
+        assert b"quotePrefix" in zf.read("xl/styles.xml")
+
+
 def test_latex_and_xlsx_small(tmp_path):
     import openpyxl
     rep = _small_report(tmp_path)

@@ -11,6 +11,7 @@ drawn.  Nothing here computes a statistic.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -86,6 +87,8 @@ class TableLayout:
     numeric: list                     # per column: True for a right-aligned number
     specs: list = field(default_factory=list)
     bold: list = field(default_factory=list)   # rows of per-cell flags (Table.bold)
+    # column_extent's results by (column, size): the renderers try several sizes and pages
+    _extents: dict = field(default_factory=dict, repr=False, compare=False)
 
     def is_bold(self, i: int, j: int) -> bool:
         """Whether body cell (row i, column j) is set in bold (e.g. a salient loading)."""
@@ -103,23 +106,60 @@ class TableLayout:
 
 
 def layout(t: Table, lang: str) -> TableLayout:
-    """The table's cells as the reader sees them (see the module docstring)."""
+    """The table's cells as the reader sees them (see the module docstring).  Inside
+    :func:`shared_layouts` a table's layout is made once for every renderer."""
+    if _SHARED is not None:
+        hit = _SHARED.get((id(t), lang))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+    lay = _make_layout(t, lang)
+    if _SHARED is not None:
+        _SHARED[(id(t), lang)] = (t, lay)       # the table is kept: its id stays its own
+    return lay
+
+
+def _make_layout(t: Table, lang: str) -> TableLayout:
     cols = list(t.data.columns)
     specs = [t.spec(c) for c in cols]
     header = ([index_header(t, lang)] if t.show_index else []) + [header_text(t, c, lang) for c in cols]
     numeric = ([False] if t.show_index else []) + [s != "s" for s in specs]
+    # each row's values as DataFrame.iterrows gives them (the rows of ``DataFrame.values``,
+    # so a row of numbers shares one dtype), without a Series per row
+    values = t.data.values
+    bold_cols = [t.bold[c].to_numpy() if t.bold is not None and c in t.bold.columns else None
+                 for c in cols]
     body, bold = [], []
-    for ri, (idx, row) in enumerate(t.data.iterrows()):
-        bold.append(([False] if t.show_index else []) + [t.is_bold(ri, c) for c in cols])
+    for ri, (idx, row) in enumerate(zip(t.data.index, values)):
+        bold.append(([False] if t.show_index else [])
+                    + [bool(b[ri]) if b is not None else False for b in bold_cols])
         cells = [fmt.isolate(readable(idx, lang), lang)] if t.show_index else []
-        for c, spec in zip(cols, specs):
-            v = row[c]
+        for k, spec in enumerate(specs):
+            v = row[k]
             if spec == "s" and isinstance(v, str):
                 v = readable(v, lang)
             cells.append(fmt.cell_text(v, spec, lang))
         body.append(cells)
     return TableLayout(t, lang, header, body, numeric, ([None] if t.show_index else []) + specs,
                        bold if any(any(b) for b in bold) else [])
+
+
+_SHARED: dict | None = None
+
+
+@contextmanager
+def shared_layouts():
+    """Within this block :func:`layout` makes each table's layout once (per language) and
+    hands the same :class:`TableLayout` to every renderer (the renderers only read it; the
+    report must not change inside the block).  Nestable."""
+    global _SHARED
+    if _SHARED is not None:
+        yield
+        return
+    _SHARED = {}
+    try:
+        yield
+    finally:
+        _SHARED = None
 
 
 # ------------------------------------------------------------------------------- measuring
@@ -148,16 +188,25 @@ def _fonts(lang: str) -> tuple:
     return tuple(ImageFont.truetype(str(f), 100) for f in _font_files(lang))
 
 
-@lru_cache(maxsize=20000)
 def text_width(text: str, size: float, lang: str = "en") -> float:
     """Width in points of ``text`` set at ``size`` points: the widest of the fonts of
     :func:`_font_files`, so that a column measured with it is wide enough in Word,
     LibreOffice and LaTeX."""
-    text = fmt.strip_isolates(text)
+    unit = _unit_width(text, lang)
+    if unit is None:
+        return 0.6 * size * len(fmt.strip_isolates(text))
+    return unit * size
+
+
+@lru_cache(maxsize=20000)
+def _unit_width(text: str, lang: str) -> float | None:
+    """The widest of the fonts' widths of ``text`` at 100 pt, divided by 100 (what
+    :func:`text_width` multiplies by the size: the same for every size); None without fonts."""
     fonts = _fonts(lang)
     if not fonts:
-        return 0.6 * size * len(text)
-    return max(f.getlength(text) for f in fonts) / 100.0 * size
+        return None
+    text = fmt.strip_isolates(text)
+    return max(f.getlength(text) for f in fonts) / 100.0
 
 
 def _words(text: str) -> list[str]:
@@ -168,6 +217,14 @@ def column_extent(lay: TableLayout, j: int, size: float) -> tuple[float, float]:
     """(minimum, natural) width in points of column ``j`` (without padding): the minimum is
     its longest word (header and text cells may wrap between words; numbers never wrap), the
     natural width its longest line."""
+    key = (j, size)
+    hit = lay._extents.get(key)
+    if hit is None:
+        hit = lay._extents[key] = _column_extent(lay, j, size)
+    return hit
+
+
+def _column_extent(lay: TableLayout, j: int, size: float) -> tuple[float, float]:
     lang = lay.lang
     head = fmt.unmark(lay.header[j])
     words = _words(head)

@@ -219,6 +219,7 @@ def write_outputs(run: ValidationRun, out_dir,
     from .html import render_html
     from .jsonfile import render_json
     from .latex import render_latex
+    from .layout import shared_layouts
     from .xlsx import render_xlsx
 
     out = Path(out_dir)
@@ -232,16 +233,17 @@ def write_outputs(run: ValidationRun, out_dir,
     if "json" in formats:
         paths["json"] = out / "results.json"
         render_json(run.results, paths["json"])
-    if "html" in formats:
-        paths["html"] = out / "report.html"
-        render_html(run.report, paths["html"])
-    if "docx" in formats:
-        paths["docx"] = render_docx(run.report, out / "appendix.docx", page_size=page_size)
-    if "tex" in formats:
-        paths["tex"] = out / "appendix.tex"
-        render_latex(run.report, paths["tex"], page_size=page_size)
-    if "xlsx" in formats:
-        paths["xlsx"] = render_xlsx(run.report, out / "tables.xlsx")
+    with shared_layouts():      # each table's cells are formatted once for all documents
+        if "html" in formats:
+            paths["html"] = out / "report.html"
+            render_html(run.report, paths["html"])
+        if "docx" in formats:
+            paths["docx"] = render_docx(run.report, out / "appendix.docx", page_size=page_size)
+        if "tex" in formats:
+            paths["tex"] = out / "appendix.tex"
+            render_latex(run.report, paths["tex"], page_size=page_size)
+        if "xlsx" in formats:
+            paths["xlsx"] = render_xlsx(run.report, out / "tables.xlsx")
     if "changes" in formats:
         paths["changes"] = out / "data-changes.csv"
         write_changes_csv(run.results.get("data") or {}, paths["changes"])

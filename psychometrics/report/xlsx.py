@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -60,13 +61,56 @@ def _value(v):
     return v
 
 
-def _text(ws, row: int, col: int, text: str):
+_THIN = Side(style="thin")
+_BOLD = Font(bold=True)
+#: the styles a cell gets here, by name (each assignment as openpyxl's attribute setters make it)
+_STYLE_OPS = {
+    "bold": (("font", _BOLD),),
+    "header": (("font", _BOLD), ("border", Border(top=_THIN, bottom=_THIN)),
+               ("alignment", Alignment(horizontal="center", wrap_text=True))),
+    "bottom": (("border", Border(bottom=_THIN)),),
+    "quote": (("quotePrefix", True),),
+}
+_STYLE_OPS.update({f"format {spec}": (("number_format", code),)
+                   for spec, code in _EXCEL_FORMATS.items()})
+
+
+class _Styles:
+    """Cell styles of one workbook: the first cell that gets a style from a given style is
+    styled through openpyxl's attribute setters (which look the font, border, ... up in the
+    workbook's lists, hashing and comparing them: most of the workbook's cost when done per
+    cell), and every later such cell gets a copy of that cell's resulting style indices.  The
+    workbook's style lists and the cells' styles are those the setters give."""
+
+    def __init__(self, memo: bool = True):
+        self._memo: dict | None = {} if memo else None
+
+    def apply(self, cell, name: str):
+        if self._memo is None:          # every cell through the setters (tests)
+            for attr, value in _STYLE_OPS[name]:
+                setattr(cell, attr, value)
+            return cell
+        key = (tuple(cell._style) if cell._style else None, name)   # None: no style yet
+        style = self._memo.get(key)
+        if style is None:
+            for attr, value in _STYLE_OPS[name]:
+                setattr(cell, attr, value)
+            self._memo[key] = copy(cell._style)
+        else:
+            cell._style = copy(style)
+        return cell
+
+
+def _text(ws, row: int, col: int, text: str, styles: _Styles | None = None):
     """Write ``text`` as a text cell (never a formula, even when it starts with = + - @)."""
     c = ws.cell(row, col)
     c.value = text
     if isinstance(text, str) and text[:1] in ("=", "+", "-", "@"):
         c.data_type = "s"
-        c.quotePrefix = True
+        if styles is None:
+            c.quotePrefix = True
+        else:
+            styles.apply(c, "quote")
     return c
 
 
@@ -74,64 +118,71 @@ def _plain(text: str) -> str:
     return fmt.strip_isolates(fmt.unmark(text))
 
 
-def render_xlsx(report: Report, path: str | Path) -> Path:
-    """Write a contents sheet and one sheet per table of ``report`` to ``path``; return it."""
+def _rows(t: Table, stepwise: bool = False):
+    """(row label, values) of ``t.data`` as ``DataFrame.iterrows`` gives them: the rows of
+    ``DataFrame.values`` (one dtype for a row of numbers); ``stepwise``: by iterrows."""
+    if stepwise:
+        cols = list(t.data.columns)
+        return ((idx, [row[c] for c in cols]) for idx, row in t.data.iterrows())
+    return zip(t.data.index, t.data.values)
+
+
+def render_xlsx(report: Report, path: str | Path, *, _stepwise: bool = False) -> Path:
+    """Write a contents sheet and one sheet per table of ``report`` to ``path``; return it.
+    ``_stepwise`` (tests): every cell styled by openpyxl's setters and the rows read by
+    ``iterrows`` (the same workbook)."""
     report.number()
     lang = report.language
     wb = Workbook()
+    styles = _Styles(memo=not _stepwise)
     contents = wb.active
     contents.title = CONTENTS.get(lang, "contents")
     heads = [tr("table", lang), tr("c_sheet", lang), tr("c_title", lang), tr("note", lang)]
     for j, h in enumerate(heads, start=1):
-        _text(contents, 1, j, h).font = Font(bold=True)
+        styles.apply(_text(contents, 1, j, h, styles), "bold")
     if report.rtl:
         contents.sheet_view.rightToLeft = True
     used: set = {contents.title}
-    thin = Side(style="thin")
     for k, t in enumerate(report.tables(), start=2):
         name = sheet_name(t, used, lang)
         ws = wb.create_sheet(name)
         if report.rtl:
             ws.sheet_view.rightToLeft = True
         contents.cell(k, 1, t.number)
-        _text(contents, k, 2, name)
-        _text(contents, k, 3, _plain(t.title))
+        _text(contents, k, 2, name, styles)
+        _text(contents, k, 3, _plain(t.title), styles)
         if t.note:
-            _text(contents, k, 4, _plain(t.note))
+            _text(contents, k, 4, _plain(t.note), styles)
         header = ([_plain(index_header(t, lang)) or tr("c_row", lang)] if t.show_index else []) \
             + [_plain(header_text(t, c, lang)) for c in t.data.columns]
         for j, h in enumerate(header, start=1):
-            c = _text(ws, 1, j, h)
-            c.font = Font(bold=True)
-            c.border = Border(top=thin, bottom=thin)
-            c.alignment = Alignment(horizontal="center", wrap_text=True)
+            styles.apply(_text(ws, 1, j, h, styles), "header")
         label = f"{tr('table', lang)} {t.number}. {_plain(t.title)}"
         if t.note:
             label += f"\n{tr('note', lang)}. {_plain(t.note)}"
         ws.cell(1, 1).comment = Comment(label, "psychometrics", width=400, height=160)
         off = 1 if t.show_index else 0
-        specs = {c: t.spec(c) for c in t.data.columns}
-        for i, (idx, row) in enumerate(t.data.iterrows(), start=2):
+        specs = [t.spec(c) for c in t.data.columns]
+        for i, (idx, row) in enumerate(_rows(t, _stepwise), start=2):
             if t.show_index:
-                _text(ws, i, 1, readable(str(idx), lang))
-            for j, col in enumerate(t.data.columns, start=1 + off):
-                v = _value(row[col])
-                spec = specs[col]
+                _text(ws, i, 1, readable(str(idx), lang), styles)
+            for j, (raw, spec) in enumerate(zip(row, specs), start=1 + off):
+                v = _value(raw)
                 if isinstance(v, bool):
                     v = fmt.bool_word(v, lang)
                 if spec == "s" and v is not None:
                     v = readable(str(v), lang) if not isinstance(v, str) or v not in ("True", "False") \
                         else fmt.bool_word(v == "True", lang)
-                    _text(ws, i, j, v)
-                    continue
-                c = ws.cell(i, j, v)
-                if isinstance(v, str):
-                    _text(ws, i, j, v)
-                elif spec in _EXCEL_FORMATS:
-                    c.number_format = _EXCEL_FORMATS[spec]
+                    _text(ws, i, j, v, styles)
+                elif isinstance(v, str):
+                    _text(ws, i, j, v, styles)
+                else:
+                    c = ws.cell(i, j, v)
+                    if spec in _EXCEL_FORMATS:
+                        styles.apply(c, f"format {spec}")
         last = 1 + len(t.data)
         for j in range(1, len(header) + 1):
-            ws.cell(last, j).border = Border(bottom=thin)
+            styles.apply(ws.cell(last, j), "bottom")
         ws.column_dimensions["A"].width = 28
         ws.freeze_panes = "B2" if t.show_index else "A2"
     contents.column_dimensions["B"].width = 32
