@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import re
 import string
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -283,8 +284,15 @@ def _isolate_runs(runs: list[Run], lang: str) -> list[Run]:
 def rich(text: str, lang: str = "en", markup: bool = True) -> list[Run]:
     """Trusted text (a header, a note, a title) as styled runs, isolated for Persian."""
     text = "" if text is None else str(text)
+    return list(_rich(text, lang, markup))
+
+
+@lru_cache(maxsize=4096)
+def _rich(text: str, lang: str, markup: bool) -> tuple:
+    # the same headers, titles and notes are set by every renderer: made once (Runs are
+    # immutable; rich() hands out a new list)
     runs = _markup(text) if markup else [Run(text)]
-    return _isolate_runs(runs, lang)
+    return tuple(_isolate_runs(runs, lang))
 
 
 def plain(runs: list[Run]) -> str:

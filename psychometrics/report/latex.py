@@ -55,20 +55,15 @@ _SPECIAL.update({ch: ("$\\up%s$" if name.islower() else "$\\%s$") % name
                  for ch, name in _GREEK.items()})
 
 
+# every character tex_escape replaces, with its replacement (one str.translate)
+_TEX_TABLE = str.maketrans({**_SPECIAL, fmt.LRI: r"\lr{", fmt.FSI: r"\lr{", fmt.PDI: "}",
+                            "\u2067": r"\rl{"})
+
+
 def tex_escape(s: str) -> str:
     """``s`` as LaTeX text: special characters escaped, Greek and symbols in math mode and
     Unicode isolates (LRI ... PDI) as ``\\LRE{...}`` (left-to-right in a Persian document)."""
-    out = []
-    for ch in str(s):
-        if ch in (fmt.LRI, fmt.FSI):
-            out.append(r"\lr{")
-        elif ch == fmt.PDI:
-            out.append("}")
-        elif ch == "\u2067":
-            out.append(r"\rl{")
-        else:
-            out.append(_SPECIAL.get(ch, ch))
-    return "".join(out)
+    return str(s).translate(_TEX_TABLE)
 
 
 def _plain_isolates(s: str, rtl: bool) -> str:
