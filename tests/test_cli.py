@@ -82,6 +82,32 @@ def test_console_script_subprocess_no_traceback(tmp_path):
     assert "psychometrics: error:" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_program_end_runs_exit_handlers_and_flushes(tmp_path):
+    """Run as the program (console script or -m), the process ends without tearing down the
+    interpreter: the exit status, everything printed (to a pipe) and the atexit handlers are
+    kept; called with arguments, main() returns."""
+    code = ("import atexit, sys\n"
+            "class Kept:\n"
+            "    def __del__(self):\n"
+            "        sys.stdout.write('torn down\\n')\n"
+            "kept = Kept()   # freed only by a full interpreter teardown\n"
+            "atexit.register(lambda: print('atexit ran', flush=True))\n"
+            "from psychometrics.cli import main\n"
+            "sys.argv = ['psychometrics'] + sys.argv[1:]\n"
+            "sys.exit(main())\n")
+    res = subprocess.run([sys.executable, "-c", code, "simulate", "--out", str(tmp_path / "s")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[-1] == "atexit ran" and len(lines) > 2
+    assert all(Path(line.split()[-1]).exists() for line in lines[:-1])
+    res = subprocess.run([sys.executable, "-c", code, "validate", str(tmp_path / "nope.yaml"),
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 2 and "nope.yaml" in res.stderr
+    assert res.stdout.strip() == "atexit ran"
+
+
 def test_missing_study_file(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope.yaml"), "--out", str(tmp_path)]) == 2
     assert "nope.yaml" in capsys.readouterr().err
