@@ -46,9 +46,9 @@ REPORT_FILES = {"json": "results.json", "html": "report.html", "docx": "appendix
                 "tex": "appendix.tex", "xlsx": "tables.xlsx", "changes": "data-changes.csv"}
 DEMO_SEM_BOOTSTRAP = 1000
 #: rough shares of the time it takes to write each report file, for the progress display's
-#: estimate (the demo under a pseudo-terminal, benchmarks/README.md "Progress": results.json
-#: and report.html about 0.2 s each, appendix.docx 11.5 s, appendix.tex 0.5 s, tables.xlsx 1 s)
-_WRITE_WEIGHT = {"json": 1, "html": 1, "docx": 50, "tex": 3, "xlsx": 5, "changes": 1}
+#: estimate (bench_documents.py, example study: results.json about 0.1 s CPU, report.html
+#: 0.05, appendix.docx 0.3-0.5, appendix.tex 0.03, tables.xlsx 0.25; data-changes.csv small)
+_WRITE_WEIGHT = {"json": 2, "html": 1, "docx": 8, "tex": 1, "xlsx": 5, "changes": 1}
 
 
 def _parser() -> argparse.ArgumentParser:
