@@ -39,18 +39,41 @@ def _rss_mb() -> float:
 
 
 class Sampler(threading.Thread):
-    def __init__(self):
+    """Samples the resident memory every 10 ms; with ``where``, also keeps the main thread's
+    stack (the project's frames) at the moment of each step's peak."""
+
+    def __init__(self, where: bool = False):
         super().__init__(daemon=True)
         self.peak = _rss_mb()
         self.stop = False
+        self.where = where
+        self.stack: list = []
+        self.main_id = threading.main_thread().ident
 
     def run(self):
         while not self.stop:
-            self.peak = max(self.peak, _rss_mb())
+            rss = _rss_mb()
+            if rss > self.peak:
+                if self.where and rss > self.peak + 1:
+                    self.stack = _project_stack(sys._current_frames().get(self.main_id))
+                self.peak = rss
             time.sleep(0.01)
 
     def reset(self):
         self.peak = _rss_mb()
+        self.stack = []
+
+
+def _project_stack(frame) -> list:
+    """``file:line function`` of the frames of ``psychometrics`` in ``frame``'s stack."""
+    out = []
+    while frame is not None:
+        code = frame.f_code
+        if "psychometrics" in code.co_filename and "benchmarks" not in code.co_filename:
+            name = code.co_filename.split("psychometrics", 1)[1].lstrip("/\\")
+            out.append(f"{name}:{frame.f_lineno} {code.co_name}")
+        frame = frame.f_back
+    return out[::-1]
 
 
 def _load() -> str:
@@ -72,6 +95,8 @@ def main(argv=None):
     ap.add_argument("--bootstrap", type=int, default=100)
     ap.add_argument("--steps", nargs="*", default=None, help="run only these steps")
     ap.add_argument("--study", default=None, help="an existing study file (no simulation)")
+    ap.add_argument("--where", action="store_true",
+                    help="print where (the project's call stack) each step reached its peak")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
 
@@ -79,7 +104,7 @@ def main(argv=None):
     from psychometrics.report.pipeline import run_validation
     import psychometrics.io as pio
 
-    sampler = Sampler()
+    sampler = Sampler(args.where)
     sampler.start()
     rows = []
 
@@ -93,6 +118,9 @@ def main(argv=None):
             rows.append((name, cpu, wall, sampler.peak, _rss_mb(), _load()))
             print(f"  {name:14s} {cpu:8.2f} s CPU {wall:8.2f} s wall  peak {sampler.peak:7.0f} MB"
                   f"  after {_rss_mb():7.0f} MB  load {_load()}", flush=True)
+            if args.where and sampler.stack:
+                print("      peak at: " + "\n               ".join(sampler.stack[-8:]),
+                      flush=True)
             return out
         return inner
 

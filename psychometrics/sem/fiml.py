@@ -98,6 +98,45 @@ def _sym_pair_sub(X, Y, r, c):
     return t1 + t2 * off[None, :] + t3 * off[:, None] + t4 * (off[:, None] * off[None, :])
 
 
+#: largest number of entries (patterns x observed x observed) of one block of patterns handled
+#: at once by the log-likelihood, its gradient and the observed information: a block's
+#: temporaries are about 16 MB each whatever the number of patterns (a 34-item model of 10^6
+#: cases with 3 % missing has tens of thousands of patterns; issue 13).  A batch within the
+#: limit is handled in one piece, exactly as before.
+PATTERN_BLOCK_CELLS = 2 ** 21
+#: rows of one block of :func:`available_case_moments` (arrays with more rows are summed in
+#: blocks instead of copied whole)
+MOMENT_BLOCK_ROWS = 65_536
+
+
+def available_case_moments(y: np.ndarray, block_rows: int | None = None):
+    """``(mean, var)`` of every column of ``y`` over its non-missing cells (NaN = missing;
+    ``var`` with N in the denominator, around the column's mean; NaN for an empty column):
+    ``np.nanmean(y, axis=0)`` and ``np.nanmean((y - mean) ** 2, axis=0)``.  Arrays of at most
+    ``block_rows`` rows (default :data:`MOMENT_BLOCK_ROWS`) are computed by exactly those
+    expressions; larger ones are summed over blocks of rows (the same sums in another order,
+    so equal to about 1e-15 relative) instead of holding three copies of ``y``."""
+    block_rows = int(MOMENT_BLOCK_ROWS if block_rows is None else block_rows)
+    import warnings as _w
+    with _w.catch_warnings():
+        _w.simplefilter("ignore", RuntimeWarning)       # an empty column: NaN, as nanmean
+        if y.shape[0] <= block_rows:
+            mean = np.nanmean(y, axis=0)
+            return mean, np.nanmean((y - mean) ** 2, axis=0)
+        p = y.shape[1]
+        total = np.zeros(p)
+        count = np.zeros(p)
+        for a in range(0, y.shape[0], block_rows):
+            blk = y[a:a + block_rows]
+            total += np.nansum(blk, axis=0)
+            count += np.sum(~np.isnan(blk), axis=0)
+        mean = total / count
+        ss = np.zeros(p)
+        for a in range(0, y.shape[0], block_rows):
+            ss += np.nansum((y[a:a + block_rows] - mean) ** 2, axis=0)
+        return mean, ss / count
+
+
 _PATTERN_CACHE: dict = {}
 _PATTERN_WEAK: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 _EM_CACHE: dict = {}
@@ -165,11 +204,16 @@ class MissingPatterns:
         keys, inverse = np.unique(obs[keep], axis=0, return_inverse=True)
         inverse = np.asarray(inverse).ravel()
         kept_rows = np.flatnonzero(keep)
+        # each pattern's rows in data order: one stable sort of the pattern numbers (not one
+        # pass over all cases per pattern)
+        by_pattern = kept_rows[np.argsort(inverse, kind="stable")]
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(keys)))])
+        del obs, inverse
         pats = []
         # order: complete pattern first, then by number of observed variables (descending)
         order = sorted(range(len(keys)), key=lambda k: (-int(keys[k].sum()), tuple(~keys[k])))
         for k in order:
-            rows = kept_rows[inverse == k]
+            rows = by_pattern[bounds[k]:bounds[k + 1]]
             idx = np.flatnonzero(keys[k])
             yo = y[np.ix_(rows, idx)]
             mean = yo.mean(axis=0)
@@ -185,11 +229,26 @@ class MissingPatterns:
         for k in sorted({len(pt.observed) for pt in pats}, reverse=True):
             members = [pt for pt in pats if len(pt.observed) == k]
             idx = np.array([pt.observed for pt in members])
-            self.batches.append({
-                "idx": idx, "r": idx[:, :, None], "c": idx[:, None, :],
-                "n": np.array([pt.n for pt in members], dtype=float),
-                "mean": np.array([pt.mean for pt in members]),
-                "cov": np.array([pt.cov for pt in members])})
+            b = {"idx": idx, "r": idx[:, :, None], "c": idx[:, None, :],
+                 "n": np.array([pt.n for pt in members], dtype=float),
+                 "mean": np.array([pt.mean for pt in members]),
+                 "cov": np.array([pt.cov for pt in members])}
+            # each pattern's mean and covariance are views of the batch's arrays (the same
+            # numbers, held once)
+            for j, pt in enumerate(members):
+                pt.mean, pt.cov = b["mean"][j], b["cov"][j]
+            self.batches.append(b)
+
+    def _blocks(self, b: dict):
+        """The batch ``b`` itself, or consecutive blocks of its patterns (the same keys) with
+        at most :data:`PATTERN_BLOCK_CELLS` covariance entries each."""
+        K, k = b["idx"].shape
+        step = max(1, PATTERN_BLOCK_CELLS // max(1, k * k))
+        if K <= step:
+            yield b
+            return
+        for a in range(0, K, step):
+            yield {key: v[a:a + step] for key, v in b.items()}
 
     # -- basic quantities -------------------------------------------------------------
     @property
@@ -234,8 +293,10 @@ class MissingPatterns:
         total = 0.0
         try:
             for b in self.batches:
-                ll, _, _ = self._batch_terms(b, mu, sigma, False)
-                total += float(ll.sum())
+                # the patterns' terms of the blocks joined and summed as one vector: the same
+                # sum, bit for bit, as the batch in one piece
+                total += float(np.concatenate(
+                    [self._batch_terms(blk, mu, sigma, False)[0] for blk in self._blocks(b)]).sum())
                 if log2pi:
                     total -= 0.5 * float(b["n"].sum()) * b["idx"].shape[1] * LOG2PI
         except np.linalg.LinAlgError:
@@ -254,13 +315,16 @@ class MissingPatterns:
         gmu = np.zeros(p)
         gsig = np.zeros((p, p))
         total = 0.0
-        for b in self.batches:
-            ll, w, wd = self._batch_terms(b, mu, sigma, True)
-            total += float(ll.sum())
-            n = b["n"]
-            np.add.at(gmu, b["idx"], n[:, None] * wd)
-            B = w @ b["cov"] @ w + wd[:, :, None] * wd[:, None, :]
-            np.add.at(gsig, (b["r"], b["c"]), 0.5 * n[:, None, None] * (B - w))
+        for batch in self.batches:
+            lls = []
+            for b in self._blocks(batch):
+                ll, w, wd = self._batch_terms(b, mu, sigma, True)
+                lls.append(ll)
+                n = b["n"]
+                np.add.at(gmu, b["idx"], n[:, None] * wd)
+                B = w @ b["cov"] @ w + wd[:, :, None] * wd[:, None, :]
+                np.add.at(gsig, (b["r"], b["c"]), 0.5 * n[:, None, None] * (B - w))
+            total += float(np.concatenate(lls).sum())      # as in loglik: the one-piece sum
         r, c = vech_indices(p)
         gv = gsig[r, c] * np.where(r == c, 1.0, 2.0)
         return total, np.concatenate([gmu, gv])
@@ -384,27 +448,23 @@ class MissingPatterns:
         Kronecker-type product per pattern)."""
         p = self.p
         r, c = vech_indices(p)
-        K = len(self.patterns)
-        wf = np.zeros((K, p, p))
-        yf = np.zeros((K, p, p))
-        wdf = np.zeros((K, p))
-        n = np.empty(K)
-        for k, pt in enumerate(self.patterns):
-            o = pt.observed
-            w, _ = self._inv_logdet(sigma[pt.grid])
-            d = pt.mean - mu[o]
-            t = pt.cov + np.outer(d, d)
-            wf[k][pt.grid] = w
-            yf[k][pt.grid] = 0.5 * w - w @ t @ w
-            wdf[k, o] = w @ d
-            n[k] = pt.n
+        # the patterns in blocks of at most PATTERN_BLOCK_CELLS entries per K x p x p array
+        # (one block, i.e. the single product of the docstring, unless there are many)
+        step = max(1, PATTERN_BLOCK_CELLS // (p * p))
+        hmm = A = M = None
+        for a in range(0, len(self.patterns), step):
+            hb, ab, mb = self._information_block(self.patterns[a:a + step], mu, sigma)
+            if hmm is None:
+                hmm, A, M = hb, ab, mb
+            else:
+                hmm += hb
+                A += ab
+                M += mb
         q = len(r)
         H = np.zeros((p + q, p + q))
-        H[:p, :p] = -np.einsum("k,kij->ij", n, wf)
-        A = np.einsum("kia,kb->iab", wf * n[:, None, None], wdf)
+        H[:p, :p] = -hmm
         off = (r != c).astype(float)
         H[:p, p:] = -(A[:, r, c] + A[:, c, r] * off[None, :])
-        M = (wf * n[:, None, None]).reshape(K, p * p).T @ yf.reshape(K, p * p)
         cc, rr, cr, rc, off_c, off_r, off_rc = _pair_index(p)
         t1 = M[cc, rr].reshape(q, q)
         t2 = M[cr, rc].reshape(q, q)
@@ -413,6 +473,30 @@ class MissingPatterns:
         H[p:, p:] = t1 + t2 * off_c + t3 * off_r + t4 * off_rc
         H[p:, :p] = H[:p, p:].T
         return -H / self.n
+
+    def _information_block(self, patterns: list, mu, sigma):
+        """The sums over ``patterns`` of :meth:`_information_observed_all`:
+        ``(sum_k n_k W_k, sum_k n_k W_k (x) W_k d_k, sum_k n_k vec(W_k) vec(Y_k)')``."""
+        p = self.p
+        K = len(patterns)
+        wf = np.zeros((K, p, p))
+        yf = np.zeros((K, p, p))
+        wdf = np.zeros((K, p))
+        n = np.empty(K)
+        for k, pt in enumerate(patterns):
+            o = pt.observed
+            w, _ = self._inv_logdet(sigma[pt.grid])
+            d = pt.mean - mu[o]
+            t = pt.cov + np.outer(d, d)
+            wf[k][pt.grid] = w
+            yf[k][pt.grid] = 0.5 * w - w @ t @ w
+            wdf[k, o] = w @ d
+            n[k] = pt.n
+        hmm = np.einsum("k,kij->ij", n, wf)
+        wf *= n[:, None, None]
+        A = np.einsum("kia,kb->iab", wf, wdf)
+        M = wf.reshape(K, p * p).T @ yf.reshape(K, p * p)
+        return hmm, A, M
 
     # -- EM for the saturated model ----------------------------------------------------
     def em(self, max_iter: int = 500, tol: float = 1e-5):
@@ -449,8 +533,7 @@ class MissingPatterns:
         if start is not None:
             mu0, sigma0 = np.asarray(start[0], dtype=float), np.asarray(start[1], dtype=float)
         else:
-            mu0 = np.nanmean(y, axis=0)
-            var0 = np.nanmean((y - mu0) ** 2, axis=0)
+            mu0, var0 = available_case_moments(y)
             var0 = np.where(~np.isfinite(var0) | (var0 == 0), 1.0, var0)
             mu0 = np.where(np.isfinite(mu0), mu0, 0.0)
             sigma0 = np.diag(var0)
