@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from .fiml import MissingPatterns, patterns_for, vech_indices, vech, _sym_pair_matrix
+from .fiml import (MissingPatterns, available_case_moments, patterns_for, vech_indices, vech,
+                   _sym_pair_matrix)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,11 +357,12 @@ def baseline_model(groups: list) -> Baseline:
     df = 0
     for g in groups:
         y = g.patterns.data
-        keep = np.setdiff1d(np.arange(y.shape[0]), g.patterns.empty_rows)
-        y = y[keep]
+        if len(g.patterns.empty_rows):      # (the rows missing on every variable add nothing)
+            y = y[np.setdiff1d(np.arange(y.shape[0]), g.patterns.empty_rows)]
         p = y.shape[1]
-        mu_b = np.nanmean(y, axis=0)
-        var_b = np.nanmean((y - mu_b) ** 2, axis=0)
+        # available-case moments, summed over blocks of rows for a large data set (not three
+        # copies of it: 0.8 GB for 34 items at 10^6 cases)
+        mu_b, var_b = available_case_moments(y)
         sig_b = np.diag(var_b)
         r, c = vech_indices(p)
         q = len(r)

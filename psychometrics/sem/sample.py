@@ -122,6 +122,23 @@ def _numeric(data: pd.DataFrame, cols: list, source: str) -> pd.DataFrame:
     return df
 
 
+def _float_columns(data: pd.DataFrame, cols: list) -> list | None:
+    """The columns ``cols`` of ``data`` as float arrays (views of float64 columns, converted
+    integer columns) when every one is numeric, not boolean, and has no infinite value; else
+    None (then :func:`_numeric` converts the columns or reports the offending cells)."""
+    out = []
+    for c in cols:
+        s = data[c]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s) \
+                or isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+            return None
+        arr = np.asarray(s.to_numpy(), dtype=float)
+        if np.isinf(arr).any():
+            return None
+        out.append(arr)
+    return out
+
+
 def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
                  missing: str = "listwise", source: str = "data") -> SampleStats:
     """Validate ``data`` and compute the per-group statistics used by the engine.
@@ -139,7 +156,10 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
                          f"{' ...' if len(data.columns) > 30 else ''})")
     if group is not None and group not in data.columns:
         raise ModelError(f"group variable {group!r} not found in {source}")
-    X = _numeric(data, ov_names, source)
+    columns = _float_columns(data, ov_names)
+    if columns is None:         # text, booleans or infinite values: converted, or reported
+        X = _numeric(data, ov_names, source)
+        columns = [X[c].to_numpy(dtype=float) for c in ov_names]
     if group is not None:
         gcol = data[group]
         keep = gcol.notna()
@@ -152,15 +172,19 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
         labels = [None]
     ss = SampleStats(ov_names=list(ov_names), groups=[], group_var=group, missing=missing)
     for lab, lab_out in zip(labels, labels_out if group is not None else labels):
-        rows = keep if gcol is None else (keep & (gcol == lab))
-        Xg = X[rows.to_numpy()]
-        arr = Xg.to_numpy(dtype=float)
+        rows = (keep if gcol is None else (keep & (gcol == lab))).to_numpy()
+        # the group's rows of the model's columns, gathered column by column into one array
+        # (no copy of the whole data set first: issue 13)
+        arr = np.empty((int(rows.sum()), len(ov_names)))
+        for j, col in enumerate(columns):
+            arr[:, j] = col[rows]
         if missing == "listwise":
             ok = ~np.isnan(arr).any(axis=1)
         else:
             ok = ~np.isnan(arr).all(axis=1)
-        arr = arr[ok]
-        ids = np.asarray(Xg.index)[ok]
+        if not ok.all():
+            arr = arr[ok]
+        ids = np.asarray(data.index[rows])[ok]
         n = arr.shape[0]
         if n < 2:
             raise ModelError(f"group {lab!r} has {n} complete case(s); at least 2 are needed")
