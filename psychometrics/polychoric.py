@@ -1381,11 +1381,12 @@ def ordinal_sample_stats(data: pd.DataFrame, ordered_columns: Sequence,
         gv = gcol.to_numpy()
         members = [gv == g for g in uniq]
     out = []
+    seen = ~np.isnan(yraw_all)
+    usable = seen.all(axis=1) if missing == "listwise" else seen.any(axis=1)
+    del seen
     for lab, m in zip(labels, members):
-        c, y = codes_all[m], yraw_all[m]
-        seen = ~np.isnan(y)
-        rows = seen.all(axis=1) if missing == "listwise" else seen.any(axis=1)
-        c, y = c[rows], y[rows]
+        sel = m & usable        # the group's usable rows, taken in one copy
+        c, y = codes_all[sel], yraw_all[sel]
         if c.shape[0] < 2:
             where = "" if lab is None else f" in group {lab!r}"
             raise OrdinalDataError(f"{src}: fewer than two usable cases{where} "
