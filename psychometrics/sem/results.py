@@ -21,6 +21,7 @@ from .._results import jsonable
 from ..errors import Diagnostics, ModelError, PsychometricsWarning
 from . import defined as _defined
 from .estimate import optimize, single_thread_blas
+from .fiml import available_case_moments
 from .fitindices import incremental_indices, rmsea_ci  # noqa: F401  (re-exported)
 from .wishart import test_n_minus_one
 from .model import Model
@@ -804,12 +805,10 @@ def fit_baseline(fit: CFAFit) -> CFAFit:
     avail = {}
     if fit.missing == "fiml":
         for g, gs in enumerate(fit.sample.groups):
-            y = np.asarray(gs.data, dtype=float)
-            y = y[~np.isnan(y).all(axis=1)]
+            y = np.asarray(gs.data, dtype=float)    # (rows missing everywhere add nothing)
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                m_ = np.nanmean(y, axis=0)
-                v_ = np.nanmean((y - m_) ** 2, axis=0)
+                m_, v_ = available_case_moments(y)    # no copies of a large data set
             if np.all(np.isfinite(m_)) and np.all(v_ > 0):
                 avail[g] = (m_, v_)
     for i in np.flatnonzero(pt0.free > 0):
