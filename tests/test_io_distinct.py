@@ -124,3 +124,27 @@ def test_csv_read_in_chunks(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(whole, chunked)
     assert list(chunked.attrs["row_labels"]) == list(whole.attrs["row_labels"])
     assert whole.attrs["row_labels"][0] == "line 2" and len(whole.attrs["row_labels"]) == 500
+
+
+def test_freed_memory_given_back_after_a_large_load(tmp_path, monkeypatch):
+    """A data set of at least ``TRIM_MIN_CELLS`` cells gives the heap's free pages back after
+    loading (issue 13); the data set, changes and warnings are those of a load without it, and
+    the loader's warnings still point at the caller."""
+    _messy_csv(tmp_path / "data.csv", n=300, seed=6)
+    study = pm.load_study(_study(tmp_path))
+    calls = []
+    real = pio.release_free_memory
+    monkeypatch.setattr(pio, "release_free_memory", lambda: calls.append(1) or real())
+    monkeypatch.setattr(pio, "TRIM_MIN_CELLS", 10 ** 12)
+    ref = pm.load_dataset(study, on_invalid="set_missing")
+    assert calls == []
+    monkeypatch.setattr(pio, "TRIM_MIN_CELLS", 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new = pm.load_dataset(study, on_invalid="set_missing")
+    assert calls == [1]
+    assert caught and all(w.filename == __file__ for w in caught)
+    pd.testing.assert_frame_equal(new.data, ref.data)
+    assert new.changes == ref.changes and new.dropped == ref.dropped
+    assert new.warnings == ref.warnings
+    assert isinstance(real(), bool)
