@@ -368,13 +368,22 @@ TRIM_MIN_CELLS = 1_000_000
 _LIBC = None
 
 
-def release_free_memory() -> bool:
+#: with ``large_blocks``, memory blocks of at least this size are mapped on their own and given
+#: back to the operating system as soon as they are freed (glibc's ``M_MMAP_THRESHOLD``)
+LARGE_BLOCK_BYTES = 4 * 2 ** 20
+
+
+def release_free_memory(large_blocks: bool = False) -> bool:
     """Return the free pages of the C heap to the operating system (glibc ``malloc_trim(0)``).
 
     Arrays of a few MB (one column of 10^6 cases is 8 MB) are placed on the heap once glibc
-    has raised its mmap threshold, and the heap keeps their pages resident after they are
-    freed: after loading 10^6 cases about half of the resident memory was such free space.
-    Returns True when the call was made, False where there is no glibc (then nothing
+    has raised its dynamic mmap threshold (up to 32 MB), and the heap keeps their pages
+    resident after they are freed: after loading 10^6 cases about half of the resident
+    memory was such free space, and each later step left its temporaries' pages behind.
+    ``large_blocks=True`` also fixes the threshold at :data:`LARGE_BLOCK_BYTES` for the rest
+    of the process (``mallopt(M_MMAP_THRESHOLD)``), so that blocks of that size are mapped
+    on their own and unmapped when freed; smaller blocks are not affected.
+    Returns True when the calls were made, False where there is no glibc (then nothing
     happens).  Releases only memory that is already free; no data changes."""
     import ctypes
     import ctypes.util
@@ -387,6 +396,8 @@ def release_free_memory() -> bool:
             _LIBC = False
     if not _LIBC:
         return False
+    if large_blocks and hasattr(_LIBC, "mallopt"):
+        _LIBC.mallopt(-3, LARGE_BLOCK_BYTES)        # -3: M_MMAP_THRESHOLD (malloc.h)
     _LIBC.malloc_trim(0)
     return True
 
@@ -959,8 +970,9 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     """
     ds = _load_dataset(study, on_invalid, data)
     if ds.data.size >= TRIM_MIN_CELLS:
-        # the read columns are gone: give their memory back (issue 13)
-        release_free_memory()
+        # the read columns are gone: give their memory back, and let the analyses' large
+        # temporaries go back when freed (issue 13)
+        release_free_memory(large_blocks=True)
     return ds
 
 

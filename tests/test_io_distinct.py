@@ -134,7 +134,7 @@ def test_freed_memory_given_back_after_a_large_load(tmp_path, monkeypatch):
     study = pm.load_study(_study(tmp_path))
     calls = []
     real = pio.release_free_memory
-    monkeypatch.setattr(pio, "release_free_memory", lambda: calls.append(1) or real())
+    monkeypatch.setattr(pio, "release_free_memory", lambda **k: calls.append(k) or real())
     monkeypatch.setattr(pio, "TRIM_MIN_CELLS", 10 ** 12)
     ref = pm.load_dataset(study, on_invalid="set_missing")
     assert calls == []
@@ -142,7 +142,7 @@ def test_freed_memory_given_back_after_a_large_load(tmp_path, monkeypatch):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         new = pm.load_dataset(study, on_invalid="set_missing")
-    assert calls == [1]
+    assert calls == [{"large_blocks": True}]
     assert caught and all(w.filename == __file__ for w in caught)
     pd.testing.assert_frame_equal(new.data, ref.data)
     assert new.changes == ref.changes and new.dropped == ref.dropped
