@@ -39,6 +39,18 @@ DEFAULT_BOOTSTRAP = 1000
 
 
 # ----------------------------------------------------------------------------------------------
+def _release_memory(runner) -> None:
+    """After each unit of a large study, give the C heap's free pages back to the operating
+    system (:func:`psychometrics.io.release_free_memory`): the analyses' many small
+    temporaries otherwise stay resident between steps (issue 13: 0.4 GB after the item
+    analysis of 10^6 cases)."""
+    ds = getattr(runner, "dataset", None)
+    if ds is not None:
+        from .. import io as _io
+        if ds.data.size >= _io.TRIM_MIN_CELLS:
+            _io.release_free_memory()
+
+
 class _Runner:
     """Holds the state of one run; each ``step_*`` method fills one part of the report."""
 
@@ -123,6 +135,7 @@ class _Runner:
                 with _warnings.catch_warnings(record=True) as caught:
                     _warnings.simplefilter("always")
                     out = fn(*args, **kwargs)
+                _release_memory(self)
                 for w in caught:
                     if w.category.__name__ == "PsychometricsWarning":
                         self.warn(label, str(w.message))
