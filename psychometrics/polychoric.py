@@ -1257,6 +1257,7 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
             a11_inv[np.ix_(idx, idx)] = np.linalg.pinv(blk)
             warn.append("trouble constructing the weight matrix; generalized inverse used for A11")
     a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
+    del sc, sc_th, sc_var, sc_cor       # the n x m scores are not needed any more
     if (a22 == 0).any():
         warn.append("trouble constructing the weight matrix; generalized inverse used for A22")
     a22_inv = np.where(a22 == 0, 0.0, 1.0 / np.where(a22 == 0, 1.0, a22))
