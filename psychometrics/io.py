@@ -968,7 +968,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     :class:`Dataset` (the ids are its index: integers when every id is a plain integer
     written without leading zeros, else text).
     """
-    ds = _load_dataset(study, on_invalid, data)
+    ds = _load_dataset(study, on_invalid, data, progress)
     if ds.data.size >= TRIM_MIN_CELLS:
         # the read columns are gone: give their memory back, and let the analyses' large
         # temporaries go back when freed (issue 13)
@@ -976,7 +976,7 @@ def load_dataset(study, on_invalid: str | None = None, *, data: pd.DataFrame | N
     return ds
 
 
-def _load_dataset(study, on_invalid, data) -> Dataset:
+def _load_dataset(study, on_invalid, data, progress=None) -> Dataset:
     """The work of :func:`load_dataset` (whose locals, the read columns among them, are
     freed when it returns)."""
     if not isinstance(study, Study):
