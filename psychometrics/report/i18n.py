@@ -103,11 +103,11 @@ TEXT.update({
     "t_data_changes_summary": {"en": "Data Changes: {n} Cells Changed and Cases Dropped, by Column and Reason",
                                "fa": "تغییرات داده‌ها: {n} خانه‌ی تغییرکرده و مورد حذف‌شده، به تفکیک ستون و دلیل"},
     "n_data_changes_summary": {"en": "More than {limit} cells were changed or cases dropped: each row counts "
-                                     "those of one column and reason, with the first cases. Every one "
+                                     "those of one column and reason, with its first five cases. Every one "
                                      "(case, column, old and new value; an empty new value = set missing) is listed in "
                                      "data-changes.csv and results.json. The data file itself was not changed.",
                                "fa": "بیش از {limit} خانه تغییر کرد یا مورد حذف شد: هر سطر آن‌هایی را که یک ستون و "
-                                     "یک دلیل دارند می‌شمارد، با نخستین موردها. همه‌ی آن‌ها (مورد، ستون، مقدار پیشین و "
+                                     "یک دلیل دارند می‌شمارد، با پنج مورد نخست آن. همه‌ی آن‌ها (مورد، ستون، مقدار پیشین و "
                                      "نو؛ مقدار نوی خالی = گمشده) در data-changes.csv و results.json آمده‌اند. خود پرونده‌ی داده "
                                      "تغییر نکرد."},
     "c_n_cells": {"en": "n", "fa": "n"},

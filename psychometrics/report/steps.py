@@ -264,7 +264,10 @@ def step_data_changes(r):
     for d in ds.dropped:
         groups.setdefault(("—", str(d.get("reason"))), []).append(
             d.get("row") if d.get("row") is not None else d.get("line"))
-    rows = [{"column": col, "reason": reason, "n": len(cases), "cases": _first_rows(cases)}
+    # the first cases only, no "… (+k)": n says how many, and a list of ids alone stays one
+    # left-to-right run in a Persian table
+    rows = [{"column": col, "reason": reason, "n": len(cases),
+             "cases": ", ".join(str(x) for x in cases[:5])}
             for (col, reason), cases in groups.items()]
     df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
     r.table(s, "data_changes", r.t("t_data_changes_summary", n=n), df,
