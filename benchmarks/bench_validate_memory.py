@@ -7,9 +7,13 @@
 The simulated example study (``simulate_example_study``: 4 instruments, 34 items, MLR + FIML,
 3 % missing) is written by a separate process first, so the figures are those of the
 ``validate`` run alone (study + data loading included).  Then, in this process, every pipeline
-step is wrapped: a thread samples the resident memory (``/proc/self/statm``) every 10 ms and
-each line prints the step's CPU seconds, its peak resident memory, the resident memory left
-after it and the load average.  ``--steps`` runs only the named steps (the others are
+step is wrapped and each line prints the step's CPU seconds, its peak resident memory (the
+kernel's high-water mark ``VmHWM``, reset before each step through ``/proc/self/clear_refs``,
+so no transient is missed; a sampling thread missed peaks shorter than its period), the
+largest proportional set size of the process with its worker processes (``Pss`` of
+``/proc/PID/smaps_rollup`` summed over the process tree, sampled every 20 ms: forked workers
+share the data copy-on-write, so their summed resident sizes would count it several times),
+the resident memory left after it and the load average.  ``--steps`` runs only the named steps (the others are
 skipped), to measure the cheap steps at sizes where the whole run is too long.
 """
 from __future__ import annotations
@@ -38,6 +42,54 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * PAGE / 2 ** 20
 
 
+def _reset_hwm() -> bool:
+    """Reset the kernel's peak resident size of this process (Linux >= 4.0); False where
+    that is not possible (then the sampled peak is printed)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _hwm_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _tree(pid: int) -> list:
+    out = [pid]
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/children") as fh:
+                for c in fh.read().split():
+                    out += _tree(int(c))
+    except OSError:
+        pass
+    return out
+
+
+def _tree_pss_mb() -> float:
+    total = 0.0
+    for pid in _tree(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) / 1024
+                        break
+        except OSError:
+            pass
+    return total
+
+
 class Sampler(threading.Thread):
     """Samples the resident memory every 10 ms; with ``where``, also keeps the main thread's
     stack (the project's frames) at the moment of each step's peak."""
@@ -45,6 +97,7 @@ class Sampler(threading.Thread):
     def __init__(self, where: bool = False):
         super().__init__(daemon=True)
         self.peak = _rss_mb()
+        self.pss = 0.0
         self.stop = False
         self.where = where
         self.stack: list = []
@@ -57,10 +110,12 @@ class Sampler(threading.Thread):
                 if self.where and rss > self.peak + 1:
                     self.stack = _project_stack(sys._current_frames().get(self.main_id))
                 self.peak = rss
-            time.sleep(0.01)
+            self.pss = max(self.pss, _tree_pss_mb())
+            time.sleep(0.02)
 
     def reset(self):
         self.peak = _rss_mb()
+        self.pss = 0.0
         self.stack = []
 
 
@@ -111,12 +166,17 @@ def main(argv=None):
     def wrap(name, fn):
         def inner(*a, **k):
             sampler.reset()
+            exact = _reset_hwm()
             c0, t0 = time.process_time(), time.perf_counter()
             out = fn(*a, **k)
             cpu, wall = time.process_time() - c0, time.perf_counter() - t0
             sampler.peak = max(sampler.peak, _rss_mb())
-            rows.append((name, cpu, wall, sampler.peak, _rss_mb(), _load()))
-            print(f"  {name:14s} {cpu:8.2f} s CPU {wall:8.2f} s wall  peak {sampler.peak:7.0f} MB"
+            peak = _hwm_mb() if exact else None
+            peak = sampler.peak if peak is None else peak
+            pss = max(sampler.pss, _tree_pss_mb())
+            rows.append((name, cpu, wall, peak, _rss_mb(), _load()))
+            print(f"  {name:14s} {cpu:8.2f} s CPU {wall:8.2f} s wall  peak {peak:7.0f} MB"
+                  f"{'' if exact else ' (sampled)'}  tree PSS {pss:7.0f} MB"
                   f"  after {_rss_mb():7.0f} MB  load {_load()}", flush=True)
             if args.where and sampler.stack:
                 print("      peak at: " + "\n               ".join(sampler.stack[-8:]),
