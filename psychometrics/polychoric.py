@@ -1109,6 +1109,35 @@ def _pearson_ml(y1, y2, m1, v1, m2, v2, complete):
     return _bounded_max(negll, -0.999, 0.999)
 
 
+#: above this many cases of all-ordinal data the case-wise scores are summed in blocks of
+#: this many rows (:func:`_blocked_score_sums`)
+_SCORE_ROWS = 65536
+
+
+def _blocked_score_sums(codes, th, start, pairs, dx_tabs, m, nth):
+    """``(sum_i s_i s_i', sum_i s_i[pair]^2)`` of the case-wise scores of all-ordinal data
+    (Muthen 1984; lavaan's muthen1984), built block by block: a case's threshold scores are
+    row ``code + 1`` of a per-variable table (:func:`_uv_scores` of every code, -1 = missing
+    giving zeros) and its pair scores ``dx[c_i, c_j]`` (0 where either is missing), the same
+    values as the n x m array of the unblocked path."""
+    n, p = codes.shape
+    uv = [_uv_scores(np.arange(-1, t.size + 1), t) for t in th]
+    inner = np.zeros((m, m))
+    a22 = np.zeros(m - nth)
+    for b0 in range(0, n, _SCORE_ROWS):
+        cb = codes[b0:b0 + _SCORE_ROWS]
+        sb = np.zeros((cb.shape[0], m))
+        for j in range(p):
+            sb[:, start[j]:start[j + 1]] = uv[j][cb[:, j] + 1]
+        for k, (i, j) in enumerate(pairs):
+            ci, cj = cb[:, i], cb[:, j]
+            ok = (ci >= 0) & (cj >= 0)
+            sb[ok, nth + k] = dx_tabs[k][ci[ok], cj[ok]]
+        inner += sb.T @ sb
+        a22 += np.einsum("ij,ij->j", sb[:, nth:], sb[:, nth:])
+    return inner, a22
+
+
 def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list, names: list,
                  group: Any, src: str) -> OrdinalGroupStats:
     """One group's statistics (lavaan's muthen1984 without covariates)."""
@@ -1173,10 +1202,16 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
     # through three column views (no second copy of the scores when they are joined: at 10^6
     # cases the copy was about 0.5 GB for an 8-item scale, issue 13)
     a11n = nth + nnum
-    sc = np.zeros((n, a11n + npair))
+    # all-ordinal data: a case's scores depend on its codes only, so above _SCORE_ROWS cases
+    # they are built and summed (inner = sum s_i s_i', a22) in blocks of rows from per-code
+    # tables instead of one n x m array (0.4 GB for an 8-item scale at 10^6 cases, the peak
+    # of the CFA and invariance steps there: issue 13)
+    blocked = nnum == 0 and n > _SCORE_ROWS
+    dx_tabs = {}
+    sc = np.zeros((0 if blocked else n, a11n + npair))
     sc_th = sc[:, :nth]
     sc_var = sc[:, nth:a11n]
-    for j in range(p):
+    for j in range(0 if blocked else p):
         if ordv[j]:
             sc_th[:, start[j]:start[j + 1]] = _uv_scores(codes[:, j], th[j])
         else:
@@ -1193,9 +1228,12 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
     for k, (i, j) in enumerate(pairs):
         if ordv[i] and ordv[j]:
             dx, d1, d2 = _bv_cell_scores(th[i], th[j], float(cor[i, j]))
-            ci, cj = codes[:, i], codes[:, j]
-            ok = (ci >= 0) & (cj >= 0)
-            sc_cor[ok, k] = dx[ci[ok], cj[ok]]
+            if blocked:
+                dx_tabs[k] = dx
+            else:
+                ci, cj = codes[:, i], codes[:, j]
+                ok = (ci >= 0) & (cj >= 0)
+                sc_cor[ok, k] = dx[ci[ok], cj[ok]]
             w = tabs[k] * dx
             a21[k, start[i]:start[i + 1]] = np.einsum("ab,abk->k", w, d1)
             a21[k, start[j]:start[j + 1]] = np.einsum("ab,abk->k", w, d2)
@@ -1246,7 +1284,11 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
             h22[k] = s1
         if abs(cor[i, j]) > 0.99:
             warn.append(f"the correlation of {names[i]} and {names[j]} is (nearly) 1.0")
-    inner = sc.T @ sc
+    if blocked:
+        inner, a22 = _blocked_score_sums(codes, th, start, pairs, dx_tabs, a11n + npair, nth)
+    else:
+        inner = sc.T @ sc
+        a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
     a11_inv = np.zeros((a11n, a11n))
     for j in range(p):
         idx = list(range(start[j], start[j + 1])) + ([var_col[j]] if j in var_col else [])
@@ -1256,7 +1298,6 @@ def _group_stats(codes: np.ndarray, yraw: np.ndarray, types: list, levels: list,
         except np.linalg.LinAlgError:
             a11_inv[np.ix_(idx, idx)] = np.linalg.pinv(blk)
             warn.append("trouble constructing the weight matrix; generalized inverse used for A11")
-    a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
     del sc, sc_th, sc_var, sc_cor       # the n x m scores are not needed any more
     if (a22 == 0).any():
         warn.append("trouble constructing the weight matrix; generalized inverse used for A22")

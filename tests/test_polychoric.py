@@ -395,3 +395,29 @@ def test_perfect_2x2_table_is_reported(bfi):
     assert st[0].cor[1, 0] == 1.0
     assert any("nearly) 1.0" in w for w in st.warnings)
     assert any("non-finite" in w for w in st.warnings)
+
+
+@pytest.mark.parametrize("name", list(WLSMV_CASES))
+def test_wlsmv_gamma_summed_in_blocks_of_rows(name, bfi, study, monkeypatch):
+    """Above ``_SCORE_ROWS`` cases of all-ordinal data the case-wise scores are summed block
+    by block from per-code tables (issue 13: no n x m array at 10^6 cases); with tiny blocks
+    Gamma, the weights and the correlations equal the one-array path to rounding, and the
+    blocked path still meets lavaan's Gamma."""
+    import importlib
+    pc = importlib.import_module("psychometrics.polychoric")   # the package exports a function of that name
+    which, items, group, missing = WLSMV_CASES[name]
+    data = bfi if which == "bfi" else study
+    whole = quiet(pm.ordinal_sample_stats, data, items, group=group, missing=missing)
+    monkeypatch.setattr(pc, "_SCORE_ROWS", 37)      # blocks of 37 rows, a ragged last one
+    calls = []
+    real = pc._blocked_score_sums
+    monkeypatch.setattr(pc, "_blocked_score_sums",
+                        lambda *a: calls.append(1) or real(*a))
+    blocks = quiet(pm.ordinal_sample_stats, data, items, group=group, missing=missing)
+    assert calls                                    # the blocked path ran
+    for g0, g1, r in zip(whole.groups, blocks.groups, REF[name]["groups"]):
+        np.testing.assert_array_equal(g0.cor, g1.cor)
+        np.testing.assert_allclose(g1.gamma, g0.gamma, rtol=1e-10, atol=1e-12 * np.abs(g0.gamma).max())
+        np.testing.assert_allclose(g1.wls_v_diag, g0.wls_v_diag, rtol=1e-10)
+        gam = arr(r["gamma"])
+        np.testing.assert_allclose(g1.gamma, gam, rtol=RTOL, atol=1e-6 * np.abs(gam).max())
