@@ -346,6 +346,25 @@ def item_analysis(items: pd.DataFrame, keys: Any = None) -> pd.DataFrame:
 
 
 @single_blas_thread
+def _alpha_checks(c: np.ndarray, r: np.ndarray, columns) -> list[str]:
+    """psych::alpha's warnings for covariance ``c`` / correlation ``r`` of the items
+    ``columns``: items loading negatively on the first principal component (psych checks
+    the sign of each item's loading; "probably should be reversed"), a pairwise covariance
+    matrix that is not positive definite.  Returns the messages (empty: none)."""
+    warn = []
+    ev, evec = np.linalg.eigh(r)
+    pc1 = evec[:, -1] * np.sqrt(max(ev[-1], 0))
+    if pc1.sum() < 0:
+        pc1 = -pc1
+    neg = [str(n) for n, v in zip(columns, pc1) if v < 0]
+    if neg:
+        warn.append(f"items {neg} correlate negatively with the total scale and probably "
+                    f"should be reversed (keys=)")
+    if np.linalg.eigvalsh(c)[0] <= 0:
+        warn.append("the pairwise covariance matrix is not positive definite")
+    return warn
+
+
 def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | None = None,
           level: float = 0.95, ordinal: bool = False) -> AlphaResult:
     """Cronbach's alpha of one scale, reproducing ``psych::alpha`` (psych 2.2.9).
@@ -393,18 +412,7 @@ def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | No
             f"the pairwise covariance matrix cannot be computed")
     r = _cov2cor(c)
     s = _alpha_stats(c, r)
-    warn = []
-    # psych checks the sign of each item's loading on the first principal component
-    ev, evec = np.linalg.eigh(r)
-    pc1 = evec[:, -1] * np.sqrt(max(ev[-1], 0))
-    if pc1.sum() < 0:
-        pc1 = -pc1
-    neg = [str(n) for n, v in zip(x.columns, pc1) if v < 0]
-    if neg:
-        warn.append(f"items {neg} correlate negatively with the total scale and probably "
-                    f"should be reversed (keys=)")
-    if np.linalg.eigvalsh(c)[0] <= 0:
-        warn.append("the pairwise covariance matrix is not positive definite")
+    warn = _alpha_checks(c, r, x.columns)
     for w in warn:
         warnings.warn(w, PsychometricsWarning, stacklevel=2)
     total = _row_means(arr)

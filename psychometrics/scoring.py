@@ -315,19 +315,7 @@ def _alpha_point(x: pd.DataFrame, pre) -> float:
     with _single_thread():
         r = rel._cov2cor(c)
         a = float(rel._alpha_stats(c, r)["raw_alpha"])
-        # alpha()'s warnings: items loading negatively on the first principal component, a
-        # covariance matrix that is not positive definite
-        ev, evec = np.linalg.eigh(r)
-        pc1 = evec[:, -1] * np.sqrt(max(ev[-1], 0))
-        if pc1.sum() < 0:
-            pc1 = -pc1
-        neg = [str(n) for n, v in zip(xp.columns, pc1) if v < 0]
-        msgs = []
-        if neg:
-            msgs.append(f"items {neg} correlate negatively with the total scale and probably "
-                        f"should be reversed (keys=)")
-        if np.linalg.eigvalsh(c)[0] <= 0:
-            msgs.append("the pairwise covariance matrix is not positive definite")
+        msgs = rel._alpha_checks(c, r, xp.columns)       # alpha()'s warnings
     import warnings as _w
     from .errors import PsychometricsWarning
     for m in msgs:
