@@ -548,15 +548,8 @@ class _EMCases:
             u[:, k] -= Kmu[k, cj]
         f = np.empty((C, B))
         mm = np.zeros((B, p * p))
-        for g in self.groups:
-            M, r, cells = g["M"], g["r"], g["cells"]
-            kmm = np.moveaxis(K[:, M[:, :, None], M[:, None, :]], 0, -1)   # Pg x r x r x B
-            cmm = _inv_small(kmm)                                        # cov(y_m | y_o)
-            if r == 1:
-                f[cells] = -u[cells] * cmm[g["kcase"], 0, 0]
-            else:
-                uc = u[cells].reshape(-1, 1, r, B)
-                f[cells] = -(cmm[g["kcase"]] * uc).sum(axis=2).reshape(-1, B)
+        for g, cmm in self._conditional_means(K, u, f, B):
+            M = g["M"]
             for k in range(B):
                 nw = np.bincount(g["kcase"], w[k, g["cases"]], minlength=len(M))
                 mm[k] += np.bincount(g["mm"], (cmm[..., k] * nw[:, None, None]).ravel(),
@@ -589,6 +582,22 @@ class _EMCases:
         for b in range(w.shape[0]):
             out[b] = (self.x0.T * w[b, self.perm]) @ self.x0
         return out
+
+    def _conditional_means(self, K, u, f, B):
+        """For each group of patterns with ``r`` missing variables: ``cov(y_m | y_o) =
+        K_mm^-1`` of its patterns (Pg x r x r x B, yielded with the group) and, written into
+        ``f`` at the group's missing cells, the conditional means ``-K_mm^-1 u_m`` (``u = K
+        (x0 - mu)`` at the missing cells, see :meth:`step`)."""
+        for g in self.groups:
+            M, r, cells = g["M"], g["r"], g["cells"]
+            kmm = np.moveaxis(K[:, M[:, :, None], M[:, None, :]], 0, -1)   # Pg x r x r x B
+            cmm = _inv_small(kmm)                                        # cov(y_m | y_o)
+            if r == 1:
+                f[cells] = -u[cells] * cmm[g["kcase"], 0, 0]
+            else:
+                uc = u[cells].reshape(-1, 1, r, B)                      # cases x 1 x r x B
+                f[cells] = -(cmm[g["kcase"]] * uc).sum(axis=2).reshape(-1, B)
+            yield g, cmm
 
     def step(self, w, mu, sigma, t1_obs, t2_obs, N, pst=None):
         """One EM step for a batch of resamples (case counts ``w``, B x n) from ``(mu, Sigma)``
@@ -624,15 +633,7 @@ class _EMCases:
         u -= (mu[:, None, :] @ K)[:, 0, :].T[self.cj]
         f = np.empty((C, B))
         cond = np.empty((self.pc1.size, B))
-        for g in self.groups:
-            M, r, cells = g["M"], g["r"], g["cells"]
-            kmm = np.moveaxis(K[:, M[:, :, None], M[:, None, :]], 0, -1)   # Pg x r x r x B
-            cmm = _inv_small(kmm)                                        # cov(y_m | y_o)
-            if r == 1:
-                f[cells] = -u[cells] * cmm[g["kcase"], 0, 0]
-            else:
-                uc = u[cells].reshape(-1, 1, r, B)                      # cases x 1 x r x B
-                f[cells] = -(cmm[g["kcase"]] * uc).sum(axis=2).reshape(-1, B)
+        for g, cmm in self._conditional_means(K, u, f, B):
             cond[g["pairs"]] = cmm[g["pk"], g["pq1"], g["pq2"]]
         wc = w[:, self.ci].T                                  # C x B: the cells' case counts
         gf = wc * f                                           # weighted conditional means
