@@ -5,7 +5,6 @@ headless Chromium when it is installed."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import subprocess
 from pathlib import Path

@@ -542,7 +542,6 @@ def _woodbury_rows(Lam, P, p):
     below :data:`WOODBURY_MIN_SHARE` of its item's variance or not positive, or ``Psi`` not
     positive definite -- which the caller computes by :func:`_inverse_rows` (their rows here
     are placeholders).  Every draw's numbers come from its own matrices only."""
-    B = Lam.shape[0]
     ar = np.arange(p)
     theta = np.array(P[:, ar, ar])
     C, ok = _stack_cholesky(P[:, p:, p:])

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from .fiml import (MissingPatterns, available_case_moments, patterns_for, vech_indices, vech,
+from .fiml import (MissingPatterns, available_case_moments, patterns_for, vech_indices,
                    _sym_pair_matrix)
 
 
@@ -732,7 +732,6 @@ def mlr_statistics(implied, delta, x, data, meanstructure: bool, missing: bool, 
                             f"{info['iterations']} iterations")
             h1.append((mu1, s1))
     ntotal = sum(pt.n for pt in pats)
-    p = pats[0].p
 
     x = np.asarray(x, dtype=float)
     H = observed_hessian(implied, delta, x, pats, h1, meanstructure, curvature=curvature)
