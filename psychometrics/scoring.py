@@ -341,9 +341,11 @@ def _single_thread():
     return blas_threads(1)
 
 
-def _describe_scales(scores, items, n_groups, level, warn, where):
+def _describe_scales(scores, items, n_groups, level, warn, where, tick=None):
     rows = {}
     for name in scores.columns:
+        if tick is not None:
+            tick(name)
         v = scores[name].dropna()
         row = {"n": int(v.size), "mean": float(v.mean()) if v.size else np.nan,
                "sd": float(v.std(ddof=1)) if v.size > 1 else np.nan,
@@ -367,6 +369,8 @@ def _describe_scales(scores, items, n_groups, level, warn, where):
                 except Exception as exc:
                     warn.append(f"{where}omega of {name} not computed ({exc})")
         rows[name] = row
+    if tick is not None:
+        tick(None)
     desc = pd.DataFrame.from_dict(rows, orient="index",
                                   columns=["n", "mean", "sd", "min", "max", "alpha", "omega"])
     desc.index.name = "scale"
@@ -375,7 +379,7 @@ def _describe_scales(scores, items, n_groups, level, warn, where):
 
 def scale_descriptives(scores: pd.DataFrame, items: Mapping[str, pd.DataFrame] | None = None,
                        group: pd.Series | None = None, *, n_groups: Mapping[str, int] | None = None,
-                       level: float = 0.95) -> ScaleDescriptivesResult:
+                       level: float = 0.95, progress=None) -> ScaleDescriptivesResult:
     """Descriptive statistics and intercorrelations of scale scores, overall and by group.
 
     ``scores``: DataFrame of scale scores (one column per scale, rows = cases; e.g. the
@@ -388,7 +392,10 @@ def scale_descriptives(scores: pd.DataFrame, items: Mapping[str, pd.DataFrame] |
 
     M, SD (n - 1), observed minimum and maximum use the available scores of each scale;
     correlations are Pearson's r on pairwise complete cases with cor.test's p-value and
-    Fisher-z CI (the numbers of ``apaTables::apa.cor.table``, Stanley 2021).  Returns a
+    Fisher-z CI (the numbers of ``apaTables::apa.cor.table``, Stanley 2021).  ``progress``:
+    optional callback ``progress(done, total)``, called as each scale of each sample (all
+    cases, then every group) is done, in units of cases x (items of the scale + 1) (alpha and
+    omega read the items; the rest the scores); counts only, the result is the same.  Returns a
     :class:`ScaleDescriptivesResult`.
     """
     if not isinstance(scores, pd.DataFrame) or scores.shape[1] == 0:
@@ -403,15 +410,34 @@ def scale_descriptives(scores: pd.DataFrame, items: Mapping[str, pd.DataFrame] |
         raise StudyError(f"scale_descriptives: level={level!r} must lie between 0 and 1")
     scores = scores.astype(float)
     warn: list = []
+    g = pd.Series(group).reindex(scores.index) if group is not None else None
+    # progress units: per scale and sample, cases x (items + 1); the samples are all cases
+    # and then each group, so the total is twice the all-cases' units when every case has a
+    # group (group sizes are counted, not assumed)
+    width = {name: 1 + (items[name].shape[1] if items and name in items
+                        and items[name] is not None else 0) for name in scores.columns}
+    n_rows = scores.shape[0] + (int(g.notna().sum()) if g is not None else 0)
+    total = float(n_rows) * sum(width.values())
+    state = {"done": 0.0, "rows": 0, "prev": None}
+
+    def tick(name):
+        # called when the scale ``name`` starts (None: the sample's scales are done): counts
+        # the scale before it as done
+        if progress is None:
+            return
+        if state["prev"] is not None:
+            state["done"] += state["rows"] * width[state["prev"]]
+            progress(state["done"], total)
+        state["prev"] = name
 
     def one(sub, where=""):
-        desc = _describe_scales(sub, items, n_groups, level, warn, where)
+        state["rows"], state["prev"] = sub.shape[0], None
+        desc = _describe_scales(sub, items, n_groups, level, warn, where, tick)
         r, n, p, lo, hi = _pairwise_cor(sub, level)
         return ScaleDescriptivesResult(desc, r, n, p, lo, hi, level)
 
     res = one(scores)
-    if group is not None:
-        g = pd.Series(group).reindex(scores.index)
+    if g is not None:
         for value in pd.unique(g.dropna()):
             res.by_group[value] = one(scores.loc[(g == value).to_numpy()],
                                       where=f"group {value}: ")

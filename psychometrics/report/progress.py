@@ -418,7 +418,7 @@ class Progress:
         return part
 
     def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2,
-            counts: bool = True):
+            counts: bool = True, setup: bool = False):
         """Return a callback ``update(done, total=None)`` for a loop of ``total`` units (draws,
         iterations, fits) that shows a bar with the time elapsed and an estimate of the time
         left (``label [####......] 310/1000  4 s, about 9 s left``), redrawn in place at most
@@ -429,9 +429,14 @@ class Progress:
         or results.  Pass it as the ``progress=`` argument of a long analysis (e.g.
         :func:`psychometrics.sem.bootstrap.bootstrap`).  Between two calls the estimate counts
         down with the clock.  ``counts=False``: no ``done/total`` (units that are not worth
-        showing, e.g. weights); an empty ``label`` shows the running inner step's label."""
+        showing, e.g. weights); an empty ``label`` shows the running inner step's label.
+        ``setup=True``: the loop spends a set-up of unknown length before its first units
+        (e.g. starting worker processes): the rate is measured from the first update on (the
+        units done after it over the time since), so the first estimate appears at the
+        second update."""
         state = {"t0": self._clock(), "last": -1.0, "shown": False, "closed": False,
-                 "label": label, "own_line": self.depth == 0, "counts": counts}
+                 "label": label, "own_line": self.depth == 0, "counts": counts,
+                 "first": None}
         width = 30
 
         def update(done: int, total_: int | None = None) -> None:
@@ -441,6 +446,8 @@ class Progress:
             now = self._clock()
             elapsed = now - state["t0"]
             finished = done >= tot
+            if setup and state["first"] is None:
+                state["first"] = (now, done)
             if not finished and (elapsed < min_seconds or now - state["last"] < interval):
                 return
             with _LOCK:
@@ -448,8 +455,13 @@ class Progress:
                     state["closed"] = True
                     return
                 state["last"] = now
+                if setup:       # the rate of the units after the first update
+                    t1, d1 = state["first"]
+                    left = eta(done - d1, tot - d1, now - t1) if done > d1 else None
+                else:
+                    left = eta(done, tot, elapsed)
                 state.update(done=done, total=tot, at=now, elapsed=elapsed,
-                             left=None if finished else eta(done, tot, elapsed),
+                             left=None if finished else left,
                              width=width if state["own_line"] else 20)
                 text = _bar_text(state, now)[0]
                 if not state["shown"]:

@@ -323,7 +323,10 @@ def step_screening(r):
 
 def _screen_one(r, si, s):
     screen = need("screening", "screen")
-    res = screen(r.dataset, instrument=si.id, seed=r.seed)
+    # screen() reports its parts (weighted by their usual shares of its time): the first
+    # instrument of the run has a time left before any instrument is done
+    kw = {"progress": r.progress.part} if _accepts(screen, "progress") else {}
+    res = screen(r.dataset, instrument=si.id, seed=r.seed, **kw)
     r.collect_warnings(f"screening {si.id}", res)
     frame = res.to_frame()
     keep = [c for c in ("n", "pct_missing", "mean", "sd", "median", "min", "max", "skew",
@@ -574,7 +577,10 @@ def _scale_scores(r, s):
             sub = r.t("c_total") if name == "total" else _sub_label(r, si, name)
             labels[key] = sub if len(sr.scores.columns) == 1 and name != "total" \
                 else f"{_short(r, si)}: {sub}"
-    res = scale_descriptives(pd.DataFrame(scores), items, r.dataset.group, n_groups=n_groups)
+    # the scales done (cases x items, all cases and then each group) give the time left
+    kw = {"progress": r.progress.part} if _accepts(scale_descriptives, "progress") else {}
+    res = scale_descriptives(pd.DataFrame(scores), items, r.dataset.group, n_groups=n_groups,
+                             **kw)
     _section_warnings(s, r.collect_warnings("scale descriptives", res))
     _scale_table(r, s, res, labels, "scale_descriptives", r.t("t_scale_descriptives"))
     _scale_correlations(r, s, res, labels, "scale_correlations", r.t("t_scale_correlations"),
@@ -1028,7 +1034,9 @@ def _measurement(r, s):
     r.add_fit("measurement", r.t("m_measurement"), fit)
     _section_warnings(s, r.collect_warnings("measurement model", fit))
     s.add(Code(model))
-    fm = fit.fit_measures()
+    # the fit measures (baseline and saturated models) time the structural model's
+    with r.progress.measure("fit measures", _cost(r, data.shape[1], "CFA")):
+        fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
     _local_fit_tables(r, s, fit, "measurement", r.t("m_measurement"))
     return _fit_dict(fit, model)
@@ -1115,9 +1123,14 @@ def _structural(r, s, model):
         fit = sem(model, data, **_fit_kwargs(r))
     r.add_fit("structural", r.t("label_structural"), fit)
     _section_warnings(s, r.collect_warnings("structural model", fit))
-    fm = fit.fit_measures()
+    # after the fit: its fit measures, timed by the measurement model's (same items and cases),
+    # then the parameter table with standardised estimates
+    with r.progress.step("fit measures of the structural model", kind="fit measures",
+                         cost=_cost(r, data.shape[1], "CFA")):
+        fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
-    params = fit.parameters()
+    with r.progress.step("parameters and standardised estimates"):
+        params = fit.parameters()
     reg = params[params["op"].isin(["~", ":="])].copy()
     boot = None
     if nb:
@@ -1131,7 +1144,7 @@ def _structural(r, s, model):
         else:
             with r.progress.step(f"bootstrap of the structural model ({nb} draws, 2 processes)"):
                 boot = bootstrap(fit, R=nb, seed=r.seed, n_jobs=-1,
-                                 progress=r.progress.bar("bootstrap draws", nb))
+                                 progress=r.progress.bar("bootstrap draws", nb, setup=True))
             _section_warnings(s, r.collect_warnings("structural model bootstrap", boot))
     df = pd.DataFrame({
         "path": [f"{a} {op} {b}" if op == "~" else f"{a}" for a, op, b in
