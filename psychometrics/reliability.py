@@ -345,7 +345,6 @@ def item_analysis(items: pd.DataFrame, keys: Any = None) -> pd.DataFrame:
     return _item_table(x, c, r, key)
 
 
-@single_blas_thread
 def _alpha_checks(c: np.ndarray, r: np.ndarray, columns) -> list[str]:
     """psych::alpha's warnings for covariance ``c`` / correlation ``r`` of the items
     ``columns``: items loading negatively on the first principal component (psych checks
@@ -365,6 +364,7 @@ def _alpha_checks(c: np.ndarray, r: np.ndarray, columns) -> list[str]:
     return warn
 
 
+@single_blas_thread
 def alpha(items: pd.DataFrame, keys: Any = None, n_boot: int = 0, seed: int | None = None,
           level: float = 0.95, ordinal: bool = False) -> AlphaResult:
     """Cronbach's alpha of one scale, reproducing ``psych::alpha`` (psych 2.2.9).
