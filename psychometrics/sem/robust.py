@@ -435,20 +435,32 @@ def _bdiag(blocks):
     return out
 
 
-def _fiml_h1_pieces(g: GroupMoments, f: float) -> dict:
+def _fiml_h1_pieces(g: GroupMoments, f: float, fast: bool = True) -> dict:
     """The saturated-model matrices of :func:`fiml_corrected` for one group with share ``f``
     (observed and complete-data information at the EM moments, ``Wm^-1 Wc Wm^-1``, Gamma,
-    the h1 trace term and ``X Wm Gamma``), memoised on the group's patterns."""
+    the h1 trace term and ``X Wm Gamma``), memoised on the group's patterns.  ``fast=False``
+    forms every product as written (not memoised; kept to test the shortened products
+    against)."""
     def compute(mu_, sigma_):
         wm = g.h1_observed(structured=False)
         jm = g.first_order(structured=False)
         wc = complete_information(g.h1_sigma, g.meanstructure)
         wi = np.linalg.inv(wm)
-        x = (wi / f) @ (f * wc) @ (wi / f)                     # Wmi Wc Wmi
-        gm = wi @ jm @ wi / f                                 # Gamma
-        w = f * wm
-        return {"Wc": wc, "Wmi": wi, "X": x, "G": gm, "Wm_g": w,
-                "t1": float(np.sum((w @ x @ w) * gm.T)), "XWG": x @ w @ gm}
+        if not fast:                                          # the products as written
+            x = (wi / f) @ (f * wc) @ (wi / f)                 # Wmi Wc Wmi
+            gm = wi @ jm @ wi / f                             # Gamma
+            w = f * wm
+            return {"Wc": wc, "Wmi": wi, "X": x, "G": gm, "Wm_g": w,
+                    "t1": float(np.sum((w @ x @ w) * gm.T)), "XWG": x @ w @ gm}
+        # with w = f Wm and x = Wmi Wc Wmi / f: w x w = f Wc and x w Gamma = Wmi Wc Gamma,
+        # so five p* x p* products instead of eight (the same up to rounding, tested)
+        wiwc = wi @ wc
+        x = (wiwc @ wi) / f
+        gm = wi @ jm @ wi / f
+        return {"Wc": wc, "Wmi": wi, "X": x, "G": gm, "Wm_g": f * wm,
+                "t1": float(np.sum((f * wc) * gm.T)), "XWG": wiwc @ gm}
+    if not fast:
+        return compute(g.h1_mu, g.h1_sigma)
     return g.patterns._memo(f"fiml_corrected{int(g.meanstructure)}:{float(f)!r}", g.h1_mu,
                             g.h1_sigma, compute)
 
