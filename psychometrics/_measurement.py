@@ -599,7 +599,7 @@ class _EMCases:
                 f[cells] = -(cmm[g["kcase"]] * uc).sum(axis=2).reshape(-1, B)
             yield g, cmm
 
-    def step(self, w, mu, sigma, t1_obs, t2_obs, N, pst=None):
+    def step(self, w, mu, sigma, t1_obs, t2_obs, N, pst=None, K=None):
         """One EM step for a batch of resamples (case counts ``w``, B x n) from ``(mu, Sigma)``
         (B x p, B x p x p); ``t1_obs``, ``t2_obs`` the weighted sums over the observed cells
         (zero-filled data); ``pst`` the sums of the patterns read through their sums (the last
@@ -610,9 +610,10 @@ class _EMCases:
         missing set m, ``E[y_m | y_o] = mu_m - K_mm^-1 K_mo (y_o - mu_o) = -K_mm^-1 u_m`` with
         ``u = K (x0 - mu)`` (x0 the zero-filled case), and ``cov(y_m | y_o) = K_mm^-1``; ``u``
         is needed at the missing cells only, one product of the cells' cases with a row of K
-        per variable."""
+        per variable.  ``K``: ``Sigma^-1`` when already known (else from :func:`_spd_inverse`)."""
         B, p = mu.shape
-        K = np.linalg.inv(sigma)
+        if K is None:
+            K = _spd_inverse(sigma)[0]
         if self.dense:
             t1, t2 = t1_obs.copy(), t2_obs.copy()
             self._dense_fills(w, K, mu, t1, t2)
@@ -665,6 +666,33 @@ class _EMCases:
         return mu_new, 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
 
 
+def _spd_inverse(a: np.ndarray, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses of a stack of symmetric matrices ``a`` (B x p x p) and, for each, whether it
+    is positive definite (its Cholesky factorisation exists).  Positive-definite matrices
+    are inverted through LAPACK ``dpotrf`` + ``dtrtri`` (``A^-1 = L^-T L^-1``, about a third
+    cheaper than the LU inverse for the EM's 34 x 34 matrices; OpenBLAS' ``dpotri`` was
+    slower still); the others (and every matrix with ``exact``) by ``np.linalg.inv``, the
+    path before.  Returns ``(inverses, positive_definite)``."""
+    from scipy.linalg.lapack import dpotrf, dtrtri
+    a = np.asarray(a, dtype=float)
+    B = a.shape[0]
+    pd = np.zeros(B, dtype=bool)
+    if exact or B == 0:
+        for b in range(B):
+            pd[b] = dpotrf(a[b], lower=1)[1] == 0
+        return np.linalg.inv(a), pd
+    linv = np.empty_like(a)
+    for b in range(B):
+        c, info = dpotrf(a[b], lower=1)
+        if info == 0:
+            linv[b], info = dtrtri(c, lower=1, overwrite_c=1)
+        pd[b] = info == 0
+    out = np.swapaxes(linv, 1, 2) @ linv
+    if not pd.all():
+        out[~pd] = np.linalg.inv(a[~pd])
+    return out, pd
+
+
 def _inv_small(a: np.ndarray) -> np.ndarray:
     """Inverses of small matrices stored as ``(..., r, r, B)`` (the matrix axes before the last
     axis): explicit formulas for r <= 3 (the adjugate over the determinant), LAPACK beyond."""
@@ -691,8 +719,8 @@ def _inv_small(a: np.ndarray) -> np.ndarray:
 
 
 def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
-              tol: float = 1e-10, cases: "_EMCases | None" = None
-              ) -> tuple[np.ndarray, np.ndarray, bool]:
+              tol: float = 1e-10, cases: "_EMCases | None" = None,
+              exact_inverse: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """EM estimates of the saturated normal model for a batch of case weightings of ``x``.
 
     ``x`` (n x p, NaN = missing, no all-missing rows); ``w`` (B x n) the case counts of B
@@ -705,7 +733,10 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     product with the case counts.  Each resample stops on its own when the largest change of
     its means and covariances, relative to its standard deviations (``|d mu_j| / s_j``,
     ``|d Sigma_jk| / (s_j s_k)``), is below ``tol``, so its result does not depend on the
-    other resamples of the batch.  Returns ``(mu (B x p), Sigma (B x p x p), converged)``.
+    other resamples of the batch.  ``Sigma^-1`` comes from Cholesky factors
+    (:func:`_spd_inverse`; those of the extrapolation's positive-definiteness check are
+    reused), or with ``exact_inverse`` from ``np.linalg.inv`` as before (kept to test
+    against).  Returns ``(mu (B x p), Sigma (B x p x p), converged)``.
     """
     x = np.asarray(x, dtype=float)
     cs = cases if cases is not None else _EMCases(x)
@@ -717,9 +748,11 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     active = np.arange(B)            # resamples not yet converged (each stops on its own)
     failed = np.zeros(B, dtype=bool)
 
-    def em_step(idx, m, sg):
+    def em_step(idx, m, sg, K=None):
+        if K is None:
+            K = _spd_inverse(sg, exact=exact_inverse)[0]
         return cs.step(w[idx], m, sg, t1_obs[idx], t2_obs[idx], N[idx],
-                       None if pst is None else tuple(a[idx] for a in pst))
+                       None if pst is None else tuple(a[idx] for a in pst), K=K)
 
     for _ in range(max_iter):
         # one SQUAREM cycle (Varadhan & Roland 2008, scheme S3): two EM steps, an
@@ -737,15 +770,15 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
         alpha = np.clip(np.nan_to_num(alpha, nan=-1.0), -50.0, -1.0)
         mx = m0 - 2 * alpha[:, None] * rm + alpha[:, None] ** 2 * vm
         sx = s0 - 2 * alpha[:, None, None] * rs + alpha[:, None, None] ** 2 * vs
-        # an extrapolation that leaves the positive-definite matrices falls back to EM's
-        try:
-            np.linalg.cholesky(sx)
-            ok = np.ones(len(sx), dtype=bool)
-        except np.linalg.LinAlgError:
+        # an extrapolation that leaves the positive-definite matrices falls back to EM's;
+        # the Cholesky factors of the check give the next step's inverses
+        kx, ok = _spd_inverse(sx, exact=exact_inverse)
+        if not ok.all():
             with np.errstate(invalid="ignore"):
                 ok = np.array([np.all(np.isfinite(a)) and np.linalg.eigvalsh(a)[0] > 0 for a in sx])
+            kx = None
         mx[~ok], sx[~ok] = m2[~ok], s2[~ok]
-        m3, s3 = em_step(active, mx, sx)
+        m3, s3 = em_step(active, mx, sx, kx)
         sd = np.sqrt(np.abs(np.einsum("bii->bi", s3)))
         with np.errstate(invalid="ignore", divide="ignore"):
             delta = np.maximum((np.abs(m3 - mx) / sd).max(axis=1),
