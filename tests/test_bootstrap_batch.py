@@ -419,3 +419,19 @@ def test_small_sample_unsettled_draws_are_bounded_and_counted_alike(hs, monkeypa
     ok = np.isfinite(a.draws[:, 0])
     np.testing.assert_allclose(a.draws[ok], b.draws[ok], rtol=0, atol=1e-8)
     assert f"{12 - len(a.failed)} of 12 usable" in a.summary()
+
+
+def test_plan_too_large_for_memory_falls_back_to_the_per_draw_path(hs_missing, monkeypatch):
+    """Above PLAN_MAX_ENTRIES (the lockstep plan's sparse scatters of the incomplete cases:
+    6.6 GB at 10^6 cases of the example study) the draws are refitted one by one, exactly as
+    the per-draw path does."""
+    fit = sem_fit(MEDIATION, hs_missing, missing="fiml")
+    want = bs._plan_entries(fit.sample)
+    m = np.isnan(np.asarray(fit.sample.groups[0].data, float)).sum(axis=1)
+    assert want == int((m * (2 * 9 + 1) + m * m).sum()) > 0
+    assert _uses_lockstep(fit)
+    monkeypatch.setattr(bs, "PLAN_MAX_ENTRIES", want - 1)
+    assert not _uses_lockstep(fit)
+    a = bs.bootstrap(fit, R=12, seed=3)
+    b = _per_draw(fit, R=12, seed=3)
+    np.testing.assert_array_equal(a.draws, b.draws)
