@@ -229,9 +229,9 @@ def _validate_run(study, out, args, study_obj, formats, figures, old, progress) 
     if not args.quiet:
         print(f"Validation of {study} finished in {time.time() - t0:.1f} s.")
         for kind, path in paths.items():
-            print(f"  {kind:5s} {path}")
+            print(f"  {kind:7s} {path}")
         if run.figures_dir is not None and run.figures_dir.exists():
-            print(f"  figs  {run.figures_dir}/ ({len(list(run.figures_dir.glob('*.png')))} figures)")
+            print(f"  figs    {run.figures_dir}/ ({len(list(run.figures_dir.glob('*.png')))} figures)")
         if stale:
             print(f"  removed {len(stale)} file(s) of an earlier report that this run does not "
                   f"rewrite: {', '.join(p.relative_to(res).as_posix() for p in stale[:10])}"
