@@ -617,13 +617,7 @@ class _EMCases:
         if self.dense:
             t1, t2 = t1_obs.copy(), t2_obs.copy()
             self._dense_fills(w, K, mu, t1, t2)
-            if self.pat_groups:
-                if pst is None:
-                    pst = self.weighted_sums(w)[3]
-                self._pattern_fills(K, mu, pst, t1, t2)
-            mu_new = t1 / N[:, None]
-            sig_new = t2 / N[:, None, None] - mu_new[:, :, None] * mu_new[:, None, :]
-            return mu_new, 0.5 * (sig_new + np.swapaxes(sig_new, 1, 2))
+            return self._moments(w, K, mu, pst, t1, t2, N)
         C = self.ci.size
         # per-cell arrays are cells x resamples (rows gathered by cell index are contiguous)
         # u at every missing cell (case i, variable j): x0_i . K_j - (mu K)_j; the cells' cases
@@ -657,6 +651,11 @@ class _EMCases:
             t2.reshape(B, p * p)[:, self.p_targets] += np.add.reduceat(h, self.p_starts, axis=0).T
         else:
             t2 = t2_obs.copy()
+        return self._moments(w, K, mu, pst, t1, t2, N)
+
+    def _moments(self, w, K, mu, pst, t1, t2, N):
+        """The E-step's end: the sums ``t1``, ``t2`` completed by the patterns read through
+        their sums (:meth:`_pattern_fills`), then the new ``(mu, Sigma)`` (Sigma symmetrised)."""
         if self.pat_groups:
             if pst is None:
                 pst = self.weighted_sums(w)[3]

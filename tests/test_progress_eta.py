@@ -12,25 +12,7 @@ import pytest
 
 from psychometrics.report.progress import Progress
 
-
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-class _Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self):
-        self.t = 100.0
-
-    def __call__(self):
-        return self.t
-
-
-def _progress(stream, clock, **kw):
-    # a long tick: the ticker thread never redraws during a test; the tests read the line
-    return Progress(stream=stream, clock=clock, tick=3600.0, min_seconds=0.0, **kw)
+from _progress_helpers import Clock as _Clock, Terminal as _Terminal, make_progress as _progress
 
 
 def test_weighted_run_of_steps_estimates_from_the_cost_done():

@@ -13,26 +13,9 @@ import pandas as pd
 import pytest
 
 from psychometrics import screening
-from psychometrics.report.progress import Progress
 from psychometrics.scoring import scale_descriptives
 
-
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-class _Clock:
-    def __init__(self):
-        self.t = 100.0
-
-    def __call__(self):
-        return self.t
-
-
-def _progress(stream, clock, **kw):
-    # a long tick: the ticker thread never redraws during a test; the tests read the line
-    return Progress(stream=stream, clock=clock, tick=3600.0, min_seconds=0.0, **kw)
+from _progress_helpers import Clock as _Clock, Terminal as _Terminal, make_progress as _progress
 
 
 def _items(n=3000, p=6, seed=3, missing=0.05):
