@@ -211,3 +211,43 @@ def test_blocked_candidate_is_named_in_the_freed_table():
     # the blocked candidate's statistic is larger than the released one's
     x2_blocked = float(row["reason"].split("(X2 = ")[1].split(")")[0])
     assert x2_blocked > row["X2"]
+
+
+SCORE_REF = json.loads((ROOT / "tests" / "reference" / "wlsmv_score.json").read_text())
+
+
+def _key(p):
+    return (p["lhs"], p["op"], p["rhs"], str(p["group"]))
+
+
+@pytest.mark.parametrize("case,section", [("ac", "ac_invariance"), ("csq", "csq_invariance")])
+@pytest.mark.parametrize("level", ["metric", "scalar"])
+def test_wlsmv_score_tests_match_lavtestscore(case, section, level):
+    """Score tests of the ordinal levels' equality constraints against lavaan's lavTestScore
+    (make_wlsmv_score.R: the ordinary score test with the DWLS fit's expected information,
+    which is what lavaan falls back to for WLSMV).  Both fits start from lavaan's sample
+    statistics (wlsmv.json), so the only difference is the two optimisers' stopping points:
+    the statistics agree to 1e-4 relative, or 1e-4 absolute in chi-square units for
+    constraints that hold (X2 near 0)."""
+    from psychometrics.sem.score_test import score_test
+    ref = SCORE_REF[case][level]
+    fit = result(section).fits[level]
+    st = score_test(fit, univariate=True, cumulative=True)
+    assert st.total["df"] == ref["total"]["df"]
+    np.testing.assert_allclose(st.total["X2"], ref["total"]["X2"], rtol=1e-4, atol=1e-4)
+    ours = {(r.lhs, r.op, r.rhs, str(r.group_left), str(r.group_right)): r.X2
+            for r in st.uni.itertuples()}
+    theirs = {_key(p["left"]) + (str(p["right"]["group"]),): x
+              for p, x in zip(ref["uni"]["params"], ref["uni"]["X2"])}
+    assert ours.keys() == theirs.keys()
+    for k, x in theirs.items():
+        assert ours[k] == pytest.approx(x, rel=1e-4, abs=1e-4), k
+    # the cumulative series releases the constraints in the same order with the same statistics
+    top = min(5, len(ref["cumulative"]["X2"]))
+    ref_order = [_key(p["left"]) + (str(p["right"]["group"]),)
+                 for p in ref["cumulative"]["params"][:top]]
+    our_order = [(r.lhs, r.op, r.rhs, str(r.group_left), str(r.group_right))
+                 for r in st.cumulative.iloc[:top].itertuples()]
+    assert our_order == ref_order
+    np.testing.assert_allclose(st.cumulative["X2"].to_numpy()[:top],
+                               ref["cumulative"]["X2"][:top], rtol=1e-4, atol=1e-4)
