@@ -39,6 +39,11 @@ PATTERN_SUMS_FROM: float | None = None
 #: loop per resample of the dense blocks costs more (the demo's 324 cases: 1.8 against 3.8 ms
 #: a draw)
 DENSE_FILLS_FROM = 5000
+#: :class:`_EMCases`: data of at most this many cells (n x p) are kept zero-filled in the
+#: order they are read (8 MB); larger data are read in blocks of rows from the caller's array
+#: or columns each time a resample's sums are formed, and only the cases with missing cells
+#: read cell by cell are copied (issue 13: at 1,000,000 cases a copy of the data was 272 MB)
+EM_KEEP_CELLS = 1_000_000
 
 
 def _weighted_pairwise_moments(x: np.ndarray, w: np.ndarray, block: int | None = None):
@@ -323,14 +328,23 @@ class _EMCases:
     rounding.  The rows of ``x0`` are reordered once so that each block is contiguous.
     """
 
-    def __init__(self, x: np.ndarray, pattern_from: float | None = None,
-                 dense: bool | None = None):
-        x = np.asarray(x, dtype=float)
-        n, p = x.shape
+    def __init__(self, x, pattern_from: float | None = None, dense: bool | None = None,
+                 rows: np.ndarray | None = None):
+        # the data are read, not copied: ``x`` an n x p array, or a sequence of p columns (1-d
+        # arrays of equal length, e.g. a data frame's columns) with ``rows`` the positions of
+        # the cases among them (None: all); blocks of cases are gathered from them when needed
+        if isinstance(x, np.ndarray) and x.ndim == 2:
+            self._x = np.asarray(x, dtype=float)
+            self._cols, self._rows = None, None
+            n, p = self._x.shape
+        else:
+            self._x = None
+            self._cols = [np.asarray(c) for c in x]
+            self._rows = None if rows is None else np.asarray(rows, dtype=np.intp)
+            p = len(self._cols)
+            n = len(self._cols[0]) if self._rows is None else self._rows.size
         self.n, self.p = n, p
-        obs = ~np.isnan(x)
-        keys, inverse, counts = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
-        inverse = np.asarray(inverse).ravel()
+        keys, inverse, counts = self._pattern_keys()
         # patterns shared by at least `pattern_from` cases (p by default) enter the E-step
         # through their weighted sums (N_g, sum w x, sum w x x'), read once per resample; the
         # cases of rarer patterns keep their missing cells (treated as complete in the cell
@@ -340,24 +354,30 @@ class _EMCases:
         thr = p if pattern_from is None else pattern_from
         stat = counts >= max(thr, 1)
         self._pattern_sums_init(keys, inverse, counts, stat)
-        obs_cell = obs | stat[inverse][:, None]
-        ci, cj = np.nonzero(~obs_cell)             # missing cells, by case then variable
-        self.ci, self.cj = ci, cj
-        n_mis = (~obs_cell).sum(axis=1)
-        if dense is None:       # few such cases (small data): the gathers cost less per step
-            dense = int((n_mis > 0).sum()) >= DENSE_FILLS_FROM
-        # the zero-filled data, its rows reordered once: the cases of the patterns read through
-        # their sums (pattern by pattern), the other complete cases, then the cases with missing
-        # cells, so that each of these is a contiguous block (``pos``: a case's row in ``x0``;
-        # case counts stay in the order of the data)
+        # missing variables of each case outside the patterns read through their sums
+        n_mis = (np.where(stat, 0, (~keys).sum(axis=1)))[inverse]
         rare = np.flatnonzero(n_mis > 0)
+        pat_rare = inverse[rare]                            # the pattern of each such case
+        del inverse
+        # the cases with missing cells as one zero-filled block of rows (``x_rare``: all the
+        # EM steps read of the data), their missing cells by case then variable
+        raw = self._gather(rare, fill=False)
+        li, cj = np.nonzero(np.isnan(raw))
+        np.nan_to_num(raw, copy=False, nan=0.0)
+        self.x_rare = raw
+        ci = rare[li]
+        self.ci, self.cj = ci, cj
+        self.cell_row = li                                  # a cell's row in ``x_rare``
+        if dense is None:       # few such cases (small data): the gathers cost less per step
+            dense = int(rare.size) >= DENSE_FILLS_FROM
+        # the order in which the cases are read for the sums of a resample: the cases of the
+        # patterns read through their sums (pattern by pattern), the other complete cases, then
+        # the cases with missing cells (case counts stay in the order of the data)
         other = np.setdiff1d(self.rest_rows, rare, assume_unique=True)
         self.perm = np.concatenate([self.stat_rows, other, rare])
-        self.pos = np.empty(n, dtype=np.intp)
-        self.pos[self.perm] = np.arange(n)
-        self.x0 = x[self.perm]
-        np.nan_to_num(self.x0, copy=False, nan=0.0)
+        self.stat_rows = self.perm[:self.stat_rows.size]
         self.rest_rows = self.perm[self.stat_rows.size:]
+        del other
         first = np.concatenate([[0], np.cumsum(n_mis)])[:-1]     # first cell of each case
         # cells sorted by variable, for the sums x_l * E[y_j] over the cells of variable j
         self.by_j = np.argsort(cj, kind="stable")
@@ -366,23 +386,25 @@ class _EMCases:
         self.j_vars = js[self.j_starts] if js.size else js
         ends = np.r_[self.j_starts[1:], js.size] if js.size else js
         self.j_slices = [self.by_j[a:b] for a, b in zip(self.j_starts, ends)]
-        self.ci_j = [self.pos[ci[sl]] for sl in self.j_slices]   # rows (in x0) of each variable's cells
+        self.ci_j = [li[sl] for sl in self.j_slices]   # rows (in x_rare) of each variable's cells
         # pattern groups by number of missing variables r: the missing sets (Pg x r), the
         # group's cells (case by case), each case's pattern row, and all pairs of cells of
         # the same case (ordered, with c1 == c2) with their position in the conditional cov
         self.groups = []
         pair_c1, pair_c2 = [], []
-        for r in np.unique(n_mis[n_mis > 0]):
-            pats = np.unique(inverse[n_mis == r])
+        rare_mis = n_mis[rare]
+        cell_mis = rare_mis[li]
+        for r in np.unique(rare_mis):
+            in_r = rare_mis == r
+            cases = rare[in_r]
+            pats = np.unique(pat_rare[in_r])
             M = np.array([np.flatnonzero(~keys[k]) for k in pats])
-            row_of = {int(k): t for t, k in enumerate(pats)}
-            cells = np.flatnonzero(n_mis[ci] == r)
-            cases = np.flatnonzero(n_mis == r)
+            cells = np.flatnonzero(cell_mis == r)
+            kcase = np.searchsorted(pats, pat_rare[in_r])
             f = first[cases]
             qa = np.arange(r if not dense else 0)
             c1 = (f[:, None, None] + qa[None, :, None] + 0 * qa[None, None, :]).ravel()
             c2 = (f[:, None, None] + 0 * qa[None, :, None] + qa[None, None, :]).ravel()
-            kcase = np.array([row_of[int(k)] for k in inverse[cases]])
             pk = np.repeat(kcase, r * r)
             pq1 = np.tile(np.repeat(qa, r), cases.size)
             pq2 = np.tile(np.tile(qa, r), cases.size)
@@ -394,6 +416,7 @@ class _EMCases:
             if not dense:
                 pair_c1.append(c1)
                 pair_c2.append(c2)
+        del first, n_mis
         pc1 = np.concatenate(pair_c1) if pair_c1 else np.zeros(0, int)
         pc2 = np.concatenate(pair_c2) if pair_c2 else np.zeros(0, int)
         # the pairs sorted by their target cell (j, k) of the p x p sums, so that one
@@ -408,13 +431,116 @@ class _EMCases:
         ts = tgt[order]
         self.p_starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]) if ts.size else ts
         self.p_targets = ts[self.p_starts] if ts.size else ts
-        # dense fills (default): the cases with missing cells (rows ``rare``) as one contiguous
-        # block, each cell's row in it
+        # dense fills (default): the cases with missing cells are the rows of ``x_rare``
         self.dense = bool(dense)
-        if self.dense:
-            self.rare = rare
-            self.x_rare = self.x0[n - rare.size:]              # a view: the last rows of x0
-            self.cell_row = np.searchsorted(rare, ci)
+        self.rare = rare
+        # small data: the zero-filled cases in reading order, kept (the sums of a resample
+        # are then single products, as before); larger data are read in blocks of rows from
+        # the caller's data, so nothing of size n x p is held here (issue 13: 1,000,000 cases)
+        self.x0 = self._gather(self.perm) if n * p <= EM_KEEP_CELLS else None
+
+    def available_case_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, var)`` of every variable over its observed cells (``var`` with N in the
+        denominator), as :func:`psychometrics.sem.fiml.available_case_moments` computes them
+        for the n x p data (the same expressions, on the same blocks of rows), without an
+        n x p copy beyond one block."""
+        from psychometrics.sem.fiml import MOMENT_BLOCK_ROWS, available_case_moments
+        n, p = self.n, self.p
+        if n <= MOMENT_BLOCK_ROWS:
+            return available_case_moments(self._gather(np.arange(n), fill=False))
+        total, count, ss = np.zeros(p), np.zeros(p), np.zeros(p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for a in range(0, n, MOMENT_BLOCK_ROWS):
+                blk = self._gather(np.arange(a, min(n, a + MOMENT_BLOCK_ROWS)), fill=False)
+                total += np.nansum(blk, axis=0)
+                count += np.sum(~np.isnan(blk), axis=0)
+            mean = total / count
+            for a in range(0, n, MOMENT_BLOCK_ROWS):
+                blk = self._gather(np.arange(a, min(n, a + MOMENT_BLOCK_ROWS)), fill=False)
+                ss += np.nansum((blk - mean) ** 2, axis=0)
+        return mean, ss / count
+
+    def em(self, max_iter: int = 500, tol: float = 1e-5, start=None):
+        """EM estimates of the saturated normal model from all cases (each counted once):
+        ``(mu, Sigma, n_iter, converged)``.  The algorithm, start and stopping rule of
+        :meth:`psychometrics.sem.fiml.MissingPatterns._em` (lavaan's
+        ``lav_mvnorm_missing_h1_estimate_moments``: start at the available-case means and
+        variances, plain EM steps, stop when ``max |change of [mu, vech(Sigma)]| < tol``, a
+        tiny ridge when Sigma is nearly singular), with the E-step of :meth:`step` (the same
+        E-step, Little & Rubin 2002, ch. 8), so the same estimates to rounding; it reads the
+        data through this object's pattern sums and blocks, so it needs no other copy of them
+        (issue 13).  ``start`` ``(mu, Sigma)`` replaces the start."""
+        p = self.p
+        if start is not None:
+            mu0, sigma0 = np.asarray(start[0], dtype=float), np.asarray(start[1], dtype=float)
+        else:
+            mu0, var0 = self.available_case_moments()
+            var0 = np.where(~np.isfinite(var0) | (var0 == 0), 1.0, var0)
+            mu0 = np.where(np.isfinite(mu0), mu0, 0.0)
+            sigma0 = np.diag(var0)
+        w = np.ones((1, self.n))
+        t1_obs, t2_obs, N, pst = self.weighted_sums(w)
+        mu, sigma = mu0, sigma0
+        converged = False
+        it = 0
+        iu = np.triu_indices(p)
+        for it in range(1, max_iter + 1):
+            m, s = self.step(w, mu0[None], sigma0[None], t1_obs, t2_obs, N, pst)
+            mu, sigma = m[0], s[0]
+            if np.linalg.eigvalsh(sigma).min() < 1e-6:
+                sigma[np.diag_indices(p)] += np.max(np.diag(sigma)) * 1e-8
+            delta = max(np.max(np.abs(mu - mu0)), np.max(np.abs(sigma[iu] - sigma0[iu])))
+            if delta < tol:
+                converged = True
+                break
+            mu0, sigma0 = mu, sigma
+        return mu, sigma, it, converged
+
+    def _gather(self, idx: np.ndarray, fill: bool = True) -> np.ndarray:
+        """The cases ``idx`` (positions 0..n-1) as a new C-ordered ``len(idx) x p`` array,
+        missing cells as 0 (``fill``) or NaN."""
+        if self._x is not None:
+            b = self._x[idx]
+        else:
+            src = idx if self._rows is None else self._rows[idx]
+            b = np.empty((len(idx), self.p))
+            for j, c in enumerate(self._cols):
+                b[:, j] = c[src]
+        if fill:
+            np.nan_to_num(b, copy=False, nan=0.0)
+        return b
+
+    def _pattern_keys(self):
+        """``(keys, inverse, counts)`` of the missing-data patterns, as ``np.unique(~isnan(x),
+        axis=0, return_inverse=True, return_counts=True)`` (the same patterns in the same
+        order: rows of booleans sorted lexicographically).  Up to 64 variables the patterns are
+        coded as one 64-bit integer a case (the first variable in the highest bit, so the
+        integers sort as the rows do), built column by column: no n x p boolean array."""
+        n, p = self.n, self.p
+        if p > 64:
+            obs = np.empty((n, p), dtype=bool)
+            for j in range(p):
+                obs[:, j] = ~np.isnan(self._column(j))
+            keys, inverse, counts = np.unique(obs, axis=0, return_inverse=True,
+                                              return_counts=True)
+            return keys, np.asarray(inverse).ravel(), counts
+        code = np.zeros(n, dtype=np.uint64)
+        for j in range(p):
+            bit = np.uint64(1) << np.uint64(63 - j)
+            code |= np.where(np.isnan(self._column(j)), np.uint64(0), bit)
+        ucode, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+        del code
+        shifts = (np.uint64(63) - np.arange(p, dtype=np.uint64))
+        keys = ((ucode[:, None] >> shifts[None, :]) & np.uint64(1)).astype(bool)
+        return keys, np.asarray(inverse).ravel(), counts
+
+    def _column(self, j: int) -> np.ndarray:
+        """Variable ``j`` of every case (NaN = missing), a view where possible."""
+        if self._x is not None:
+            return self._x[:, j]
+        c = self._cols[j]
+        return c if self._rows is None else c[self._rows]
 
     def _pattern_sums_init(self, keys, inverse, counts, stat):
         """The cases of the patterns read through weighted sums (``stat``: one flag per
@@ -440,6 +566,15 @@ class _EMCases:
                 "rows": (M[:, :, None] * p + np.arange(p)[None, None, :]).ravel(),
                 "mm": (M[:, :, None] * p + M[:, None, :]).ravel()})
 
+    def _reading_blocks(self, a: int, b: int, rows_per: int):
+        """Consecutive blocks ``(r0, r1, xb)`` of the cases ``perm[a:b]`` (the reading order)
+        with ``xb`` their zero-filled rows: slices of ``x0`` when the data are small enough
+        to be kept (:data:`EM_KEEP_CELLS`), else gathered block by block from the data."""
+        for r0 in range(a, b, rows_per):
+            r1 = min(b, r0 + rows_per)
+            yield r0, r1, (self.x0[r0:r1] if self.x0 is not None
+                           else self._gather(self.perm[r0:r1]))
+
     def weighted_sums(self, w: np.ndarray):
         """The sums an EM step of the resamples ``w`` (case counts, B x n) starts from, in one
         pass over the cases: ``t1_obs`` (B x p) and ``t2_obs`` (B x p x p), ``sum_i w_bi x_i``
@@ -448,38 +583,52 @@ class _EMCases:
         ``(N_g (B x G), S1_g (B x G x p), S2_g (B x G x p x p))`` of the same sums over each
         pattern's cases (or None when there are none).  ``t2_obs`` is the sum of the patterns'
         ``S2_g`` and the other cases' cross products; for no such pattern it is
-        :meth:`weighted_cross_products`."""
+        :meth:`weighted_cross_products`.  Above :data:`EM_KEEP_CELLS` cells the cases are
+        gathered from the data in blocks of rows (``t1_obs`` then summed block by block: the
+        same sums in another order)."""
         w = np.asarray(w, dtype=float)
         B, p = w.shape[0], self.p
-        t1_obs = w[:, self.perm] @ self.x0
+        kept = self.x0 is not None
+        t1_obs = w[:, self.perm] @ self.x0 if kept else np.zeros((B, p))
         N = w.sum(axis=1)
+        rows_per = max(1, PAIRWISE_BLOCK // p)
         if self.fill_index.size == 0:         # no incomplete pattern read through its sums
-            return t1_obs, self.weighted_cross_products(w), N, None
+            if kept:
+                return t1_obs, self.weighted_cross_products(w), N, None
+            t2 = np.zeros((B, p, p))
+            for r0, r1, xb in self._reading_blocks(0, self.n, rows_per):
+                wb = w[:, self.perm[r0:r1]]
+                t1_obs += wb @ xb
+                for k in range(B):
+                    t2[k] += (xb.T * wb[k]) @ xb
+            return t1_obs, t2, N, None
         t2 = np.zeros((B, p, p))
         G = self.fill_index.size
         Ng, S1, S2 = np.zeros((B, G)), np.zeros((B, G, p)), np.zeros((B, G, p, p))
         fill_of = np.full(self.stat_starts.size - 1, -1)
         fill_of[self.fill_index] = np.arange(G)
-        rows_per = max(1, PAIRWISE_BLOCK // p)
         for g in range(self.stat_starts.size - 1):
             a, b = self.stat_starts[g], self.stat_starts[g + 1]
             t = fill_of[g]
             s2 = t2 if t < 0 else S2[:, t]
-            for r0 in range(a, b, rows_per):
-                r1 = min(b, r0 + rows_per)
-                xb, wb = self.x0[r0:r1], w[:, self.stat_rows[r0:r1]]
+            for r0, r1, xb in self._reading_blocks(a, b, rows_per):
+                wb = w[:, self.stat_rows[r0:r1]]
                 for k in range(B):                   # one BLAS product per resample
                     s2[k] += (xb.T * wb[k]) @ xb
                 if t >= 0:
                     S1[:, t] += wb @ xb
+                if not kept:
+                    t1_obs += wb @ xb
             if t >= 0:
                 Ng[:, t] = w[:, self.stat_rows[a:b]].sum(axis=1)
         t2 += S2.sum(axis=1)
         rest, off = self.rest_rows, self.stat_rows.size
-        for r0 in range(0, rest.size, rows_per):
-            xb, wb = self.x0[off + r0:off + r0 + rows_per], w[:, rest[r0:r0 + rows_per]]
+        for r0, r1, xb in self._reading_blocks(off, self.n, rows_per):
+            wb = w[:, rest[r0 - off:r1 - off]]
             for k in range(B):
                 t2[k] += (xb.T * wb[k]) @ xb
+            if not kept:
+                t1_obs += wb @ xb
         return t1_obs, t2, N, (Ng, S1, S2)
 
     def _pattern_fills(self, K, mu, pst, t1, t2):
@@ -578,6 +727,12 @@ class _EMCases:
         so no ``n x p^2`` array of the cases' cross products is built (issue 13: that array was
         0.46 GB at 50,000 cases of 34 items)."""
         w = np.asarray(w, dtype=float)
+        if self.x0 is None:                   # large data: the cases in blocks of rows
+            out = np.zeros((w.shape[0], self.p, self.p))
+            for r0, r1, xb in self._reading_blocks(0, self.n, max(1, PAIRWISE_BLOCK // self.p)):
+                for b in range(w.shape[0]):
+                    out[b] += (xb.T * w[b, self.perm[r0:r1]]) @ xb
+            return out
         out = np.empty((w.shape[0], self.p, self.p))
         for b in range(w.shape[0]):
             out[b] = (self.x0.T * w[b, self.perm]) @ self.x0
@@ -624,7 +779,7 @@ class _EMCases:
         # are gathered variable by variable (not kept: C x p numbers at 1,000,000 cases)
         u = np.empty((C, B))
         for j, sl, cj in zip(self.j_vars, self.j_slices, self.ci_j):
-            u[sl] = self.x0[cj] @ K[:, j, :].T
+            u[sl] = self.x_rare[cj] @ K[:, j, :].T
         u -= (mu[:, None, :] @ K)[:, 0, :].T[self.cj]
         f = np.empty((C, B))
         cond = np.empty((self.pc1.size, B))
@@ -638,7 +793,7 @@ class _EMCases:
             # sum_i w_i x_l E[y_j]: the observed values of the cell's case times its fill
             mx = np.empty((B, self.j_vars.size, p))
             for t, (sl, cj) in enumerate(zip(self.j_slices, self.ci_j)):
-                mx[:, t, :] = gf[sl].T @ self.x0[cj]
+                mx[:, t, :] = gf[sl].T @ self.x_rare[cj]
             if self.j_vars.size == p:                     # every variable has missing cells
                 t2 = t2_obs + mx
                 t2 += np.swapaxes(mx, 1, 2)
@@ -722,7 +877,8 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
               exact_inverse: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """EM estimates of the saturated normal model for a batch of case weightings of ``x``.
 
-    ``x`` (n x p, NaN = missing, no all-missing rows); ``w`` (B x n) the case counts of B
+    ``x`` (n x p, NaN = missing, no all-missing rows; not read when ``cases`` is given, may
+    be None then); ``w`` (B x n) the case counts of B
     bootstrap resamples; ``start`` ``(mu, Sigma)`` where every resample starts (the full-data
     estimate: a warm start, so a resample needs a few steps).  The EM steps of Little & Rubin
     (2002, ch. 8) -- the same as :meth:`psychometrics.sem.fiml.MissingPatterns.em` and
@@ -737,8 +893,7 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     reused), or with ``exact_inverse`` from ``np.linalg.inv`` as before (kept to test
     against).  Returns ``(mu (B x p), Sigma (B x p x p), converged)``.
     """
-    x = np.asarray(x, dtype=float)
-    cs = cases if cases is not None else _EMCases(x)
+    cs = cases if cases is not None else _EMCases(np.asarray(x, dtype=float))
     w = np.asarray(w, dtype=float)
     B = w.shape[0]
     t1_obs, t2_obs, N, pst = cs.weighted_sums(w)
