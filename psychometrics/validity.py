@@ -112,6 +112,9 @@ def _numeric_columns(data: pd.DataFrame, names: list[str]) -> dict:
     cols = {}
     for c in dict.fromkeys(names):
         s = data[c]
+        if s.dtype == np.float64:           # numbers already (to_numeric would copy them)
+            cols[c] = s
+            continue
         num = pd.to_numeric(s, errors="coerce").astype(float)
         bad = num.isna() & s.notna()
         for row in s.index[bad.to_numpy()]:
