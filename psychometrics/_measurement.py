@@ -357,7 +357,7 @@ class _EMCases:
         stat = counts >= max(thr, 1)
         self._pattern_sums_init(keys, inverse, counts, stat)
         # missing variables of each case outside the patterns read through their sums
-        n_mis = (np.where(stat, 0, (~keys).sum(axis=1)))[inverse]
+        n_mis = (np.where(stat, 0, (~keys).sum(axis=1)).astype(np.int32))[inverse]
         rare = np.flatnonzero(n_mis > 0)
         pat_rare = inverse[rare]                            # the pattern of each such case
         del inverse
@@ -380,7 +380,6 @@ class _EMCases:
         self.stat_rows = self.perm[:self.stat_rows.size]
         self.rest_rows = self.perm[self.stat_rows.size:]
         del other
-        first = np.concatenate([[0], np.cumsum(n_mis)])[:-1]     # first cell of each case
         # cells sorted by variable, for the sums x_l * E[y_j] over the cells of variable j
         self.by_j = np.argsort(cj, kind="stable")
         js = cj[self.by_j]
@@ -395,7 +394,10 @@ class _EMCases:
         self.groups = []
         pair_c1, pair_c2 = [], []
         rare_mis = n_mis[rare]
+        del n_mis
         cell_mis = rare_mis[li]
+        # the first cell (in ``ci``) of each case with missing cells
+        first = np.concatenate([[0], np.cumsum(rare_mis)])[:-1]
         for r in np.unique(rare_mis):
             in_r = rare_mis == r
             cases = rare[in_r]
@@ -403,7 +405,7 @@ class _EMCases:
             M = np.array([np.flatnonzero(~keys[k]) for k in pats])
             cells = np.flatnonzero(cell_mis == r)
             kcase = np.searchsorted(pats, pat_rare[in_r])
-            f = first[cases]
+            f = first[in_r]
             qa = np.arange(r if not dense else 0)
             c1 = (f[:, None, None] + qa[None, :, None] + 0 * qa[None, None, :]).ravel()
             c2 = (f[:, None, None] + 0 * qa[None, :, None] + qa[None, None, :]).ravel()
@@ -418,7 +420,7 @@ class _EMCases:
             if not dense:
                 pair_c1.append(c1)
                 pair_c2.append(c2)
-        del first, n_mis
+        del first
         pc1 = np.concatenate(pair_c1) if pair_c1 else np.zeros(0, int)
         pc2 = np.concatenate(pair_c2) if pair_c2 else np.zeros(0, int)
         # the pairs sorted by their target cell (j, k) of the p x p sums, so that one
@@ -557,11 +559,15 @@ class _EMCases:
         self.stat_starts = np.r_[0, np.cumsum(counts[pats])]
         self.rest_rows = np.flatnonzero(~stat[inverse])    # cases of the rarer patterns
         n_mis = (~keys[pats]).sum(axis=1)
-        self.fill_index = np.flatnonzero(n_mis > 0)        # positions among the stat patterns
+        # positions among the stat patterns of the incomplete ones, grouped by r (stable), so
+        # that each group's sums are a slice of the arrays of :meth:`weighted_sums` (no copy)
+        inc = np.flatnonzero(n_mis > 0)
+        self.fill_index = inc[np.argsort(n_mis[inc], kind="stable")]
         self.pat_groups = []
         for r in np.unique(n_mis[n_mis > 0]):
-            sel = np.flatnonzero(n_mis[self.fill_index] == r)   # positions among fill patterns
-            M = np.array([np.flatnonzero(~keys[pats[self.fill_index[t]]]) for t in sel])
+            at = np.flatnonzero(n_mis[self.fill_index] == r)   # positions among fill patterns
+            sel = slice(int(at[0]), int(at[-1]) + 1)
+            M = np.array([np.flatnonzero(~keys[pats[self.fill_index[t]]]) for t in at])
             self.pat_groups.append({
                 "r": int(r), "sel": sel, "M": M,
                 "t1": M.ravel(),
@@ -907,6 +913,8 @@ def _em_batch(x: np.ndarray, w: np.ndarray, start: tuple, max_iter: int = 500,
     def em_step(idx, m, sg, K=None):
         if K is None:
             K = _spd_inverse(sg, exact=exact_inverse)[0]
+        if idx.size == B:                # every resample still running: no copies
+            return cs.step(w, m, sg, t1_obs, t2_obs, N, pst, K=K)
         return cs.step(w[idx], m, sg, t1_obs[idx], t2_obs[idx], N[idx],
                        None if pst is None else tuple(a[idx] for a in pst), K=K)
 

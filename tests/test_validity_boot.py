@@ -177,3 +177,146 @@ def test_bootstrap_em_fast_path_equals_the_cell_path():
     assert ok_a and ok_b and ok_d
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
     np.testing.assert_allclose(d, b, rtol=1e-9, atol=0)
+
+
+# --------------------------------------------------------------------------------------------
+# issue 13, 1,000,000 cases: the EM structure reads the data without copying them
+# --------------------------------------------------------------------------------------------
+
+def _mixed(n=3000, p=8, seed=11):
+    """Data with common patterns (read through their sums), rare ones (cell by cell) and
+    a few all-missing rows."""
+    x = _data(n, p, 0.08, seed, block=(40, 3))
+    x = np.vstack([x, np.full((3, p), np.nan)])
+    return x
+
+
+def test_pattern_codes_give_the_patterns_of_np_unique():
+    """The 64-bit pattern codes give the patterns, order, case labels and counts of
+    ``np.unique(~isnan(x), axis=0)`` (so the sums run in the order of before); above 64
+    variables the boolean rows are used."""
+    for p in (8, 64, 70):
+        x = _data(400, p, 0.05, 3)
+        x[:30, :2] = np.nan
+        keys, inv, counts = np.unique(~np.isnan(x), axis=0, return_inverse=True,
+                                      return_counts=True)
+        k2, inv2, c2 = _EMCases(x)._pattern_keys()
+        np.testing.assert_array_equal(k2, keys)
+        np.testing.assert_array_equal(inv2, np.asarray(inv).ravel())
+        np.testing.assert_array_equal(c2, counts)
+
+
+@pytest.mark.parametrize("pattern_from,dense", [(None, None), (None, True), (np.inf, False)])
+def test_em_cases_from_columns_equal_the_array_path(pattern_from, dense):
+    """``_EMCases`` built from a data frame's columns and the positions of the rows with an
+    item (what ``htmt(missing="fiml")`` passes) is the one built from the n x p array of those
+    rows: the same sums and EM steps, bit for bit."""
+    x = _mixed()
+    keep = ~np.isnan(x).all(axis=1)
+    rows = np.flatnonzero(keep)
+    cols = [x[:, j].copy() for j in range(x.shape[1])]
+    a = _EMCases(x[keep], pattern_from=pattern_from, dense=dense)
+    b = _EMCases(cols, pattern_from=pattern_from, dense=dense, rows=rows)
+    assert b.n == keep.sum() and b.x0 is not None
+    np.testing.assert_array_equal(a.x_rare, b.x_rare)
+    w = _boot_weights(np.random.default_rng(2), b.n, 3)
+    sa, sb = a.weighted_sums(w), b.weighted_sums(w)
+    for u, v in zip(sa[:3], sb[:3]):
+        np.testing.assert_array_equal(u, v)
+    start = MissingPatterns(x[keep]).em()[:2]
+    np.testing.assert_array_equal(_em_batch(None, w, start, cases=a)[1],
+                                  _em_batch(None, w, start, cases=b)[1])
+
+
+@pytest.mark.parametrize("source", ["array", "columns"])
+def test_em_cases_read_in_blocks_equal_the_kept_copy(monkeypatch, source):
+    """Above ``EM_KEEP_CELLS`` cells no zero-filled copy of the data is kept: each resample's
+    sums gather blocks of rows (lowered block and threshold here, so the small data take that
+    path); the sums and the bootstrap EM equal those of the kept copy to rounding."""
+    import psychometrics._measurement as meas
+    x = _mixed()
+    keep = ~np.isnan(x).all(axis=1)
+    xs = x[keep]
+    src = xs if source == "array" else [x[:, j] for j in range(x.shape[1])]
+    rows = None if source == "array" else np.flatnonzero(keep)
+    w = _boot_weights(np.random.default_rng(5), len(xs), 4)
+    start = MissingPatterns(xs).em()[:2]
+    for pattern_from in (None, np.inf):
+        kept = _EMCases(xs, pattern_from=pattern_from)
+        assert kept.x0 is not None
+        with monkeypatch.context() as m:
+            m.setattr(meas, "EM_KEEP_CELLS", 0)
+            m.setattr(meas, "PAIRWISE_BLOCK", 8 * 97)        # blocks of 97 rows
+            read = _EMCases(src, pattern_from=pattern_from, rows=rows)
+            assert read.x0 is None
+            for u, v in zip(kept.weighted_sums(w)[:3], read.weighted_sums(w)[:3]):
+                np.testing.assert_allclose(v, u, rtol=1e-13, atol=1e-10)
+            np.testing.assert_allclose(read.weighted_cross_products(w),
+                                       kept.weighted_cross_products(w), rtol=1e-13, atol=1e-10)
+            b = _em_batch(None, w, start, cases=read)[1]
+        a = _em_batch(None, w, start, cases=kept)[1]
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=0)
+
+
+def test_em_of_em_cases_is_the_missing_patterns_em():
+    """The full-sample EM on the bootstrap's structure (``_EMCases.em``) is
+    ``MissingPatterns.em`` (lavaan's algorithm, start and stopping rule): the same estimates,
+    iterations and convergence, also when the data are read in blocks (available-case start
+    summed over blocks of rows)."""
+    import importlib
+    meas = importlib.import_module("psychometrics._measurement")
+    fiml = importlib.import_module("psychometrics.sem.fiml")
+    x = _mixed()
+    x = x[~np.isnan(x).all(axis=1)]
+    mu0, s0, it0, ok0 = MissingPatterns(x)._em()
+    mu1, s1, it1, ok1 = _EMCases(x).em()
+    assert ok0 and ok1 and it0 == it1
+    np.testing.assert_allclose(mu1, mu0, rtol=1e-12)
+    np.testing.assert_allclose(s1, s0, rtol=1e-11, atol=1e-12 * np.abs(s0).max())
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setattr(fiml, "MOMENT_BLOCK_ROWS", 500)
+        mp.setattr(meas, "EM_KEEP_CELLS", 0)
+        mu2, s2, it2, ok2 = _EMCases(x).em()
+        m_blk, v_blk = fiml.available_case_moments(x)
+        m_c, v_c = _EMCases(x).available_case_moments()
+    finally:
+        mp.undo()
+    np.testing.assert_array_equal(m_c, m_blk)
+    np.testing.assert_array_equal(v_c, v_blk)
+    assert ok2 and it2 == it0
+    np.testing.assert_allclose(s2, s0, rtol=1e-11, atol=1e-12 * np.abs(s0).max())
+
+
+def test_htmt_fiml_from_columns_equals_the_matrix_path():
+    """``htmt(missing="fiml")`` reads the data frame's columns (no n x p copy): the same HTMT
+    and bootstrap CIs as the EM of the n x p matrix of its rows (the path before: matrix,
+    ``MissingPatterns.em``, ``_EMCases`` of the array), with all-missing rows and an integer
+    column in the frame."""
+    from psychometrics.validity import _htmt_from_cor, _item_matrix
+    x = _mixed(n=600, p=6, seed=4)
+    df = pd.DataFrame(x, columns=[f"i{j}" for j in range(6)])
+    df["i5"] = np.where(np.isnan(x[:, 5]), np.nan, np.round(x[:, 5]))
+    df["i0"] = df["i0"].astype("float32").astype(float)
+    mapping = {"F1": ["i0", "i1", "i2"], "F2": ["i3", "i4", "i5"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = pm.htmt(df, mapping, missing="fiml", n_boot=30, seed=3)
+    xm = _item_matrix(df, [f"i{j}" for j in range(6)], "fiml")
+    assert h.n_obs == len(xm) < len(df)
+    mu, sig, _, ok = MissingPatterns(xm).em()
+    blocks = [np.arange(3), np.arange(3, 6)]
+
+    def cor(s):
+        d = 1 / np.sqrt(np.einsum("...ii->...i", s))
+        return s * d[..., :, None] * d[..., None, :]
+    est = _htmt_from_cor(cor(sig)[None], blocks, True, True)[0]
+    np.testing.assert_allclose(h.matrix.to_numpy(), est, rtol=1e-10)
+    rng = np.random.default_rng(3)
+    w = _boot_weights(rng, len(xm), 30)
+    sb = _em_batch(xm, w, (mu, sig))[1]
+    reps = _htmt_from_cor(cor(sb), blocks, True, True)
+    np.testing.assert_allclose(h.ci_upper.iloc[0, 1], np.nanquantile(reps, 0.975, axis=0)[0, 1],
+                               rtol=1e-9)
+    np.testing.assert_allclose(h.ci_lower.iloc[0, 1], np.nanquantile(reps, 0.025, axis=0)[0, 1],
+                               rtol=1e-9)
