@@ -169,8 +169,12 @@ class ChunkStats:
             self.YO = np.stack([s["YO"] for s in st])
             self.OO = np.stack([s["OO"] for s in st])
             ci = np.stack([s["ci"] for s in st])                       # B x n_inc
-            self.cc = [ci[:, cl["cases"]] for cl in design.classes]   # per class B x n_c
-            self.nk = [np.asarray((cl["member"].T @ c.T).T) for cl, c in zip(design.classes, self.cc)]
+            # per class B x n_c and B x npat, C-ordered as a gathered copy of them is: a
+            # reduction along a draw's row must add in the same order whether the kernel
+            # reads them whole or gathered
+            self.cc = [np.ascontiguousarray(ci[:, cl["cases"]]) for cl in design.classes]
+            self.nk = [np.ascontiguousarray((cl["member"].T @ c.T).T)
+                       for cl, c in zip(design.classes, self.cc)]
 
 
 class BatchRAM:
@@ -203,6 +207,7 @@ class BatchRAM:
         # observed-latent covariances): Sigma^-1 and log|Sigma| by the Woodbury identity
         # (:func:`_woodbury_rows`; tests switch it off to compare with the general path)
         self.woodbury = []
+        self.p_blockdiag = []   # P = diag(theta) + Psi: admissible() needs Psi's eigenvalues only
         for (A0, P0, _), (a_i, a_j, a_k, p_i, p_j, *_rest), lat in zip(model.base, model.idx,
                                                                       self.latent_only):
             po = P0[:p, :p]
@@ -210,6 +215,7 @@ class BatchRAM:
                     and not np.any((p_i < p) & (p_j < p) & (p_i != p_j))
                     and not np.any((p_i < p) != (p_j < p)))
             self.woodbury.append(bool(lat and diag and self.m > p))
+            self.p_blockdiag.append(bool(diag))
         self.stats = None
 
     def bytes_per_draw(self) -> int:
@@ -271,6 +277,9 @@ class BatchRAM:
         total = np.zeros(B)
         gf = np.zeros((B, len(self.eq_map)))
         badrows = None
+        # every draw of the chunk (the first evaluations of a chunk, most of its work): the
+        # stacked statistics as they are, without gathering copies of them
+        full = sel if len(sel) < len(self.Ntot) else slice(None)
         with np.errstate(all="raise"):
             mats = self.matrices(X)
         for gi, ((A, P, M), st) in enumerate(zip(mats, self.stats)):
@@ -315,9 +324,9 @@ class BatchRAM:
                 logdet, W, bad = _inverse_rows(Sigma)
             if bad is not None:          # those draws' F is inf; the others are unchanged
                 badrows = bad if badrows is None else badrows | bad
-            N = st.N[sel]
-            S1 = st.S1[sel]
-            S2 = st.S2[sel]
+            N = st.N[full]
+            S1 = st.S1[full]
+            S2 = st.S2[full]
             if self.ms:
                 if lat:
                     eta = np.empty((B, self.m, 1))
@@ -330,25 +339,38 @@ class BatchRAM:
                 eta = None
                 mu = S1 / N[:, None]                           # the draw's sample mean
             if d.has_missing:
-                YO = st.YO[sel]
-                OO = st.OO[sel]
+                YO = st.YO[full]
+                OO = st.OO[full]
                 m1 = YO * mu[:, None, :]
-                T = S2 - m1 - np.swapaxes(m1, 1, 2) + mu[:, :, None] * mu[:, None, :] * OO
+                # T = S2 - m1 - m1' + (mu mu') * OO, the same operations in place
+                T = S2 - m1
+                T -= np.swapaxes(m1, 1, 2)
+                m1 = np.multiply(mu[:, :, None], mu[:, None, :], out=m1)
+                m1 *= OO
+                T += m1
                 nobs = np.diagonal(OO, axis1=1, axis2=2)
             else:
                 m1 = S1[:, :, None] * mu[:, None, :]
-                T = S2 - m1 - np.swapaxes(m1, 1, 2) + N[:, None, None] * (mu[:, :, None] * mu[:, None, :])
+                T = S2 - m1
+                T -= np.swapaxes(m1, 1, 2)
+                m1 = np.multiply(mu[:, :, None], mu[:, None, :], out=m1)
+                m1 *= N[:, None, None]
+                T += m1
                 nobs = N[:, None]
             ll = N * logdet + (W * T).sum(axis=(1, 2))
             R = T
             zsum = None
             if d.has_missing:
-                ll2, R, zsum = self._missing_terms(d, st, sel, W, mu, T)
+                ll2, R, zsum = self._missing_terms(d, st, full, W, mu, T)
                 ll = ll + ll2
             total += -0.5 * ll
             # dlogl/dSigma and dlogl/dmu
-            gS = 0.5 * (W @ R @ W - N[:, None, None] * W)
-            gS = 0.5 * (gS + np.swapaxes(gS, 1, 2))
+            # gS = (G + G') / 2 with G = (W R W - N W) / 2, the same operations in place
+            G = W @ R @ W
+            G -= N[:, None, None] * W
+            G *= 0.5
+            gS = G + np.swapaxes(G, 1, 2)
+            gS *= 0.5
             a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k = self.model.idx[gi]
             if not lat:
                 GtS = GT @ gS                                  # B x m x p
@@ -397,7 +419,7 @@ class BatchRAM:
                     gf[:, p_k] += dP * self.pmult[gi]
             if len(m_k) and Gtm is not None:
                 gf[:, m_k] += Gtm[:, m_i]
-        Ntot = self.Ntot[sel]
+        Ntot = self.Ntot[full]
         f = -total / Ntot
         g = -np.asarray((self.Kt @ gf.T).T) / Ntot[:, None]
         ok = np.isfinite(f) & np.all(np.isfinite(g), axis=1)
@@ -485,7 +507,11 @@ class BatchRAM:
         # column), turned to (draws x p x p) once
         pp = p * p
         out = np.asarray(d.Myoe @ np.ascontiguousarray(V.T))
-        Z = out[:pp].reshape(p, p, B) - mu.T[:, None, :] * out[pp:2 * pp].reshape(p, p, B)
+        # Z = Yz - mu * Oz, in place in ``out`` (a product's factors commute exactly)
+        Z = out[:pp].reshape(p, p, B)
+        Oz = out[pp:2 * pp].reshape(p, p, B)
+        Oz *= mu.T[:, None, :]
+        Z -= Oz
         C = np.asarray(d.Myc @ np.ascontiguousarray(VQ.T)).reshape(p, p, B)
         C -= Z
         C -= Z.transpose(1, 0, 2)
@@ -497,14 +523,25 @@ class BatchRAM:
         """Per row of ``X``: no negative variance and positive semi-definite ``P`` blocks
         (:func:`bootstrap._admissible`)."""
         ok = np.ones(X.shape[0], dtype=bool)
-        for A, P, M in self.matrices(X):
+        p = self.p
+        for (A, P, M), blockdiag in zip(self.matrices(X), self.p_blockdiag):
             ok &= ~np.any(np.diagonal(P, axis1=1, axis2=2) < 0, axis=1)
-            for r in range(X.shape[0]):
-                if ok[r]:
-                    try:
-                        ok[r] = np.linalg.eigvalsh(P[r]).min() >= -1e-8
-                    except np.linalg.LinAlgError:
-                        ok[r] = False
+            rows = np.flatnonzero(ok)
+            if len(rows) and blockdiag:
+                # P = diag(theta) + Psi (no residual or observed-latent covariances): its
+                # eigenvalues are theta (checked above) and those of Psi
+                if self.m == p:
+                    continue
+                try:    # one stacked call: LAPACK per matrix
+                    ok[rows] = np.linalg.eigvalsh(P[rows][:, p:, p:]).min(axis=1) >= -1e-8
+                    continue
+                except np.linalg.LinAlgError:
+                    pass
+            for r in rows:
+                try:
+                    ok[r] = np.linalg.eigvalsh(P[r]).min() >= -1e-8
+                except np.linalg.LinAlgError:
+                    ok[r] = False
         return ok
 
 
