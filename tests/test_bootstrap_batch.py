@@ -435,3 +435,24 @@ def test_plan_too_large_for_memory_falls_back_to_the_per_draw_path(hs_missing, m
     a = bs.bootstrap(fit, R=12, seed=3)
     b = _per_draw(fit, R=12, seed=3)
     np.testing.assert_array_equal(a.draws, b.draws)
+
+
+@pytest.mark.parametrize("extra", ["", "\n x1 ~~ x4"])
+def test_admissible_equals_the_per_draw_check(hs_missing, extra):
+    # BatchRAM.admissible (stacked; only Psi's eigenvalues when P is diag(theta) + Psi)
+    # against bootstrap._admissible draw by draw: a negative residual variance, a negative
+    # latent variance, an indefinite Psi (a latent covariance above the variances' product)
+    fit = sem_fit(MEDIATION.replace("speed ~ b*textual + c*visual", "speed ~~ visual")
+                  .replace("\n ab := a*b\n total := c + a*b", "").replace("a*visual", "visual")
+                  + extra, hs_missing, missing="fiml")
+    ram = bb.BatchRAM(fit.model, [bb.GroupDesign(fit.sample.groups[0].data)])
+    assert ram.p_blockdiag == [extra == ""]
+    rng = np.random.default_rng(6)
+    X = fit.x + 0.01 * rng.standard_normal((7, fit.x.size))
+    X[1, _free_index(fit, "x5", "~~", "x5")] = -0.05
+    X[2, _free_index(fit, "visual", "~~", "visual")] = -0.02
+    X[4, _free_index(fit, "speed", "~~", "visual")] = 5.0
+    got = ram.admissible(X)
+    want = np.array([bs._admissible(fit.model, x) for x in X])
+    np.testing.assert_array_equal(got, want)
+    assert not want[[1, 2, 4]].any() and want[[0, 3, 5, 6]].all()

@@ -700,7 +700,9 @@ def lockstep_bfgs(fg, X0, H0, tol=1e-8, max_iter=100, diverge=1e3, max_eval=None
         out = (H0 @ V[:, :, None])[:, :, 0]
         r = int(cnt[rows].max()) if len(rows) else 0
         if r:
-            S, U = hs[rows, :r], hu[rows, :r]
+            # every problem (rows is sorted): views instead of gathered copies, same numbers
+            take = slice(None) if len(rows) == nb else rows
+            S, U = hs[take, :r], hu[take, :r]
             cu = (U * V[:, None, :]).sum(axis=2)
             cs = (S * V[:, None, :]).sum(axis=2)
             out += (cu[:, :, None] * S).sum(axis=1)
