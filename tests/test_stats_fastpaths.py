@@ -245,3 +245,40 @@ def test_run_sets_library_objects_aside_from_gc_and_puts_them_back(tmp_path, mon
         assert seen[-1] == n and gc.get_freeze_count() == n  # the caller's freeze untouched
     finally:
         gc.unfreeze()
+
+
+def _ordinal_parameters_old(fit):
+    """OrdinalCFAFit.parameters before issue 13: the threshold and scale rows' standardised
+    columns set row by row."""
+    from psychometrics.sem.results import CFAFit
+    df = CFAFit._parameters(fit, False)
+    allc = fit._all_cov()
+    pos = fit.model.pos
+    gl = fit.group_labels
+    for i in np.flatnonzero(df["op"].isin(["|", "~*~"]).to_numpy()):
+        g = gl.index(df.at[i, "group"]) if fit.ngroups > 1 else 0
+        sd = np.sqrt(allc[g][pos[df.at[i, "lhs"]], pos[df.at[i, "lhs"]]])
+        df.at[i, "std_lv"] = df.at[i, "est"]
+        if df.at[i, "op"] == "|":
+            df.at[i, "std_all"] = df.at[i, "est"] / sd
+            df.at[i, "std_nox"] = df.at[i, "est"] / sd
+        else:
+            df.at[i, "std_all"] = df.at[i, "est"] * sd
+            df.at[i, "std_nox"] = df.at[i, "est"] * sd
+    return df
+
+
+@pytest.mark.parametrize("group", [None, "gender"])
+def test_ordinal_parameters_as_the_row_by_row_loop(group):
+    # WLSMV fits: threshold and scale rows standardised column-wise, once per fit (cached),
+    # equal to the old row-by-row loop bit for bit (one and two groups, free scales in group 2)
+    import psychometrics as pm
+    bfi = pd.read_csv(HERE / "data" / "bfi.csv")
+    model = "agree =~ A1 + A2 + A3 + A4 + A5\nconsc =~ C1 + C2 + C3 + C4 + C5"
+    kw = {"group": group, "group_equal": ("thresholds", "loadings")} if group else {}
+    fit = pm.cfa(model, bfi, ordered=True, **kw)
+    got = fit.parameters()
+    assert (got["op"] == "|").sum() > 0 and (got["op"] == "~*~").sum() > 0
+    pd.testing.assert_frame_equal(got, _ordinal_parameters_old(fit), check_exact=True)
+    got.loc[0, "est"] = 123.0
+    assert fit.parameters().loc[0, "est"] != 123.0

@@ -121,22 +121,27 @@ class OrdinalCFAFit(CFAFit):
             out.append(B @ P @ B.T)
         return out
 
-    def parameters(self, rsquare: bool = False) -> pd.DataFrame:
-        """``parameterEstimates(fit, standardized=TRUE)`` with threshold and scale rows."""
-        df = super().parameters(rsquare=rsquare)
+    def _parameters(self, rsquare: bool) -> pd.DataFrame:
+        """``parameterEstimates(fit, standardized=TRUE)`` with threshold and scale rows
+        (computed once per fit: :meth:`CFAFit.parameters` keeps it and returns copies).  A
+        threshold's standardised value is ``est / sd`` and a scale's ``est * sd``, with ``sd``
+        the latent response's model-implied standard deviation (lavaan's ``std.all``)."""
+        df = super()._parameters(rsquare)
+        rows = np.flatnonzero(df["op"].isin(["|", "~*~"]).to_numpy())
+        if not len(rows):
+            return df
         allc = self._all_cov()
         pos = self.model.pos
         gl = self.group_labels
-        for i in np.flatnonzero(df["op"].isin(["|", "~*~"]).to_numpy()):
-            g = gl.index(df.at[i, "group"]) if self.ngroups > 1 else 0
-            sd = np.sqrt(allc[g][pos[df.at[i, "lhs"]], pos[df.at[i, "lhs"]]])
-            df.at[i, "std_lv"] = df.at[i, "est"]
-            if df.at[i, "op"] == "|":
-                df.at[i, "std_all"] = df.at[i, "est"] / sd
-                df.at[i, "std_nox"] = df.at[i, "est"] / sd
-            else:
-                df.at[i, "std_all"] = df.at[i, "est"] * sd
-                df.at[i, "std_nox"] = df.at[i, "est"] * sd
+        sub = df.iloc[rows]
+        gi = ([gl.index(g) for g in sub["group"]] if self.ngroups > 1 else [0] * len(rows))
+        sd = np.sqrt(np.array([allc[g][pos[v], pos[v]] for g, v in zip(gi, sub["lhs"])]))
+        est = sub["est"].to_numpy(dtype=float)
+        std = np.where(sub["op"].to_numpy() == "|", est / sd, est * sd)
+        cols = [df.columns.get_loc(c) for c in ("std_lv", "std_all", "std_nox")]
+        df.iloc[rows, cols[0]] = est
+        df.iloc[rows, cols[1]] = std
+        df.iloc[rows, cols[2]] = std
         return df
 
     def fit_measures(self) -> dict:
