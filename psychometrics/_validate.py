@@ -45,8 +45,19 @@ def numeric_items(df: pd.DataFrame, source: str, min_nonmissing: int = 2) -> pd.
 
 
 def _check_columns(res: pd.DataFrame, source: str, min_nonmissing: int) -> pd.DataFrame:
-    """``res`` after checking that no column is (almost) empty or constant."""
-    for col in res.columns:
+    """``res`` after checking that no column is (almost) empty or constant (the columns in
+    order, the first failing one raises; counts, largest and smallest values of all columns
+    at once)."""
+    arr = res.to_numpy(dtype=float)
+    count = (~np.isnan(arr)).sum(axis=0)
+    ok = count >= max(min_nonmissing, 1)
+    hi = np.full(arr.shape[1], np.nan)
+    lo = np.full(arr.shape[1], np.nan)
+    if ok.any():
+        hi[ok] = np.nanmax(arr[:, ok], axis=0)
+        lo[ok] = np.nanmin(arr[:, ok], axis=0)
+    for j in np.flatnonzero(~ok | (hi == lo)):
+        col = res.columns[j]
         v = res[col].dropna()
         if len(v) < min_nonmissing:
             raise DataError(

@@ -282,3 +282,49 @@ def test_ordinal_parameters_as_the_row_by_row_loop(group):
     pd.testing.assert_frame_equal(got, _ordinal_parameters_old(fit), check_exact=True)
     got.loc[0, "est"] = 123.0
     assert fit.parameters().loc[0, "est"] != 123.0
+
+
+def _check_columns_old(res, source, min_nonmissing):
+    """_validate._check_columns before issue 13: one dropna, max and min per column."""
+    from psychometrics._text import show
+    from psychometrics.errors import CellProblem, DataError
+    for col in res.columns:
+        v = res[col].dropna()
+        if len(v) < min_nonmissing:
+            raise DataError(
+                f"{source}: item column {col!r} has {len(v)} non-missing value(s); "
+                f"at least {min_nonmissing} are needed",
+                [CellProblem(source, "all rows", str(col), None, "empty or almost empty column")])
+        if float(v.max()) == float(v.min()):
+            raise DataError(
+                f"{source}: item column {col!r} is constant (every value is {show(v.iloc[0])}): "
+                "an item with no variance cannot be analysed; remove it",
+                [CellProblem(source, "all rows", str(col), v.iloc[0], "zero variance")])
+    return res
+
+
+@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("min_nonmissing", [0, 1, 2, 3])
+def test_check_columns_as_the_column_loop(case, min_nonmissing):
+    # the same frame back, or the same error (message and problem cell) for the first column
+    # that fails, as the per-column loop
+    from psychometrics._validate import _check_columns
+    from psychometrics.errors import DataError
+    nan = np.nan
+    frames = [
+        {"a": [1.0, 2.0, nan], "b": [3.0, 1.0, 2.0]},
+        {"a": [1.0, 2.0, 3.0], "b": [nan, 4.0, nan], "c": [5.0, 5.0, 5.0]},
+        {"a": [1.0, 2.0, 3.0], "c": [5.0, nan, 5.0], "b": [nan, nan, nan]},
+        {"a": [nan, nan, nan], "b": [2.5, 2.5, nan]},
+        {"a": [-0.0, 0.0, nan], "b": [1.0, 2.0, 3.0]},
+        {"a": [1.0, 2.0], "b": [7.0, 8.0]},
+    ]
+    df = pd.DataFrame(frames[case], index=list(range(10, 10 + len(frames[case]["a"]))))
+    try:
+        want = _check_columns_old(df, "src", min_nonmissing)
+    except DataError as exc:
+        with pytest.raises(DataError) as got:
+            _check_columns(df, "src", min_nonmissing)
+        assert str(got.value) == str(exc)
+    else:
+        assert _check_columns(df, "src", min_nonmissing) is want
