@@ -456,3 +456,28 @@ def test_admissible_equals_the_per_draw_check(hs_missing, extra):
     want = np.array([bs._admissible(fit.model, x) for x in X])
     np.testing.assert_array_equal(got, want)
     assert not want[[1, 2, 4]].any() and want[[0, 3, 5, 6]].all()
+
+
+@pytest.mark.parametrize("extra", ["\n x1 ~~ speed", "\n speed ~~ x1", "\n x1 ~~ x4"])
+def test_latent_only_gradient_blocks_equal_casewise_kernel(hs_missing, extra):
+    # dF/dA and dF/dP gathered block by block (observed/latent rows of A; oo, ol, lo, ll
+    # entries of P) against the per-draw kernel (CasewiseFIML + _RAMChain)
+    from psychometrics.sem.fiml import CaseDesign
+    fit = sem_fit(MEDIATION + extra, hs_missing, missing="fiml")
+    y = fit.sample.groups[0].data
+    ram = bb.BatchRAM(fit.model, [bb.GroupDesign(y)])
+    assert ram.latent_only == [True]
+    assert any(b.any() for b in ram.p_blocks[0][1:3]) or extra == "\n x1 ~~ x4"
+    rng = np.random.default_rng(9)
+    draws = [[rng.integers(0, len(y), len(y))] for _ in range(4)]
+    ram.set_chunk(draws)
+    X = fit.x + 0.01 * rng.standard_normal((4, fit.x.size))
+    f, g, ok = ram.fg(X, np.arange(4))
+    assert ok.all()
+    chain = bs._RAMChain(fit.model)
+    cd = CaseDesign(y)
+    for i in range(4):
+        k = cd.resample(draws[i][0])
+        f_ref, g_ref = chain.fg(X[i], [k], 0.0, k.n)
+        assert f[i] == pytest.approx(f_ref, rel=1e-12)
+        np.testing.assert_allclose(g[i], g_ref, rtol=1e-9, atol=1e-12)

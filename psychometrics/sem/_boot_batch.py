@@ -203,6 +203,12 @@ class BatchRAM:
             self.latent_only.append(lat)
             self.ll_zero.append(lat and not np.any(A0[p:, p:]) and not np.any(a_i >= p))
         self.eye_l = np.eye(self.m - p)
+        # the free entries of A by row block (observed, latent) and of P by block (oo, ol,
+        # lo, ll), for the latent-only gradient
+        self.a_blocks = [(ix[0] < p, ix[0] >= p) for ix in model.idx]
+        self.p_blocks = [((ix[3] < p) & (ix[4] < p), (ix[3] < p) & (ix[4] >= p),
+                          (ix[3] >= p) & (ix[4] < p), (ix[3] >= p) & (ix[4] >= p))
+                         for ix in model.idx]
         # Sigma = Theta + Lam Psi Lam' with a diagonal Theta (no residual covariances, no
         # observed-latent covariances): Sigma^-1 and log|Sigma| by the Woodbury identity
         # (:func:`_woodbury_rows`; tests switch it off to compare with the general path)
@@ -391,23 +397,29 @@ class BatchRAM:
                 # free entries of G' gS H' lie in its latent columns, [Q; Lam' Q] with
                 # Q = gS H_l' (H_l = H[p:]), and G' gS G = [[gS, gS Lam], [Lam' gS, Lam' gS Lam]]
                 l = self.m - p
+                # (the entries gathered from the blocks themselves, not from an assembled copy)
+                ob, lb = self.a_blocks[gi]
+                pb = self.p_blocks[gi]
                 if len(a_k):
                     Q = gS @ np.swapaxes(H[:, p:], 1, 2)       # B x p x l
-                    GSH = np.empty((B, self.m, l))
-                    GSH[:, :p] = Q
-                    GSH[:, p:] = LamT @ Q
-                    dA = 2.0 * GSH[:, a_i, a_j - p]
+                    dA = np.empty((B, len(a_k)))
+                    dA[:, ob] = Q[:, a_i[ob], a_j[ob] - p]
+                    if np.any(lb):
+                        dA[:, lb] = (LamT @ Q)[:, a_i[lb] - p, a_j[lb] - p]
+                    dA *= 2.0
                     if Gtm is not None:
                         dA += Gtm[:, a_i] * eta[:, a_j, 0]
                     gf[:, a_k] += dA
                 if len(p_k):
                     Q2 = gS @ Lam                              # B x p x l
-                    K = np.empty((B, self.m, self.m))
-                    K[:, :p, :p] = gS
-                    K[:, :p, p:] = Q2
-                    K[:, p:, :p] = np.swapaxes(Q2, 1, 2)
-                    K[:, p:, p:] = LamT @ Q2
-                    gf[:, p_k] += K[:, p_i, p_j] * self.pmult[gi]
+                    dP = np.empty((B, len(p_k)))
+                    oo, ol, lo, ll_ = pb
+                    dP[:, oo] = gS[:, p_i[oo], p_j[oo]]
+                    dP[:, ol] = Q2[:, p_i[ol], p_j[ol] - p]
+                    dP[:, lo] = Q2[:, p_j[lo], p_i[lo] - p]
+                    if np.any(ll_):
+                        dP[:, ll_] = (LamT @ Q2)[:, p_i[ll_] - p, p_j[ll_] - p]
+                    gf[:, p_k] += dP * self.pmult[gi]
             else:
                 if len(a_k):    # dF/dA = 2 G' gS H' + (G' gmu) eta', at the free entries only
                     dA = 2.0 * (GtS[:, a_i, :] * H[:, a_j, :]).sum(axis=2)
