@@ -223,6 +223,7 @@ class BatchRAM:
             self.woodbury.append(bool(lat and diag and self.m > p))
             self.p_blockdiag.append(bool(diag))
         self.stats = None
+        self._mats = None       # buffers of matrices()
 
     def bytes_per_draw(self) -> int:
         """About the memory one draw of a chunk takes in an evaluation (the largest stacked
@@ -242,14 +243,17 @@ class BatchRAM:
         self.Ntot = sum(s.N for s in self.stats)
 
     def matrices(self, X):
-        """Per group stacked ``(A, P, M)`` at the reduced parameter rows ``X`` (B x k)."""
+        """Per group stacked ``(A, P, M)`` at the reduced parameter rows ``X`` (B x k).  The
+        arrays are views of buffers kept between calls (the fixed entries are written once,
+        the free ones at every call): valid until the next call."""
         XF = X[:, self.eq_map]
         B = X.shape[0]
         out = []
-        for (A0, P0, M0), (a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k) in zip(self.model.base, self.model.idx):
-            A = np.repeat(A0[None], B, axis=0)
-            P = np.repeat(P0[None], B, axis=0)
-            M = np.repeat(M0[None], B, axis=0)
+        if self._mats is None or self._mats[0][0].shape[0] < B:
+            self._mats = [tuple(np.repeat(Z0[None], B, axis=0) for Z0 in base)
+                          for base in self.model.base]
+        for (A, P, M), (a_i, a_j, a_k, p_i, p_j, p_k, m_i, m_k) in zip(self._mats, self.model.idx):
+            A, P, M = A[:B], P[:B], M[:B]
             A[:, a_i, a_j] = XF[:, a_k]
             P[:, p_i, p_j] = XF[:, p_k]
             P[:, p_j, p_i] = XF[:, p_k]
@@ -301,11 +305,13 @@ class BatchRAM:
                     Bll = np.linalg.inv(self.eye_l - A[:, p:, p:])
                     Lam = A[:, :p, p:] @ Bll
                 LamT = np.swapaxes(Lam, 1, 2)
-                PGt = P[:, :, :p] + P[:, :, p:] @ LamT        # P G', B x m x p
-                H = np.empty_like(PGt)
+                # P G' (B x m x p) by its latent rows (always needed) and observed rows
+                # (only for Sigma without Woodbury, :func:`_pg_observed`)
+                PGl = P[:, p:, :p] + P[:, p:, p:] @ LamT
+                H = np.empty((B, self.m, p))
                 # H[:p] = Sigma is needed only without Woodbury (no path starts at an
                 # observed variable, so dF/dA uses the latent rows of H only)
-                H[:, p:] = PGt[:, p:] if Bll is None else Bll @ PGt[:, p:]
+                H[:, p:] = PGl if Bll is None else Bll @ PGl
             else:
                 Bm = np.linalg.inv(self.eye - A)              # B x m x m
                 G = Bm[:, :p]                                  # B x p x m
@@ -315,7 +321,7 @@ class BatchRAM:
                 logdet, W, rest = _woodbury_rows(Lam, P, p)
                 bad = None
                 if rest is not None:     # those draws by the general path
-                    Sr = PGt[rest, :p] + Lam[rest] @ PGt[rest, p:]
+                    Sr = _pg_observed(P[rest], LamT[rest], p) + Lam[rest] @ PGl[rest]
                     Sr = 0.5 * (Sr + np.swapaxes(Sr, 1, 2))
                     ld_r, W_r, bad_r = _inverse_rows(Sr)
                     logdet[rest], W[rest] = ld_r, W_r
@@ -324,7 +330,7 @@ class BatchRAM:
                         bad[rest[bad_r]] = True
             else:
                 if lat:
-                    H[:, :p] = PGt[:, :p] + Lam @ PGt[:, p:]
+                    H[:, :p] = _pg_observed(P, LamT, p) + Lam @ PGl
                 Sigma = H[:, :p]
                 Sigma = 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))
                 logdet, W, bad = _inverse_rows(Sigma)
@@ -555,6 +561,11 @@ class BatchRAM:
                 except np.linalg.LinAlgError:
                     ok[r] = False
         return ok
+
+
+def _pg_observed(P, LamT, p):
+    """The observed rows of ``P G'`` (``G = [I, Lam]``): ``P_oo + P_ol Lam'``."""
+    return P[:, :p, :p] + P[:, :p, p:] @ LamT
 
 
 #: the Woodbury form of Sigma^-1 is used for a draw when every residual variance is at least
