@@ -120,6 +120,15 @@ class Progress:
         self._clock = clock
         #: kind -> [seconds, cost] of the steps of that kind done (for :meth:`expected`)
         self._rates: dict[str, list[float]] = {}
+        #: kind -> (fixed seconds, seconds per unit of cost) of a reference run (:meth:`calibrate`)
+        self._reference: dict[str, tuple[float, float]] = {}
+        #: [seconds taken, seconds the reference run took] of the steps and parts done whose
+        #: kind has a reference: this run's speed relative to the reference run
+        self._speed = [0.0, 0.0]
+        self._speed_of: dict[str, list[float]] = {}     # the same per kind
+        self._phase = None          # the running part of a step (:meth:`phase`)
+        #: (label, kind, cost, seconds) of every step and measured part with a kind and a cost
+        self.records: list[tuple[str, str, float, float]] = []
         # live line (terminal only)
         self._top = None            # (head + label, start time) of the running top-level step
         self._inner: list[str] = []  # labels of the nested steps running
@@ -257,7 +266,8 @@ class Progress:
 
     # -- steps -----------------------------------------------------------------------------
     @contextmanager
-    def step(self, label: str, *, kind: str | None = None, cost: float | None = None):
+    def step(self, label: str, *, kind: str | None = None, cost: float | None = None,
+             like: str | None = None):
         """Time one step.  Top level: ``[k/n] label ...``, on a terminal a live line with the
         time ticking, then ``[k/n] label ... 1.2 s``; on a pipe ``[k/n] label ...`` and
         ``done in 1.2 s`` lines.  A step inside a step is not counted: on a terminal it shows
@@ -267,7 +277,9 @@ class Progress:
         beforehand (e.g. ``"model fit"``, cases x items^2.5): once a step of that kind has run in
         this run, the live line shows ``about 12 s left`` at the seconds per unit of cost
         measured (:meth:`expected`), and this step's time joins the measurement.  A top-level
-        step inside a :meth:`group` with costs takes its kind and cost from the group."""
+        step inside a :meth:`group` with costs takes its kind and cost from the group.
+        ``like``: the kind whose speed relative to the reference run times the first step of
+        ``kind`` (:meth:`expected`)."""
         nested = self.depth > 0
         g = self._group
         if not nested and kind is None and g is not None and g["kind"] is not None \
@@ -281,7 +293,7 @@ class Progress:
             total = self.total + self.extra_steps if self.total else 0
             head = f"[{self.done}/{max(total, self.done)}] " if total else f"[{self.done}] "
         t0 = self._clock()
-        expect = (t0, self.expected(kind, cost))
+        expect = (t0, self.expected(kind, cost, like))
         if self.live:
             with _LOCK:
                 if nested:
@@ -303,12 +315,11 @@ class Progress:
             yield self
         finally:
             self.depth -= 1
+            if self._phase is not None and self._phase["depth"] > self.depth:
+                self.phase(None)        # a part left running ends with its step
             dt = self._clock() - t0
             self.times[label] = dt
-            if kind is not None and cost:
-                r = self._rates.setdefault(kind, [0.0, 0.0])
-                r[0] += dt
-                r[1] += float(cost)
+            self._record(label, kind, cost, dt)
             if self.live:
                 if nested:
                     with _LOCK:
@@ -351,19 +362,84 @@ class Progress:
         try:
             yield self
         finally:
-            if cost:
-                r = self._rates.setdefault(kind, [0.0, 0.0])
-                r[0] += self._clock() - t0
-                r[1] += float(cost)
+            self._record(kind, kind, cost, self._clock() - t0)
 
-    def expected(self, kind: str | None, cost: float | None) -> float | None:
+    def _record(self, label: str, kind: str | None, cost: float | None, dt: float) -> None:
+        """A step or part of ``kind`` with ``cost`` took ``dt`` s: it joins the seconds per
+        unit of cost of its kind and, when its kind has a reference, this run's speed."""
+        if kind is None or not cost:
+            return
+        r = self._rates.setdefault(kind, [0.0, 0.0])
+        r[0] += dt
+        r[1] += float(cost)
+        ref = self._reference_seconds(kind, cost)
+        if ref is not None:
+            self._speed[0] += dt
+            self._speed[1] += ref
+            sk = self._speed_of.setdefault(kind, [0.0, 0.0])
+            sk[0] += dt
+            sk[1] += ref
+        self.records.append((label, kind, float(cost), dt))
+
+    def calibrate(self, reference: dict) -> None:
+        """Reference durations ``{kind: (fixed seconds, seconds per unit of cost)}`` measured
+        on a reference run of the same pipeline (see :meth:`expected`): a step of a kind that
+        has not run yet in this run is expected to take what the reference run's fit says,
+        scaled by this run's speed (seconds taken over the seconds the reference run took,
+        over every step done whose kind has a reference: loading, screening, ...)."""
+        self._reference = {k: (float(a), float(b)) for k, (a, b) in reference.items()}
+
+    def _reference_seconds(self, kind: str | None, cost: float | None) -> float | None:
+        ref = self._reference.get(kind) if kind is not None and cost else None
+        return None if ref is None else ref[0] + ref[1] * float(cost)
+
+    def expected(self, kind: str | None, cost: float | None,
+                 like: str | None = None) -> float | None:
         """Expected seconds of a step of ``kind`` with ``cost``: ``cost`` times the seconds per
-        unit of cost of the steps of that kind done so far in this run; None before the
-        first one (or without a kind or cost)."""
+        unit of cost of the steps of that kind done so far in this run; before the first one,
+        the reference run's seconds for that kind and cost (:meth:`calibrate`) times this
+        run's speed relative to it (measured on the steps of kind ``like`` when given and
+        done, e.g. the model fits for the structural model's fit; else on every step done
+        with a reference), once a step with a reference has run; else None (also without a
+        kind or cost)."""
         r = self._rates.get(kind) if kind is not None and cost else None
-        if not r or r[1] <= 0:
+        if r and r[1] > 0:
+            return r[0] / r[1] * float(cost)
+        ref = self._reference_seconds(kind, cost)
+        speed = self._speed_of.get(like) if like is not None else None
+        if speed is None or speed[1] <= 0:
+            speed = self._speed
+        if ref is None or speed[1] <= 0:
             return None
-        return r[0] / r[1] * float(cost)
+        return ref * speed[0] / speed[1]
+
+    def phase(self, label: str | None, *, kind: str | None = None, cost: float | None = None,
+              like: str | None = None) -> None:
+        """The running step has moved on to its part ``label`` (``None``: its parts are over),
+        e.g. the parts of a bootstrap's set-up reported by a callback: on a terminal the
+        part shows as the innermost label, with its time left when its ``kind`` and ``cost``
+        give an estimate (:meth:`expected`, ``like`` as there); the part before it is timed
+        and joins its kind's rate and this run's speed.  Parts follow each other (a part ends
+        when the next one starts, or with its step); nothing is written off a terminal."""
+        now = self._clock()
+        with _LOCK:
+            ph = self._phase
+            if ph is not None:
+                self._phase = None
+                self._record(ph["label"], ph["kind"], ph["cost"], now - ph["t0"])
+                if ph["label"] in self._inner:
+                    self._inner.remove(ph["label"])
+                if ph["expect"] in self._expect:
+                    self._expect.remove(ph["expect"])
+            if label is not None:
+                expect = (now, self.expected(kind, cost, like))
+                self._phase = {"label": label, "kind": kind, "cost": cost, "t0": now,
+                               "expect": expect, "depth": self.depth}
+                if self.live:
+                    self._inner.append(label)
+                    self._expect.append(expect)
+            if self.live and self._top is not None:
+                self._draw()
 
     def _group_left(self, g: dict, running: float) -> tuple[float, bool] | None:
         """(seconds left, over) for a :meth:`group`, the running step having run ``running``
@@ -371,14 +447,19 @@ class Progress:
         the earlier steps of the group's kind before the first is done), less the time the
         running step has already had; once the running step has had more than its share
         (``over``), what the steps after it need (the running one's rest is unknown)."""
+        costs = g["costs"]
+        k = min(g["done"], len(costs))
         if g["spent_cost"] > 0:
             rate = g["spent"] / g["spent_cost"]
         elif g["kind"] is not None and self._rates.get(g["kind"], [0, 0])[1] > 0:
             rate = self._rates[g["kind"]][0] / self._rates[g["kind"]][1]
         else:
-            return None
-        costs = g["costs"]
-        k = min(g["done"], len(costs))
+            # nothing of the kind has run: each step's reference time at this run's speed
+            each = [self.expected(g["kind"], c) for c in costs[k:]]
+            if not each or any(e is None for e in each):
+                return None
+            after, left = sum(each[1:]), sum(each) - running
+            return (left, False) if left >= after else (after, True)
         after = rate * sum(costs[k + 1:])
         left = rate * sum(costs[k:]) - running
         return (left, False) if left >= after else (after, True)
@@ -432,11 +513,13 @@ class Progress:
         showing, e.g. weights); an empty ``label`` shows the running inner step's label.
         ``setup=True``: the loop spends a set-up of unknown length before its first units
         (e.g. starting worker processes): the rate is measured from the first update on (the
-        units done after it over the time since), so the first estimate appears at the
-        second update."""
+        units done after it over the time since); ``update.start()`` marks the end of the
+        set-up (the units begin), so that the first update already gives an estimate (the
+        units done over the time since), else the first estimate appears at the second
+        update."""
         state = {"t0": self._clock(), "last": -1.0, "shown": False, "closed": False,
                  "label": label, "own_line": self.depth == 0, "counts": counts,
-                 "first": None}
+                 "first": None, "units": None}
         width = 30
 
         def update(done: int, total_: int | None = None) -> None:
@@ -457,7 +540,12 @@ class Progress:
                 state["last"] = now
                 if setup:       # the rate of the units after the first update
                     t1, d1 = state["first"]
-                    left = eta(done - d1, tot - d1, now - t1) if done > d1 else None
+                    if done > d1:
+                        left = eta(done - d1, tot - d1, now - t1)
+                    elif state["units"] is not None:    # at the first: since the units began
+                        left = eta(done, tot, now - state["units"])
+                    else:
+                        left = None
                 else:
                     left = eta(done, tot, elapsed)
                 state.update(done=done, total=tot, at=now, elapsed=elapsed,
@@ -480,6 +568,10 @@ class Progress:
                 if finished:
                     state["closed"] = True
 
+        def start() -> None:
+            state["units"] = self._clock()
+
+        update.start = start
         return update
 
     def _draw_own(self, text: str) -> None:

@@ -1031,12 +1031,13 @@ def _measurement(r, s):
     with r.progress.measure("model fit", _cost(r, data.shape[1], "CFA")):
         fit = cfa(model, data, **_fit_kwargs(r))
     r.measurement_fit = fit
-    r.add_fit("measurement", r.t("m_measurement"), fit)
+    # the fit measures (baseline and saturated models; the fit-table row computes them) time
+    # the structural model's
+    with r.progress.measure("fit measures", _cost(r, data.shape[1], "CFA")):
+        r.add_fit("measurement", r.t("m_measurement"), fit)
+        fm = fit.fit_measures()
     _section_warnings(s, r.collect_warnings("measurement model", fit))
     s.add(Code(model))
-    # the fit measures (baseline and saturated models) time the structural model's
-    with r.progress.measure("fit measures", _cost(r, data.shape[1], "CFA")):
-        fm = fit.fit_measures()
     _fit_paragraph(r, s, fm)
     _local_fit_tables(r, s, fit, "measurement", r.t("m_measurement"))
     return _fit_dict(fit, model)
@@ -1117,17 +1118,22 @@ def _structural(r, s, model):
     sem = need("sem", "sem")
     nb = r.options["sem_bootstrap"]
     data = all_items(r)
-    # timed by the fits of the CFAs and the measurement model (the fit alone)
-    with r.progress.step("fit of the structural model", kind="model fit",
-                         cost=_cost(r, data.shape[1], "CFA")):
+    cost = _cost(r, data.shape[1], "CFA")
+    # timed by the reference run's structural fit at the speed of this run's model fits (the
+    # CFAs' and the measurement model's, on the same data): it reuses the measurement
+    # model's saturated-model EM and needs fewer evaluations, so the fits' own rate would
+    # say several times too long
+    with r.progress.step("fit of the structural model", kind="structural fit", cost=cost,
+                         like="model fit"):
         fit = sem(model, data, **_fit_kwargs(r))
-    r.add_fit("structural", r.t("label_structural"), fit)
-    _section_warnings(s, r.collect_warnings("structural model", fit))
-    # after the fit: its fit measures, timed by the measurement model's (same items and cases),
-    # then the parameter table with standardised estimates
+    # after the fit: its fit measures (the fit-table row takes them), timed by the
+    # measurement model's (same items and cases), then the parameters with standardised
+    # estimates
     with r.progress.step("fit measures of the structural model", kind="fit measures",
-                         cost=_cost(r, data.shape[1], "CFA")):
+                         cost=cost):
+        r.add_fit("structural", r.t("label_structural"), fit)
         fm = fit.fit_measures()
+    _section_warnings(s, r.collect_warnings("structural model", fit))
     _fit_paragraph(r, s, fm)
     with r.progress.step("parameters and standardised estimates"):
         params = fit.parameters()
@@ -1144,7 +1150,7 @@ def _structural(r, s, model):
         else:
             with r.progress.step(f"bootstrap of the structural model ({nb} draws, 2 processes)"):
                 boot = bootstrap(fit, R=nb, seed=r.seed, n_jobs=-1,
-                                 progress=r.progress.bar("bootstrap draws", nb, setup=True))
+                                 **_bootstrap_progress(r, bootstrap, nb, cost))
             _section_warnings(s, r.collect_warnings("structural model bootstrap", boot))
     df = pd.DataFrame({
         "path": [f"{a} {op} {b}" if op == "~" else f"{a}" for a, op, b in
@@ -1172,6 +1178,37 @@ def _structural(r, s, model):
     out = _fit_dict(fit, model)
     out["bootstrap"] = jsonable(boot.to_dict()) if boot is not None else None
     return out
+
+
+def _bootstrap_progress(r, bootstrap, nb, cost) -> dict:
+    """Keywords for :func:`sem.bootstrap.bootstrap` that show its progress: its draws as a
+    bar, and, before the first draws are done, the parts of its set-up it reports
+    (``setup(part)``), each timed by the reference run's part at the speed of this run's
+    model fits; the bar's first estimate comes with its first update (the draws done since
+    the set-up).  Counts and labels only: the bootstrap's result does not depend on them."""
+    bar = r.progress.bar("bootstrap draws", nb, setup=True)
+    if not _accepts(bootstrap, "setup"):
+        return {"progress": bar}
+    state = {"open": False}
+
+    def setup(part):
+        state["open"] = True
+        if part == BOOT_DRAWS_PART:
+            bar.start()
+        r.progress.phase(f"bootstrap set-up: {part}", kind=f"bootstrap {part}", cost=cost,
+                         like="model fit")
+
+    def progress(done, total=None):
+        if state["open"]:
+            state["open"] = False
+            r.progress.phase(None)
+        bar(done, total)
+
+    return {"progress": progress, "setup": setup}
+
+
+#: the part of the structural bootstrap's set-up that is its first draws (the bar's start)
+BOOT_DRAWS_PART = "first draws"
 
 
 def _structural_figure(r, s, params):
@@ -1305,15 +1342,23 @@ def _run_all(r) -> ValidationRun:
     load_dataset = need("io", "load_dataset")
     if hasattr(r.study_path, "instruments"):      # a Study already loaded: steps known now
         r.progress.total = _planned_steps(r.study_path)
+    # the first step of each kind (the first instrument's screening, item analysis, EFA, CFA,
+    # invariance) is timed by a reference run at this run's speed (measured from loading on)
+    r.progress.calibrate(REFERENCE_SECONDS)
     with r.progress.step("load study and data"):
         r.study = load_study(r.study_path)
-        if _accepts(load_dataset, "progress"):
-            # the CSV parse (bytes read) is about half of loading (the rest: cleaning and
-            # checking the cells)
-            r.dataset = load_dataset(r.study, progress=r.progress.share(
-                Path(str(r.study.data)).name, LOAD_READ_SHARE))
-        else:
-            r.dataset = load_dataset(r.study)
+        try:
+            size = Path(str(r.study.data)).stat().st_size
+        except (OSError, TypeError, ValueError):
+            size = 0
+        with r.progress.measure("load", size):     # bytes of the data file
+            if _accepts(load_dataset, "progress"):
+                # the CSV parse (bytes read) is about half of loading (the rest: cleaning and
+                # checking the cells)
+                r.dataset = load_dataset(r.study, progress=r.progress.share(
+                    Path(str(r.study.data)).name, LOAD_READ_SHARE))
+            else:
+                r.dataset = load_dataset(r.study)
     st = r.study
     lang = r.language_override or st.language or "en"
     r.report = Report(title=st.title, language=lang)
@@ -1365,6 +1410,13 @@ def _run_all(r) -> ValidationRun:
     return ValidationRun(report=r.report, results=r.results, warnings=list(r.warnings),
                          figures_dir=r.figures_dir, timings=dict(r.progress.times))
 
+
+#: seconds = a + b x cost of the steps and measured parts of each kind (cost as in
+#: :func:`_cost`; loading: bytes of the data file) in a reference run, for the progress
+#: display's estimate of the first step of a kind (``Progress.calibrate``: scaled by this
+#: run's speed relative to the reference run); fitted by ``benchmarks/bench_progress.py
+#: calibrate`` on the simulated example study at 324 and 200,000 cases
+REFERENCE_SECONDS: dict = {}
 
 #: share of loading the data that is parsing the CSV file (the rest: normalising and checking
 #: the cells), for the progress display: measured at 200,000 cases of the example study

@@ -838,7 +838,8 @@ class BootstrapResult:
 
 @single_blas_thread
 def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
-              warm_start: bool = True, progress=None, max_iter: int = 200) -> BootstrapResult:
+              warm_start: bool = True, progress=None, max_iter: int = 200,
+              setup=None) -> BootstrapResult:
     """Nonparametric bootstrap of ``fit`` (a :class:`~psychometrics.sem.results.CFAFit`).
 
     ``R`` draws resampling cases within groups; ``seed`` for ``numpy.random.default_rng``;
@@ -848,7 +849,9 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     draw on the per-draw path (a console display; never part of the result); ``max_iter`` caps
     the iterations of a refit.  A draw whose refit diverges or does not converge within the
     caps is dropped and counted (``failed``, ``diverged``; the warning says how many of the
-    ``R`` draws were usable).  Returns :class:`BootstrapResult`
+    ``R`` draws were usable).  ``setup(part)``: called with the name of each part of the
+    set-up as it begins ("inverse Hessian", "lockstep plan", "first draws"; a console
+    display, never part of the result).  Returns :class:`BootstrapResult`
     (``to_frame(ci_type="perc" | "bca.simple")``), as ``lavaan::parameterEstimates`` of a fit
     with ``se = "bootstrap"``.
     """
@@ -885,6 +888,8 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     for g in template.groups:   # drop cached FIML objects before pickling
         for attr in ("_fiml_patterns", "_fiml_em"):
             g.__dict__.pop(attr, None)
+    if setup is not None:
+        setup("inverse Hessian")
     h_inv = _initial_inverse_hessian(fit) if warm_start and estimator in ("ML", "MLR") else None
     payload = (fit.partable, template, fit.missing, x0, h_inv, int(max_iter), estimator,
                likelihood)
@@ -892,7 +897,11 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         n_jobs = os.cpu_count() or 1
     n_jobs = max(1, min(int(n_jobs), R))
     tick = _progress_ticker(progress, R)
+    if setup is not None:
+        setup("lockstep plan")
     plan = _batch_plan(fit, template, x0, h_inv, int(max_iter))
+    if setup is not None:
+        setup("first draws")
     if plan is not None:
         # lockstep refits of fixed chunks of draws (the same chunks for any n_jobs)
         size = int(max(1, min(CHUNK, CHUNK_BYTES // max(1, plan.bytes_per_draw()))))
