@@ -183,11 +183,16 @@ class _Runner:
         if not self.make_figures or self.figures_dir is None:
             return None
         path = self.figures_dir / f"{key}.png"
+        # on a terminal the figure shows as the running part of its step, timed by the
+        # figures drawn before it in this run
+        self.progress.phase(f"figure {key}", kind="figure", cost=1.0)
         try:
             draw(*args, path=path, lang=self.lang, **kw)
         except Exception as exc:  # a figure must never stop the report
             self.warn("figure " + key, f"could not be drawn ({type(exc).__name__}: {exc})")
             return None
+        finally:
+            self.progress.phase(None)
         return section.add(Figure(key=key, path=path, caption=caption))
 
     # -- the run ------------------------------------------------------------------------------

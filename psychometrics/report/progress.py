@@ -173,19 +173,22 @@ class Progress:
             if now - t0 >= self.min_seconds:
                 elapsed = f" {_seconds(now - t0)}"
         counts = ""
-        # the estimate of the innermost step expecting a duration (a nested one only when no
-        # bar is drawn: a bar has its own; the top-level step's is shown beside a bar)
-        own, own_top = "", False
+        # the top-level step's estimate after its time, and that of the innermost nested step
+        # or part expecting a duration after its label (only when no bar is drawn: a bar has
+        # its own)
+        own = inner_own = ""
         if self._bars:
             b = self._bars[-1]
             bar, counts = _bar_text(b, now)
             detail = b["label"] or (self._inner[-1] if self._inner else "")
         elif self._inner:
             detail = self._inner[-1]
-        for k in range(len(self._expect) - 1, -1, -1):
+        if self._expect and self._expect[0][1] is not None:
+            own = _left_text(self._expect[0][1], now - self._expect[0][0])
+        for k in range(len(self._expect) - 1, 0, -1):
             t0_k, seconds = self._expect[k]
-            if seconds is not None and (k == 0 or not self._bars):
-                own, own_top = _left_text(seconds, now - t0_k), k == 0
+            if seconds is not None and not self._bars:
+                inner_own = _left_text(seconds, now - t0_k)
                 break
         g = self._group
         if g is not None and self._top is not None and g["total"] > 1:
@@ -200,12 +203,12 @@ class Progress:
 
         def line(step, detail, bar):
             out = f"{step} ...{elapsed}" if step else ""
-            if own and (own_top or not detail):
+            if own:
                 out += own if elapsed or not out else " " + own[2:]
             if detail or bar:
                 out += (" | " if out else "") + detail + (" " if detail and bar else "") + bar
-                if own and not own_top and detail:
-                    out += own
+            if inner_own:
+                out += inner_own if detail or elapsed or own else " " + inner_own[2:]
             return out + group
 
         width = self._width()

@@ -1059,9 +1059,20 @@ def _validity(r, s):
         raise ModelError(f"the full measurement model is not a result ({fit.problem}); AVE, "
                          "composite reliability and HTMT are not computed from it")
     nb = r.options["bootstrap"]
+    data = all_items(r)
     with r.progress.step(f"HTMT bootstrap ({nb} draws)"):
-        v = validity(fit, data=all_items(r), n_boot=nb, seed=r.seed,
-                     progress=r.progress.bar("HTMT bootstrap draws", nb) if nb else None)
+        # before its first draws are done (at large N mostly the full-sample EM of the
+        # HTMT under FIML) the step is timed by the reference run at this run's speed
+        r.progress.phase("HTMT: full sample and first draws", kind="HTMT set-up",
+                         cost=_cost(r, data.shape[1]))
+        bar = r.progress.bar("HTMT bootstrap draws", nb, setup=True) if nb else None
+
+        def progress(done, total=None):
+            r.progress.phase(None)
+            bar(done, total)
+
+        v = validity(fit, data=data, n_boot=nb, seed=r.seed,
+                     progress=progress if nb else None)
     _section_warnings(s, r.collect_warnings("validity", v))
     labels = r.factor_labels()
     tab = v.to_frame()
