@@ -73,7 +73,7 @@ def calibrate(args) -> None:
         t = np.array([p[1] for p in pts])
         A = np.column_stack([np.ones_like(c), c])
         (a, b), *_ = np.linalg.lstsq(A, t, rcond=None)
-        if b < 0:
+        if np.ptp(c) == 0 or b < 0:      # one cost (e.g. a figure): the mean time
             a, b = float(t.mean()), 0.0
         elif a < 0:
             a, b = 0.0, float(c @ t / (c @ c))

@@ -218,3 +218,24 @@ def test_bootstrap_set_up_callback_changes_no_draw():
     assert ticks and ticks[-1] == 12
     np.testing.assert_array_equal(a.draws, b.draws)
     assert a.failed == b.failed
+
+
+def test_step_estimate_and_a_part_estimate_share_the_line(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    clock = _Clock()
+    pr = _progress(_Terminal(), clock, total_steps=3)
+    with pr.step("figures"):
+        for _ in range(2):
+            pr.phase("figure a", kind="figure", cost=1.0)
+            clock.t += 2.0
+            pr.phase(None)
+    pr._rates["EFA"] = [10.0, 1.0]
+    with pr.step("EFA: b", kind="EFA", cost=1.0):
+        clock.t += 3.0
+        pr.phase("figure scree_b", kind="figure", cost=1.0)
+        clock.t += 0.4
+        line = pr._status(clock())
+        # the step's own estimate after its time, the figure's after its label
+        assert line == "[2/3] EFA: b ... 3 s, about 7 s left | figure scree_b, about 2 s left"
+        pr.phase(None)
+        assert pr._status(clock()) == "[2/3] EFA: b ... 3 s, about 7 s left"

@@ -1066,9 +1066,12 @@ def _validity(r, s):
         r.progress.phase("HTMT: full sample and first draws", kind="HTMT set-up",
                          cost=_cost(r, data.shape[1]))
         bar = r.progress.bar("HTMT bootstrap draws", nb, setup=True) if nb else None
+        first = [True]
 
         def progress(done, total=None):
-            r.progress.phase(None)
+            if first[0]:            # the first draws are done: the bar takes over
+                first[0] = False
+                r.progress.phase(None)
             bar(done, total)
 
         v = validity(fit, data=data, n_boot=nb, seed=r.seed,
@@ -1426,8 +1429,17 @@ def _run_all(r) -> ValidationRun:
 #: :func:`_cost`; loading: bytes of the data file) in a reference run, for the progress
 #: display's estimate of the first step of a kind (``Progress.calibrate``: scaled by this
 #: run's speed relative to the reference run); fitted by ``benchmarks/bench_progress.py
-#: calibrate`` on the simulated example study at 324 and 200,000 cases
-REFERENCE_SECONDS: dict = {}
+#: calibrate --n 324 100000`` on the simulated example study (34 items, MLR + FIML, figures
+#: on, 20 bootstrap draws; load average 7-10): figures 3.4 s each at that load
+REFERENCE_SECONDS: dict = {
+    "load": (0.279, 3.853e-06), "figure": (3.372, 0.0), "screening": (5.052, 0.0001118),
+    "item analysis": (0.177, 6.148e-07), "EFA": (8.253, 3.859e-06),
+    "model fit": (1.077, 1.752e-07), "CFA": (3.674, 1.903e-07),
+    "invariance": (8.268, 2.39e-06), "fit measures": (0.42, 8.815e-09),
+    "HTMT set-up": (1.451, 6.471e-06), "structural fit": (3.594, 1.265e-07),
+    "bootstrap inverse Hessian": (0.28, 3.187e-09),
+    "bootstrap lockstep plan": (0.269, 1.209e-08),
+    "bootstrap first draws": (1.565, 1.147e-08)}
 
 #: share of loading the data that is parsing the CSV file (the rest: normalising and checking
 #: the cells), for the progress display: measured at 200,000 cases of the example study
