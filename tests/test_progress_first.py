@@ -143,12 +143,21 @@ def test_bar_started_after_a_set_up_estimates_from_its_first_update(monkeypatch)
         clock.t += 2.0
         update(20)                       # then the rate after the first update: 10 in 2 s
         assert "20/100, about 16 s left" in pr._status(clock())
+        # two processes: at the first update as many draws again are under way
+        update = pr.bar("draws", 100, min_seconds=0.0, interval=0.0, setup=True, parallel=2)
+        update.start()
+        clock.t += 5.0
+        update(10)                       # 20 draws' worth in 5 s: 80 left, about 20 s
+        assert "10/100, about 20 s left" in pr._status(clock())
 
 
 def test_structural_bootstrap_set_up_parts_on_the_live_line(monkeypatch):
     from psychometrics.report import steps
 
+    import os
+
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)      # two worker processes
     clock = _Clock()
     pr = _progress(_Terminal(), clock, total_steps=1)
     pr.calibrate({"model fit": (0.0, 1.0), "bootstrap inverse Hessian": (0.0, 0.5),
@@ -182,8 +191,9 @@ def test_structural_bootstrap_set_up_parts_on_the_live_line(monkeypatch):
     assert seen[0].endswith("| bootstrap set-up: inverse Hessian, about 4 s left")
     assert seen[1].endswith("| bootstrap set-up: lockstep plan, about 2 s left")
     assert seen[2].endswith("| bootstrap set-up: first draws, about 8 s left")
-    # the first update ends the set-up; its estimate from the draws since they began
-    assert "set-up" not in seen[3] and "4/20, about 16 s left" in seen[3]
+    # the first update ends the set-up; its estimate from the draws since they began, the
+    # other worker's as many under way: 8 of 20 in 4 s
+    assert "set-up" not in seen[3] and "4/20, about 6 s left" in seen[3]
     assert "8/20, about 6 s left" in seen[4]
     kinds = [k for _, k, _, _ in pr.records]
     assert kinds == ["model fit", "bootstrap inverse Hessian", "bootstrap lockstep plan",

@@ -502,7 +502,7 @@ class Progress:
         return part
 
     def bar(self, label: str, total: int, *, min_seconds: float = 1.0, interval: float = 0.2,
-            counts: bool = True, setup: bool = False):
+            counts: bool = True, setup: bool = False, parallel: int = 1):
         """Return a callback ``update(done, total=None)`` for a loop of ``total`` units (draws,
         iterations, fits) that shows a bar with the time elapsed and an estimate of the time
         left (``label [####......] 310/1000  4 s, about 9 s left``), redrawn in place at most
@@ -518,8 +518,9 @@ class Progress:
         (e.g. starting worker processes): the rate is measured from the first update on (the
         units done after it over the time since); ``update.start()`` marks the end of the
         set-up (the units begin), so that the first update already gives an estimate (the
-        units done over the time since), else the first estimate appears at the second
-        update."""
+        units done over the time since; ``parallel``: the units are done by that many processes
+        at once, so that at the first update as many more are under way), else the first
+        estimate appears at the second update."""
         state = {"t0": self._clock(), "last": -1.0, "shown": False, "closed": False,
                  "label": label, "own_line": self.depth == 0, "counts": counts,
                  "first": None, "units": None}
@@ -546,7 +547,8 @@ class Progress:
                     if done > d1:
                         left = eta(done - d1, tot - d1, now - t1)
                     elif state["units"] is not None:    # at the first: since the units began
-                        left = eta(done, tot, now - state["units"])
+                        left = eta(min(tot, done * max(1, parallel)), tot,
+                                   now - state["units"])
                     else:
                         left = None
                 else:

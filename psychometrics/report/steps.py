@@ -1202,7 +1202,9 @@ def _bootstrap_progress(r, bootstrap, nb, cost) -> dict:
     (``setup(part)``), each timed by the reference run's part at the speed of this run's
     model fits; the bar's first estimate comes with its first update (the draws done since
     the set-up).  Counts and labels only: the bootstrap's result does not depend on them."""
-    bar = r.progress.bar("bootstrap draws", nb, setup=True)
+    import os
+    # n_jobs=-1: a worker per core; at the first update the other workers' draws are under way
+    bar = r.progress.bar("bootstrap draws", nb, setup=True, parallel=min(nb, os.cpu_count() or 1))
     if not _accepts(bootstrap, "setup"):
         return {"progress": bar}
     state = {"open": False}
