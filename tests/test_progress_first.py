@@ -200,7 +200,7 @@ def test_structural_bootstrap_set_up_parts_on_the_live_line(monkeypatch):
                      "bootstrap first draws"]
 
 
-def test_bootstrap_set_up_callback_changes_no_draw():
+def test_bootstrap_set_up_callback_changes_no_draw(monkeypatch):
     import warnings
 
     import numpy as np
@@ -228,6 +228,15 @@ def test_bootstrap_set_up_callback_changes_no_draw():
     assert ticks and ticks[-1] == 12
     np.testing.assert_array_equal(a.draws, b.draws)
     assert a.failed == b.failed
+    # without a lockstep plan the draws are refitted one by one: the part says so
+    monkeypatch.setattr(bs, "BATCHED", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = []
+        c = bs.bootstrap(fit, R=4, seed=5, setup=parts.append)
+        d = bs.bootstrap(fit, R=4, seed=5)
+    assert parts == ["inverse Hessian", "lockstep plan", "first draws, one by one"]
+    np.testing.assert_array_equal(c.draws, d.draws)
 
 
 def test_step_estimate_and_a_part_estimate_share_the_line(monkeypatch):

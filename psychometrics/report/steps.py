@@ -1211,7 +1211,7 @@ def _bootstrap_progress(r, bootstrap, nb, cost) -> dict:
 
     def setup(part):
         state["open"] = True
-        if part == BOOT_DRAWS_PART:
+        if part.startswith(BOOT_DRAWS_PART):
             bar.start()
         r.progress.phase(f"bootstrap set-up: {part}", kind=f"bootstrap {part}", cost=cost,
                          like="model fit")
@@ -1444,7 +1444,11 @@ REFERENCE_SECONDS: dict = {
     "HTMT set-up": (1.451, 6.471e-06), "structural fit": (3.594, 1.265e-07),
     "bootstrap inverse Hessian": (0.28, 3.187e-09),
     "bootstrap lockstep plan": (0.269, 1.209e-08),
-    "bootstrap first draws": (1.565, 1.147e-08)}
+    "bootstrap first draws": (1.565, 1.147e-08),
+    # the draws refitted one by one (no lockstep plan: above PLAN_MAX_ENTRIES, e.g. 200,000
+    # cases): the first chunk of 3 draws with two workers took 44 s at 200,000 cases in
+    # `bench_progress.py live` (load average 7-9); one point, no fixed part
+    "bootstrap first draws, one by one": (0.0, 3.26e-08)}
 
 #: share of loading the data that is parsing the CSV file (the rest: normalising and checking
 #: the cells), for the progress display: measured at 200,000 cases of the example study

@@ -850,8 +850,8 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     the iterations of a refit.  A draw whose refit diverges or does not converge within the
     caps is dropped and counted (``failed``, ``diverged``; the warning says how many of the
     ``R`` draws were usable).  ``setup(part)``: called with the name of each part of the
-    set-up as it begins ("inverse Hessian", "lockstep plan", "first draws"; a console
-    display, never part of the result).  Returns :class:`BootstrapResult`
+    set-up as it begins ("inverse Hessian", "lockstep plan", then "first draws" or, without
+    a lockstep plan, "first draws, one by one"; a console display, never part of the result).  Returns :class:`BootstrapResult`
     (``to_frame(ci_type="perc" | "bca.simple")``), as ``lavaan::parameterEstimates`` of a fit
     with ``se = "bootstrap"``.
     """
@@ -901,7 +901,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         setup("lockstep plan")
     plan = _batch_plan(fit, template, x0, h_inv, int(max_iter))
     if setup is not None:
-        setup("first draws")
+        setup("first draws" if plan is not None else "first draws, one by one")
     if plan is not None:
         # lockstep refits of fixed chunks of draws (the same chunks for any n_jobs)
         size = int(max(1, min(CHUNK, CHUNK_BYTES // max(1, plan.bytes_per_draw()))))
