@@ -2,6 +2,7 @@
 
     python benchmarks/bench_progress.py calibrate --n 324 200000     # reference seconds per kind
     python benchmarks/bench_progress.py live --n 200000 --bootstrap 20 # validate on a terminal
+    python benchmarks/bench_progress.py fits --n 324 200000             # structural / measurement fit
 
 ``calibrate``: runs the whole pipeline (``run_validation``, figures on, progress display off)
 on the simulated example study (``simulate_example_study``: 4 instruments, 34 items, MLR +
@@ -80,6 +81,37 @@ def calibrate(args) -> None:
         out[kind] = (round(float(a), 3), float(f"{b:.4g}"))
         print(f"  {kind:14s} a = {a:7.3f} s  b = {b:.4g} s per unit  ({len(pts)} points)")
     print("\nREFERENCE_SECONDS =", out, f"  ({_load()})")
+
+
+# -- fits ------------------------------------------------------------------------------------
+def fits(args) -> None:
+    """The full measurement model's ``cfa()`` and the structural model's ``sem()`` on the same
+    data, one after the other in one process as in the pipeline: their ratio is what the
+    structural fit's reference is (``steps.REFERENCE_SECONDS``)."""
+    import pandas as pd
+
+    from psychometrics import io as pio
+    from psychometrics import scales
+    from psychometrics.report.steps import keyed_items
+    from psychometrics.sem import cfa, sem
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.n:
+            study = scales.load_study(_study(n, Path(tmp), args.study))
+            ds = pio.load_dataset(study)
+            r = type("R", (), {"study": study, "dataset": ds})()
+            data = pd.concat([keyed_items(r, si) for si in study.instruments], axis=1)
+            meas = "\n".join(si.cfa_syntax() for si in study.instruments)
+            model = meas + "\n" + study.structural["model"].strip()
+            kw = dict(estimator=study.estimator, missing=study.missing)
+            took = []
+            for name, fn, m in (("measurement cfa()", cfa, meas), ("structural sem()", sem, model)):
+                t, c = time.perf_counter(), time.process_time()
+                fn(m, data, **kw)
+                took.append(time.perf_counter() - t)
+                print(f"N = {len(data)} {name}: {took[-1]:.1f} s wall, "
+                      f"{time.process_time() - c:.1f} s CPU ({_load()})", flush=True)
+            print(f"N = {len(data)} structural / measurement: {took[1] / took[0]:.2f}")
 
 
 # -- live ------------------------------------------------------------------------------------
@@ -224,10 +256,14 @@ def main(argv=None):
     lv.add_argument("--study", default=None, help="an existing study file (no simulation)")
     lv.add_argument("--bootstrap", type=int, default=20)
     lv.add_argument("--log", default="bench_progress_live.log")
+    fi = sub.add_parser("fits", help="the measurement and structural fits, timed")
+    fi.add_argument("--n", type=int, nargs="+", default=[200_000])
+    fi.add_argument("--study", default=None)
     an = sub.add_parser("analyse", help="analyse a log written by 'live'")
     an.add_argument("log")
     args = ap.parse_args(argv)
-    {"calibrate": calibrate, "live": live, "analyse": lambda a: analyse(Path(a.log))}[args.cmd](args)
+    {"calibrate": calibrate, "live": live, "fits": fits,
+     "analyse": lambda a: analyse(Path(a.log))}[args.cmd](args)
 
 
 if __name__ == "__main__":
