@@ -1443,9 +1443,9 @@ REFERENCE_SECONDS: dict = {
     "invariance": (7.464, 1.533e-07), "fit measures": (0.42, 8.815e-09),
     "HTMT set-up": (1.451, 6.471e-06),
     # the model fits' reference x 0.4: the structural fit's time over the measurement model's
-    # fit on the same data in one process (`bench_progress.py fits`: 0.35 at 324 cases, 0.42
-    # at 200,000 cases, load 8; the calibration runs gave 0.41 at 324 and, an outlier under
-    # load, 0.74 at 100,000 cases)
+    # fit on the same data in one process (`bench_progress.py fits`: 0.35 at 324, 0.30 at
+    # 50,000, 0.42 at 200,000 cases, load 8; the calibration runs gave 0.41 at 324 and, an
+    # outlier under load, 0.74 at 100,000 cases)
     "structural fit": (0.431, 7.008e-08),
     "bootstrap inverse Hessian": (0.28, 3.187e-09),
     "bootstrap lockstep plan": (0.269, 1.209e-08),
