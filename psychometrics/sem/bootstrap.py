@@ -540,7 +540,7 @@ def _engine_refit(pt, template, missing, x0, h_inv, max_iter, draw, model=None, 
     return xb, conv, model
 
 
-def _refit_many(payload, draws, progress=None):
+def _refit_many(payload, draws, progress=None, designs=None):
     """Refit the model to each draw, one draw at a time; returns (estimates R x k, converged,
     admissible, diverged).  (The lockstep path, :func:`_refit_chunk`, refits many draws at
     once; this path serves the models it does not cover: exogenous covariates, no warm start,
@@ -558,9 +558,11 @@ def _refit_many(payload, draws, progress=None):
     up (counted as failed) instead of searched for long.  GLS/ULS fits and
     ``likelihood = "wishart"`` are refitted by the engine with the fit's own objective
     (:data:`ENGINE_BUDGET_FIRST` ``max_iter`` evaluations).
-    ``progress(k)`` is called after every draw.
+    ``progress(k)`` is called after every draw.  ``draws`` may be any iterable of draws (a
+    list, or ``(count, iterator)`` to refit draws made one at a time); ``designs`` are the
+    groups' :class:`~psychometrics.sem.fiml.CaseDesign` (:func:`_case_designs`; made here
+    when not given).
     """
-    from .fiml import CaseDesign
     from .model import Model
 
     pt, template, missing, x0, h_inv = payload[:5]
@@ -568,16 +570,31 @@ def _refit_many(payload, draws, progress=None):
     estimator, likelihood = payload[6:8] if len(payload) > 7 else ("ML", "normal")
     ml = estimator in ("ML", "MLR") and likelihood == "normal"   # the casewise ML kernels
     k = len(x0)
-    est = np.full((len(draws), k), np.nan)
-    ok = np.zeros(len(draws), dtype=bool)
-    adm = np.ones(len(draws), dtype=bool)
-    diverged = np.zeros(len(draws), dtype=bool)
+    if isinstance(draws, tuple) and len(draws) == 2 and isinstance(draws[0], (int, np.integer)):
+        count, draws = int(draws[0]), draws[1]
+    else:
+        count = len(draws)
+    est = np.full((count, k), np.nan)
+    ok = np.zeros(count, dtype=bool)
+    adm = np.ones(count, dtype=bool)
+    diverged = np.zeros(count, dtype=bool)
     import warnings as _w
     reuse = None
     chain = None
-    complete = missing == "listwise" and all(not np.isnan(g.data).any() for g in template.groups)
-    designs = ([CaseDesign(g.data) for g in template.groups]
-               if missing == "fiml" or complete else None)
+    if designs is None:
+        designs = _case_designs(template, missing)
+    if not np.any(np.asarray(pt.exo)):
+        # the model matrices do not depend on the data: one model for every draw, made from
+        # the fit's own sample (the draws were refitted with a model made from the first
+        # draw's copy of the data, the same matrices: 0.3 GB more at 10^6 cases)
+        try:
+            with _w.catch_warnings():
+                _w.simplefilter("ignore")
+                model = Model(pt, template)
+            if hasattr(model, "_sample_mean"):
+                reuse = model
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError, ModelError):
+            reuse = None
     for i, draw in enumerate(draws):
         try:
             with _w.catch_warnings():
@@ -589,8 +606,6 @@ def _refit_many(payload, draws, progress=None):
                     ss = _resampled_sample(template, draw, estimator, likelihood)
                     model = Model(pt, ss)
                     chain = None
-                    if not np.any(np.asarray(pt.exo)) and hasattr(model, "_sample_mean"):
-                        reuse = model
                 conv = False
                 fast = (ml and designs is not None and h_inv is not None
                         and (model.meanstructure or missing == "listwise"))
@@ -617,6 +632,76 @@ def _refit_many(payload, draws, progress=None):
         if progress is not None:
             progress(1)
     return est, ok, adm, diverged
+
+
+def _case_designs(template, missing):
+    """The groups' :class:`~psychometrics.sem.fiml.CaseDesign` for the casewise refits of
+    :func:`_refit_many` (FIML, or complete data under listwise deletion), else None."""
+    from .fiml import CaseDesign
+    complete = missing == "listwise" and all(not np.isnan(g.data).any() for g in template.groups)
+    return ([CaseDesign(g.data) for g in template.groups]
+            if missing == "fiml" or complete else None)
+
+
+#: memory the per-draw refits may take together (bytes, all worker processes): the number of
+#: worker processes of the per-draw path is the largest within this and half of the memory
+#: the system reports available, at :func:`_refit_bytes` a refit (at least one: a single
+#: "worker" refits in the calling process, no fork).  At 10^6 cases of the 34-item example a
+#: refit takes about 0.6 GB, so the draws are refitted in the calling process and the
+#: structural step stays within the 2 GB of issue 13; the example study's draws fit many
+#: times over.
+REFIT_MEMORY = 2 ** 30
+
+
+def _refit_bytes(template) -> int:
+    """Estimated memory (bytes) of one per-draw FIML refit of ``template``'s data
+    (:class:`~psychometrics.sem.fiml.CaseDesign` and :class:`~psychometrics.sem.fiml.CasewiseFIML`):
+    a draw's incomplete rows are held as values and as centred values and worked on in
+    about five arrays of ``(p + J)`` columns (J <= p the padded missing count), its complete
+    rows twice, plus the draw's row counts; with a copy of the data for the engine's refit
+    of a draw the quasi-Newton refit leaves unsettled (its EM and patterns)."""
+    total = 0
+    for g in template.groups:
+        n, p = g.data.shape
+        total += 8 * n * (3 + 7 * p)
+    return int(total)
+
+
+def _available_memory() -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _refit_workers(template, n_jobs: int) -> int:
+    """Worker processes for the per-draw refits: ``n_jobs``, at most as many as
+    :data:`REFIT_MEMORY` (and half of the available memory) holds at :func:`_refit_bytes`
+    each, at least one (1: the calling process refits the draws itself)."""
+    per = max(1, _refit_bytes(template))
+    budget = REFIT_MEMORY
+    avail = _available_memory()
+    if avail is not None:
+        budget = min(budget, avail // 2)
+    return int(max(1, min(n_jobs, budget // per)))
+
+
+#: (payload, designs) of the per-draw refits, set before the worker processes are forked so
+#: that they inherit the data instead of a pickled copy of it with every chunk of draws
+_FORKED_DRAWS = None
+
+
+def _worker_forked(draws):
+    """:func:`_worker` in a forked worker: payload and designs inherited (``_FORKED_DRAWS``)."""
+    from .._blas import blas_threads
+    payload, designs = _FORKED_DRAWS
+    with blas_threads(1):
+        return _refit_many(payload, draws, None, designs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -754,8 +839,9 @@ def _worker(args):
     from .._blas import blas_threads
     payload, draws = args[:2]
     progress = args[2] if len(args) > 2 else None
+    designs = args[3] if len(args) > 3 else None
     with blas_threads(1):   # one BLAS thread per process: the matrices are tiny
-        return _refit_many(payload, draws, progress)
+        return _refit_many(payload, draws, progress, designs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -783,6 +869,9 @@ class BootstrapResult:
     frame: pd.DataFrame
     warnings: list = field(default_factory=list)
     diverged: list = field(default_factory=list)
+    #: processes that refitted the draws (1: the calling process; the per-draw path uses
+    #: fewer than ``n_jobs`` where the memory of a refit asks for it, :func:`_refit_workers`)
+    n_workers: int = 1
 
     @property
     def n_successful(self) -> int:
@@ -907,6 +996,7 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
         size = int(max(1, min(CHUNK, CHUNK_BYTES // max(1, plan.bytes_per_draw()))))
         chunks = [np.arange(a, min(a + size, R)) for a in range(0, R, size)]
         parts = []
+        n_workers = 1 if n_jobs == 1 or len(chunks) == 1 else min(n_jobs, len(chunks))
         if n_jobs == 1 or len(chunks) == 1:
             for c in chunks:
                 parts.append(_refit_chunk((plan, payload, [next(stream) for _ in c])))
@@ -943,24 +1033,45 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             finally:
                 gc.unfreeze()
                 _FORKED = None
-    elif n_jobs == 1:
-        draws = list(stream)
-        parts = [_worker((payload, draws, tick))]
     else:
-        # chunks of about 25 draws (every draw is refitted on its own from the same start, so
-        # the results do not depend on the chunking or the number of processes)
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        draws = list(stream)
-        chunks = np.array_split(np.arange(R), max(n_jobs * 4, -(-R // 25)))
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
-            futures = [ex.submit(_worker, (payload, [draws[i] for i in c])) for c in chunks]
+        # the per-draw path: as many worker processes as n_jobs and the memory of a refit
+        # allow (_refit_workers; one: this process, no fork); the draws are made as they are
+        # handed out, never all at once (R x n row numbers: 8 GB for 1,000 draws of 10^6
+        # cases), and the groups' designs are made once, here, and inherited by forked workers
+        workers = _refit_workers(template, n_jobs) if n_jobs > 1 else 1
+        designs = _case_designs(template, fit.missing)
+        if workers == 1:
+            parts = [_worker((payload, (R, stream), tick, designs))]
+        else:
+            # chunks of about 25 draws (every draw is refitted on its own from the same start,
+            # so the results do not depend on the chunking or the number of processes)
+            import gc
+            import multiprocessing as mp
+            from collections import deque
+            from concurrent.futures import ProcessPoolExecutor
+            global _FORKED_DRAWS
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            forked = ctx is not None
+            _FORKED_DRAWS = (payload, designs) if forked else None
+            chunks = np.array_split(np.arange(R), max(workers * 4, -(-R // 25)))
             parts = []
-            for c, fu in zip(chunks, futures):
-                parts.append(fu.result())
-                if tick is not None:
-                    tick(len(c))
+            gc.freeze()       # (as above: no collection in the workers walks the inherited heap)
+            try:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+                    pending = deque()
+                    for k, c in enumerate(chunks):
+                        dr = [next(stream) for _ in c]
+                        pending.append((c, ex.submit(_worker_forked, dr) if forked
+                                        else ex.submit(_worker, (payload, dr))))
+                        while pending and (len(pending) > workers or k == len(chunks) - 1):
+                            c0, fu = pending.popleft()
+                            parts.append(fu.result())
+                            if tick is not None:
+                                tick(len(c0))
+            finally:
+                gc.unfreeze()
+                _FORKED_DRAWS = None
+        n_workers = workers
     est = np.vstack([p[0] for p in parts])
     ok = np.concatenate([p[1] for p in parts])
     adm = np.concatenate([p[2] for p in parts])
@@ -1009,7 +1120,8 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     return BootstrapResult(R=int(R), seed=seed, draws=est, defined=defined, failed=failed,
                            nonadmissible=nonadm, x=np.asarray(fit.x, float), defined_est=defined_est,
                            frame=frame, warnings=warn,
-                           diverged=[int(i) for i in np.flatnonzero(div & ~ok)])
+                           diverged=[int(i) for i in np.flatnonzero(div & ~ok)],
+                           n_workers=int(n_workers))
 
 
 def _defined_draws(fit, est, ok) -> np.ndarray:

@@ -146,14 +146,21 @@ _EM_CACHE: dict = {}
 PATTERN_CACHE_MAX_BYTES = 16 * 2 ** 20
 
 
+def _digest(y: np.ndarray) -> str:
+    """SHA-1 of the bytes of the C-contiguous array ``y``: the same digest as
+    ``hashlib.sha1(y.tobytes())``, read through the array's buffer instead of a copy of it
+    (272 MB for 34 items of 10^6 cases; issue 13)."""
+    import hashlib
+    return hashlib.sha1(memoryview(y).cast("B")).hexdigest()
+
+
 def patterns_for(data: np.ndarray) -> "MissingPatterns":
     """A :class:`MissingPatterns` for ``data``, shared by every fit of the same data array
     (an invariance sequence or a model and its baseline reuse the patterns, the EM estimate
     and the saturated-model information).  Keyed by the data's bytes: shared while any fit
     holds it (weak references); small data sets are also kept in 8 strong entries."""
-    import hashlib
     y = np.ascontiguousarray(np.asarray(data, dtype=float))
-    key = (y.shape, hashlib.sha1(y.tobytes()).hexdigest())
+    key = (y.shape, _digest(y))
     mp = _PATTERN_CACHE.get(key)
     if mp is None:
         mp = _PATTERN_WEAK.get(key)
@@ -167,15 +174,40 @@ def patterns_for(data: np.ndarray) -> "MissingPatterns":
     return mp
 
 
-@dataclass
-class Pattern:
-    """One missing-data pattern: observed variable indices, its cases and their statistics."""
+#: keep a pattern's covariance only where it is not exactly zero (a pattern of one case has
+#: none): at 10^6 cases of 34 items most of the 22,667 patterns have one case, and their
+#: covariances took about 0.1 GB (issue 13).  The arrays the objective works on are rebuilt
+#: block by block with the same numbers (zeros where nothing is kept), so every result is
+#: the same, bit for bit; tests switch it off to compare.
+SPARSE_COVS = True
 
-    observed: np.ndarray          # int indices of the observed variables
-    rows: np.ndarray              # row indices (into the group's data) of its cases
-    n: int
-    mean: np.ndarray              # mean of the observed variables over the pattern's cases
-    cov: np.ndarray               # covariance (N denominator) of the observed variables
+
+class Pattern:
+    """One missing-data pattern: ``observed`` (int indices of the observed variables),
+    ``rows`` (row indices into the group's data of its cases, in data order), ``n`` (their
+    number), ``mean`` and ``cov`` (the observed variables' mean and N-denominator covariance
+    over the pattern's cases).  ``cov`` is a zero matrix, made when asked, where none is kept
+    (:data:`SPARSE_COVS`)."""
+
+    __slots__ = ("observed", "rows", "n", "mean", "_cov", "grid")
+
+    def __init__(self, observed, rows, n, mean, cov):
+        self.observed = observed
+        self.rows = rows
+        self.n = n
+        self.mean = mean
+        self._cov = cov
+
+    @property
+    def cov(self) -> np.ndarray:
+        if self._cov is None:
+            k = len(self.observed)
+            return np.zeros((k, k))
+        return self._cov
+
+    @cov.setter
+    def cov(self, value):
+        self._cov = value
 
 
 @dataclass
@@ -218,37 +250,58 @@ class MissingPatterns:
             yo = y[np.ix_(rows, idx)]
             mean = yo.mean(axis=0)
             dev = yo - mean
+            del yo
             cov = dev.T @ dev / len(rows)
+            del dev
+            if SPARSE_COVS and not cov.any():
+                cov = None           # a zero matrix (one case): made when asked
             pt = Pattern(idx, rows, len(rows), mean, cov)
             pt.grid = np.ix_(idx, idx)
             pats.append(pt)
         self.patterns = pats
         self.n = int(keep.sum())
-        # patterns with the same number of observed variables are processed as one batch
+        # patterns with the same number of observed variables are processed as one batch;
+        # a batch keeps the covariances that are not zero ("covs", at positions "cov_at"),
+        # :meth:`_blocks` gives each block of patterns the whole K x k x k array
         self.batches = []
         for k in sorted({len(pt.observed) for pt in pats}, reverse=True):
             members = [pt for pt in pats if len(pt.observed) == k]
             idx = np.array([pt.observed for pt in members])
+            at = np.array([j for j, pt in enumerate(members) if pt._cov is not None], dtype=int)
             b = {"idx": idx, "r": idx[:, :, None], "c": idx[:, None, :],
                  "n": np.array([pt.n for pt in members], dtype=float),
                  "mean": np.array([pt.mean for pt in members]),
-                 "cov": np.array([pt.cov for pt in members])}
+                 "covs": (np.array([members[j]._cov for j in at]) if len(at)
+                          else np.zeros((0, k, k))),
+                 "cov_at": at}
             # each pattern's mean and covariance are views of the batch's arrays (the same
             # numbers, held once)
             for j, pt in enumerate(members):
-                pt.mean, pt.cov = b["mean"][j], b["cov"][j]
+                pt.mean = b["mean"][j]
+            for i, j in enumerate(at):
+                members[j]._cov = b["covs"][i]
             self.batches.append(b)
 
     def _blocks(self, b: dict):
-        """The batch ``b`` itself, or consecutive blocks of its patterns (the same keys) with
-        at most :data:`PATTERN_BLOCK_CELLS` covariance entries each."""
+        """The batch ``b`` in consecutive blocks of its patterns with at most
+        :data:`PATTERN_BLOCK_CELLS` covariance entries each (one block unless there are
+        many): dicts with the batch's keys for those patterns and ``"cov"``, the patterns'
+        ``K x k x k`` covariances (zeros where none is kept), made for the block."""
         K, k = b["idx"].shape
         step = max(1, PATTERN_BLOCK_CELLS // max(1, k * k))
-        if K <= step:
-            yield b
-            return
+        at = b["cov_at"]
         for a in range(0, K, step):
-            yield {key: v[a:a + step] for key, v in b.items()}
+            stop = min(K, a + step)
+            blk = {key: (v if a == 0 and stop == K else v[a:stop]) for key, v in b.items()
+                   if key not in ("covs", "cov_at")}
+            lo, hi = np.searchsorted(at, [a, stop])
+            if hi - lo == stop - a:                  # every covariance kept: a view
+                blk["cov"] = b["covs"][lo:hi]
+            else:
+                cov = np.zeros((stop - a, k, k))
+                cov[at[lo:hi] - a] = b["covs"][lo:hi]
+                blk["cov"] = cov
+            yield blk
 
     # -- basic quantities -------------------------------------------------------------
     @property
@@ -506,9 +559,8 @@ class MissingPatterns:
         key = ("em", max_iter, tol)
         cache = self.__dict__.setdefault("_em_cache", {})
         if key not in cache:
-            import hashlib
             y = np.ascontiguousarray(self.data)
-            dkey = (y.shape, hashlib.sha1(y.tobytes()).hexdigest(), max_iter, tol)
+            dkey = (y.shape, _digest(y), max_iter, tol)
             hit = _EM_CACHE.get(dkey)
             if hit is None:
                 hit = self._em(max_iter, tol)
@@ -542,23 +594,26 @@ class MissingPatterns:
         del n_full
         converged = False
         it = 0
-        # per-pattern constants (index grids and the observed part's sums), built once
+        # per-pattern constants (index grids and the observed part's sum), built once; the
+        # observed part's cross products ``sum y_o y_o'`` (a k x k matrix per pattern: 0.2 GB
+        # for the 22,667 patterns of 10^6 cases, issue 13) are formed when used, by the same
+        # expression, so every iteration adds the same numbers
         prep = []
         for pt in self.patterns:
             o = pt.observed
             n = pt.n
             sum_o = n * pt.mean
-            cross_oo = n * (pt.cov + np.outer(pt.mean, pt.mean))      # sum y_o y_o'
             if len(o) == p:
-                prep.append((None, o, n, sum_o, cross_oo))
+                prep.append((None, o, n, sum_o, pt))
                 continue
             m = np.setdiff1d(np.arange(p), o)
             prep.append(((m, pt.grid, np.ix_(m, o), np.ix_(o, m), np.ix_(m, m)),
-                         o, n, sum_o, cross_oo))
+                         o, n, sum_o, pt))
         for it in range(1, max_iter + 1):
             t1 = np.zeros(p)
             t2 = np.zeros((p, p))
-            for grids, o, n, sum_o, cross_oo in prep:
+            for grids, o, n, sum_o, pt in prep:
+                cross_oo = n * (pt.cov + np.outer(pt.mean, pt.mean))      # sum y_o y_o'
                 if grids is None:
                     t1 += sum_o
                     t2 += cross_oo
@@ -858,40 +913,66 @@ class CaseDesign:
     weighted sums and cross products; each incomplete row enters as one row of a small matrix,
     grouped by the number of missing variables, so the cost of an evaluation is
     O(p^3 + n_inc p^2) with no per-pattern ``p x p`` work.  Rows with every variable missing are
-    ignored (as lavaan does)."""
+    ignored (as lavaan does).
+
+    Holds the data array itself (no centred copy: a draw's rows are centred when they are
+    taken, by the same expression, so the numbers are the same; issue 13: the copy and its
+    mask were 0.3 GB at 10^6 cases of 34 items, in every worker process), the row numbers of
+    the complete and incomplete rows and each incomplete row's pattern."""
 
     def __init__(self, data: np.ndarray):
         y = np.asarray(data, dtype=float)
-        obs = ~np.isnan(y)
+        self.data = y
         self.n, self.p = y.shape
-        keep = obs.any(axis=1)
-        self.center = np.where(obs.any(axis=0), np.nanmean(np.where(obs, y, np.nan), axis=0), 0.0) \
-            if obs.any() else np.zeros(self.p)
-        self.y0 = np.where(obs, y - self.center, 0.0)
-        nmiss = (~obs).sum(axis=1)
+        miss = np.isnan(y)
+        nmiss = miss.sum(axis=1)
+        keep = nmiss < self.p
+        # centred at the available-case means: sums of small numbers keep the gradient
+        # accurate (np.nanmean of the data: ``np.where(obs, y, nan)`` is the same array)
+        if keep.any():
+            import warnings as _w
+            with _w.catch_warnings():
+                _w.simplefilter("ignore", RuntimeWarning)        # an empty column
+                self.center = np.where(~miss.all(axis=0), np.nanmean(y, axis=0), 0.0)
+        else:
+            self.center = np.zeros(self.p)
+        del miss
         self.complete = np.flatnonzero(keep & (nmiss == 0))
         self.incomplete = np.flatnonzero(keep & (nmiss > 0))
-        self.obs = obs
-        self.nmiss = nmiss
-        keys, inverse = (np.unique(obs[self.incomplete], axis=0, return_inverse=True)
-                         if len(self.incomplete) else (np.zeros((0, self.p), bool), np.zeros(0, int)))
+        del nmiss, keep
+        if len(self.incomplete):
+            keys, inverse = np.unique(~np.isnan(y[self.incomplete]), axis=0, return_inverse=True)
+        else:
+            keys, inverse = np.zeros((0, self.p), bool), np.zeros(0, int)
         self.pattern_of = np.asarray(inverse, dtype=int).ravel()   # per incomplete row
         self.masks = keys
+
+    def _centred(self, rows: np.ndarray):
+        """``(y0, obs)`` of ``data[rows]``: the values minus :attr:`center` with 0 where
+        missing, and the observed mask."""
+        yr = self.data[rows]
+        obs = ~np.isnan(yr)
+        np.subtract(yr, self.center, out=yr)
+        yr[~obs] = 0.0
+        return yr, obs
 
     def resample(self, rows: np.ndarray) -> "CasewiseFIML":
         """The draw ``data[rows]`` as a :class:`CasewiseFIML`."""
         counts = np.bincount(np.asarray(rows), minlength=self.n).astype(float)
         cc = counts[self.complete]
         sel = cc > 0
-        yc = self.y0[self.complete[sel]]
+        yc = self._centred(self.complete[sel])[0]
         wc = cc[sel]
+        del cc, sel
         nc = float(wc.sum())
         s1c = wc @ yc
         s2c = (yc * wc[:, None]).T @ yc
+        del yc
         ci = counts[self.incomplete]
         use = ci > 0
-        return CasewiseFIML(self.p, nc, s1c, s2c, self.y0[self.incomplete[use]],
-                            self.obs[self.incomplete[use]], ci[use], self.pattern_of[use],
+        del counts
+        yi, oi = self._centred(self.incomplete[use])
+        return CasewiseFIML(self.p, nc, s1c, s2c, yi, oi, ci[use], self.pattern_of[use],
                             self.masks, self.center)
 
 
@@ -922,7 +1003,7 @@ class CasewiseFIML:
             nmiss <= 4, 4, 2 ** np.ceil(np.log2(np.maximum(nmiss, 1))).astype(int)))
         self.J = int(width.max()) if len(width) else 0
         J = self.J
-        self.yi, self.oi, self.ci = yi, oi.astype(float), ci
+        self.yi, self.oi, self.ci = yi, np.asarray(oi, dtype=bool), ci
         self.batches = []
         for w in np.unique(width):
             ks = np.flatnonzero(width == w)
@@ -972,7 +1053,8 @@ class CasewiseFIML:
             Wx = np.zeros((p + J, p + J))                  # W with a J x J identity block
             Wx[:p, :p] = W
             Wx[range(p, p + J), range(p, p + J)] = 1.0
-            D = (self.yi - mu) * self.oi                   # incomplete cases, 0 where missing
+            D = self.yi - mu                               # incomplete cases, 0 where missing:
+            np.multiply(D, self.oi, out=D)                 # times the mask as 1.0 / 0.0
             A = D @ Wx[:p]                                 # W d_i (dummy columns 0)
             corr = np.zeros((p + J, p + J)) if gradient else None
             for miss, nk, cases, loc, flat, mr, mc, mk in self.batches:
