@@ -100,10 +100,12 @@ def _sym_pair_sub(X, Y, r, c):
 
 #: largest number of entries (patterns x observed x observed) of one block of patterns handled
 #: at once by the log-likelihood, its gradient and the observed information: a block's
-#: temporaries are about 16 MB each whatever the number of patterns (a 34-item model of 10^6
-#: cases with 3 % missing has tens of thousands of patterns; issue 13).  A batch within the
-#: limit is handled in one piece, exactly as before.
-PATTERN_BLOCK_CELLS = 2 ** 21
+#: temporaries are about 4 MB each whatever the number of patterns (a 34-item model of 10^6
+#: cases with 3 % missing has tens of thousands of patterns; issue 13; 16 MB blocks, about ten
+#: such arrays at once, were 0.15 GB of the measurement and structural steps' peaks).  A batch
+#: within the limit is handled in one piece, exactly as before; each pattern's terms do not
+#: depend on its block (the log-likelihood and gradient are the same, bit for bit).
+PATTERN_BLOCK_CELLS = 2 ** 19
 #: rows of one block of :func:`available_case_moments` (arrays with more rows are summed in
 #: blocks instead of copied whole)
 MOMENT_BLOCK_ROWS = 65_536
@@ -151,7 +153,7 @@ def _digest(y: np.ndarray) -> str:
     ``hashlib.sha1(y.tobytes())``, read through the array's buffer instead of a copy of it
     (272 MB for 34 items of 10^6 cases; issue 13)."""
     import hashlib
-    return hashlib.sha1(memoryview(y).cast("B")).hexdigest()
+    return hashlib.sha1(y.reshape(-1).view(np.uint8)).hexdigest()
 
 
 def patterns_for(data: np.ndarray) -> "MissingPatterns":
