@@ -225,3 +225,27 @@ def test_per_draw_path_same_draws_in_process_and_in_workers(hs_fiml_fit, monkeyp
         model = Model(fit.partable, ss)
         ref = optimize(model, make_objective(model, ss, "fiml"), one.draws[i], [1.0], tol=1e-12)
         np.testing.assert_allclose(one.draws[i], ref["x"], rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("rows", [1, 7, 100])
+def test_casewise_kernel_in_blocks_of_cases_same_bits(monkeypatch, rows):
+    """The adjustment of ``W d_i`` in blocks of cases (:data:`fiml.CASEWISE_BLOCK_ROWS`)
+    gives the numbers of the whole batch at once, bit for bit (several widths of missing
+    sets: patterns with 1 to 5 missing variables)."""
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=(700, 9)) @ rng.normal(size=(9, 9)) + 1.0
+    for i, k in enumerate(rng.integers(0, 6, size=700)):
+        y[i, rng.choice(9, size=k, replace=False)] = np.nan
+    cd = CaseDesign(y)
+    idx = rng.integers(0, 700, 700)
+    mu = np.nanmean(y, axis=0) + 0.05
+    sigma = np.cov(np.where(np.isnan(y), mu, y).T) + 0.3 * np.eye(9)
+    ref = cd.resample(idx).value_and_gradient(mu, sigma)
+    assert len(cd.resample(idx).batches) >= 3
+    monkeypatch.setattr(fiml, "CASEWISE_BLOCK_ROWS", rows)
+    new = cd.resample(idx).value_and_gradient(mu, sigma)
+    for a, b in zip(new, ref):
+        np.testing.assert_array_equal(a, b)
+    # and the same as the pattern-wise log-likelihood of the resample
+    ll_ref = MissingPatterns(y[idx]).value_and_gradient(mu, sigma)[0]
+    assert new[0] == pytest.approx(ll_ref, rel=1e-12)
