@@ -932,8 +932,10 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
     """Nonparametric bootstrap of ``fit`` (a :class:`~psychometrics.sem.results.CFAFit`).
 
     ``R`` draws resampling cases within groups; ``seed`` for ``numpy.random.default_rng``;
-    ``n_jobs`` worker processes (``-1``: all cores); ``warm_start`` starts each refit at the
-    original estimates (else at the engine's start values); ``progress(done, total)`` is
+    ``n_jobs`` worker processes (``-1``: all cores; the draws refitted one by one -- above
+    :data:`PLAN_MAX_ENTRIES` -- use fewer where a refit's memory asks for it,
+    :func:`_refit_workers`, and the result's ``n_workers`` says how many); ``warm_start``
+    starts each refit at the original estimates (else at the engine's start values); ``progress(done, total)`` is
     called as draws finish -- after each chunk of draws refitted in lockstep, or after each
     draw on the per-draw path (a console display; never part of the result); ``max_iter`` caps
     the iterations of a refit.  A draw whose refit diverges or does not converge within the
