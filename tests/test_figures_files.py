@@ -90,9 +90,12 @@ def test_shared_text_metrics_and_ticks_once_write_the_same_files(tmp_path, monke
     (tmp_path / "fast").mkdir()
     (tmp_path / "again").mkdir()
     (tmp_path / "plain").mkdir()
-    fast = _draw_all(tmp_path / "fast", lang)
-    again = _draw_all(tmp_path / "again", lang)         # the measurements now all cached
     with monkeypatch.context() as m:
+        m.setattr(F, "TEXT_CACHES", False)           # only the measurements shared (as before)
+        fast = _draw_all(tmp_path / "fast", lang)
+        again = _draw_all(tmp_path / "again", lang)     # the measurements now all cached
+    with monkeypatch.context() as m:
+        m.setattr(F, "TEXT_CACHES", False)
         m.setattr(F, "_shared_text_metrics", contextlib.nullcontext)
         m.setattr(F, "_ticks_once", contextlib.nullcontext)
         plain = _draw_all(tmp_path / "plain", lang)
@@ -155,3 +158,118 @@ def test_distribution_bars_are_barhs(tmp_path, lang):
     (lim_new, px_new), (lim_old, px_old) = draw(True), draw(False)
     assert lim_new == pytest.approx(lim_old, abs=1e-12)
     np.testing.assert_array_equal(px_new, px_old)
+
+
+def _text_functions():
+    """The functions :func:`F._text_caches` replaces, as matplotlib has them now."""
+    import matplotlib.text as mtext
+    from matplotlib import textpath
+    from matplotlib.backends import _backend_pdf_ps, backend_agg
+    from matplotlib.font_manager import FontManager
+    return (backend_agg.RendererAgg._prepare_font, _backend_pdf_ps.RendererPDFPSBase._get_font_ttf,
+            textpath.TextToPath._get_font, FontManager._find_fonts_by_props,
+            mtext.Text._get_layout, mtext._get_text_metrics_with_cache, mtext.get_font)
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_text_caches_write_the_files_of_matplotlibs_own_text_work(tmp_path, monkeypatch, lang):
+    """Figures built and written inside :func:`F._text_caches` (glyph layouts kept for the
+    process, text layouts and font lookups once per figure, measurements shared) are byte for
+    byte the files of matplotlib's own per-call work, also when every glyph layout and
+    measurement is already cached; matplotlib's functions are back afterwards."""
+    before = _text_functions()
+    for name in ("plain", "fast", "again"):
+        (tmp_path / name).mkdir()
+    with monkeypatch.context() as m:
+        m.setattr(F, "TEXT_CACHES", False)
+        m.setattr(F, "_shared_text_metrics", contextlib.nullcontext)
+        plain = _draw_all(tmp_path / "plain", lang)
+    F._GLYPH_LAYOUTS.clear()
+    F._TEXT_METRICS.clear()
+    fast = _draw_all(tmp_path / "fast", lang)
+    assert F._GLYPH_LAYOUTS                              # the caches were used
+    again = _draw_all(tmp_path / "again", lang)
+    assert len(plain) == 18 and fast.keys() == plain.keys() == again.keys()
+    for name in plain:
+        assert fast[name] == plain[name], name
+        assert again[name] == plain[name], name
+    assert _text_functions() == before and not F._TEXT_SCOPES
+
+
+def test_cached_glyph_layouts_are_the_fonts_layouts():
+    """A :class:`F._SizedFont` answers ``_layout`` with the font's own items for its size:
+    the same glyphs and positions at every size, resolution and load flag asked, in any
+    order, and follows a ``set_size`` made through it."""
+    from matplotlib.font_manager import FontProperties, fontManager, get_font
+    from matplotlib.ft2font import LoadFlags
+    font = get_font(fontManager._find_fonts_by_props(FontProperties(size=9)))
+
+    def fields(items):
+        return [(it.ft_object.fname, it.glyph_index, it.x, it.y, it.prev_kern, it.char)
+                for it in items]
+
+    texts = ["wai_12", "Proportion of responses", "\u2212.05", "AVATAR Wa"]
+    sizes = [(9.0, 72.0), (9.0, 300.0), (7.5, 100.0), (100.0, 72.0)]
+    flags = [LoadFlags.NO_HINTING, LoadFlags.FORCE_AUTOHINT]
+    F._GLYPH_LAYOUTS.clear()
+    for rep in range(2):                                 # the second round: all cached
+        for size, dpi in (sizes if rep == 0 else sizes[::-1]):
+            sized = F._SizedFont(font, 1.0, 1.0)
+            sized.set_size(size, dpi)
+            for text in texts:
+                for fl in flags:
+                    got = fields(sized._layout(text, fl))
+                    font.set_size(size, dpi)
+                    assert got == fields(font._layout(text, fl)), (text, size, dpi, fl)
+    assert len(F._GLYPH_LAYOUTS) == len(texts) * len(sizes) * len(flags)
+    F._GLYPH_LAYOUTS.clear()
+
+
+def test_text_layouts_follow_the_text_properties():
+    """Inside :func:`F._text_caches` a text laid out again after a change of its string,
+    size, rotation or alignment gets the layout matplotlib makes for the new properties
+    (the cache is keyed by them), and the same box as without the cache."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    def boxes():
+        fig = plt.figure(figsize=(3, 2))
+        txt = fig.text(0.2, 0.3, "wai_3")
+        r = RendererAgg(300, 200, 100)
+        out = [txt.get_window_extent(r).bounds]
+        for change in ({"text": "wai_12 (female)"}, {"fontsize": 14}, {"rotation": 30},
+                       {"ha": "right"}, {"va": "top"}, {"text": "a\nb"}, {"linespacing": 2}):
+            txt.set(**change)
+            out.append(txt.get_window_extent(r).bounds)
+            out.append(txt.get_window_extent(r, dpi=300).bounds)
+        plt.close(fig)
+        return out
+
+    plain = boxes()
+    with F._text_caches():
+        cached = boxes()
+    assert cached == plain
+    assert len(set(plain)) > 10
+
+
+def test_text_caches_nested_under_other_settings_cache_nothing():
+    """A :func:`F._text_caches` scope opened inside another under other font settings uses
+    matplotlib's own functions (a text measured there gets the size of those settings)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    def width():
+        fig = plt.figure(figsize=(3, 2))
+        w = fig.text(0.1, 0.1, "wai_12").get_window_extent(RendererAgg(300, 200, 100)).width
+        plt.close(fig)
+        return w
+
+    with plt.rc_context({"font.size": 9}):
+        small = width()
+    with plt.rc_context({"font.size": 20}):
+        large = width()
+    with plt.rc_context({"font.size": 9}), F._text_caches():
+        assert width() == small
+        with plt.rc_context({"font.size": 20}), F._text_caches():
+            assert F._TEXT_SCOPES[-1] is None
+            assert width() == large
+        assert width() == small
+    assert large > 2 * small and not F._TEXT_SCOPES

@@ -116,7 +116,7 @@ def _style(lang: str):
         name = font_manager.FontProperties(fname=str(FONT_FILE)).get_name()
         rc["font.family"] = [name, "DejaVu Sans"]
         rc["axes.unicode_minus"] = False
-    with plt.rc_context(rc):
+    with plt.rc_context(rc), (_text_caches() if TEXT_CACHES else contextlib.nullcontext()):
         yield
 
 
@@ -403,6 +403,244 @@ class _FontTables:
         return getattr(self._font, name)
 
 
+def _font_key(fontprop) -> tuple:
+    """The properties of a FontProperties that select and size a font (what its hash is
+    made of), as a tuple: a snapshot, unlike the object, which can change later."""
+    return (tuple(fontprop.get_family()), fontprop.get_style(), fontprop.get_variant(),
+            fontprop.get_weight(), fontprop.get_stretch(), fontprop.get_size_in_points(),
+            fontprop.get_file(), fontprop.get_math_fontfamily())
+
+
+#: glyph layouts (libraqm/HarfBuzz shaping of a string with a font at a size and
+#: resolution) made while writing figures, for the process: key -> (font, LayoutItems)
+_GLYPH_LAYOUTS: dict = {}
+#: entries kept at most (a few hundred bytes each); the cache is emptied when it is full
+GLYPH_LAYOUTS_MAX = 20_000
+
+
+class _SizedFont:
+    """A matplotlib FT2Font just sized by a renderer (``set_size(size, dpi)``), whose
+    ``_layout`` answers are kept for the process (:data:`_GLYPH_LAYOUTS`); everything else
+    (``set_text``, tables, ...) is the font's.  ``set_size`` through it is followed."""
+
+    __slots__ = ("_font", "_size")
+
+    def __init__(self, font, size, dpi):
+        self._font = font
+        self._size = (float(size), float(dpi))
+
+    def set_size(self, size, dpi):
+        self._font.set_size(size, dpi)
+        self._size = (float(size), float(dpi))
+
+    def _layout(self, text, flags, features=None, language=None):
+        try:
+            key = (id(self._font), self._size, text, flags,
+                   None if features is None else tuple(features),
+                   language if language is None or isinstance(language, str)
+                   else tuple(tuple(x) for x in language))
+            hash(key)
+        except TypeError:     # pragma: no cover - arguments matplotlib does not pass
+            return self._font._layout(text, flags, features=features, language=language)
+        hit = _GLYPH_LAYOUTS.get(key)
+        if hit is not None:
+            return list(hit[1])
+        items = self._font._layout(text, flags, features=features, language=language)
+        if len(_GLYPH_LAYOUTS) >= GLYPH_LAYOUTS_MAX:
+            _GLYPH_LAYOUTS.clear()
+        # the font is kept with its layouts: its id stays its own while they are cached
+        _GLYPH_LAYOUTS[key] = (self._font, tuple(items))
+        return list(items)
+
+    def __getattr__(self, name):
+        return getattr(self._font, name)
+
+
+class _TextScope:
+    """The caches of one :func:`_text_caches` scope: the font and text settings it was
+    opened with (``context``, see :func:`_text_metrics_context`), text layouts by renderer
+    and text properties, font lookups by font properties, and the renderers seen (kept
+    referenced, so that their ids are not reused while the scope lasts)."""
+
+    def __init__(self, context):
+        self.context = context
+        self.layouts: dict = {}
+        self.fonts: dict = {}
+        self.renderers: dict = {}
+
+
+#: the :func:`_text_caches` scopes open now, innermost last: the scope whose caches apply,
+#: or None for an inner scope opened under other font or text settings (no caching there)
+_TEXT_SCOPES: list = []
+
+
+def _text_cache_patches(scope) -> list:
+    """``(owner, attribute, replacement)`` for every function :func:`_text_caches` replaces
+    while ``scope`` is open; empty for a matplotlib without them (then nothing is cached).
+    Each replacement uses the scope's caches only while the scope is the innermost one
+    (:data:`_TEXT_SCOPES`) and is matplotlib's own function otherwise."""
+    import matplotlib.text as mtext
+    from matplotlib import textpath
+    from matplotlib.backends import _backend_pdf_ps, backend_agg
+    from matplotlib.font_manager import FontManager, FontProperties
+
+    originals = [(backend_agg.RendererAgg, "_prepare_font"),
+                 (_backend_pdf_ps.RendererPDFPSBase, "_get_font_ttf"),
+                 (textpath.TextToPath, "_get_font"), (FontManager, "_find_fonts_by_props"),
+                 (mtext.Text, "_get_layout")]
+    orig = {}
+    for owner, name in originals:
+        if name not in owner.__dict__:     # pragma: no cover - other matplotlib versions
+            return []
+        orig[name] = owner.__dict__[name]
+    if not hasattr(mtext, "_get_text_metrics_with_cache") or not hasattr(mtext, "get_font"):
+        return []                          # pragma: no cover - other matplotlib versions
+    measure, get_font = mtext._get_text_metrics_with_cache, mtext.get_font
+
+    def active() -> bool:
+        return bool(_TEXT_SCOPES) and _TEXT_SCOPES[-1] is scope
+
+    # -- glyph layouts: the renderers' helpers that size a font right before they lay text
+    # out with it -- Agg (the PNG), PDF/PS, text as paths (the SVG) -- return it as a
+    # _SizedFont, which knows its size (the layout does not depend on any setting)
+    def _prepare_font(self, font_prop):
+        return _SizedFont(orig["_prepare_font"](self, font_prop),
+                          font_prop.get_size_in_points(), self.dpi)
+
+    def _get_font_ttf(self, prop):
+        return _SizedFont(orig["_get_font_ttf"](self, prop), prop.get_size_in_points(), 72)
+
+    def _get_font(self, prop):
+        return _SizedFont(orig["_get_font"](self, prop), self.FONT_SCALE, self.DPI)
+
+    # -- font lookups: one per font properties (a function of them, the font settings and
+    # the fonts known: fixed within the scope)
+    def _find_fonts_by_props(self, prop, fontext="ttf", directory=None,
+                             fallback_to_default=True, rebuild_if_missing=True):
+        find = orig["_find_fonts_by_props"]
+        if not active() or not isinstance(prop, FontProperties):
+            return find(self, prop, fontext, directory, fallback_to_default,
+                        rebuild_if_missing)
+        key = (id(self), _font_key(prop), fontext, directory, fallback_to_default,
+               rebuild_if_missing, len(self.ttflist), len(self.afmlist))
+        hit = scope.fonts.get(key)
+        if hit is None:
+            hit = scope.fonts[key] = (self, tuple(find(self, prop, fontext, directory,
+                                                       fallback_to_default,
+                                                       rebuild_if_missing)))
+        return list(hit[1])
+
+    # -- text layouts: one per renderer, dpi and text properties
+    def _get_layout(self, renderer):
+        get_layout = orig["_get_layout"]
+        fig = self.get_figure(root=True)
+        if not active() or fig is None or self.get_wrap() or self.get_usetex():
+            return get_layout(self, renderer)
+        key = (id(renderer), fig.dpi, self.get_text(), _font_key(self._fontproperties),
+               self.get_parse_math(), self._linespacing, self._get_multialignment(),
+               self.get_rotation(), self.get_rotation_mode(), self._horizontalalignment,
+               self._verticalalignment)
+        hit = scope.layouts.get(key)
+        if hit is None:
+            bbox, info, corner = get_layout(self, renderer)
+            scope.renderers[id(renderer)] = renderer
+            hit = scope.layouts[key] = (bbox.frozen(), tuple(info), corner)
+        return hit[0].frozen(), list(hit[1]), hit[2]
+
+    # -- text measurements: shared by every renderer of one kind and resolution in the
+    # process (see _shared_text_metrics), under the scope's settings
+    def shared(renderer, text, fontprop, ismath, dpi):
+        if not active():
+            return measure(renderer, text, fontprop, ismath, dpi)
+        inner = getattr(renderer, "_renderer", renderer)   # MixedModeRenderer (PDF)
+        key = (type(inner), getattr(renderer, "dpi", None), getattr(inner, "dpi", None),
+               text, tuple(fontprop.get_family()), fontprop.get_style(),
+               fontprop.get_variant(), fontprop.get_weight(), fontprop.get_stretch(),
+               fontprop.get_size_in_points(), fontprop.get_file(),
+               fontprop.get_math_fontfamily(), ismath, dpi, scope.context)
+        try:
+            return _TEXT_METRICS[key]
+        except KeyError:
+            pass
+        value = measure(renderer, text, fontprop, ismath, dpi)
+        if len(_TEXT_METRICS) >= TEXT_METRICS_MAX:
+            _TEXT_METRICS.clear()
+        _TEXT_METRICS[key] = value
+        return value
+
+    fonts: dict = {}
+
+    def font_with_tables(*args, **kw):
+        # Text._get_layout reads the font's OS/2, hhea and head tables for the line height
+        # of every text it lays out; a font's tables do not change, so each is read once
+        if not active():
+            return get_font(*args, **kw)
+        key = (tuple(args[0]) if isinstance(args[0], (list, tuple)) else args[0],
+               *args[1:], tuple(sorted(kw.items())))
+        if key not in fonts:
+            fonts[key] = _FontTables(get_font(*args, **kw))
+        return fonts[key]
+
+    return [(backend_agg.RendererAgg, "_prepare_font", _prepare_font),
+            (_backend_pdf_ps.RendererPDFPSBase, "_get_font_ttf", _get_font_ttf),
+            (textpath.TextToPath, "_get_font", _get_font),
+            (FontManager, "_find_fonts_by_props", _find_fonts_by_props),
+            (mtext.Text, "_get_layout", _get_layout),
+            (mtext, "_get_text_metrics_with_cache", shared),
+            (mtext, "get_font", font_with_tables)]
+
+
+@contextlib.contextmanager
+def _text_caches():
+    """While building and writing a figure: matplotlib's work on text done once.
+
+    * the glyph layout of a string (libraqm shaping through ``FT2Font._layout``, about
+      0.05 ms a character) once per font, size, resolution and load flags for the process:
+      the PNG's Agg renderer, the PDF and the SVG (text as paths) lay out every string each
+      time they draw it, and tick labels, legends and item names repeat across renderings
+      and figures (:class:`_SizedFont`);
+    * ``Text._get_layout`` (a text's lines, their metrics, its rotated box) once per
+      renderer, dpi and text properties -- string, font, rotation, alignment, line spacing,
+      math setting (wrapped and TeX texts are not kept); matplotlib lays each tick label
+      out three to four times per rendering (the tick label boxes, the axis label's
+      position, the draw); a copy of the box each time;
+    * the font lookup of a text's font properties (``FontManager._find_fonts_by_props``:
+      a ``findfont`` per family, each building a key of eleven settings) once per font
+      properties;
+    * text measurements shared by every renderer of one kind and resolution in the process
+      and the fonts' OS/2, hhea and head tables read once (see
+      :func:`_shared_text_metrics`).
+
+    Each of these is a function of what its key holds and of the font and text settings
+    and the fonts known, which do not change within the scope.  Scopes nest: an inner one
+    opened under the same settings (:func:`_text_metrics_context`; the files' settings of
+    :data:`SAVE_RC` are none of them) uses the outer one's caches, one under other settings
+    caches nothing.  The figures are the same (test against :data:`TEXT_CACHES` False).
+    Returns nothing; matplotlib's functions are restored when the outermost scope ends."""
+    context = _text_metrics_context()
+    if _TEXT_SCOPES:
+        outer = next((s for s in reversed(_TEXT_SCOPES) if s is not None), None)
+        _TEXT_SCOPES.append(outer if outer is not None and outer.context == context
+                            else None)
+        try:
+            yield
+        finally:
+            _TEXT_SCOPES.pop()
+        return
+    scope = _TextScope(context)
+    patches = _text_cache_patches(scope)
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    for owner, name, fn in patches:
+        setattr(owner, name, fn)
+    _TEXT_SCOPES.append(scope)
+    try:
+        yield
+    finally:
+        _TEXT_SCOPES.pop()
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+
+
 @contextlib.contextmanager
 def _ticks_once():
     """While writing one figure: each axis computes its ticks once (locator, formatter,
@@ -431,6 +669,13 @@ def _ticks_once():
         Axis._update_ticks = update
 
 
+#: whether figures are built and written inside :func:`_text_caches` (glyph layouts, text
+#: layouts, font lookups, text measurements done once); False: only the text measurements
+#: are shared, while the files are written (:func:`_shared_text_metrics`), as before --
+#: the same files (test)
+TEXT_CACHES = True
+
+
 def _save(fig, path, lang: str = "en") -> Path:
     """Write ``fig`` as PNG (300 dpi), PDF and SVG next to ``path``; return the PNG path.
 
@@ -440,7 +685,8 @@ def _save(fig, path, lang: str = "en") -> Path:
     paths = output_paths(path)
     paths["png"].parent.mkdir(parents=True, exist_ok=True)
     try:
-        with plt.rc_context(SAVE_RC), _shared_text_metrics(), _ticks_once():
+        with plt.rc_context(SAVE_RC), \
+                (_text_caches() if TEXT_CACHES else _shared_text_metrics()), _ticks_once():
             _write(fig, paths)
     finally:
         plt.close(fig)
