@@ -12,6 +12,7 @@ Most names are imported lazily, on first use.
 """
 from __future__ import annotations
 
+import gc as _gc
 import importlib
 
 __version__ = "0.1.0"
@@ -56,10 +57,22 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 # export, so these are imported eagerly: the package attribute is then the
 # function, in every import order.  (Submodules stay importable:
 # ``from psychometrics.sem import cfa``.)
-for _name, _module in _EXPORTS.items():
-    if _name == _module:
-        globals()[_name] = getattr(importlib.import_module(f"psychometrics.{_module}"), _name)
-del _name, _module
+#
+# Python's cyclic garbage collector is paused while they are imported (numpy, scipy, pandas
+# and the package: about 10^5 objects, nearly all kept for the process; the collector's
+# passes over every object made so far cost about a seventh of the imports' CPU) and put
+# back as it was; no object is frozen or collected here.
+_gc_was_enabled = _gc.isenabled()
+_gc.disable()
+try:
+    for _name, _module in _EXPORTS.items():
+        if _name == _module:
+            globals()[_name] = getattr(importlib.import_module(f"psychometrics.{_module}"),
+                                       _name)
+finally:
+    if _gc_was_enabled:
+        _gc.enable()
+del _name, _module, _gc_was_enabled, _gc
 
 
 def __getattr__(name: str):

@@ -219,6 +219,7 @@ def _validate_run(study, out, args, study_obj, formats, figures, old, progress) 
              and (p.parent.name != "figures" or p.stat().st_mtime_ns == stamp)]
     run.results.setdefault("meta", {})["removed_stale_outputs"] = \
         [p.relative_to(res).as_posix() for p in stale]
+    _freeze_again()
     paths = _write_report(run, out, formats, progress)
     for p in stale:
         try:
@@ -334,7 +335,83 @@ def _main(argv=None) -> int:
         return EXIT_INTERNAL
 
 
+#: modules a validation run imports on its way (``run_validation`` and its steps, the MCD of
+#: the screening, the versions in results.json, every report writer), imported before it by
+#: :func:`_import_run_modules`; a module left out here is imported where it is needed
+RUN_MODULES = ("psychometrics.report.pipeline", "psychometrics.report.steps",
+               "psychometrics.report.progress", "psychometrics.scales",
+               "psychometrics.screening", "sklearn.covariance", "factor_analyzer",
+               "psychometrics.report.layout", "psychometrics.report.jsonfile",
+               "psychometrics.report.html", "psychometrics.report.docx",
+               "psychometrics.report.latex", "psychometrics.report.xlsx")
+#: ... and those the figures' files import (matplotlib's PDF backend imports fontTools)
+FIGURE_MODULES = ("psychometrics.report.figures", "matplotlib.backends.backend_agg",
+                  "matplotlib.backends.backend_pdf", "matplotlib.backends.backend_svg")
+
+
+def _import_run_modules(figures: bool = True) -> bool:
+    """Import :data:`RUN_MODULES` (and :data:`FIGURE_MODULES` with ``figures``) with Python's
+    cyclic garbage collector paused, then set every object that exists now aside from it
+    (``gc.freeze``), once: imports make a few hundred thousand objects, nearly all of them
+    kept for the process, and the collector's passes during the imports, each over every
+    object made so far, were about a seventh of their CPU; after the freeze its full passes
+    during the run skip the libraries (:func:`psychometrics.report.steps.run_all` then
+    leaves the freeze alone).  A module that cannot be imported is left to the step that
+    needs it.  Returns whether it froze (then :func:`_unfreeze` undoes it); nothing is
+    done when objects are frozen already or the collector is off."""
+    import gc
+    import importlib
+    if not hasattr(gc, "freeze") or not gc.isenabled() or gc.get_freeze_count():
+        return False
+    gc.disable()
+    try:
+        for name in RUN_MODULES + (FIGURE_MODULES if figures else ()):
+            try:
+                importlib.import_module(name)
+            except Exception:     # pragma: no cover - an optional library missing or broken
+                pass
+    finally:
+        gc.enable()
+    gc.freeze()
+    _GC_FROZEN[0] = True
+    return True
+
+
+#: whether the objects are set aside from the garbage collector by :func:`_import_run_modules`
+_GC_FROZEN = [False]
+
+
+def _freeze_again() -> None:
+    """Before the report is written: set the objects that exist now aside from the garbage
+    collector again, when :func:`_import_run_modules` froze them and something has handed
+    them back since (the structural bootstrap freezes and unfreezes for its forked workers):
+    the documents' writers make many objects, and each full pass of the collector would
+    walk the libraries and the run's results again.  No file depends on it."""
+    import gc
+    if _GC_FROZEN[0] and gc.isenabled():
+        gc.freeze()
+
+
+def _unfreeze(frozen: bool) -> None:
+    """Undo the freezes of :func:`_import_run_modules` and :func:`_freeze_again` (when it
+    froze): the objects are handed back to the collector."""
+    if frozen:
+        import gc
+        gc.unfreeze()
+        _GC_FROZEN[0] = False
+
+
 def _run(args) -> int:
+    if args.command in ("validate", "demo"):
+        frozen = _import_run_modules(figures=not args.no_figures)
+        try:
+            return _run_command(args)
+        finally:
+            _unfreeze(frozen)
+    return _run_command(args)
+
+
+def _run_command(args) -> int:
     if args.command == "validate":
         return _validate(Path(args.study), Path(args.out), args)
     if args.command == "demo":
