@@ -1,6 +1,7 @@
 """Time the report's figures and writers on the example study (CPU seconds).
 
     python benchmarks/bench_figures.py [--language en|fa|both] [--out DIR] [--keep]
+                                       [--no-text-caches]
 
 Runs the validation of the example study with few bootstrap draws (the statistics are not
 what is measured), timing the CPU of every figure call (PNG 300 dpi + PDF + SVG) and then
@@ -134,7 +135,13 @@ def main(argv=None) -> int:
     ap.add_argument("--language", choices=["en", "fa", "both"], default="both")
     ap.add_argument("--out", default=None, help="output folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary output folder")
+    ap.add_argument("--no-text-caches", action="store_true",
+                    help="draw with figures.TEXT_CACHES = False (the path before the text "
+                         "caches: only the text measurements shared), to compare")
     args = ap.parse_args(argv)
+    if args.no_text_caches:
+        from psychometrics.report import figures
+        figures.TEXT_CACHES = False
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="psychometrics-figs-"))
     langs = ("en", "fa") if args.language == "both" else (args.language,)
     for lang in langs:
