@@ -1164,7 +1164,7 @@ def _structural(r, s, model):
             s.add(Notice(r.t("no_sem_bootstrap", nb=nb)))
             r.warn("structural model", r.t("no_sem_bootstrap", nb=nb))
         else:
-            with r.progress.step(f"bootstrap of the structural model ({nb} draws, 2 processes)"):
+            with r.progress.step(f"bootstrap of the structural model ({nb} draws)"):
                 boot = bootstrap(fit, R=nb, seed=r.seed, n_jobs=-1,
                                  **_bootstrap_progress(r, bootstrap, nb, cost))
             _section_warnings(s, r.collect_warnings("structural model bootstrap", boot))
