@@ -26,7 +26,6 @@ import pty
 import re
 import select
 import struct
-import subprocess
 import sys
 import tempfile
 import termios

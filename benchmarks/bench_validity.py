@@ -107,7 +107,7 @@ def main(argv=None) -> int:
 
     from psychometrics._blas import blas_threads
     from psychometrics._measurement import _EMCases, _batches, _boot_weights, _em_batch
-    from psychometrics.validity import _em_cor, _item_matrix, htmt
+    from psychometrics.validity import _em_cor, _item_matrix
 
     n_req = args.n or 324
     with tempfile.TemporaryDirectory() as tmp:

@@ -402,7 +402,6 @@ class BatchRAM:
                 # G = [I, Lam] and paths start at latent variables only (a_j >= p): the
                 # free entries of G' gS H' lie in its latent columns, [Q; Lam' Q] with
                 # Q = gS H_l' (H_l = H[p:]), and G' gS G = [[gS, gS Lam], [Lam' gS, Lam' gS Lam]]
-                l = self.m - p
                 # (the entries gathered from the blocks themselves, not from an assembled copy)
                 ob, lb = self.a_blocks[gi]
                 pb = self.p_blocks[gi]
