@@ -331,6 +331,27 @@ def _text_metrics_context() -> tuple:
             len(font_manager.fontManager.afmlist))
 
 
+def _measured(measure, renderer, text, fontprop, ismath, dpi, context):
+    """``measure(renderer, text, fontprop, ismath, dpi)`` (matplotlib's text extent), kept in
+    :data:`_TEXT_METRICS` by the renderer's kind and dpi, the text, the font properties' values
+    and ``context`` (the font settings in force): returns the cached answer when there is one."""
+    inner = getattr(renderer, "_renderer", renderer)   # MixedModeRenderer (PDF)
+    key = (type(inner), getattr(renderer, "dpi", None), getattr(inner, "dpi", None),
+           text, tuple(fontprop.get_family()), fontprop.get_style(),
+           fontprop.get_variant(), fontprop.get_weight(), fontprop.get_stretch(),
+           fontprop.get_size_in_points(), fontprop.get_file(),
+           fontprop.get_math_fontfamily(), ismath, dpi, context)
+    try:
+        return _TEXT_METRICS[key]
+    except KeyError:
+        pass
+    value = measure(renderer, text, fontprop, ismath, dpi)
+    if len(_TEXT_METRICS) >= TEXT_METRICS_MAX:
+        _TEXT_METRICS.clear()
+    _TEXT_METRICS[key] = value
+    return value
+
+
 @contextlib.contextmanager
 def _shared_text_metrics():
     """While writing figures: matplotlib's text measurements (``Text._get_layout``,
@@ -348,21 +369,7 @@ def _shared_text_metrics():
     context = _text_metrics_context()
 
     def shared(renderer, text, fontprop, ismath, dpi):
-        inner = getattr(renderer, "_renderer", renderer)   # MixedModeRenderer (PDF)
-        key = (type(inner), getattr(renderer, "dpi", None), getattr(inner, "dpi", None),
-               text, tuple(fontprop.get_family()), fontprop.get_style(),
-               fontprop.get_variant(), fontprop.get_weight(), fontprop.get_stretch(),
-               fontprop.get_size_in_points(), fontprop.get_file(),
-               fontprop.get_math_fontfamily(), ismath, dpi, context)
-        try:
-            return _TEXT_METRICS[key]
-        except KeyError:
-            pass
-        value = measure(renderer, text, fontprop, ismath, dpi)
-        if len(_TEXT_METRICS) >= TEXT_METRICS_MAX:
-            _TEXT_METRICS.clear()
-        _TEXT_METRICS[key] = value
-        return value
+        return _measured(measure, renderer, text, fontprop, ismath, dpi, context)
 
     get_font = mtext.get_font
     fonts: dict = {}
@@ -552,21 +559,7 @@ def _text_cache_patches(scope) -> list:
     def shared(renderer, text, fontprop, ismath, dpi):
         if not active():
             return measure(renderer, text, fontprop, ismath, dpi)
-        inner = getattr(renderer, "_renderer", renderer)   # MixedModeRenderer (PDF)
-        key = (type(inner), getattr(renderer, "dpi", None), getattr(inner, "dpi", None),
-               text, tuple(fontprop.get_family()), fontprop.get_style(),
-               fontprop.get_variant(), fontprop.get_weight(), fontprop.get_stretch(),
-               fontprop.get_size_in_points(), fontprop.get_file(),
-               fontprop.get_math_fontfamily(), ismath, dpi, scope.context)
-        try:
-            return _TEXT_METRICS[key]
-        except KeyError:
-            pass
-        value = measure(renderer, text, fontprop, ismath, dpi)
-        if len(_TEXT_METRICS) >= TEXT_METRICS_MAX:
-            _TEXT_METRICS.clear()
-        _TEXT_METRICS[key] = value
-        return value
+        return _measured(measure, renderer, text, fontprop, ismath, dpi, scope.context)
 
     fonts: dict = {}
 

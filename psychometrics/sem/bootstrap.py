@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -926,6 +927,22 @@ class BootstrapResult:
 
 
 @single_blas_thread
+def _pool_chunks(ex, workers: int, chunks, stream, parts: list, tick, submit) -> None:
+    """Hand the chunks of draws to the pool ``ex`` in order, each chunk's draws taken from
+    ``stream`` only when it is submitted, at most ``workers`` + 1 chunks ahead of the results;
+    ``parts`` receives the chunks' results in draw order (so the draws and their order are the
+    same whatever the number of workers) and ``tick`` the number of draws of each chunk done.
+    ``submit(draws)`` returns the future of one chunk."""
+    pending = deque()
+    for k, c in enumerate(chunks):
+        pending.append((c, submit([next(stream) for _ in c])))
+        while pending and (len(pending) > workers or k == len(chunks) - 1):
+            c0, fu = pending.popleft()
+            parts.append(fu.result())
+            if tick is not None:
+                tick(len(c0))
+
+
 def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
               warm_start: bool = True, progress=None, max_iter: int = 200,
               setup=None) -> BootstrapResult:
@@ -1010,7 +1027,6 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             # the data instead of a pickled copy per chunk; the draws are the same stream
             import gc
             import multiprocessing as mp
-            from collections import deque
             from concurrent.futures import ProcessPoolExecutor
             global _FORKED
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
@@ -1022,16 +1038,9 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             try:
                 workers = min(n_jobs, len(chunks))
                 with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-                    pending = deque()
-                    for k, c in enumerate(chunks):
-                        dr = [next(stream) for _ in c]
-                        pending.append((c, ex.submit(_refit_chunk_forked, dr) if forked
-                                        else ex.submit(_refit_chunk, (plan, payload, dr))))
-                        while pending and (len(pending) > workers or k == len(chunks) - 1):
-                            c0, fu = pending.popleft()
-                            parts.append(fu.result())
-                            if tick is not None:
-                                tick(len(c0))
+                    _pool_chunks(ex, workers, chunks, stream, parts, tick,
+                                 lambda dr: ex.submit(_refit_chunk_forked, dr) if forked
+                                 else ex.submit(_refit_chunk, (plan, payload, dr)))
             finally:
                 gc.unfreeze()
                 _FORKED = None
@@ -1049,7 +1058,6 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             # so the results do not depend on the chunking or the number of processes)
             import gc
             import multiprocessing as mp
-            from collections import deque
             from concurrent.futures import ProcessPoolExecutor
             global _FORKED_DRAWS
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
@@ -1060,16 +1068,9 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             gc.freeze()       # (as above: no collection in the workers walks the inherited heap)
             try:
                 with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-                    pending = deque()
-                    for k, c in enumerate(chunks):
-                        dr = [next(stream) for _ in c]
-                        pending.append((c, ex.submit(_worker_forked, dr) if forked
-                                        else ex.submit(_worker, (payload, dr))))
-                        while pending and (len(pending) > workers or k == len(chunks) - 1):
-                            c0, fu = pending.popleft()
-                            parts.append(fu.result())
-                            if tick is not None:
-                                tick(len(c0))
+                    _pool_chunks(ex, workers, chunks, stream, parts, tick,
+                                 lambda dr: ex.submit(_worker_forked, dr) if forked
+                                 else ex.submit(_worker, (payload, dr)))
             finally:
                 gc.unfreeze()
                 _FORKED_DRAWS = None
