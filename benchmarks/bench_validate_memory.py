@@ -32,36 +32,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
+from _memory import hwm_mb, reset_hwm, rss_mb  # noqa: E402
+
 STEPS = ["screening", "items", "reliability", "scale_scores", "efa", "cfa", "invariance",
          "measurement", "validity", "structural"]
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * PAGE / 2 ** 20
-
-
-def _reset_hwm() -> bool:
-    """Reset the kernel's peak resident size of this process (Linux >= 4.0); False where
-    that is not possible (then the sampled peak is printed)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _hwm_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def _tree(pid: int) -> list:
@@ -96,7 +70,7 @@ class Sampler(threading.Thread):
 
     def __init__(self, where: bool = False):
         super().__init__(daemon=True)
-        self.peak = _rss_mb()
+        self.peak = rss_mb()
         self.pss = 0.0
         self.stop = False
         self.where = where
@@ -105,7 +79,7 @@ class Sampler(threading.Thread):
 
     def run(self):
         while not self.stop:
-            rss = _rss_mb()
+            rss = rss_mb()
             if rss > self.peak:
                 if self.where and rss > self.peak + 1:
                     self.stack = _project_stack(sys._current_frames().get(self.main_id))
@@ -114,7 +88,7 @@ class Sampler(threading.Thread):
             time.sleep(0.02)
 
     def reset(self):
-        self.peak = _rss_mb()
+        self.peak = rss_mb()
         self.pss = 0.0
         self.stack = []
 
@@ -166,18 +140,18 @@ def main(argv=None):
     def wrap(name, fn):
         def inner(*a, **k):
             sampler.reset()
-            exact = _reset_hwm()
+            exact = reset_hwm()
             c0, t0 = time.process_time(), time.perf_counter()
             out = fn(*a, **k)
             cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-            sampler.peak = max(sampler.peak, _rss_mb())
-            peak = _hwm_mb() if exact else None
+            sampler.peak = max(sampler.peak, rss_mb())
+            peak = hwm_mb() if exact else None
             peak = sampler.peak if peak is None else peak
             pss = max(sampler.pss, _tree_pss_mb())
-            rows.append((name, cpu, wall, peak, _rss_mb(), _load()))
+            rows.append((name, cpu, wall, peak, rss_mb(), _load()))
             print(f"  {name:14s} {cpu:8.2f} s CPU {wall:8.2f} s wall  peak {peak:7.0f} MB"
                   f"{'' if exact else ' (sampled)'}  tree PSS {pss:7.0f} MB"
-                  f"  after {_rss_mb():7.0f} MB  load {_load()}", flush=True)
+                  f"  after {rss_mb():7.0f} MB  load {_load()}", flush=True)
             if args.where and sampler.stack:
                 print("      peak at: " + "\n               ".join(sampler.stack[-8:]),
                       flush=True)
@@ -201,7 +175,7 @@ def main(argv=None):
             print(f"simulated N = {args.n} in {time.perf_counter() - t0:.1f} s (separate process)",
                   flush=True)
         print(f"validate N = {args.n}, {args.bootstrap} bootstrap draws, no figures; "
-              f"load average {_load()}; resident before: {_rss_mb():.0f} MB", flush=True)
+              f"load average {_load()}; resident before: {rss_mb():.0f} MB", flush=True)
         c0, t0 = time.process_time(), time.perf_counter()
         run_validation(study, Path(tmp) / "out", bootstrap=args.bootstrap, figures=False)
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0

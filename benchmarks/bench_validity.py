@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _memory import hwm_mb, reset_hwm, rss_mb  # noqa: E402
+
 
 def _load() -> str:
     return "%.1f" % os.getloadavg()[0]
@@ -35,29 +37,6 @@ def _load() -> str:
 
 def _peak() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _rss() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
-def _reset_hwm() -> bool:
-    """Reset the kernel's peak resident size of this process (``VmHWM``, Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _hwm() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def example_items(n: int, missing_rate: float | None, folder: Path, study: str | None = None):
@@ -166,12 +145,12 @@ def htmt_call(data, mapping, draws, seed):
 
     from psychometrics.validity import htmt
     gc.collect()
-    exact = _reset_hwm()
-    before = _rss()
+    exact = reset_hwm()
+    before = rss_mb()
     c0 = time.process_time()
     h = htmt(data, mapping, n_boot=draws, seed=seed, missing="fiml")
     cpu = time.process_time() - c0
-    peak = _hwm() if exact else _peak()
+    peak = hwm_mb() if exact else _peak()
     print(f"  htmt(missing='fiml', n_boot={draws}): {cpu:.2f} s CPU; resident before "
           f"{before:.0f} MB, peak {peak:.0f} MB{'' if exact else ' (ru_maxrss)'}: "
           f"{peak - before:.0f} MB added; load {_load()}; CI of the first pair "
