@@ -336,11 +336,11 @@ def _main(argv=None) -> int:
 
 
 #: modules a validation run imports on its way (``run_validation`` and its steps, the MCD of
-#: the screening, the versions in results.json, every report writer), imported before it by
+#: the screening, every report writer), imported before it by
 #: :func:`_import_run_modules`; a module left out here is imported where it is needed
 RUN_MODULES = ("psychometrics.report.pipeline", "psychometrics.report.steps",
                "psychometrics.report.progress", "psychometrics.scales",
-               "psychometrics.screening", "sklearn.covariance", "factor_analyzer",
+               "psychometrics.screening", "sklearn.covariance",
                "psychometrics.report.layout", "psychometrics.report.jsonfile",
                "psychometrics.report.html", "psychometrics.report.docx",
                "psychometrics.report.latex", "psychometrics.report.xlsx")

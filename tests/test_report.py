@@ -380,6 +380,13 @@ def test_results_json_has_versions_options_seed(run_en):
     assert meta["seed"] == 20261122 and meta["options"]["bootstrap"] == 30
     assert meta["versions"]["psychometrics"] == pm.__version__
     assert meta["versions"]["numpy"] == np.__version__
+    # every library's version is recorded, read from the installed metadata (factor_analyzer
+    # has no __version__: it was None while the versions were read from the modules)
+    from importlib.metadata import version
+    assert meta["versions"]["factor_analyzer"] == version("factor_analyzer")
+    assert meta["versions"]["sklearn"] == version("scikit-learn")
+    assert all(meta["versions"][k] for k in ("scipy", "pandas", "matplotlib", "docx",
+                                             "openpyxl", "yaml"))
     assert meta["estimator"] == "ML" and meta["missing"] == "fiml"
     assert res["data"]["n_cases"] == 324
     assert res["study"]["title"].startswith("Example study")
@@ -388,6 +395,18 @@ def test_results_json_has_versions_options_seed(run_en):
     assert str(out) not in (out / "results.json").read_text(encoding="utf-8")
     # every number of every table is in the JSON, with the table's number
     assert all("number" in t for t in res["tables"].values())
+
+
+def test_versions_do_not_import_the_libraries():
+    """results.json's versions come from the installed metadata: reading them imports none of
+    the libraries (a fresh interpreter, so nothing is imported before)."""
+    import subprocess
+    import sys
+    code = ("import sys; from psychometrics.report.common import versions; before = set(sys.modules); "
+            "v = versions(); new = {m.split('.')[0] for m in set(sys.modules) - before}; "
+            "print(sorted(new & {'factor_analyzer', 'docx', 'openpyxl', 'sklearn', 'matplotlib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_every_docx_table_matches_results_json(run_en):

@@ -69,16 +69,30 @@ class ValidationRun:
     timings: dict = field(default_factory=dict)
 
 
+#: the libraries whose versions results.json records: key (the import name) -> the name of
+#: the installed distribution whose metadata holds the version
+VERSIONED = {"numpy": "numpy", "scipy": "scipy", "pandas": "pandas",
+             "matplotlib": "matplotlib", "factor_analyzer": "factor_analyzer",
+             "sklearn": "scikit-learn", "docx": "python-docx", "openpyxl": "openpyxl",
+             "yaml": "PyYAML"}
+
+
 def versions() -> dict:
+    """The Python version, the platform and the installed version of psychometrics and of each
+    library in :data:`VERSIONED` (None when it is not installed), as results.json records them.
+
+    The versions are read from the installed distributions' metadata
+    (:func:`importlib.metadata.version`), not from the imported modules: importing a
+    library only to read its ``__version__`` cost the demo the import of factor_analyzer
+    (which has no ``__version__``, so its entry was always None)."""
+    from importlib import metadata
     out = {"python": platform.python_version(), "platform": platform.platform()}
     import psychometrics
     out["psychometrics"] = psychometrics.__version__
-    for name in ("numpy", "scipy", "pandas", "matplotlib", "factor_analyzer", "sklearn",
-                 "docx", "openpyxl", "yaml"):
+    for name, dist in VERSIONED.items():
         try:
-            mod = importlib.import_module(name)
-            out[name] = getattr(mod, "__version__", None) or getattr(mod, "VERSION", None)
-        except Exception:
+            out[name] = metadata.version(dist)
+        except Exception:      # not installed, or metadata unreadable
             out[name] = None
     return jsonable(out)
 
