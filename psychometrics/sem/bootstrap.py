@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import ndtri
 
 from .._blas import single_blas_thread
 from .._results import jsonable
@@ -71,9 +72,11 @@ def norm_inter(t, alpha) -> np.ndarray:
         elif k[i] >= R:
             out[i] = t[R - 1]
         else:
-            z = stats.norm.ppf(alpha[i])
-            z1 = stats.norm.ppf(k[i] / (R + 1))
-            z2 = stats.norm.ppf((k[i] + 1) / (R + 1))
+            # the standard normal quantile (scipy's ``stats.norm.ppf`` is ``special.ndtri``
+            # behind argument checks that cost about 0.1 ms a call: 3 calls per parameter)
+            z = ndtri(alpha[i])
+            z1 = ndtri(k[i] / (R + 1))
+            z2 = ndtri((k[i] + 1) / (R + 1))
             tk, tk1 = t[k[i] - 1], t[k[i]]
             out[i] = tk + (z - z1) / (z2 - z1) * (tk1 - tk)
     return out
@@ -895,13 +898,25 @@ class BootstrapResult:
         if ci_type not in ("perc", "bca.simple"):
             raise ModelError(f"unknown bootstrap CI type {ci_type!r}; use 'perc' or 'bca.simple'")
         se, lo, hi = [], [], []
+        # the rows' kind, column and estimate read once (as ``_column`` reads them row by row)
+        kinds = self.frame["kind"].tolist()
+        cols = self.frame["col"].tolist()
+        ests = self.frame["est"].tolist()
         for i in range(len(self.frame)):
-            t, t0 = self._column(i)
+            kind = kinds[i]
+            if kind == "free":
+                j = int(cols[i])
+                t, t0 = self.draws[:, j], float(self.x[j])
+            elif kind == "defined":
+                j = int(cols[i])
+                t, t0 = self.defined[:, j], float(self.defined_est[j])
+            else:
+                t, t0 = np.array([]), float(ests[i])
             t = t[np.isfinite(t)]
             if len(t) == 0:
-                se.append(0.0 if self.frame.iloc[i]["kind"] == "fixed" else np.nan)
-                lo.append(t0 if self.frame.iloc[i]["kind"] == "fixed" else np.nan)
-                hi.append(t0 if self.frame.iloc[i]["kind"] == "fixed" else np.nan)
+                se.append(0.0 if kind == "fixed" else np.nan)
+                lo.append(t0 if kind == "fixed" else np.nan)
+                hi.append(t0 if kind == "fixed" else np.nan)
                 continue
             se.append(boot_se(t))
             a, b = percentile_ci(t, level) if ci_type == "perc" else bca_simple_ci(t, t0, level)
@@ -924,6 +939,43 @@ class BootstrapResult:
                 f"{self.n_successful} of {self.R} usable, {len(self.failed)} failed "
                 f"({len(self.diverged)} diverged), "
                 f"{len(self.nonadmissible)} nonadmissible draws")
+
+
+def _share_chunks(pool_workers: int, chunks, stream, parts: list, tick, submit, local) -> None:
+    """Refit the chunks of draws in ``pool_workers`` worker processes and in this process:
+    the chunks are taken in order, each chunk's draws from ``stream`` when it is taken; a
+    chunk goes to the pool (``submit(draws)``, a future) while fewer than ``pool_workers``
+    of its chunks are pending, else this process refits it (``local(draws)``).  ``parts``
+    receives the chunks' results in chunk order, so the draws and their order are the same
+    as :func:`_refit_chunk` over the chunks one after the other; ``tick`` the number of
+    draws of each chunk done, in chunk order (as :func:`_pool_chunks`: the same calls
+    whoever refits a chunk).  At most ``pool_workers`` + 1 chunks' draws are held."""
+    results = [None] * len(chunks)
+    pending = deque()
+    ticked = [0]                    # chunks reported to ``tick`` so far (in chunk order)
+
+    def report() -> None:
+        while ticked[0] < len(chunks) and results[ticked[0]] is not None:
+            if tick is not None:
+                tick(len(chunks[ticked[0]]))
+            ticked[0] += 1
+
+    def collect(block: bool) -> None:
+        while pending and (block or pending[0][1].done()):
+            k, fu = pending.popleft()
+            results[k] = fu.result()
+        report()
+
+    for k, c in enumerate(chunks):
+        draws = [next(stream) for _ in c]
+        collect(False)
+        if len(pending) < pool_workers:
+            pending.append((k, submit(draws)))
+        else:
+            results[k] = local(draws)
+            report()
+    collect(True)
+    parts.extend(results)
 
 
 @single_blas_thread
@@ -1036,11 +1088,14 @@ def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
             # would walk (and so copy, page by page) the whole inherited heap
             gc.freeze()
             try:
+                # the calling process refits chunks too, so n_workers - 1 are forked (one
+                # process less to start, warm up and end; the parent no longer only waits)
                 workers = min(n_jobs, len(chunks))
-                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-                    _pool_chunks(ex, workers, chunks, stream, parts, tick,
-                                 lambda dr: ex.submit(_refit_chunk_forked, dr) if forked
-                                 else ex.submit(_refit_chunk, (plan, payload, dr)))
+                with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as ex:
+                    _share_chunks(workers - 1, chunks, stream, parts, tick,
+                                  lambda dr: ex.submit(_refit_chunk_forked, dr) if forked
+                                  else ex.submit(_refit_chunk, (plan, payload, dr)),
+                                  lambda dr: _refit_chunk((plan, payload, dr)))
             finally:
                 gc.unfreeze()
                 _FORKED = None
