@@ -1,6 +1,6 @@
-"""CPU of the statistics of the demo, step by step (no figures, no bootstraps, no imports).
+"""CPU of the statistics of the demo, step by step (no figures or imports; bootstraps: --bootstrap).
 
-    python benchmarks/bench_statistics.py [--repeat 3] [--imports] [--profile FILE]
+    python benchmarks/bench_statistics.py [--repeat 3] [--imports] [--profile FILE] [--bootstrap N]
 
 Runs the validation of the example study (as ``psychometrics demo``) with figures off and no
 bootstrap draws (omega, HTMT and structural-model CIs: 0 draws), so what is timed is the
