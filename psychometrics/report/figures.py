@@ -264,15 +264,53 @@ def _base_font(fontfile):
     return _BASE_FONTS[key]
 
 
+#: font subsets of the PDF files made in this process, by font file, face and glyph set:
+#: (the subset's TrueType bytes, its glyph map); see :func:`_subset_from_base`
+_SUBSETS: dict = {}
+#: subsets kept at most (10-60 kB each); the cache is emptied when it is full
+SUBSETS_MAX = 300
+
+#: whether a font subset already made in the process for the same font and glyphs is used
+#: again (:data:`_SUBSETS`); False: every PDF makes its subsets, as before -- the same
+#: files (test)
+SUBSET_CACHE = True
+
+
+class _SubsetFile:
+    """A font subset already saved (TrueType bytes) where matplotlib expects the subset's
+    fontTools font: ``font_as_file`` saves it (the same bytes), ``with`` closes it."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def save(self, file, reorderTables=True):  # noqa: N803 - fontTools' signature
+        file.write(self.data)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 def _subset_from_base(get_glyphs_subset):
     """matplotlib's ``get_glyphs_subset(fontfile, glyphs)``, made from the font's base
     font (:func:`_base_font`) when it has every glyph asked for, from the font file itself
     otherwise; the returned glyph map is in the font file's glyph numbers either way.  The
     base font keeps the glyph order and every table, so the subset is the same font (the
-    same bytes, test) as the one made from the font file."""
+    same bytes, test) as the one made from the font file.  With :data:`SUBSET_CACHE` a
+    subset of the same font file, face and glyph set as one made before in the process
+    (the figures' tick labels and titles repeat: 29 subsets of 19 glyph sets for the
+    English demo) is that subset again, its bytes as fontTools saved them and its glyph
+    map (:data:`_SUBSETS`); fontTools' subsetting is a function of the font file, the
+    glyphs and the options, which are fixed (matplotlib's, with
+    :data:`PDF_DROPPED_TABLES` dropped)."""
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
 
-    def subset_glyphs(fontfile, glyphs):
-        glyphs = set(glyphs)
+    def made(fontfile, glyphs):
         base = _base_font(fontfile)
         if base is None or not glyphs <= base[1].keys():
             return get_glyphs_subset(fontfile, glyphs)
@@ -286,6 +324,21 @@ def _subset_from_base(get_glyphs_subset):
                     old: res.glyph_index_map[new] for old, new in gids.items()
                     if new in res.glyph_index_map})
         return remapped()
+
+    def subset_glyphs(fontfile, glyphs):
+        glyphs = set(glyphs)
+        if not SUBSET_CACHE:
+            return made(fontfile, glyphs)
+        key = (str(fontfile), getattr(fontfile, "face_index", 0), frozenset(glyphs),
+               tuple(PDF_DROPPED_TABLES), id(get_glyphs_subset))
+        hit = _SUBSETS.get(key)
+        if hit is None:
+            with made(fontfile, glyphs) as res:
+                hit = (pdf_ps.font_as_file(res.font).getvalue(), dict(res.glyph_index_map))
+            if len(_SUBSETS) >= SUBSETS_MAX:
+                _SUBSETS.clear()
+            _SUBSETS[key] = hit
+        return contextlib.nullcontext(pdf_ps.SubsetResults(_SubsetFile(hit[0]), dict(hit[1])))
 
     return subset_glyphs
 
@@ -662,6 +715,112 @@ def _ticks_once():
         Axis._update_ticks = update
 
 
+#: glyph outlines (``FT2Font.get_path`` after ``load_glyph``) made while writing SVG files,
+#: for the process: key -> (font, (vertices, codes)); see :func:`_glyph_outlines`
+_GLYPH_PATHS: dict = {}
+#: entries kept at most (a glyph outline is a few kB); the cache is emptied when it is full
+GLYPH_PATHS_MAX = 5_000
+
+
+def _unloaded_layout(string, font, *, features=None, language=None):
+    """``matplotlib._text_helpers.layout`` without loading each glyph into its font: the
+    same items (``font._layout`` with ``NO_HINTING``, the shaping of libraqm), in the same
+    order.  matplotlib's version also calls ``load_glyph`` for every item, which its PDF
+    renderer never uses (it reads the items' glyph numbers and positions; the PDF's widths
+    come from the embedded subset) and which the SVG's text-as-paths needs only for a glyph
+    it has not yet turned into a path (:func:`_glyph_outlines` loads those)."""
+    from matplotlib.ft2font import LoadFlags
+    yield from font._layout(string, LoadFlags.NO_HINTING, features=features,
+                            language=language)
+
+
+def _glyphs_with_font(get_glyphs_with_font):
+    """``TextToPath.get_glyphs_with_font`` (the glyphs of a string as outlines, for the SVG
+    files' text as paths) with each glyph's outline kept for the process
+    (:data:`_GLYPH_PATHS`, by font object, size, resolution and glyph number) and a glyph
+    loaded only when its outline is made: matplotlib loads every glyph of every string and
+    makes the outline of each glyph new to the file.  The outline of a glyph loaded without
+    hinting at a size is a function of the font, the size and the glyph; every call returns
+    new arrays.  Used when the font knows its size (a :class:`_SizedFont`, from the text
+    caches); otherwise matplotlib's own function."""
+    from collections import OrderedDict
+
+    from matplotlib.ft2font import LoadFlags
+
+    def glyphs(self, font, s, glyph_map=None, return_new_glyphs_only=False, *,
+               features=None, language=None):
+        if not isinstance(font, _SizedFont):
+            return get_glyphs_with_font(self, font, s, glyph_map, return_new_glyphs_only,
+                                        features=features, language=language)
+        if glyph_map is None:
+            glyph_map = OrderedDict()
+        glyph_map_new = OrderedDict() if return_new_glyphs_only else glyph_map
+        xpositions, ypositions, glyph_reprs = [], [], []
+        for item in _unloaded_layout(s, font, features=features, language=language):
+            ft = item.ft_object
+            glyph_repr = self._get_glyph_repr(ft, item.glyph_index)
+            glyph_reprs.append(glyph_repr)
+            xpositions.append(item.x)
+            ypositions.append(item.y)
+            if glyph_repr not in glyph_map:
+                key = (id(ft), font._size, item.glyph_index)
+                hit = _GLYPH_PATHS.get(key)
+                if hit is None:
+                    ft.load_glyph(item.glyph_index, flags=LoadFlags.NO_HINTING)
+                    if len(_GLYPH_PATHS) >= GLYPH_PATHS_MAX:
+                        _GLYPH_PATHS.clear()
+                    # the font is kept with its outlines: its id stays its own meanwhile
+                    hit = _GLYPH_PATHS[key] = (ft, ft.get_path())
+                verts, codes = hit[1]
+                glyph_map_new[glyph_repr] = (verts.copy(), codes.copy())
+        sizes = [1.] * len(xpositions)
+        return list(zip(glyph_reprs, xpositions, ypositions, sizes)), glyph_map_new, []
+
+    return glyphs
+
+
+@contextlib.contextmanager
+def _glyph_outlines():
+    """While writing a figure's SVG file: the text as paths takes each glyph's outline from
+    a cache for the process and loads only the glyphs whose outline it makes
+    (:func:`_glyphs_with_font`).  The files are the same (test against :data:`GLYPH_CACHES`
+    False).  Returns nothing; matplotlib's function is restored afterwards; without it
+    (other matplotlib versions) nothing changes."""
+    from matplotlib import textpath
+    get_glyphs = textpath.TextToPath.__dict__.get("get_glyphs_with_font")
+    if get_glyphs is None:   # pragma: no cover - other matplotlib versions
+        yield
+        return
+    textpath.TextToPath.get_glyphs_with_font = _glyphs_with_font(get_glyphs)
+    try:
+        yield
+    finally:
+        textpath.TextToPath.get_glyphs_with_font = get_glyphs
+
+
+@contextlib.contextmanager
+def _pdf_glyphs_unloaded():
+    """While writing a PDF file: its text laid out without loading each glyph into its font
+    (:func:`_unloaded_layout`); the PDF renderer reads only the glyph numbers and positions
+    of the layout.  The files are the same (test against :data:`GLYPH_CACHES` False).
+    Returns nothing; matplotlib's function is restored afterwards."""
+    from matplotlib import _text_helpers
+    layout = getattr(_text_helpers, "layout", None)
+    if layout is None:   # pragma: no cover - other matplotlib versions
+        yield
+        return
+    _text_helpers.layout = _unloaded_layout
+    try:
+        yield
+    finally:
+        _text_helpers.layout = layout
+
+
+#: whether a figure's PDF is written inside :func:`_pdf_glyphs_unloaded` (no unused glyph
+#: loads) and its SVG inside :func:`_glyph_outlines` (glyph outlines kept for the process);
+#: False: matplotlib's own functions, as before -- the same files (test)
+GLYPH_CACHES = True
+
 #: whether figures are built and written inside :func:`_text_caches` (glyph layouts, text
 #: layouts, font lookups, text measurements done once); False: only the text measurements
 #: are shared, while the files are written (:func:`_shared_text_metrics`), as before --
@@ -770,11 +929,14 @@ def _write(fig, paths) -> None:
         if ext == "png":
             _write_png(fig, p, bbox)
         elif ext == "pdf":
-            with _lean_pdf_fonts():
+            with _lean_pdf_fonts(), \
+                    (_pdf_glyphs_unloaded() if GLYPH_CACHES else contextlib.nullcontext()):
                 fig.savefig(p, bbox_inches=bbox,
                             metadata={"CreationDate": None, "Creator": "psychometrics"})
         else:
-            fig.savefig(p, bbox_inches=bbox, metadata={"Date": None, "Creator": "psychometrics"})
+            with _glyph_outlines() if GLYPH_CACHES else contextlib.nullcontext():
+                fig.savefig(p, bbox_inches=bbox,
+                            metadata={"Date": None, "Creator": "psychometrics"})
 
 
 def scree_plot(observed, simulated, path, *, lang="en", labels=None, title="",
