@@ -273,3 +273,68 @@ def test_text_caches_nested_under_other_settings_cache_nothing():
             assert width() == large
         assert width() == small
     assert large > 2 * small and not F._TEXT_SCOPES
+
+
+def _glyph_functions():
+    """The functions :func:`F._glyph_outlines` and :func:`F._pdf_glyphs_unloaded` replace."""
+    from matplotlib import _text_helpers, textpath
+    from matplotlib.backends import _backend_pdf_ps
+    return (_text_helpers.layout, textpath.TextToPath.get_glyphs_with_font,
+            _backend_pdf_ps.get_glyphs_subset)
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_glyph_and_subset_caches_write_the_files_of_the_uncached_path(tmp_path, monkeypatch,
+                                                                       lang):
+    """PDFs laid out without unused glyph loads, SVG glyph outlines kept for the process and
+    PDF font subsets kept by glyph set (:data:`F.GLYPH_CACHES`, :data:`F.SUBSET_CACHE`) give
+    byte for byte the files of the path without them, with the caches empty and with every
+    outline and subset already cached; matplotlib's functions are back afterwards."""
+    before = _glyph_functions()
+    for name in ("plain", "fast", "again"):
+        (tmp_path / name).mkdir()
+    with monkeypatch.context() as m:
+        m.setattr(F, "GLYPH_CACHES", False)
+        m.setattr(F, "SUBSET_CACHE", False)
+        F._SUBSETS.clear()
+        plain = _draw_all(tmp_path / "plain", lang)
+        assert not F._SUBSETS
+    F._GLYPH_PATHS.clear()
+    F._SUBSETS.clear()
+    fast = _draw_all(tmp_path / "fast", lang)
+    assert F._GLYPH_PATHS and F._SUBSETS                 # the caches were used
+    n_subsets = len(F._SUBSETS)
+    again = _draw_all(tmp_path / "again", lang)
+    assert len(F._SUBSETS) == n_subsets                  # every subset came from the cache
+    assert len(plain) == 18 and fast.keys() == plain.keys() == again.keys()
+    for name in plain:
+        assert fast[name] == plain[name], name
+        assert again[name] == plain[name], name
+    assert _glyph_functions() == before
+
+
+def test_cached_glyph_outlines_are_the_fonts_outlines():
+    """:func:`F._glyphs_with_font` gives matplotlib's glyph positions and outlines (new
+    arrays each call), for a fresh and for a filled glyph map, Latin and Persian text."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+    t2p = TextToPath()
+    mine = F._glyphs_with_font(TextToPath.__dict__["get_glyphs_with_font"])
+    props = (FontProperties(family="DejaVu Sans"), FontProperties(fname=str(F.FONT_FILE)))
+    for prop, text in zip(props, ("wai_12 (Female) \u2212.45", "\u0628\u0628\u0646 \u06f1\u06f2")):
+        font = t2p._get_font(prop)
+        sized = F._SizedFont(font, t2p.FONT_SCALE, t2p.DPI)
+        for only_new in (False, True):
+            gm_ref, gm_new = {}, {}
+            for _ in range(2):
+                ref = t2p.get_glyphs_with_font(font, text, gm_ref, only_new)
+                new = mine(t2p, sized, text, gm_new, only_new)
+                assert ref[0] == new[0] and ref[2] == new[2]
+                assert list(ref[1]) == list(new[1])
+                for k in ref[1]:
+                    np.testing.assert_array_equal(ref[1][k][0], new[1][k][0])
+                    np.testing.assert_array_equal(ref[1][k][1], new[1][k][1])
+                    if only_new:   # the caller's arrays, not the cache's: the next
+                        new[1][k][0][:] = 0     # round (from the cache) is still matplotlib's
+                if not only_new:
+                    gm_ref, gm_new = ref[1], new[1]

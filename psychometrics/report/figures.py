@@ -882,7 +882,11 @@ def png_bytes(pixels, dpi: float = PNG_DPI, software: str | None = None) -> byte
     h, w, n = a.shape
     raw = np.empty((h, 1 + w * n), dtype=np.uint8)
     raw[:, 0] = 0                                    # each line's filter type: 0, None
-    raw[:, 1:].reshape(h, w, n)[...] = a             # a view of raw (rows are contiguous)
+    lines = raw[:, 1:].reshape(h, w, n)              # a view of raw (rows are contiguous)
+    for c in range(n):
+        # channel by channel: numpy copies the RGB of an RGBA buffer (a view with a pixel
+        # stride of 4) about five times faster so than as one (h, w, 3) block
+        lines[:, :, c] = a[:, :, c]
     data = zlib.compress(raw.data, PNG_ZLIB_LEVEL)
     ppm = int(dpi / 0.0254 + 0.5)
     out = [b"\x89PNG\r\n\x1a\n",
