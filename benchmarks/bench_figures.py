@@ -1,7 +1,7 @@
 """Time the report's figures and writers on the example study (CPU seconds).
 
     python benchmarks/bench_figures.py [--language en|fa|both] [--out DIR] [--keep]
-                                       [--no-text-caches]
+                                       [--no-text-caches] [--no-glyph-caches]
 
 Runs the validation of the example study with few bootstrap draws (the statistics are not
 what is measured), timing the CPU of every figure call (PNG 300 dpi + PDF + SVG) and then
@@ -138,7 +138,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-text-caches", action="store_true",
                     help="draw with figures.TEXT_CACHES = False (the path before the text "
                          "caches: only the text measurements shared), to compare")
+    ap.add_argument("--no-glyph-caches", action="store_true",
+                    help="draw with figures.GLYPH_CACHES = SUBSET_CACHE = False (every glyph "
+                         "loaded, every PDF font subset made anew), to compare")
     args = ap.parse_args(argv)
+    if args.no_glyph_caches:
+        from psychometrics.report import figures
+        figures.GLYPH_CACHES = figures.SUBSET_CACHE = False
     if args.no_text_caches:
         from psychometrics.report import figures
         figures.TEXT_CACHES = False
