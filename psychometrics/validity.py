@@ -334,6 +334,8 @@ def htmt(data: pd.DataFrame, model_or_mapping: Any, n_boot: int = 0, seed: int |
         rng = np.random.default_rng(seed)
         reps = []
         done = 0
+        if progress is not None:    # the draws begin (after the full-sample estimate)
+            progress(0, n_boot)
         for b in _batches(n_boot, n, p):
             w = _boot_weights(rng, n, b)
             if missing == "fiml":

@@ -29,8 +29,16 @@ class Recorder:
         self.calls.append((done, total))
 
 
-def _check_counts(rec, total=None):
+def _check_counts(rec, total=None, start=False):
+    """Counts increasing, ending at the total; ``start``: the first call is ``(0, total)``,
+    the units' start (the HTMT's draws, after its full-sample estimate)."""
     assert rec.calls, "the callback was never called"
+    if start:
+        assert rec.calls[0] == (0, total), rec.calls[:2]
+        assert all(d != 0 for d, _ in rec.calls[1:])
+        rest = Recorder()
+        rest.calls = rec.calls[1:]
+        rec = rest
     done = [d for d, _ in rec.calls]
     assert all(b > a for a, b in zip(done, done[1:])), done
     assert all(isinstance(d, (int, np.integer)) and d > 0 for d in done)
@@ -72,7 +80,7 @@ def test_htmt_bootstrap_reports_draws_listwise_and_fiml():
             warnings.simplefilter("ignore")
             h = pm.htmt(BFI, AGREE_CONSC, n_boot=20, seed=7, missing=missing, progress=rec)
             h0 = pm.htmt(BFI, AGREE_CONSC, n_boot=20, seed=7, missing=missing)
-        _check_counts(rec, 20)
+        _check_counts(rec, 20, start=True)
         _same(h, h0)
 
 
@@ -84,7 +92,7 @@ def test_validity_passes_progress_to_htmt():
         warnings.simplefilter("ignore")
         v = pm.validity(fit, data=BFI, n_boot=10, seed=1, progress=rec)
         v0 = pm.validity(fit, data=BFI, n_boot=10, seed=1)
-    _check_counts(rec, 10)
+    _check_counts(rec, 10, start=True)
     _same(v, v0)
 
 

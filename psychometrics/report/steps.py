@@ -1067,17 +1067,8 @@ def _validity(r, s):
         # HTMT under FIML) the step is timed by the reference run at this run's speed
         r.progress.phase("HTMT: full sample and first draws", kind="HTMT set-up",
                          cost=_cost(r, data.shape[1]))
-        bar = r.progress.bar("HTMT bootstrap draws", nb, setup=True) if nb else None
-        first = [True]
-
-        def progress(done, total=None):
-            if first[0]:            # the first draws are done: the bar takes over
-                first[0] = False
-                r.progress.phase(None)
-            bar(done, total)
-
         v = validity(fit, data=data, n_boot=nb, seed=r.seed,
-                     progress=progress if nb else None)
+                     progress=_htmt_progress(r, nb) if nb else None)
     _section_warnings(s, r.collect_warnings("validity", v))
     labels = r.factor_labels()
     tab = v.to_frame()
@@ -1110,6 +1101,28 @@ def _validity(r, s):
                 column_labels={"htmt": "HTMT", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper",
                                "below_threshold": "< .85"})
     return jsonable(v.to_dict())
+
+
+def _htmt_progress(r, nb: int):
+    """The ``progress(done, total)`` callback of the HTMT bootstrap's ``nb`` draws, inside the
+    running part "HTMT: full sample and first draws": a call with ``done = 0`` (the draws
+    begin, after the full-sample estimate) starts the bar's clock, so that its first update
+    already gives an estimate (the draws done over the time since), instead of waiting for
+    the second update (2.3 s without an estimate at 200,000 cases, FIML: one draw at a
+    time); the first draws done end the part and the bar takes over.  Counts only."""
+    bar = r.progress.bar("HTMT bootstrap draws", nb, setup=True)
+    first = [True]
+
+    def progress(done, total=None):
+        if done <= 0:
+            bar.start()
+            return
+        if first[0]:
+            first[0] = False
+            r.progress.phase(None)
+        bar(done, total)
+
+    return progress
 
 
 # ----------------------------------------------------------------------------------------------
