@@ -3,6 +3,7 @@
     python benchmarks/bench_progress.py calibrate --n 324 200000     # reference seconds per kind
     python benchmarks/bench_progress.py live --n 200000 --bootstrap 20 # validate on a terminal
     python benchmarks/bench_progress.py fits --n 324 200000             # structural / measurement fit
+    python benchmarks/bench_progress.py writers --n 200000              # each report file, timed
 
 ``calibrate``: runs the whole pipeline (``run_validation``, figures on, progress display off)
 on the simulated example study (``simulate_example_study``: 4 instruments, 34 items, MLR +
@@ -111,6 +112,46 @@ def fits(args) -> None:
                 print(f"N = {len(data)} {name}: {took[-1]:.1f} s wall, "
                       f"{time.process_time() - c:.1f} s CPU ({_load()})", flush=True)
             print(f"N = {len(data)} structural / measurement: {took[1] / took[0]:.2f}")
+
+
+# -- writers ---------------------------------------------------------------------------------
+def writers(args) -> None:
+    """Run the pipeline at N (progress off), then time ``write_outputs`` of each file format
+    (``--repeat`` times, as the CLI writes them: one at a time) and results.json's encoding:
+    ``json.dumps(indent=1)`` against ``jsonfile.dumps_indented`` (the same text, checked)."""
+    import json
+    import warnings
+
+    from psychometrics._results import jsonable
+    from psychometrics.report.jsonfile import dumps_indented
+    from psychometrics.report.layout import shared_layouts
+    from psychometrics.report.pipeline import run_validation, write_outputs
+
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.n:
+            study = _study(n, Path(tmp), args.study)
+            out = Path(tmp) / f"out{n}"
+            run = run_validation(study, out, bootstrap=args.bootstrap)
+            print(f"N = {n}: pipeline done ({_load()})", flush=True)
+            for rep in range(args.repeat):
+                with shared_layouts():
+                    for fmt in ("json", "html", "docx", "tex", "xlsx", "changes"):
+                        t, c = time.perf_counter(), time.process_time()
+                        write_outputs(run, out, formats=(fmt,))
+                        print(f"  {fmt:8s} {time.perf_counter() - t:6.2f} s wall "
+                              f"{time.process_time() - c:6.2f} s CPU ({_load()})", flush=True)
+            data = jsonable(run.results)
+            for rep in range(args.repeat):
+                c = time.process_time()
+                old = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+                c_old = time.process_time() - c
+                c = time.process_time()
+                new = dumps_indented(data)
+                c_new = time.process_time() - c
+                print(f"  results.json text ({len(new):,} characters): json.dumps {c_old:.2f} s "
+                      f"CPU, dumps_indented {c_new:.2f} s CPU, same text: {old == new} "
+                      f"({_load()})", flush=True)
 
 
 # -- live ------------------------------------------------------------------------------------
@@ -258,10 +299,15 @@ def main(argv=None):
     fi = sub.add_parser("fits", help="the measurement and structural fits, timed")
     fi.add_argument("--n", type=int, nargs="+", default=[200_000])
     fi.add_argument("--study", default=None)
+    wr = sub.add_parser("writers", help="each report file's writer, timed")
+    wr.add_argument("--n", type=int, nargs="+", default=[200_000])
+    wr.add_argument("--study", default=None)
+    wr.add_argument("--bootstrap", type=int, default=20)
+    wr.add_argument("--repeat", type=int, default=2)
     an = sub.add_parser("analyse", help="analyse a log written by 'live'")
     an.add_argument("log")
     args = ap.parse_args(argv)
-    {"calibrate": calibrate, "live": live, "fits": fits,
+    {"calibrate": calibrate, "live": live, "fits": fits, "writers": writers,
      "analyse": lambda a: analyse(Path(a.log))}[args.cmd](args)
 
 

@@ -1447,26 +1447,26 @@ def _run_all(r) -> ValidationRun:
 #: display's estimate of the first step of a kind (``Progress.calibrate``: scaled by this
 #: run's speed relative to the reference run); fitted by ``benchmarks/bench_progress.py
 #: calibrate --n 324 100000`` on the simulated example study (34 items, MLR + FIML, figures
-#: on, 20 bootstrap draws; load average 7-10): figures 3.4 s each at that load; invariance
-#: refitted to the same points with its cost of cases x items^2.5
+#: on, 20 bootstrap draws) with the code of 2026-12-02 (fourth stop) on a quiet machine (load
+#: average 1.2-1.3; the earlier figures were measured at load 7-10 by older code, which made
+#: every first step's estimate 0.4-0.7x of its time on a quiet machine)
 REFERENCE_SECONDS: dict = {
-    "load": (0.279, 3.853e-06), "figure": (3.372, 0.0), "screening": (5.052, 0.0001118),
-    "item analysis": (0.177, 6.148e-07), "EFA": (8.253, 3.859e-06),
-    "model fit": (1.077, 1.752e-07), "CFA": (3.674, 1.903e-07),
-    "invariance": (7.464, 1.533e-07), "fit measures": (0.42, 8.815e-09),
-    "HTMT set-up": (1.451, 6.471e-06),
-    # the model fits' reference x 0.4: the structural fit's time over the measurement model's
-    # fit on the same data in one process (`bench_progress.py fits`: 0.35 at 324, 0.30 at
-    # 50,000, 0.42 at 200,000 cases, load 8; the calibration runs gave 0.41 at 324 and, an
-    # outlier under load, 0.74 at 100,000 cases)
-    "structural fit": (0.431, 7.008e-08),
-    "bootstrap inverse Hessian": (0.28, 3.187e-09),
-    "bootstrap lockstep plan": (0.269, 1.209e-08),
-    "bootstrap first draws": (1.565, 1.147e-08),
+    "load": (0.045, 1.828e-07), "figure": (0.244, 0.0), "screening": (0.513, 1.087e-05),
+    "item analysis": (0.013, 6.437e-08), "EFA": (0.527, 2.879e-07),
+    "model fit": (0.0, 3.416e-08), "CFA": (0.207, 3.687e-08),
+    "invariance": (0.505, 4.108e-08), "fit measures": (0.018, 1.482e-09),
+    "HTMT set-up": (0.05, 4.938e-07),
+    # the structural fit took 0.63 of the measurement model's fit at 100,000 cases in this
+    # calibration (14.6 / 23.1 s; `bench_progress.py fits` gave 0.30-0.42 at load 8)
+    "structural fit": (0.158, 2.138e-08),
+    "bootstrap inverse Hessian": (0.178, 3.552e-10),
+    "bootstrap lockstep plan": (0.029, 2.37e-09),
+    "bootstrap first draws": (0.102, 7.168e-10),
     # the draws refitted one by one (no lockstep plan: above PLAN_MAX_ENTRIES, e.g. 200,000
-    # cases): the first chunk of 3 draws with two workers took 44 s at 200,000 cases in
-    # `bench_progress.py live` (load average 7-9); one point, no fixed part
-    "bootstrap first draws, one by one": (0.0, 3.26e-08)}
+    # cases; not reached at 100,000): 0.141 of the measurement model's fit in a 200,000-case
+    # run of the pipeline (18.8 s against 132.8 s, load 5-6), times that fit's reference
+    # rate above; one point, no fixed part
+    "bootstrap first draws, one by one": (0.0, 4.82e-09)}
 
 #: share of loading the data that is parsing the CSV file (the rest: normalising and checking
 #: the cells), for the progress display: measured at 200,000 cases of the example study
