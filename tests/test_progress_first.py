@@ -57,8 +57,11 @@ def test_first_step_of_a_kind_timed_by_the_reference_at_this_runs_speed():
             assert "CFA: a ... 0 s, about 12 s left  (CFA 1/2, about 16 s left)" in pr._status(clock())
             clock.t += 20.0
         with pr.step("CFA: b"):
-            # the measured rate of the kind replaces the reference (2 s per unit)
-            assert "CFA: b ... 0 s, about 4 s left" in pr._status(clock())
+            # the kind's own speed replaces the run's: its first step took 20 s for the
+            # reference's 6 s, so 20 / 6 x (1 + 0.5 x 2) = 6.7 s -- not the rate per unit of
+            # cost (2 s per unit: 4 s), which would scale the fixed second with the cost
+            assert "CFA: b ... 0 s, about 7 s left" in pr._status(clock())
+            assert pr.expected("CFA", 2.0) == pytest.approx(20.0 / 6.0 * 2.0)
 
 
 def test_a_faster_run_scales_the_reference_down_and_kinds_without_one_stay_silent():
@@ -116,8 +119,8 @@ def test_parts_of_a_step_show_their_estimate_and_are_timed(monkeypatch):
         # the part left running ended with its step; no part label any more
         assert "set-up" not in pr._status(clock())
     assert ("set-up: plan", "setup", 2.0, 1.0) in pr.records
-    # the part's own kind has a rate now (0.5 s per unit)
-    assert pr.expected("setup", 4.0) == pytest.approx(2.0)
+    # the part's own kind has a speed now (1 s taken for the reference's 2 s): 0.5 x (1 + 2)
+    assert pr.expected("setup", 4.0) == pytest.approx(1.5)
     # off a terminal: parts write nothing, and are timed all the same
     off = io.StringIO()
     pr = _progress(off, clock, total_steps=1)
@@ -258,3 +261,23 @@ def test_step_estimate_and_a_part_estimate_share_the_line(monkeypatch):
         assert line == "[2/3] EFA: b ... 3 s, about 7 s left | figure scree_b, about 2 s left"
         pr.phase(None)
         assert pr._status(clock()) == "[2/3] EFA: b ... 3 s, about 7 s left"
+
+
+def test_a_kinds_fixed_part_is_not_scaled_by_the_cost():
+    """A small first step and a large second one: the second is timed by the reference's
+    a + b x cost at the kind's measured speed, not by the first step's seconds per unit of
+    cost (which carries its fixed part over to the large cost)."""
+    clock = _Clock()
+    pr = _progress(_Terminal(), clock, total_steps=3)
+    pr.calibrate({"load": (0.0, 1.0), "CFA": (2.0, 0.01)})
+    with pr.step("load"):
+        with pr.measure("load", 1.0):
+            clock.t += 1.0
+    with pr.step("CFA: small", kind="CFA", cost=100.0):     # reference 3 s; took 6 s
+        clock.t += 6.0
+    # speed 2: 2 x (2 + 0.01 x 10,000) = 204 s; the rate per unit would say 600 s
+    assert pr.expected("CFA", 10_000.0) == pytest.approx(204.0)
+    # a kind without a reference keeps the rate per unit of cost
+    with pr.step("figure", kind="figure", cost=1.0):
+        clock.t += 3.0
+    assert pr.expected("figure", 2.0) == pytest.approx(6.0)

@@ -398,17 +398,25 @@ class Progress:
 
     def expected(self, kind: str | None, cost: float | None,
                  like: str | None = None) -> float | None:
-        """Expected seconds of a step of ``kind`` with ``cost``: ``cost`` times the seconds per
-        unit of cost of the steps of that kind done so far in this run; before the first one,
+        """Expected seconds of a step of ``kind`` with ``cost``: once steps of that kind are done
+        in this run, the reference run's seconds for ``cost`` (:meth:`calibrate`) times their
+        seconds taken over their reference seconds, or without a reference ``cost`` times
+        their seconds per unit of cost; before the first one,
         the reference run's seconds for that kind and cost (:meth:`calibrate`) times this
         run's speed relative to it (measured on the steps of kind ``like`` when given and
         done, e.g. the model fits for the structural model's fit; else on every step done
         with a reference), once a step with a reference has run; else None (also without a
         kind or cost)."""
         r = self._rates.get(kind) if kind is not None and cost else None
-        if r and r[1] > 0:
-            return r[0] / r[1] * float(cost)
         ref = self._reference_seconds(kind, cost)
+        if r and r[1] > 0:
+            own = self._speed_of.get(kind)
+            if ref is not None and own is not None and own[1] > 0:
+                # the reference's a + b x cost at the speed of this kind's steps done: the
+                # fixed part does not grow with the cost (at 324 cases the four CFAs' rate
+                # said 8-10 s for the 0.7 s measurement model)
+                return ref * own[0] / own[1]
+            return r[0] / r[1] * float(cost)
         speed = self._speed_of.get(like) if like is not None else None
         if speed is None or speed[1] <= 0:
             speed = self._speed
