@@ -61,6 +61,8 @@ def test_first_step_of_a_kind_timed_by_the_reference_at_this_runs_speed():
             # reference's 6 s, so 20 / 6 x (1 + 0.5 x 2) = 6.7 s -- not the rate per unit of
             # cost (2 s per unit: 4 s), which would scale the fixed second with the cost
             assert "CFA: b ... 0 s, about 7 s left" in pr._status(clock())
+            # and the run's time left says the same (not 2 s per unit x 2 = 4 s)
+            assert "(CFA 2/2, about 7 s left)" in pr._status(clock())
             assert pr.expected("CFA", 2.0) == pytest.approx(20.0 / 6.0 * 2.0)
 
 

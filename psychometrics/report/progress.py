@@ -460,6 +460,14 @@ class Progress:
         (``over``), what the steps after it need (the running one's rest is unknown)."""
         costs = g["costs"]
         k = min(g["done"], len(costs))
+        own = self._speed_of.get(g["kind"]) if g["kind"] is not None else None
+        if own is not None and own[1] > 0 and g["kind"] in self._reference:
+            # steps of a kind with a reference: each on the reference's a + b x cost at the
+            # kind's speed (as :meth:`expected` times each step)
+            each = [self.expected(g["kind"], c) for c in costs[k:]]
+            if each and all(e is not None for e in each):
+                after, left = sum(each[1:]), sum(each) - running
+                return (left, False) if left >= after else (after, True)
         if g["spent_cost"] > 0:
             rate = g["spent"] / g["spent_cost"]
         elif g["kind"] is not None and self._rates.get(g["kind"], [0, 0])[1] > 0:
