@@ -15,6 +15,8 @@ largest proportional set size of the process with its worker processes (``Pss`` 
 share the data copy-on-write, so their summed resident sizes would count it several times),
 the resident memory left after it and the load average.  ``--steps`` runs only the named steps (the others are
 skipped), to measure the cheap steps at sizes where the whole run is too long.
+``--outputs`` also writes the output files (``write_outputs``, every format), each file a
+step measured the same way (their CPU is in the whole run's).
 """
 from __future__ import annotations
 
@@ -126,6 +128,10 @@ def main(argv=None):
     ap.add_argument("--study", default=None, help="an existing study file (no simulation)")
     ap.add_argument("--where", action="store_true",
                     help="print where (the project's call stack) each step reached its peak")
+    ap.add_argument("--outputs", action="store_true",
+                    help="also write the outputs (results.json, report.html, appendix.docx, "
+                         "appendix.tex, tables.xlsx, data-changes.csv; write_outputs), each "
+                         "file measured as a step")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
 
@@ -166,6 +172,21 @@ def main(argv=None):
         else:
             setattr(st, "step_" + s, wrap(s, fn))
 
+    if args.outputs:
+        import psychometrics.report.docx as rdocx
+        import psychometrics.report.html as rhtml
+        import psychometrics.report.jsonfile as rjson
+        import psychometrics.report.latex as rlatex
+        import psychometrics.report.pipeline as rpipe
+        import psychometrics.report.xlsx as rxlsx
+        for name, mod, attr in (("write json", rjson, "render_json"),
+                                ("write html", rhtml, "render_html"),
+                                ("write docx", rdocx, "render_docx"),
+                                ("write tex", rlatex, "render_latex"),
+                                ("write xlsx", rxlsx, "render_xlsx"),
+                                ("write changes", rpipe, "write_changes_csv")):
+            setattr(mod, attr, wrap(name, getattr(mod, attr)))
+
     with tempfile.TemporaryDirectory() as tmp:
         if args.study:
             study = Path(args.study)
@@ -177,7 +198,13 @@ def main(argv=None):
         print(f"validate N = {args.n}, {args.bootstrap} bootstrap draws, no figures; "
               f"load average {_load()}; resident before: {rss_mb():.0f} MB", flush=True)
         c0, t0 = time.process_time(), time.perf_counter()
-        run_validation(study, Path(tmp) / "out", bootstrap=args.bootstrap, figures=False)
+        run = run_validation(study, Path(tmp) / "out", bootstrap=args.bootstrap, figures=False)
+        if args.outputs:
+            from psychometrics.report.pipeline import write_outputs
+            paths = write_outputs(run, Path(tmp) / "out")
+            print("  written: " + ", ".join(f"{k} {Path(v).stat().st_size / 2 ** 20:.1f} MB"
+                                           for k, v in paths.items()), flush=True)
+        del run
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -11,6 +11,9 @@
   one made from the centred copy, bit for bit.
 * The per-draw bootstrap path chooses its worker processes from a refit's memory
   (:func:`bootstrap._refit_workers`); the draws must not depend on that choice.
+* Branch ``mem10``: :func:`sample.sample_stats` shares one read-only array among the fits of
+  the same values (:data:`sample.SHARE_DATA`); arrays, ids, moments and fits must be the
+  same, bit for bit, as with a copy for every fit.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import pytest
 
 from psychometrics.sem import bootstrap as bs
 from psychometrics.sem import fiml
+from psychometrics.sem import sample as smp
 from psychometrics.sem import sem as sem_fit
 from psychometrics.sem.fiml import CaseDesign, CasewiseFIML, MissingPatterns
 
@@ -249,3 +253,121 @@ def test_casewise_kernel_in_blocks_of_cases_same_bits(monkeypatch, rows):
     # and the same as the pattern-wise log-likelihood of the resample
     ll_ref = MissingPatterns(y[idx]).value_and_gradient(mu, sigma)[0]
     assert new[0] == pytest.approx(ll_ref, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# branch mem10: one data array for the fits of the same values (sample.sample_stats)
+# ---------------------------------------------------------------------------------------------
+def _frame(seed=3, n=300):
+    """Items with missing cells, rows missing on every item, an integer item and a group
+    column with a missing label."""
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(n, 6)) @ rng.normal(size=(6, 6)) + 3.0
+    y[rng.random(y.shape) < 0.15] = np.nan
+    y[[5, 40, 41]] = np.nan                         # empty rows: dropped under FIML
+    df = pd.DataFrame(y, columns=[f"v{i}" for i in range(6)],
+                      index=[f"c{i}" for i in range(n)])
+    df["k"] = rng.integers(1, 6, size=n)            # an integer column (converted)
+    df["g"] = rng.choice([2.0, 1.0], size=n)
+    df.loc[df.index[7], "g"] = np.nan
+    return df
+
+
+def _stats_pair(monkeypatch, df, ov, **kw):
+    monkeypatch.setattr(smp, "SHARE_DATA", False)
+    ref = smp.sample_stats(df, ov, **kw)
+    monkeypatch.setattr(smp, "SHARE_DATA", True)
+    return smp.sample_stats(df, ov, **kw), ref
+
+
+@pytest.mark.parametrize("missing", ["fiml", "listwise"])
+@pytest.mark.parametrize("group", [None, "g"])
+@pytest.mark.parametrize("ov", [["v0", "v1", "v2", "v3", "v4", "v5"],
+                                ["v0", "v1", "k", "v3", "v4", "v5"]])
+def test_shared_sample_arrays_equal_the_copies(monkeypatch, missing, group, ov):
+    """Each group's array, ids and moments equal those of the copy every fit made before,
+    bit for bit; a second call with the same values gets the same (read-only) array."""
+    df = _frame()
+    new, ref = _stats_pair(monkeypatch, df, ov, group=group, missing=missing)
+    again = smp.sample_stats(df.copy(), ov, group=group, missing=missing)
+    assert new.group_labels == ref.group_labels
+    assert len(new.groups) == (2 if group else 1)
+    for a, b, c in zip(new.groups, ref.groups, again.groups):
+        assert a.data.shape == b.data.shape and a.nobs == b.nobs
+        np.testing.assert_array_equal(a.data.view(np.uint64), b.data.view(np.uint64))
+        np.testing.assert_array_equal(a.case_ids, b.case_ids)
+        np.testing.assert_array_equal(a.mean, b.mean)
+        np.testing.assert_array_equal(a.cov, b.cov)
+        assert a.h1_logl == b.h1_logl or (np.isnan(a.h1_logl) and np.isnan(b.h1_logl))
+        assert not a.data.flags.writeable and b.data.flags.writeable
+        assert c.data is a.data                        # one array for both
+    if missing == "fiml" and "k" not in ov:            # the empty rows are gone, as before
+        assert sum(g.nobs for g in new.groups) == len(df) - 3 - (1 if group else 0)
+    if missing == "listwise":
+        assert all(np.isfinite(g.data).all() for g in new.groups)
+
+
+def test_shared_sample_arrays_only_for_the_same_values(monkeypatch):
+    """Other columns, another order, other rows or one changed cell: another array."""
+    df = _frame()
+    ov = ["v0", "v1", "v3"]
+    base = smp.sample_stats(df, ov, missing="fiml").groups[0].data
+    assert smp.sample_stats(df, ["v1", "v0", "v3"], missing="fiml").groups[0].data is not base
+    assert smp.sample_stats(df.iloc[1:], ov, missing="fiml").groups[0].data is not base
+    assert smp.sample_stats(df, ov, missing="listwise").groups[0].data is not base
+    changed = df.copy()
+    changed.iloc[0, 0] = changed.iloc[0, 0] + 1e-12
+    other = smp.sample_stats(changed, ov, missing="fiml").groups[0].data
+    assert other is not base and other[0, 0] != base[0, 0]
+    np.testing.assert_array_equal(other[1:], base[1:])
+    assert smp.sample_stats(df, ov, missing="fiml").groups[0].data is base
+
+
+def test_shared_array_freed_with_its_fits(monkeypatch):
+    """The table holds the arrays weakly: when no fit holds one, it is gone."""
+    import gc
+    df = _frame(seed=9)
+    ss = smp.sample_stats(df, ["v0", "v2"], missing="fiml")
+    n = len(smp._SHARED)
+    del ss
+    gc.collect()
+    assert len(smp._SHARED) == n - 1
+
+
+def test_measurement_and_structural_fits_share_one_array_same_numbers(monkeypatch):
+    """A CFA and a structural model of the same items (the measurement and structural steps)
+    hold one array; both fits' estimates, SEs and fit measures equal those of fits with a copy
+    each, bit for bit (MLR, FIML)."""
+    import psychometrics as pm
+    hs = load("hs1939.csv")
+    rng = np.random.default_rng(21)
+    items = [f"x{i}" for i in range(1, 10)]
+    y = hs[items].to_numpy(float).copy()
+    y[rng.random(y.shape) < 0.05] = np.nan
+    hs = hs.copy()
+    hs[items] = y
+    cfa_model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+    def fits():
+        fiml._PATTERN_CACHE.clear()
+        fiml._PATTERN_WEAK.clear()
+        fiml._EM_CACHE.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = pm.cfa(cfa_model, hs, estimator="MLR", missing="fiml")
+            s = pm.sem(MEDIATION, hs, estimator="MLR", missing="fiml")
+        return m, s
+    monkeypatch.setattr(smp, "SHARE_DATA", False)
+    ref = fits()
+    assert ref[0].sample.groups[0].data is not ref[1].sample.groups[0].data
+    monkeypatch.setattr(smp, "SHARE_DATA", True)
+    new = fits()
+    assert new[0].sample.groups[0].data is new[1].sample.groups[0].data
+    for a, b in zip(new, ref):
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a._robust_se, b._robust_se)
+        fa, fb = a.fit_measures(), b.fit_measures()
+        for k in fb:
+            if isinstance(fb[k], float) and np.isfinite(fb[k]):
+                assert fa[k] == fb[k], k

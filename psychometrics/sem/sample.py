@@ -10,6 +10,8 @@ log-likelihood (lavaan's ``unrestricted.logl``; ``lav_samplestats_from_data`` wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import hashlib
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -139,13 +141,68 @@ def _float_columns(data: pd.DataFrame, cols: list) -> list | None:
     return out
 
 
+#: the groups' data arrays made by :func:`sample_stats`, by content (shape and SHA-1 of the
+#: values, column by column): a fit of the same variables of the same cases takes the array an
+#: earlier fit still holds instead of a copy of its own (issue 13: the structural model's 34
+#: columns of 10^6 cases were a second 272 MB copy of the measurement model's, and every level
+#: of an invariance sequence had its own).  Weak references: an array is shared while a fit
+#: holds it.  Shared arrays are read-only.  Tests switch it off to compare.
+SHARE_DATA = True
+_SHARED: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
+def _group_array(columns: list, rows: np.ndarray, missing: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(arr, ok)``: the rows ``rows`` (boolean) of the float ``columns`` as one n x p array
+    without the rows :func:`sample_stats` drops (``ok``, over the rows of ``rows``: with a
+    missing value under listwise deletion, else missing on every variable).
+
+    The array is gathered column by column (no copy of the whole data set first).  With
+    :data:`SHARE_DATA` the rows are read column by column first, for ``ok`` and a digest of
+    the values; an array with the same values that a fit still holds (:data:`_SHARED`,
+    compared bit for bit) is returned instead of a new one, so no second n x p array exists
+    even for a moment; a new array is made read-only and entered there."""
+    pos = np.flatnonzero(rows)
+    p = len(columns)
+    listwise = missing == "listwise"
+    if not SHARE_DATA:
+        arr = np.empty((len(pos), p))
+        for j, col in enumerate(columns):
+            arr[:, j] = col[pos]
+        ok = ~np.isnan(arr).any(axis=1) if listwise else ~np.isnan(arr).all(axis=1)
+        return (arr if ok.all() else arr[ok]), ok
+    flag = None                  # listwise: a value is missing; else: every value is missing
+    for col in columns:
+        nan = np.isnan(col[pos])
+        flag = nan if flag is None else (flag | nan if listwise else flag & nan)
+    ok = ~flag if flag is not None else np.ones(len(pos), dtype=bool)
+    del flag
+    if not ok.all():
+        pos = pos[ok]
+    digest = hashlib.sha1()
+    for col in columns:
+        digest.update(col[pos].view(np.uint8))
+    key = (len(pos), p, digest.hexdigest())
+    arr = _SHARED.get(key)
+    if arr is not None and all(np.array_equal(arr[:, j].view(np.uint64), col[pos].view(np.uint64))
+                               for j, col in enumerate(columns)):
+        return arr, ok
+    arr = np.empty((len(pos), p))
+    for j, col in enumerate(columns):
+        arr[:, j] = col[pos]
+    arr.flags.writeable = False
+    _SHARED[key] = arr
+    return arr, ok
+
+
 def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
                  missing: str = "listwise", source: str = "data") -> SampleStats:
     """Validate ``data`` and compute the per-group statistics used by the engine.
 
     ``missing="listwise"`` drops cases with any missing model variable (lavaan's default);
     ``missing="fiml"``/``"ml"`` keeps them (rows missing on every variable are dropped) and
-    the h1 moments are left for the FIML code to fill in.
+    the h1 moments are left for the FIML code to fill in.  Returns :class:`SampleStats`; each
+    group's ``data`` is read-only and shared with other fits of the same values
+    (:func:`_group_array`).
     """
     if not isinstance(data, pd.DataFrame):
         raise ModelError("data must be a pandas DataFrame")
@@ -173,17 +230,9 @@ def sample_stats(data: pd.DataFrame, ov_names: list, group: str | None = None,
     ss = SampleStats(ov_names=list(ov_names), groups=[], group_var=group, missing=missing)
     for lab, lab_out in zip(labels, labels_out if group is not None else labels):
         rows = (keep if gcol is None else (keep & (gcol == lab))).to_numpy()
-        # the group's rows of the model's columns, gathered column by column into one array
-        # (no copy of the whole data set first: issue 13)
-        arr = np.empty((int(rows.sum()), len(ov_names)))
-        for j, col in enumerate(columns):
-            arr[:, j] = col[rows]
-        if missing == "listwise":
-            ok = ~np.isnan(arr).any(axis=1)
-        else:
-            ok = ~np.isnan(arr).all(axis=1)
-        if not ok.all():
-            arr = arr[ok]
+        # the group's rows of the model's columns in one array, shared with the fits of the
+        # same values (issue 13)
+        arr, ok = _group_array(columns, rows, missing)
         ids = np.asarray(data.index[rows])[ok]
         n = arr.shape[0]
         if n < 2:
