@@ -207,9 +207,13 @@ def main(argv=None):
         del run
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # ru_maxrss is the kernel's VmHWM, which every step resets: the run's peak is the largest
+    # step peak (or ru_maxrss where the high-water mark could not be reset)
+    peak = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0]
+               + [r[3] for r in rows])
+    top = max(rows, key=lambda r: r[3])[0] if rows else "-"
     print(f"whole run: {cpu:.1f} s CPU (+ {ch.ru_utime + ch.ru_stime:.1f} s in worker and "
-          f"simulation processes), {wall:.1f} s wall, peak {peak:.0f} MB = "
+          f"simulation processes), {wall:.1f} s wall, peak {peak:.0f} MB (step {top}) = "
           f"{peak * 1024 / args.n:.1f} KB a case; load average {_load()}", flush=True)
 
 
