@@ -49,6 +49,15 @@ def test_public_entry_points_run_on_one_blas_thread(name):
     assert getattr(fn, "__wrapped__", None) is not None, f"{name} is not wrapped by single_blas_thread"
 
 
+def test_sem_bootstrap_runs_on_one_blas_thread():
+    """``sem.bootstrap`` (the structural model's and any fit's refits) is wrapped too: a
+    refactor once moved its decorator onto a helper defined between them."""
+    import importlib
+    boot = importlib.import_module("psychometrics.sem.bootstrap")
+    assert getattr(boot.bootstrap, "__wrapped__", None) is not None
+    assert boot.bootstrap.__name__ == "bootstrap"
+
+
 def test_analysis_sees_one_thread(monkeypatch):
     from psychometrics import screening
     seen = []

@@ -978,7 +978,6 @@ def _share_chunks(pool_workers: int, chunks, stream, parts: list, tick, submit, 
     parts.extend(results)
 
 
-@single_blas_thread
 def _pool_chunks(ex, workers: int, chunks, stream, parts: list, tick, submit) -> None:
     """Hand the chunks of draws to the pool ``ex`` in order, each chunk's draws taken from
     ``stream`` only when it is submitted, at most ``workers`` + 1 chunks ahead of the results;
@@ -995,6 +994,7 @@ def _pool_chunks(ex, workers: int, chunks, stream, parts: list, tick, submit) ->
                 tick(len(c0))
 
 
+@single_blas_thread
 def bootstrap(fit, R: int = 1000, seed: int | None = None, n_jobs: int = 1,
               warm_start: bool = True, progress=None, max_iter: int = 200,
               setup=None) -> BootstrapResult:
