@@ -883,14 +883,21 @@ class BootstrapResult:
         return self.R - len(self.failed)
 
     def _column(self, i) -> tuple[np.ndarray, float]:
+        """(the draws, the estimate) of parameter row ``i`` (:meth:`_draws_of`)."""
         row = self.frame.iloc[i]
-        if row["kind"] == "free":
-            j = int(row["col"])
+        return self._draws_of(row["kind"], row["col"], row["est"])
+
+    def _draws_of(self, kind, col, est) -> tuple[np.ndarray, float]:
+        """(the draws, the estimate) of a parameter row of ``kind`` with draw column ``col``
+        and estimate ``est``: a free parameter's or a defined one's column of draws, none for
+        a fixed one."""
+        if kind == "free":
+            j = int(col)
             return self.draws[:, j], float(self.x[j])
-        if row["kind"] == "defined":
-            j = int(row["col"])
+        if kind == "defined":
+            j = int(col)
             return self.defined[:, j], float(self.defined_est[j])
-        return np.array([]), float(row["est"])
+        return np.array([]), float(est)
 
     def to_frame(self, level: float = 0.95, ci_type: str = "perc") -> pd.DataFrame:
         """Parameter rows with ``est``, bootstrap ``se`` and the ``ci_type`` CI
@@ -898,20 +905,10 @@ class BootstrapResult:
         if ci_type not in ("perc", "bca.simple"):
             raise ModelError(f"unknown bootstrap CI type {ci_type!r}; use 'perc' or 'bca.simple'")
         se, lo, hi = [], [], []
-        # the rows' kind, column and estimate read once (as ``_column`` reads them row by row)
-        kinds = self.frame["kind"].tolist()
-        cols = self.frame["col"].tolist()
-        ests = self.frame["est"].tolist()
-        for i in range(len(self.frame)):
-            kind = kinds[i]
-            if kind == "free":
-                j = int(cols[i])
-                t, t0 = self.draws[:, j], float(self.x[j])
-            elif kind == "defined":
-                j = int(cols[i])
-                t, t0 = self.defined[:, j], float(self.defined_est[j])
-            else:
-                t, t0 = np.array([]), float(ests[i])
+        # the rows' kind, column and estimate read once (``_column`` reads one row's)
+        for kind, col, est in zip(self.frame["kind"].tolist(), self.frame["col"].tolist(),
+                                  self.frame["est"].tolist()):
+            t, t0 = self._draws_of(kind, col, est)
             t = t[np.isfinite(t)]
             if len(t) == 0:
                 se.append(0.0 if kind == "fixed" else np.nan)
