@@ -151,6 +151,15 @@ SHARE_DATA = True
 _SHARED: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
+def _gather(columns: list, pos: np.ndarray) -> np.ndarray:
+    """The rows ``pos`` of the float ``columns`` as one new len(pos) x p array, filled column
+    by column (no copy of the whole data set first)."""
+    arr = np.empty((len(pos), len(columns)))
+    for j, col in enumerate(columns):
+        arr[:, j] = col[pos]
+    return arr
+
+
 def _group_array(columns: list, rows: np.ndarray, missing: str) -> tuple[np.ndarray, np.ndarray]:
     """``(arr, ok)``: the rows ``rows`` (boolean) of the float ``columns`` as one n x p array
     without the rows :func:`sample_stats` drops (``ok``, over the rows of ``rows``: with a
@@ -165,9 +174,7 @@ def _group_array(columns: list, rows: np.ndarray, missing: str) -> tuple[np.ndar
     p = len(columns)
     listwise = missing == "listwise"
     if not SHARE_DATA:
-        arr = np.empty((len(pos), p))
-        for j, col in enumerate(columns):
-            arr[:, j] = col[pos]
+        arr = _gather(columns, pos)
         ok = ~np.isnan(arr).any(axis=1) if listwise else ~np.isnan(arr).all(axis=1)
         return (arr if ok.all() else arr[ok]), ok
     flag = None                  # listwise: a value is missing; else: every value is missing
@@ -186,9 +193,7 @@ def _group_array(columns: list, rows: np.ndarray, missing: str) -> tuple[np.ndar
     if arr is not None and all(np.array_equal(arr[:, j].view(np.uint64), col[pos].view(np.uint64))
                                for j, col in enumerate(columns)):
         return arr, ok
-    arr = np.empty((len(pos), p))
-    for j, col in enumerate(columns):
-        arr[:, j] = col[pos]
+    arr = _gather(columns, pos)
     arr.flags.writeable = False
     _SHARED[key] = arr
     return arr, ok
