@@ -179,7 +179,7 @@ def main(argv=None):
         import psychometrics.report.latex as rlatex
         import psychometrics.report.pipeline as rpipe
         import psychometrics.report.xlsx as rxlsx
-        for name, mod, attr in (("write json", rjson, "render_json"),
+        for name, mod, attr in (("write json", rjson, "write_json"),
                                 ("write html", rhtml, "render_html"),
                                 ("write docx", rdocx, "render_docx"),
                                 ("write tex", rlatex, "render_latex"),

@@ -121,3 +121,43 @@ def render_json(results: dict, path: str | Path | None = None) -> str:
     if path is not None:
         Path(path).write_text(text + "\n", encoding="utf-8")
     return text
+
+
+#: nesting levels of plain ``str``-keyed dicts that :func:`write_json` writes key by key (below
+#: them, each value is made JSON-safe and encoded whole)
+STREAM_DEPTH = 4
+
+
+def _stream(obj, level: int, write, depth: int) -> None:
+    """Write the text of ``jsonable(obj)`` at nesting ``level`` (as :func:`_encode_indented`
+    makes it) through ``write``: a plain dict with ``str`` keys, down to ``depth`` levels, key
+    by key, each value made JSON-safe (:func:`~psychometrics._results.jsonable`) and encoded
+    on its own, so neither the whole text nor a JSON-safe copy of the whole results exists
+    at once; other values in one piece."""
+    if depth > 0 and type(obj) is dict and obj and all(type(k) is str for k in obj):
+        nl = "\n" + " " * (level + 1)
+        write("{" + nl)
+        first = True
+        for k, v in obj.items():
+            write(("" if first else "," + nl) + encode_basestring(k) + ": ")
+            first = False
+            _stream(v, level + 1, write, depth - 1)
+        write("\n" + " " * level + "}")
+        return
+    out: list = []
+    _encode_indented(jsonable(obj), level, out)
+    write("".join(out))
+
+
+def write_json(results: dict, path: str | Path) -> None:
+    """Write ``results`` to ``path`` as :func:`render_json` does (the same bytes: its text and
+    a newline), in pieces (:func:`_stream`): at 10^6 cases render_json held the whole text,
+    78 MB, its pieces and a JSON-safe copy of the results at once (about +0.5 GB, issue 13).
+    Where the encoder refuses a value (as :func:`dumps_indented` falls back to ``json.dumps``)
+    the file is written again by :func:`render_json`.  Returns None."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            _stream(results, 0, fh.write, STREAM_DEPTH)
+            fh.write("\n")
+    except (TypeError, RecursionError):
+        render_json(results, path)

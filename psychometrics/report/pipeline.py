@@ -235,7 +235,7 @@ def write_outputs(run: ValidationRun, out_dir,
     appendices (default: the study's ``options.page_size``).  Returns {format: path}."""
     from .docx import render_docx
     from .html import render_html
-    from .jsonfile import render_json
+    from .jsonfile import write_json
     from .latex import render_latex
     from .layout import shared_layouts
     from .xlsx import render_xlsx
@@ -250,7 +250,7 @@ def write_outputs(run: ValidationRun, out_dir,
             run.results["tables"][t.key]["number"] = t.number
     if "json" in formats:
         paths["json"] = out / "results.json"
-        render_json(run.results, paths["json"])
+        write_json(run.results, paths["json"])    # in pieces (issue 13, 10^6 cases)
     with shared_layouts():      # each table's cells are formatted once for all documents
         if "html" in formats:
             paths["html"] = out / "report.html"

@@ -959,23 +959,49 @@ class CaseDesign:
         return yr, obs
 
     def resample(self, rows: np.ndarray) -> "CasewiseFIML":
-        """The draw ``data[rows]`` as a :class:`CasewiseFIML`."""
+        """The draw ``data[rows]`` as a :class:`CasewiseFIML`.
+
+        The complete and the incomplete rows are taken in blocks of :data:`CASE_BLOCK` rows of
+        this design (block ``b``: the design's complete, or incomplete, rows number
+        ``b * CASE_BLOCK`` to ``(b + 1) * CASE_BLOCK - 1``; fixed by the data alone, never by
+        the worker count), so no array of all of a draw's rows is made: the complete rows'
+        weighted sums and cross products are summed over the blocks, and the draw's
+        incomplete rows are kept as row numbers, read from the data at each evaluation
+        (issue 13: a draw's centred incomplete rows and their mask were about 0.13 GB at
+        10^6 cases of 34 items).  With one block (up to :data:`CASE_BLOCK` complete and
+        incomplete rows) the numbers are those of the whole draw at once, bit for bit."""
+        block = CASE_BLOCK
         counts = np.bincount(np.asarray(rows), minlength=self.n).astype(float)
-        cc = counts[self.complete]
-        sel = cc > 0
-        yc = self._centred(self.complete[sel])[0]
-        wc = cc[sel]
-        del cc, sel
-        nc = float(wc.sum())
-        s1c = wc @ yc
-        s2c = (yc * wc[:, None]).T @ yc
-        del yc
+        nc, s1c, s2c = 0.0, None, None
+        for a in range(0, max(len(self.complete), 1), block):
+            cc = counts[self.complete[a:a + block]]
+            sel = cc > 0
+            yc = self._centred(self.complete[a:a + block][sel])[0]
+            wc = cc[sel]
+            del cc, sel
+            b1, b2 = wc @ yc, (yc * wc[:, None]).T @ yc
+            if s1c is None:
+                nc, s1c, s2c = float(wc.sum()), b1, b2
+            else:
+                nc += float(wc.sum())
+                s1c += b1
+                s2c += b2
+            del yc, wc, b1, b2
         ci = counts[self.incomplete]
-        use = ci > 0
         del counts
-        yi, oi = self._centred(self.incomplete[use])
-        return CasewiseFIML(self.p, nc, s1c, s2c, yi, oi, ci[use], self.pattern_of[use],
-                            self.masks, self.center)
+        pos = np.flatnonzero(ci > 0)               # the draw's incomplete rows (design order)
+        blk = pos // block
+        bounds = np.flatnonzero(np.diff(blk)) + 1 if len(pos) else np.zeros(0, int)
+        bounds = [0, *bounds.tolist(), len(pos)]
+        return CasewiseFIML(self.p, nc, s1c, s2c, self.data, None, ci[pos],
+                            self.pattern_of[pos], self.masks, self.center,
+                            rows=self.incomplete[pos], bounds=bounds)
+
+
+#: rows per block of :meth:`CaseDesign.resample` and of :class:`CasewiseFIML`'s incomplete
+#: cases (a block's arrays are about ``CASE_BLOCK x (p + J)`` numbers, 18 MB at 34 items;
+#: blocks follow the design's rows, so a draw's numbers do not depend on the worker count)
+CASE_BLOCK = 65_536
 
 
 #: incomplete cases per block of :meth:`CasewiseFIML.value_and_gradient`'s adjustment of
@@ -996,7 +1022,12 @@ class CasewiseFIML:
     of ``W`` is the identity, which changes neither ``W_mm^-1`` nor ``log|W_mm|``.
     Little & Rubin (2002), ch. 6-8; Arbuckle (1996)."""
 
-    def __init__(self, p, nc, s1c, s2c, yi, oi, ci, pat, masks, center):
+    def __init__(self, p, nc, s1c, s2c, yi, oi, ci, pat, masks, center, rows=None,
+                 bounds=None):
+        """``yi``/``oi``: the incomplete cases centred (0 where missing) and their observed
+        mask; or, with ``rows``, ``yi`` is the data array and ``rows`` the cases' row numbers
+        in it (``oi`` unused), read and centred at each evaluation.  ``bounds``: the start
+        of each block of cases and the end of the last (default: one block)."""
         self.p = p
         self.center = center
         self.nc, self.s1c, self.s2c = nc, s1c, s2c
@@ -1010,8 +1041,17 @@ class CasewiseFIML:
             nmiss <= 4, 4, 2 ** np.ceil(np.log2(np.maximum(nmiss, 1))).astype(int)))
         self.J = int(width.max()) if len(width) else 0
         J = self.J
-        self.yi, self.oi, self.ci = yi, np.asarray(oi, dtype=bool), ci
+        self.rows = None if rows is None else np.asarray(rows)
+        if rows is None:
+            self.yi, self.oi = yi, np.asarray(oi, dtype=bool)
+        else:
+            self.yi, self.oi = yi, None
+        self.ci = ci
+        if bounds is None:
+            bounds = [0, len(ci)]
+        # pattern level: each width's missing sets (padded) and case counts
         self.batches = []
+        locals_ = []
         for w in np.unique(width):
             ks = np.flatnonzero(width == w)
             miss = np.empty((len(ks), w), dtype=int)
@@ -1021,13 +1061,37 @@ class CasewiseFIML:
                 miss[row, len(m):] = p + np.arange(w - len(m))      # distinct dummies
             local = np.full(len(present), -1)
             local[ks] = np.arange(len(ks))
-            cases = np.flatnonzero(width[inv] == w)
-            mk = miss[local[inv[cases]]]                             # per case
-            flat = (np.arange(len(cases))[:, None] * (p + J) + mk)   # into A_ext[cases]
-            self.batches.append((miss, nk[ks], cases, local[inv[cases]], flat,
-                                 miss[:, :, None], miss[:, None, :], mk))
-        self.single = len(self.batches) == 1
+            locals_.append(local)
+            self.batches.append((miss, nk[ks], miss[:, :, None], miss[:, None, :]))
+        # case level, per block of cases: (start, end, [(batch, cases, loc, flat, mk, single)])
+        self.blocks = []
+        for s, e in zip(bounds[:-1], bounds[1:]):
+            wb, ib, parts = width[inv[s:e]], inv[s:e], []
+            for j, w in enumerate(np.unique(width)):
+                cases = np.flatnonzero(wb == w)
+                if not len(cases):
+                    continue
+                loc = locals_[j][ib[cases]]
+                mk = self.batches[j][0][loc]                          # per case
+                flat = (np.arange(len(cases))[:, None] * (p + J) + mk)  # into A_ext[cases]
+                parts.append((j, cases, loc, flat, mk, len(cases) == e - s))
+            self.blocks.append((s, e, parts))
         self._mean = None
+
+    def _block_d(self, s: int, e: int, mu):
+        """``D`` of the cases ``s:e``: their values minus :attr:`center` and ``mu``, 0 where
+        missing (from the held centred rows, or read from the data)."""
+        if self.rows is None:
+            D = self.yi[s:e] - mu
+            np.multiply(D, self.oi[s:e], out=D)
+            return D
+        D = self.yi[self.rows[s:e]]
+        obs = ~np.isnan(D)
+        np.subtract(D, self.center, out=D)
+        D[~obs] = 0.0
+        np.subtract(D, mu, out=D)
+        np.multiply(D, obs, out=D)
+        return D
 
     @property
     def mean(self) -> np.ndarray:
@@ -1055,16 +1119,14 @@ class CasewiseFIML:
             Tc = self.s2c - m1 - m1.T + nc * np.outer(mu, mu)
         WTc = W @ Tc
         total = self.n * logdet + float(np.sum(W * Tc))
-        corr = None
+        corr = GA = None
         if J:
             Wx = np.zeros((p + J, p + J))                  # W with a J x J identity block
             Wx[:p, :p] = W
             Wx[range(p, p + J), range(p, p + J)] = 1.0
-            D = self.yi - mu                               # incomplete cases, 0 where missing:
-            np.multiply(D, self.oi, out=D)                 # times the mask as 1.0 / 0.0
-            A = D @ Wx[:p]                                 # W d_i (dummy columns 0)
             corr = np.zeros((p + J, p + J)) if gradient else None
-            for miss, nk, cases, loc, flat, mr, mc, mk in self.batches:
+            Qs = []
+            for miss, nk, mr, mc in self.batches:
                 Wmm = Wx[mr, mc]                           # k x w x w
                 if Wmm.shape[1] == 1:
                     if np.any(Wmm <= 0):
@@ -1075,35 +1137,50 @@ class CasewiseFIML:
                     Lm = np.linalg.cholesky(Wmm)
                     total += float(nk @ (2.0 * np.log(np.diagonal(Lm, axis1=1, axis2=2)).sum(axis=1)))
                     Q = np.linalg.inv(Wmm)
-                # W_m. d_i, gathered (no copy of the batch's rows of A)
-                t = A.ravel()[flat] if self.single else A[cases[:, None], mk]
-                z = (Q[loc] @ t[:, :, None])[:, :, 0]      # W_mm^-1 W_m. d_i
-                # W_.m W_mm^-1 W_m. d_i for blocks of cases (each case's product on its own:
-                # the same numbers; Wx[mk] of all cases at once was 0.2 GB at 10^6 cases)
-                step = CASEWISE_BLOCK_ROWS
-                for a in range(0, len(mk), step):
-                    adj = (z[a:a + step, None, :] @ Wx[mk[a:a + step]])[:, 0, :]
-                    if self.single:
-                        A[a:a + step] -= adj
-                    else:
-                        A[cases[a:a + step]] -= adj
-                del adj
+                Qs.append(Q)
                 if gradient:
                     U = Wx[miss]                           # k x w x (p + J)
                     UQ = (Q * nk[:, None, None]) @ U
                     corr += U.reshape(-1, p + J).T @ UQ.reshape(-1, p + J)
-            A = A[:, :p]
-            ci = self.ci
-            total += float(ci @ np.einsum("ip,ip->i", D, A))
+            gmu_i = None
+            for s, e, parts in self.blocks:               # blocks of cases (sums per block)
+                D = self._block_d(s, e, mu)                # incomplete cases, 0 where missing
+                A = D @ Wx[:p]                             # W d_i (dummy columns 0)
+                for j, cases, loc, flat, mk, single in parts:
+                    # W_m. d_i, gathered (no copy of the batch's rows of A)
+                    t = A.ravel()[flat] if single else A[cases[:, None], mk]
+                    z = (Qs[j][loc] @ t[:, :, None])[:, :, 0]   # W_mm^-1 W_m. d_i
+                    # W_.m W_mm^-1 W_m. d_i for blocks of cases (each case's product on its
+                    # own: the same numbers; Wx[mk] of all cases at once was 0.2 GB at 10^6)
+                    step = CASEWISE_BLOCK_ROWS
+                    for a in range(0, len(mk), step):
+                        adj = (z[a:a + step, None, :] @ Wx[mk[a:a + step]])[:, 0, :]
+                        if single:
+                            A[a:a + step] -= adj
+                        else:
+                            A[cases[a:a + step]] -= adj
+                    del adj
+                A = A[:, :p]
+                ci = self.ci[s:e]
+                total += float(ci @ np.einsum("ip,ip->i", D, A))
+                if gradient:
+                    g = ci @ A
+                    gmu_i = g if gmu_i is None else gmu_i + g
+                    # (A.T * ci) written over D (no longer needed; the same layout, p x n
+                    # with the cases contiguous, so the same product)
+                    g = np.multiply(A.T, ci, out=D.T) @ A
+                    GA = g if GA is None else GA + g
+                del D, A
         ll = -0.5 * total
         if not gradient:
             return ll, None, None
         G = WTc @ W - self.n * W
         gmu = W @ (s1c - nc * mu)
         if J:
-            gmu += ci @ A
-            # (A.T * ci) written over D (no longer needed; the same layout, p x n with the
-            # cases contiguous, so the same product): one n x p array less at 10^6 cases
-            G += np.multiply(A.T, ci, out=D.T) @ A + corr[:p, :p]
+            if gmu_i is not None:
+                gmu += gmu_i
+                G += GA + corr[:p, :p]
+            else:                                          # no incomplete case in the draw
+                G += corr[:p, :p]
         G *= 0.5
         return ll, gmu, 0.5 * (G + G.T)
