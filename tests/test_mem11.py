@@ -155,3 +155,25 @@ def test_write_json_small_and_empty(tmp_path):
     assert (tmp_path / "new.json").read_text(encoding="utf-8") == render_json(res) + "\n"
     write_json({}, tmp_path / "empty.json")
     assert (tmp_path / "empty.json").read_text(encoding="utf-8") == "{}\n"
+
+
+@pytest.mark.parametrize("block", [7, 100, 65_536])
+def test_case_design_read_in_blocks_same_bits(monkeypatch, block):
+    """The design's centre, row lists and patterns read in blocks of rows equal those of
+    the whole array at once (np.nanmean, np.unique of the masks), bit for bit."""
+    monkeypatch.setattr(fiml, "CASE_BLOCK", block)
+    y = _data(n=900, p=7, seed=9)
+    y[:, 3] = np.nan                                            # an empty column
+    cd = CaseDesign(y)
+    miss = np.isnan(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        center = np.where(~miss.all(axis=0), np.nanmean(y, axis=0), 0.0)
+    np.testing.assert_array_equal(cd.center, center)
+    nmiss = miss.sum(axis=1)
+    np.testing.assert_array_equal(cd.complete, np.flatnonzero(nmiss == 0))
+    inc = np.flatnonzero((nmiss > 0) & (nmiss < 7))
+    np.testing.assert_array_equal(cd.incomplete, inc)
+    keys, inverse = np.unique(~miss[inc], axis=0, return_inverse=True)
+    np.testing.assert_array_equal(cd.masks, keys)
+    np.testing.assert_array_equal(cd.pattern_of, np.asarray(inverse).ravel())
