@@ -256,6 +256,24 @@ def _validate_run(study, out, args, study_obj, formats, figures, old, progress) 
     return EXIT_OK
 
 
+#: the cost of writing every report file for the progress display's estimate of the write
+#: step (``steps.REFERENCE_SECONDS["write"]``: seconds = b x cost): cases x items plus this
+#: constant (most of the time does not grow with the cases: the appendices' tables), times
+#: the share of the files asked for in :data:`_WRITE_WEIGHT`
+_WRITE_FIXED = 12e6
+
+
+def _write_cost(run, weight) -> float | None:
+    """The write step's cost (:data:`_WRITE_FIXED`) from results["data"] (cases, items);
+    None when the results do not say them (no estimate)."""
+    try:
+        data = run.results["data"]
+        cells = float(data["n_cases"]) * sum(len(v) for v in data["instruments"].values())
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return (cells + _WRITE_FIXED) * sum(weight) / sum(_WRITE_WEIGHT.values())
+
+
 def _write_report(run, out, formats, progress) -> dict:
     """``write_outputs`` one format at a time, as a step of the progress display with a bar
     over the files (the Word and LaTeX appendices take several seconds).  The files are the
@@ -265,8 +283,10 @@ def _write_report(run, out, formats, progress) -> dict:
 
     paths: dict = {}
     weight = [_WRITE_WEIGHT.get(f, 1) for f in formats]
-    # shared_layouts: each table's cells are formatted once for all the documents
-    with progress.step(f"write the report ({', '.join(formats)})"), shared_layouts():
+    # shared_layouts: each table's cells are formatted once for all the documents; the step
+    # says its time left from its start (the bar's first update comes after results.json)
+    with progress.step(f"write the report ({', '.join(formats)})", kind="write",
+                       cost=_write_cost(run, weight)), shared_layouts():
         # the bar's units are the files' usual shares of the time, for its estimate
         update = progress.bar("", sum(weight), min_seconds=0.0, counts=False)
         for k, fmt in enumerate(formats):

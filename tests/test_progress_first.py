@@ -165,7 +165,7 @@ def test_structural_bootstrap_set_up_parts_on_the_live_line(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)      # two worker processes
     clock = _Clock()
     pr = _progress(_Terminal(), clock, total_steps=1)
-    pr.calibrate({"model fit": (0.0, 1.0), "bootstrap inverse Hessian": (0.0, 0.5),
+    pr.calibrate({"measurement fit": (0.0, 1.0), "bootstrap inverse Hessian": (0.0, 0.5),
                   "bootstrap lockstep plan": (0.0, 0.25), "bootstrap first draws": (0.0, 1.0)})
 
     class R:
@@ -186,8 +186,8 @@ def test_structural_bootstrap_set_up_parts_on_the_live_line(monkeypatch):
         progress(20, 20)
         return seen
 
-    with pr.step("model fits"):
-        with pr.measure("model fit", 4.0):       # reference 4 s, took 8 s: 2 x slower
+    with pr.step("measurement model"):
+        with pr.measure("measurement fit", 4.0):       # reference 4 s, took 8 s: 2 x slower
             clock.t += 8.0
     with pr.step("structural model"):
         with pr.step("bootstrap"):
@@ -201,7 +201,7 @@ def test_structural_bootstrap_set_up_parts_on_the_live_line(monkeypatch):
     assert "set-up" not in seen[3] and "4/20, about 6 s left" in seen[3]
     assert "8/20, about 6 s left" in seen[4]
     kinds = [k for _, k, _, _ in pr.records]
-    assert kinds == ["model fit", "bootstrap inverse Hessian", "bootstrap lockstep plan",
+    assert kinds == ["measurement fit", "bootstrap inverse Hessian", "bootstrap lockstep plan",
                      "bootstrap first draws"]
 
 
