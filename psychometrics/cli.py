@@ -260,7 +260,7 @@ def _validate_run(study, out, args, study_obj, formats, figures, old, progress) 
 #: step (``steps.REFERENCE_SECONDS["write"]``: seconds = b x cost): cases x items plus this
 #: constant (most of the time does not grow with the cases: the appendices' tables), times
 #: the share of the files asked for in :data:`_WRITE_WEIGHT`
-_WRITE_FIXED = 12e6
+_WRITE_FIXED = 5e6
 
 
 def _write_cost(run, weight) -> float | None:

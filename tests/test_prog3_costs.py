@@ -89,7 +89,7 @@ def test_write_cost_from_the_results_and_the_files_asked_for():
 def test_write_step_says_its_time_left_before_the_first_file_is_written(tmp_path, monkeypatch):
     clock = Clock()
     pr = make_progress(Terminal(), clock, total_steps=1)
-    pr.calibrate({"load": (0.0, 1.0), "write": (0.0, 1e-7)})
+    pr.calibrate({"load": (0.0, 1.0), "write": (0.0, 2.4e-7)})
     with pr.step("load"):
         with pr.measure("load", 1.0):            # reference 1 s, took 20 s: 20 x slower
             clock.t += 20.0
@@ -103,8 +103,27 @@ def test_write_step_says_its_time_left_before_the_first_file_is_written(tmp_path
 
     import psychometrics.report.pipeline as pipeline
     monkeypatch.setattr(pipeline, "write_outputs", fake_write)
-    # (0 + 12e6) x 3/18 of the files x 1e-7 s = 0.2 s at the reference, 4 s at this speed
-    expect = cli._WRITE_FIXED * 3 / sum(cli._WRITE_WEIGHT.values()) * 1e-7 * 20
+    # (0 + 5e6) x 3/18 of the files x 2.4e-7 s = 0.2 s at the reference, 4 s at this speed
+    expect = cli._WRITE_FIXED * 3 / sum(cli._WRITE_WEIGHT.values()) * 2.4e-7 * 20
     assert pr.expected("write", cli._write_cost(run, [2, 1])) == pytest.approx(expect)
     cli._write_report(run, tmp_path, ("json", "html"), pr)
     assert "results.json" in seen[0] and "about 4 s left" in seen[0]
+
+
+def test_first_chunk_of_draws_scaled_to_the_reference_runs():
+    from psychometrics.sem.bootstrap import CHUNK
+
+    def run(n):
+        return types.SimpleNamespace(dataset=types.SimpleNamespace(n=n))
+
+    cost = 324 * 34 ** steps.COST_EXPONENTS["CFA"]
+    # small data: 1,000 draws start with a full chunk, the reference's 20 draws were one chunk
+    assert steps._first_chunk_share(run(324), 1000, cost) == pytest.approx(
+        CHUNK / steps.REFERENCE_DRAWS)
+    assert steps._first_chunk_share(run(324), 20, cost) == 1.0
+    assert steps._first_chunk_share(run(324), 5, cost) == pytest.approx(
+        5 / steps.REFERENCE_DRAWS)
+    # large data: chunks of a few draws in both runs
+    big = 200_000 * 34 ** steps.COST_EXPONENTS["CFA"]
+    assert steps._first_chunk_share(run(200_000), 1000, big) == 1.0
+    assert steps._first_chunk_share(types.SimpleNamespace(), 1000, cost) == 1.0

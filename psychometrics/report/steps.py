@@ -1256,7 +1256,11 @@ def _bootstrap_progress(r, bootstrap, nb, cost) -> dict:
         state["open"] = True
         if part.startswith(BOOT_DRAWS_PART):
             bar.start()
-        r.progress.phase(f"bootstrap set-up: {part}", kind=f"bootstrap {part}", cost=cost,
+        # the first lockstep draws: a chunk of them, of which the reference run's (20 draws)
+        # held fewer at small N (1,000 draws at 324 cases: 128, 0.55 s on a quiet machine,
+        # where the reference said 0.1 s)
+        c = cost * _first_chunk_share(r, nb, cost) if part == BOOT_DRAWS_PART else cost
+        r.progress.phase(f"bootstrap set-up: {part}", kind=f"bootstrap {part}", cost=c,
                          like="measurement fit")
 
     def progress(done, total=None):
@@ -1270,6 +1274,32 @@ def _bootstrap_progress(r, bootstrap, nb, cost) -> dict:
 
 #: the part of the structural bootstrap's set-up that is its first draws (the bar's start)
 BOOT_DRAWS_PART = "first draws"
+
+#: draws of the reference run's structural bootstrap (``bench_progress.py calibrate``'s
+#: ``--bootstrap``), whose first chunk of lockstep draws REFERENCE_SECONDS times
+REFERENCE_DRAWS = 20
+
+
+def _first_chunk_share(r, nb: int, cost: float) -> float:
+    """The draws of this run's first chunk of lockstep draws (``nb`` draws) over those of the
+    reference run's (:data:`REFERENCE_DRAWS`), for the progress display: a chunk holds at most
+    ``sem.bootstrap.CHUNK`` draws and fewer on large data sets (``CHUNK_BYTES`` over about 8
+    bytes per item and case a draw); 1 when the cases are not known.  Returns a factor of the
+    part's cost; nothing of the bootstrap depends on it."""
+    n = getattr(getattr(r, "dataset", None), "n", None)
+    if not n or not cost or nb <= 0:
+        return 1.0
+    try:
+        from ..sem.bootstrap import CHUNK, CHUNK_BYTES
+    except ImportError:             # pragma: no cover - the engine's sizes as of 2026-12
+        CHUNK, CHUNK_BYTES = 128, 64 * 2 ** 20
+    items = (float(cost) / n) ** (1.0 / COST_EXPONENTS["CFA"])
+    limit = max(1, int(CHUNK_BYTES // max(1.0, 8.0 * items * n)))
+
+    def chunk(draws):
+        return max(1, min(int(draws), CHUNK, limit))
+
+    return chunk(nb) / chunk(REFERENCE_DRAWS)
 
 
 def _structural_figure(r, s, params):
@@ -1504,10 +1534,11 @@ REFERENCE_SECONDS: dict = {
     # run of the pipeline (18.8 s against 132.8 s, load 5-6), times that fit's reference
     # rate above; one point, no fixed part
     "bootstrap first draws, one by one": (0.0, 4.82e-09),
-    # writing the report in the CLI (`cli._write_cost`: (cases x items + 12e6) x the share
-    # of the files): 1.2 s for every file at 324 cases, 1.9 s at 200,000 (the write step
-    # 1.4-2.4 s there at load about 1, fourth pass; results.json 0.7 s of it)
-    "write": (0.0, 1.0e-07)}
+    # writing the report in the CLI (`cli._write_cost`: (cases x items + 5e6) x the share
+    # of the files): 0.55 s for every file at 324 cases (0.5 s on a quiet machine, branch
+    # prog3), 1.3 s at 200,000 (the write step 1.4-2.4 s there at load about 1, fourth pass;
+    # results.json 0.7 s of it)
+    "write": (0.0, 1.1e-07)}
 
 #: share of loading the data that is parsing the CSV file (the rest: normalising and checking
 #: the cells), for the progress display: measured at 200,000 cases of the example study
