@@ -127,3 +127,22 @@ def test_first_chunk_of_draws_scaled_to_the_reference_runs():
     big = 200_000 * 34 ** steps.COST_EXPONENTS["CFA"]
     assert steps._first_chunk_share(run(200_000), 1000, big) == 1.0
     assert steps._first_chunk_share(types.SimpleNamespace(), 1000, cost) == 1.0
+
+
+def test_phase_scale_multiplies_the_estimate_and_keeps_the_speed():
+    clock = Clock()
+    pr = make_progress(Terminal(), clock, total_steps=2)
+    pr.calibrate({"measurement fit": (0.0, 1.0), "bootstrap first draws": (1.0, 0.0)})
+    with pr.step("measurement model"):
+        with pr.measure("measurement fit", 2.0):     # reference 2 s, took 4 s: 2 x slower
+            clock.t += 4.0
+    with pr.step("structural model"):
+        pr.phase("bootstrap set-up: first draws", kind="bootstrap first draws", cost=1.0,
+                 like="measurement fit", scale=6.0)
+        # six of the reference's 1 s parts at twice its time
+        assert pr._status(clock()).endswith("first draws, about 12 s left")
+        clock.t += 12.0
+        pr.phase(None)
+    # the part ran at the same speed as the fit: this run's speed is still 2 x the reference
+    assert pr._speed == pytest.approx([16.0, 8.0])
+    assert pr.expected("bootstrap first draws", 1.0, scale=3.0) == pytest.approx(6.0)

@@ -367,16 +367,19 @@ class Progress:
         finally:
             self._record(kind, kind, cost, self._clock() - t0)
 
-    def _record(self, label: str, kind: str | None, cost: float | None, dt: float) -> None:
+    def _record(self, label: str, kind: str | None, cost: float | None, dt: float,
+                scale: float = 1.0) -> None:
         """A step or part of ``kind`` with ``cost`` took ``dt`` s: it joins the seconds per
-        unit of cost of its kind and, when its kind has a reference, this run's speed."""
+        unit of cost of its kind and, when its kind has a reference, this run's speed
+        (``scale``: it was that many reference steps, :meth:`expected`)."""
         if kind is None or not cost:
             return
         r = self._rates.setdefault(kind, [0.0, 0.0])
         r[0] += dt
-        r[1] += float(cost)
+        r[1] += float(cost) * float(scale)
         ref = self._reference_seconds(kind, cost)
         if ref is not None:
+            ref *= float(scale)
             self._speed[0] += dt
             self._speed[1] += ref
             sk = self._speed_of.setdefault(kind, [0.0, 0.0])
@@ -397,7 +400,7 @@ class Progress:
         return None if ref is None else ref[0] + ref[1] * float(cost)
 
     def expected(self, kind: str | None, cost: float | None,
-                 like: str | None = None) -> float | None:
+                 like: str | None = None, scale: float = 1.0) -> float | None:
         """Expected seconds of a step of ``kind`` with ``cost``: once steps of that kind are done
         in this run, the reference run's seconds for ``cost`` (:meth:`calibrate`) times their
         seconds taken over their reference seconds, or without a reference ``cost`` times
@@ -406,7 +409,12 @@ class Progress:
         run's speed relative to it (measured on the steps of kind ``like`` when given and
         done, e.g. the model fits for the structural model's fit; else on every step done
         with a reference), once a step with a reference has run; else None (also without a
-        kind or cost)."""
+        kind or cost).  ``scale``: the step is that many of the reference's steps of its kind
+        and cost (e.g. a chunk of 128 bootstrap draws where the reference run's held 20)."""
+        out = self._expected(kind, cost, like)
+        return None if out is None else out * float(scale)
+
+    def _expected(self, kind, cost, like):
         r = self._rates.get(kind) if kind is not None and cost else None
         ref = self._reference_seconds(kind, cost)
         if r and r[1] > 0:
@@ -425,11 +433,11 @@ class Progress:
         return ref * speed[0] / speed[1]
 
     def phase(self, label: str | None, *, kind: str | None = None, cost: float | None = None,
-              like: str | None = None) -> None:
+              like: str | None = None, scale: float = 1.0) -> None:
         """The running step has moved on to its part ``label`` (``None``: its parts are over),
         e.g. the parts of a bootstrap's set-up reported by a callback: on a terminal the
         part shows as the innermost label, with its time left when its ``kind`` and ``cost``
-        give an estimate (:meth:`expected`, ``like`` as there); the part before it is timed
+        give an estimate (:meth:`expected`, ``like`` and ``scale`` as there); the part before it is timed
         and joins its kind's rate and this run's speed.  Parts follow each other (a part ends
         when the next one starts, or with its step); nothing is written off a terminal."""
         now = self._clock()
@@ -437,15 +445,16 @@ class Progress:
             ph = self._phase
             if ph is not None:
                 self._phase = None
-                self._record(ph["label"], ph["kind"], ph["cost"], now - ph["t0"])
+                self._record(ph["label"], ph["kind"], ph["cost"], now - ph["t0"],
+                             ph["scale"])
                 if ph["label"] in self._inner:
                     self._inner.remove(ph["label"])
                 if ph["expect"] in self._expect:
                     self._expect.remove(ph["expect"])
             if label is not None:
-                expect = (now, self.expected(kind, cost, like))
+                expect = (now, self.expected(kind, cost, like, scale))
                 self._phase = {"label": label, "kind": kind, "cost": cost, "t0": now,
-                               "expect": expect, "depth": self.depth}
+                               "expect": expect, "depth": self.depth, "scale": scale}
                 if self.live:
                     self._inner.append(label)
                     self._expect.append(expect)

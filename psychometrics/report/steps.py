@@ -1259,9 +1259,9 @@ def _bootstrap_progress(r, bootstrap, nb, cost) -> dict:
         # the first lockstep draws: a chunk of them, of which the reference run's (20 draws)
         # held fewer at small N (1,000 draws at 324 cases: 128, 0.55 s on a quiet machine,
         # where the reference said 0.1 s)
-        c = cost * _first_chunk_share(r, nb, cost) if part == BOOT_DRAWS_PART else cost
-        r.progress.phase(f"bootstrap set-up: {part}", kind=f"bootstrap {part}", cost=c,
-                         like="measurement fit")
+        k = _first_chunk_share(r, nb, cost) if part == BOOT_DRAWS_PART else 1.0
+        r.progress.phase(f"bootstrap set-up: {part}", kind=f"bootstrap {part}", cost=cost,
+                         like="measurement fit", scale=k)
 
     def progress(done, total=None):
         if state["open"]:
@@ -1284,8 +1284,8 @@ def _first_chunk_share(r, nb: int, cost: float) -> float:
     """The draws of this run's first chunk of lockstep draws (``nb`` draws) over those of the
     reference run's (:data:`REFERENCE_DRAWS`), for the progress display: a chunk holds at most
     ``sem.bootstrap.CHUNK`` draws and fewer on large data sets (``CHUNK_BYTES`` over about 8
-    bytes per item and case a draw); 1 when the cases are not known.  Returns a factor of the
-    part's cost; nothing of the bootstrap depends on it."""
+    bytes per item and case a draw); 1 when the cases are not known.  Returns the part's
+    ``scale`` (``Progress.expected``); nothing of the bootstrap depends on it."""
     n = getattr(getattr(r, "dataset", None), "n", None)
     if not n or not cost or nb <= 0:
         return 1.0
