@@ -437,8 +437,8 @@ class Progress:
         """The running step has moved on to its part ``label`` (``None``: its parts are over),
         e.g. the parts of a bootstrap's set-up reported by a callback: on a terminal the
         part shows as the innermost label, with its time left when its ``kind`` and ``cost``
-        give an estimate (:meth:`expected`, ``like`` and ``scale`` as there); the part before it is timed
-        and joins its kind's rate and this run's speed.  Parts follow each other (a part ends
+        give an estimate (:meth:`expected`, ``like`` and ``scale`` as there); the part before
+        it is timed and joins its kind's rate and this run's speed.  Parts follow each other (a part ends
         when the next one starts, or with its step); nothing is written off a terminal."""
         now = self._clock()
         with _LOCK:
