@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from psychometrics.report import fmt
+from psychometrics.report.i18n import tr
 from psychometrics.report.model import Report, Section, Table
 from psychometrics.report.pipeline import run_validation, write_outputs
 from psychometrics.report.xlsx import render_xlsx
@@ -228,6 +229,34 @@ def test_letter_paper_on_request(pages_en, tmp_path):
     assert load_study(tmp_path / "s.yaml").options["page_size"] == "letter"
 
 
+_BIDI = dict.fromkeys(map(ord, "\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069()"))
+
+
+def _page_feet(pdf, label: str, headings: list[str]) -> list:
+    """Pages whose text (pdftotext, without the page number) ends with a table number within
+    its last three lines, or with a section heading: a table's number and title or a heading
+    parted from what they introduce.  Text compared after NFKC (Persian presentation forms),
+    without bidi controls, ZWNJ, parentheses (mirrored) or spaces."""
+    import unicodedata
+
+    def norm(s):
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s).translate(_BIDI))
+    n = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
+    heads = {norm(h) for h in headings}
+    number = re.compile(re.escape(norm(label)) + r"[\d۰-۹]+")
+    bad = []
+    for k in range(1, n + 1):
+        txt = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"],
+                             capture_output=True, text=True).stdout
+        lines = [norm(ln) for ln in txt.splitlines() if ln.strip()]
+        if lines and re.fullmatch(r"[\d۰-۹]+", lines[-1]):
+            lines = lines[:-1]
+        if lines and (lines[-1] in heads or any(number.fullmatch(ln) for ln in lines[-3:])):
+            bad.append((k, lines[-3:]))
+    return bad
+
+
 # ------------------------------------------------------------------------------- (3) LaTeX
 @pytest.mark.parametrize("lang,engine", [("en", "pdflatex"), ("fa", "xelatex")])
 def test_latex_appendix_compiles(lang, engine, request, tmp_path):
@@ -244,7 +273,18 @@ def test_latex_appendix_compiles(lang, engine, request, tmp_path):
     log = (work / "appendix.log").read_text(errors="replace")
     assert "cannot be found" not in log
     assert not re.search(r"Overfull \\hbox \((\d{2,}|[3-9])\.", log)   # nothing sticks out > 3 pt
+    # nothing runs off the bottom of a page (a figure floated onto a page a longtable went on
+    # over made the table run 330-460 pt past the page's end)
+    assert not re.search(r"Overfull \\vbox \((\d{2,}|[3-9])\.", log)
     pdf = work / "appendix.pdf"
+    if PDFTOOLS:
+        # no table number left at the foot of a page without its rows, no section heading
+        # alone at the foot of a page (before a landscape table or a figure on the next)
+        tex_titles = re.findall(r"\\large\\bfseries (.*?)\\par", (work / "appendix.tex").read_text(
+            encoding="utf-8"))
+        titles = [re.sub(r"\\[a-zA-Z]+\{|[{}]", "", t).replace("\\_", "_").replace("\\&", "&")
+                  for t in tex_titles]
+        assert _page_feet(pdf, tr("table", lang), titles) == []
     assert pdf.stat().st_size > 50_000
     tex = (out / "appendix.tex").read_text(encoding="utf-8")
     assert tex.count(r"\includegraphics") == len(run.report.figures())

@@ -8,7 +8,11 @@ right-aligned and formatted by :mod:`psychometrics.report.fmt` (statistical symb
 ``\\small`` is tried at ``\\footnotesize`` (the body size minus 2 pt, never smaller), then on
 a landscape page (``pdflscape``); long text wraps in paragraph columns.  Nothing is scaled.
 Figures are included from their PDF (vector) file, or the 300-dpi PNG when no PDF exists,
-numbered and captioned as APA figures.
+numbered and captioned as APA figures.  Figures are set where they stand (``float``'s
+``[H]``), never floated: a float put at the top of a page that a ``longtable`` continues on is
+not counted by longtable's page breaking, and the table ran off the page by up to half a page.
+``needspace`` keeps a table's number and title with its first rows, and a section heading
+with its first table or figure, on one page.
 
 Compile twice (longtable aligns its pages from the widths of the previous run). English
 reports compile with pdflatex.  A Persian report uses ``xepersian`` (xelatex) with
@@ -20,6 +24,7 @@ stay on the left, as in the HTML and Word outputs.  No statistic is computed her
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -142,8 +147,46 @@ def _header_cell(lay: TableLayout, j: int, width: float | None, size: float, rtl
     return r"\begin{tabular}[b]{@{}%s@{}}%s\end{tabular}" % (align, r"\\".join(cells))
 
 
+TABLE_KEEP_LINES = 5             # title lines + header + first rows kept with the number
+
+
+def _table_need(t: Table, lay: TableLayout | None = None) -> str:
+    """The space a table's number, title, header and first (up to three) rows take, as a
+    length expression for ``\\needspace``: they start a new page unless that much is left
+    on this one."""
+    n_rows = len(lay.body) if lay is not None else len(t.data)
+    return r"%d\baselineskip" % (TABLE_KEEP_LINES + min(n_rows, 3))
+
+
+def _pdf_size(path: Path) -> tuple[float, float] | None:
+    """(width, height) in points of a PDF's first ``/MediaBox``, or None (not a PDF, unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64_000)
+    except OSError:
+        return None
+    m = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", head)
+    if not m:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in m.groups())
+    return (x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+
+def _figure_need(f: Figure, text_w: float, text_h: float) -> str:
+    """The space a figure takes on the page (its caption and its drawing at the text width,
+    at most 0.7 of the text height, as ``render_figure`` includes it), as a length
+    expression for the ``\\needspace`` of the heading that comes before it; half the text
+    height when the drawing's size cannot be read (a PNG)."""
+    size = _pdf_size(f.file("pdf"))
+    h = 0.5 * text_h if size is None else min(text_w * size[1] / size[0], 0.7 * text_h)
+    return r"%.1fpt+4\baselineskip" % h
+
+
 def render_table(t: Table, lang: str, text_width: float = 455.0,
-                 landscape_width: float = 700.0) -> str:
+                 landscape_width: float = 700.0, heading: str = "") -> str:
+    """The table as a ``longtable`` (see the module docstring).  ``heading``: LaTeX of a
+    section heading set just before the table's number, on the same page (inside the
+    landscape page when the table needs one, so the heading is not left alone on a page)."""
     rtl = lang == "fa"
     lay = layout(t, lang)
     land, size_name, size, widths = _plan(lay, text_width, landscape_width)
@@ -165,6 +208,11 @@ def render_table(t: Table, lang: str, text_width: float = 455.0,
     lines = []
     if land:
         lines.append(r"\begin{landscape}")
+    else:
+        lines.append(r"\needspace{\dimexpr %s%s\relax}"
+                     % (_table_need(t, lay), r"+3\baselineskip" if heading else ""))
+    if heading:
+        lines.append(heading)
     lines += [r"\begingroup\%s\setlength{\tabcolsep}{%gpt}\hyphenpenalty=10000\exhyphenpenalty=10000"
               % (size_name, TABCOLSEP),
               r"{%s\normalsize\textbf{%s}\par\textit{%s}\par}\nopagebreak\smallskip"
@@ -191,13 +239,12 @@ def render_table(t: Table, lang: str, text_width: float = 455.0,
 
 
 def render_figure(f: Figure, lang: str, base: Path | None) -> str:
-    rtl = lang == "fa"
     path = f.file("pdf")
     rel = Path(os.path.relpath(path, base)).as_posix() if base is not None else path.as_posix()
     num = fmt.localise(str(f.number or ""), lang)
     start = r"\raggedright"  # bidi: ragged at the line end (flush right in RTL)
     return "\n".join([
-        r"\begin{figure}[htbp]",
+        r"\begin{figure}[H]",
         r"{%s\textbf{%s %s}\par\textit{%s}\par\smallskip}" % (
             start, tex_escape(tr("figure", lang)), num, rich_tex(f.caption, lang)),
         r"\centering\includegraphics[width=\linewidth,height=0.7\textheight,keepaspectratio]{%s}"
@@ -216,11 +263,12 @@ def render_latex(report: Report, path: str | Path | None = None, page_size: str 
     size = (page_size or (report.meta.get("options") or {}).get("page_size") or "a4").lower()
     pw, ph = PAGE.get(size, PAGE["a4"])
     text_w, land_w = pw - 2 * MARGIN_PT, ph - 2 * MARGIN_PT
+    text_h = ph - 2 * MARGIN_PT
     base = Path(path).resolve().parent if path is not None else None
     paper = "letterpaper" if size == "letter" else "a4paper"
     pre = [r"\documentclass[11pt]{article}",
            r"\usepackage[%s,margin=1in]{geometry}" % paper,
-           r"\usepackage{booktabs,longtable,array,graphicx,pdflscape,upgreek}",
+           r"\usepackage{booktabs,longtable,array,graphicx,pdflscape,upgreek,float,needspace}",
            r"\setlength{\LTpre}{0pt}\setlength{\LTpost}{2pt}\setlength{\LTleft}{0pt}",
            r"\setlength{\LTright}{0pt plus 1fill}",
            r"\setcounter{totalnumber}{1}\renewcommand{\floatpagefraction}{.8}"]
@@ -241,8 +289,16 @@ def render_latex(report: Report, path: str | Path | None = None, page_size: str 
         blocks = [b for b in section.blocks if isinstance(b, (Table, Figure))]
         if not blocks:
             continue
-        body.append(r"\par\medskip{%s\large\bfseries %s\par}\nopagebreak\smallskip"
-                    % (start, rich_tex(section.title, lang)))
+        heading = (r"{%s\large\bfseries %s\par}\nopagebreak\smallskip"
+                   % (start, rich_tex(section.title, lang)))
+        body.append(r"\par\medskip")
+        first = blocks[0]
+        if isinstance(first, Table):            # kept with the table's first rows
+            body.append(render_table(first, lang, text_w, land_w, heading=heading))
+            blocks = blocks[1:]
+        else:                                   # kept with the figure
+            body.append(r"\needspace{\dimexpr %s+3\baselineskip\relax}%s"
+                        % (_figure_need(first, text_w, text_h), heading))
         for b in blocks:
             if isinstance(b, Table):
                 body.append(render_table(b, lang, text_w, land_w))
