@@ -150,12 +150,11 @@ def _header_cell(lay: TableLayout, j: int, width: float | None, size: float, rtl
 TABLE_KEEP_LINES = 5             # title lines + header + first rows kept with the number
 
 
-def _table_need(t: Table, lay: TableLayout | None = None) -> str:
+def _table_need(lay: TableLayout) -> str:
     """The space a table's number, title, header and first (up to three) rows take, as a
     length expression for ``\\needspace``: they start a new page unless that much is left
     on this one."""
-    n_rows = len(lay.body) if lay is not None else len(t.data)
-    return r"%d\baselineskip" % (TABLE_KEEP_LINES + min(n_rows, 3))
+    return r"%d\baselineskip" % (TABLE_KEEP_LINES + min(len(lay.body), 3))
 
 
 def _pdf_size(path: Path) -> tuple[float, float] | None:
@@ -210,7 +209,7 @@ def render_table(t: Table, lang: str, text_width: float = 455.0,
         lines.append(r"\begin{landscape}")
     else:
         lines.append(r"\needspace{\dimexpr %s%s\relax}"
-                     % (_table_need(t, lay), r"+3\baselineskip" if heading else ""))
+                     % (_table_need(lay), r"+3\baselineskip" if heading else ""))
     if heading:
         lines.append(heading)
     lines += [r"\begingroup\%s\setlength{\tabcolsep}{%gpt}\hyphenpenalty=10000\exhyphenpenalty=10000"
@@ -270,8 +269,7 @@ def render_latex(report: Report, path: str | Path | None = None, page_size: str 
            r"\usepackage[%s,margin=1in]{geometry}" % paper,
            r"\usepackage{booktabs,longtable,array,graphicx,pdflscape,upgreek,float,needspace}",
            r"\setlength{\LTpre}{0pt}\setlength{\LTpost}{2pt}\setlength{\LTleft}{0pt}",
-           r"\setlength{\LTright}{0pt plus 1fill}",
-           r"\setcounter{totalnumber}{1}\renewcommand{\floatpagefraction}{.8}"]
+           r"\setlength{\LTright}{0pt plus 1fill}"]
     if rtl:
         pre += [r"% compile with xelatex; the font files are in fonts/ next to this file",
                 r"\usepackage{fontspec}",

@@ -1289,10 +1289,7 @@ def _first_chunk_share(r, nb: int, cost: float) -> float:
     n = getattr(getattr(r, "dataset", None), "n", None)
     if not n or not cost or nb <= 0:
         return 1.0
-    try:
-        from ..sem.bootstrap import CHUNK, CHUNK_BYTES
-    except ImportError:             # pragma: no cover - the engine's sizes as of 2026-12
-        CHUNK, CHUNK_BYTES = 128, 64 * 2 ** 20
+    from ..sem.bootstrap import CHUNK, CHUNK_BYTES
     items = (float(cost) / n) ** (1.0 / COST_EXPONENTS["CFA"])
     limit = max(1, int(CHUNK_BYTES // max(1.0, 8.0 * items * n)))
 
